@@ -1,0 +1,26 @@
+# The commands people and scripts call. `make run` and `make test` install first.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PARTS := libs/events libs/runtime services/ingest services/projector services/query cli
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test bench clean
+
+install: $(STAMP)
+
+$(STAMP): constraints.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(PARTS))
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt $(addprefix -e ,$(PARTS)) \
+		-e 'cli[embedded]' -r requirements-dev.txt
+	touch $@
+
+run: install
+	$(BIN)/tonypi up
+
+test: install
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) .data

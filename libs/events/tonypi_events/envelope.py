@@ -1,0 +1,59 @@
+"""The envelope every event travels in, whatever its kind or origin."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+
+class EventType(StrEnum):
+    # Robot -> server, one per MQTT message kind.
+    STATUS = "status"
+    SENSOR = "sensor"
+    BATTERY = "battery"
+    LOCATION = "location"
+    SCAN = "scan"
+    JOB = "job"
+    COMMAND_RESPONSE = "command_response"
+    SERVOS = "servos"
+    VISION = "vision"
+    LOG = "log"
+    EMERGENCY_STOP_RESPONSE = "emergency_stop_response"
+    # Operator writes through the REST API.
+    ROBOT_REGISTERED = "robot_registered"
+    ROBOT_UPDATED = "robot_updated"
+    ROBOT_DEACTIVATED = "robot_deactivated"
+    # A robot message ingest refused; the raw bytes live in the dead-letter stream.
+    INGEST_REJECTED = "ingest_rejected"
+
+
+API_SOURCE = "api"
+
+
+class EventEnvelope(BaseModel):
+    """An immutable fact. `payload` is kept exactly as its schema version defines it
+    (unknown fields included); readers upcast it with `tonypi_events.decode_payload`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str
+    event_type: EventType
+    schema_version: int
+    robot_id: str
+    occurred_at: datetime | None = None  # the robot's own clock: often naive, may drift
+    received_at: datetime  # server clock, UTC: what ordering and last_seen use
+    source: str  # the MQTT topic, or "api"
+    payload: dict[str, Any]
+
+    @field_validator("received_at")
+    @classmethod
+    def _received_at_is_utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("received_at must carry a time zone")
+        return value.astimezone(timezone.utc)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)

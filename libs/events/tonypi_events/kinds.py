@@ -1,0 +1,191 @@
+"""One pydantic model per message kind, in every schema version still in the stream.
+
+Models accept unknown extra fields and keep them: firmware grows fields and they belong
+in the event. A known field with the wrong type is a validation error.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    robot_id: str | None = None
+    timestamp: str | None = None
+
+
+Number = float  # pydantic's lax mode takes ints and numeric strings for floats
+
+
+class SystemInfo(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    platform: str | None = None
+    cpu_percent: Number | None = None
+    memory_percent: Number | None = None
+    disk_usage: Number | None = None
+    temperature: Number | None = None
+    uptime: Number | str | None = None
+    # gen 2
+    cpu_temperature: Number | None = None
+    hardware_mode: str | None = None
+    hardware_sdk: str | None = None
+
+
+class StatusV1(Payload):
+    """Gen 1 and gen 2 share one schema: gen 2 only adds optional fields."""
+
+    status: str
+    system_info: SystemInfo | None = None
+    ip_address: str | None = None
+    camera_url: str | None = None
+    hardware_available: StrictBool | None = None
+    emergency_stopped: StrictBool | None = None
+    emergency_reason: str | None = None
+
+
+class SensorV1(Payload):
+    sensor_type: str
+    value: Number | None = None
+    unit: str | None = None
+
+
+class BatteryV1(Payload):
+    percentage: Number | None = None
+    voltage: Number | None = None
+    charging: StrictBool | None = None
+    current: Number | None = None
+    temperature: Number | None = None
+
+
+class LocationV1(Payload):
+    x: Number | None = None
+    y: Number | None = None
+    z: Number | None = None
+    heading: Number | None = None
+
+
+class ScanV1(Payload):
+    """Gen 1: `{"qr": ...}`."""
+
+    qr: str
+
+
+class ScanV2(Payload):
+    """Gen 2: the code moved to `qr_data`, with the station and action beside it."""
+
+    qr_data: str
+    station_name: str | None = None
+    action: str | None = None
+
+
+class JobV1(Payload):
+    """Gen 1: `percent`, and status `working` or `completed`."""
+
+    percent: Number | None = None
+    status: str | None = None
+    items_done: int | None = None
+    items_total: int | None = None
+
+
+JobStatus = Literal["started", "in_progress", "completed", "cancelled", "failed"]
+
+
+class JobV2(Payload):
+    task_name: str | None = None
+    status: str | None = None
+    phase: str | None = None
+    elapsed_time: Number | None = None
+    estimated_duration: Number | None = None
+    action_duration: Number | None = None
+    success: StrictBool | None = None
+    reason: str | None = None
+    items_done: int | None = None
+    items_total: int | None = None
+    progress_percent: Number | None = None
+
+
+class CommandResponseV1(Payload):
+    command_id: str | None = None
+    success: StrictBool | None = None
+    message: str | None = None
+    status: str | None = None
+    data: Any = None
+
+
+class ServoState(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    id: int | None = None
+    name: str | None = None
+    position: Number | None = None
+    temperature: Number | None = None
+    voltage: Number | None = None
+    torque_enabled: StrictBool | None = None
+    alert_level: str | None = None
+
+
+class ServosV1(Payload):
+    servo_count: int | None = None
+    servos: dict[str, ServoState] = Field(default_factory=dict)
+
+
+class VisionV1(Payload):
+    detection: StrictBool | None = None
+    label: str | None = None
+    confidence: Number | None = None
+    bbox: Any = None
+    center_x: Number | None = None
+    frame_width: Number | None = None
+    state: str | None = None
+    is_locked: StrictBool | None = None
+    navigation_command: str | None = None
+    error: str | None = None
+
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class LogV1(Payload):
+    level: str = "INFO"
+    message: str
+    source: str | None = None
+
+
+class RobotRegisteredV1(Payload):
+    """An operator created a robot (POST). Field defaults are the seed's."""
+
+    robot_id: str
+    name: str | None = None
+    description: str | None = None
+    location: str | None = None
+    battery_threshold_low: Number = 20.0
+    battery_threshold_critical: Number = 10.0
+    temp_threshold_warning: Number = 70.0
+    temp_threshold_critical: Number = 80.0
+
+
+class RobotUpdatedV1(Payload):
+    """An operator changed a robot (PUT). `changes` holds only the fields sent."""
+
+    robot_id: str
+    changes: dict[str, Any]
+
+
+class RobotDeactivatedV1(Payload):
+    """An operator deleted a robot (DELETE): a soft delete."""
+
+    robot_id: str
+
+
+class IngestRejectedV1(Payload):
+    """Ingest refused a message. The raw bytes are in the dead-letter stream at `dead_letter_subject`."""
+
+    reason: str  # machine-readable code, see tonypi_events.rejections
+    detail: str  # what a person reads
+    topic: str
+    size: int
+    dead_letter_subject: str | None = None

@@ -1,0 +1,84 @@
+"""The JetStream streams, declared once and created-or-updated idempotently.
+
+Retention (see docs/architecture.md, "Retention"):
+- TONYPI_EVENTS is the long-term record the read tables are folded from. Limits-based:
+  events older than `max_age` or beyond `max_bytes` are discarded oldest first. A
+  projector whose checkpoint falls behind the stream's first sequence (down longer than
+  the limit) cannot apply what was discarded: it reports the gap (an ERROR log line and
+  `projector_events_lost_total`) and continues from the first event still held.
+- TONYPI_DEADLETTER keeps rejected raw messages for inspection, for a shorter time.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nats.js import JetStreamContext
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+from .subjects import Subjects
+
+DAY = 24 * 3600
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class StreamNames:
+    """Names and subjects one deployment (or one test) uses. Tests take their own."""
+
+    events: str = "TONYPI_EVENTS"
+    dead_letter: str = "TONYPI_DEADLETTER"
+    subject_prefix: str = "tonypi"
+    replicas: int = 1
+    events_max_age_days: float = 365
+    events_max_bytes: int = 50 * GIB
+    dead_letter_max_age_days: float = 30
+    duplicate_window_s: float = 120  # how long a Nats-Msg-Id is remembered
+
+    @property
+    def subjects(self) -> Subjects:
+        return Subjects(self.subject_prefix)
+
+    def events_config(self) -> StreamConfig:
+        return StreamConfig(
+            name=self.events,
+            subjects=[self.subjects.events_wildcard],
+            retention=RetentionPolicy.LIMITS,
+            discard=DiscardPolicy.OLD,
+            storage=StorageType.FILE,
+            max_age=self.events_max_age_days * DAY,
+            max_bytes=self.events_max_bytes,
+            max_msg_size=256 * 1024,
+            duplicate_window=self.duplicate_window_s,
+            num_replicas=self.replicas,
+            description="TonyPi fleet events: the record the read tables are folded from",
+        )
+
+    def dead_letter_config(self) -> StreamConfig:
+        return StreamConfig(
+            name=self.dead_letter,
+            subjects=[self.subjects.dead_letter_wildcard],
+            retention=RetentionPolicy.LIMITS,
+            discard=DiscardPolicy.OLD,
+            storage=StorageType.FILE,
+            max_age=self.dead_letter_max_age_days * DAY,
+            max_bytes=GIB,
+            duplicate_window=self.duplicate_window_s,
+            num_replicas=self.replicas,
+            description="Robot messages ingest rejected: raw bytes, topic and reason",
+        )
+
+
+async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
+    try:
+        await js.stream_info(config.name)
+    except NotFoundError:
+        await js.add_stream(config)
+    else:
+        await js.update_stream(config)
+
+
+async def ensure_streams(js: JetStreamContext, names: StreamNames) -> None:
+    """Create or update both streams. Safe to call from every replica on every start."""
+    await ensure_stream(js, names.events_config())
+    await ensure_stream(js, names.dead_letter_config())

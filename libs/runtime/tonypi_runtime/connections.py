@@ -1,0 +1,72 @@
+"""The connection settings shared by more than one service, read from the environment.
+
+MQTT_URL     mqtt://[user[:password]@]host[:port]   (default mqtt://127.0.0.1:1883)
+MQTT_USERNAME, MQTT_PASSWORD                         override the URL's credentials
+NATS_URL     nats://[user:password@]host[:port]     (default nats://127.0.0.1:4222)
+DATABASE_URL postgresql://user[:password]@host[:port]/db (default postgresql://postgres@127.0.0.1:5432/tonypi_db)
+EVENTS_STREAM, DEAD_LETTER_STREAM, SUBJECT_PREFIX, STREAM_REPLICAS, EVENTS_MAX_AGE_DAYS
+MQTT_TOPIC_PREFIX   prepended to every robot topic (tests isolate themselves with it)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from tonypi_events import StreamNames
+
+from .config import ConfigError, Env, ServiceUrl, env_float, env_int, env_str, env_url
+
+DEFAULT_MQTT_URL = "mqtt://127.0.0.1:1883"
+DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/tonypi_db"
+
+
+def mqtt_url(env: Env) -> ServiceUrl:
+    url = env_url(env, "MQTT_URL", DEFAULT_MQTT_URL, {"mqtt": 1883, "tcp": 1883})
+    username = env_str(env, "MQTT_USERNAME", url.username)
+    password = env_str(env, "MQTT_PASSWORD", url.password)
+    if password and not username:
+        raise ConfigError("MQTT_PASSWORD is set but no user: set MQTT_USERNAME or put it in MQTT_URL")
+    return replace(url, username=username, password=password)
+
+
+def nats_url(env: Env) -> ServiceUrl:
+    return env_url(env, "NATS_URL", DEFAULT_NATS_URL, {"nats": 4222})
+
+
+def database_url(env: Env) -> ServiceUrl:
+    url = env_url(env, "DATABASE_URL", DEFAULT_DATABASE_URL, {"postgresql": 5432, "postgres": 5432})
+    if url.path.strip("/") == "":
+        raise ConfigError(f"DATABASE_URL={url.redacted!r} names no database (…/tonypi_db)")
+    return url
+
+
+def stream_names(env: Env) -> StreamNames:
+    defaults = StreamNames()
+    return StreamNames(
+        events=env_str(env, "EVENTS_STREAM", defaults.events),
+        dead_letter=env_str(env, "DEAD_LETTER_STREAM", defaults.dead_letter),
+        subject_prefix=env_str(env, "SUBJECT_PREFIX", defaults.subject_prefix),
+        replicas=env_int(env, "STREAM_REPLICAS", defaults.replicas, minimum=1),
+        events_max_age_days=env_float(env, "EVENTS_MAX_AGE_DAYS", defaults.events_max_age_days, minimum=0),
+    )
+
+
+def mqtt_topic_prefix(env: Env) -> str:
+    prefix = env_str(env, "MQTT_TOPIC_PREFIX", "") or ""
+    if any(c in prefix for c in "+#"):
+        raise ConfigError(f"MQTT_TOPIC_PREFIX={prefix!r} may not contain MQTT wildcards")
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    return prefix
+
+
+@dataclass(frozen=True)
+class HttpBind:
+    host: str
+    port: int
+
+
+def http_bind(env: Env, port_variable: str, default_port: int) -> HttpBind:
+    """Where a service listens. Loopback unless HTTP_HOST asks for more (containers set 0.0.0.0)."""
+    return HttpBind(env_str(env, "HTTP_HOST", "127.0.0.1"),
+                    env_int(env, port_variable, default_port, minimum=0))

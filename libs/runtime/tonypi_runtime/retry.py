@@ -1,0 +1,37 @@
+"""Retrying an unreachable dependency with capped exponential backoff, saying so."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from typing import Awaitable, Callable, TypeVar
+
+T = TypeVar("T")
+
+
+def backoff_delays(base: float = 0.5, cap: float = 15.0):
+    """0.5, 1, 2, 4 ... capped, with jitter so replicas don't retry in lockstep."""
+    delay = base
+    while True:
+        yield delay * random.uniform(0.8, 1.2)
+        delay = min(delay * 2, cap)
+
+
+async def retry_forever(
+    attempt: Callable[[], Awaitable[T]],
+    what: str,
+    log: logging.Logger,
+    *,
+    retry_on: tuple[type[BaseException], ...] = (OSError, asyncio.TimeoutError),
+    base: float = 0.5,
+    cap: float = 15.0,
+) -> T:
+    """Await `attempt` until it succeeds. One log line per failure, naming `what`."""
+    delays = backoff_delays(base, cap)
+    while True:
+        try:
+            return await attempt()
+        except retry_on as exc:
+            delay = next(delays)
+            log.warning("%s unreachable (%s); retrying in %.1fs", what, exc or type(exc).__name__, delay)
+            await asyncio.sleep(delay)
