@@ -2,18 +2,18 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-PARTS := libs/events libs/runtime services/ingest services/projector services/query cli
+PARTS := libs/events libs/runtime services/ingest services/projector services/query
 STAMP := $(VENV)/.installed
 
 .PHONY: install run test bench clean
 
 install: $(STAMP)
 
-$(STAMP): constraints.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(PARTS))
+$(STAMP): constraints.txt requirements-dev.txt cli/pyproject.toml $(addsuffix /pyproject.toml,$(PARTS))
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt $(addprefix -e ,$(PARTS)) \
-		-e 'cli[embedded]' -r requirements-dev.txt
+		-e 'cli[embedded]' -r requirements-dev.txt  # embedded: brokers for a machine without any
 	touch $@
 
 run: install
