@@ -30,3 +30,34 @@ def configure_logging(fmt: str = "text", level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+
+
+class Throttled:
+    """Logs a recurring condition at most once per `interval_s`, saying how many
+    occurrences the quiet period held, so a flood becomes one line a minute, not one per message."""
+
+    def __init__(self, log: logging.Logger, interval_s: float = 60.0, clock=None) -> None:
+        import time
+        self._log, self._interval = log, interval_s
+        self._clock = clock or time.monotonic
+        self._last: dict[str, float] = {}
+        self._suppressed: dict[str, int] = {}
+
+    def log(self, level: int, key: str, msg: str, *args: object) -> None:
+        now = self._clock()
+        last = self._last.get(key)
+        if last is not None and now - last < self._interval:
+            self._suppressed[key] = self._suppressed.get(key, 0) + 1
+            return
+        self._last[key] = now
+        quiet = self._suppressed.pop(key, 0)
+        if quiet:
+            msg += " (and %d more like it since the last such line)"
+            args = (*args, quiet)
+        self._log.log(level, msg, *args)
+
+    def warning(self, key: str, msg: str, *args: object) -> None:
+        self.log(logging.WARNING, key, msg, *args)
+
+    def error(self, key: str, msg: str, *args: object) -> None:
+        self.log(logging.ERROR, key, msg, *args)

@@ -1,0 +1,111 @@
+"""Deciding what one MQTT message is: an event to publish, or a rejection with its reason.
+
+Pure functions of (topic, bytes, receive time): no I/O, so every rule is unit-testable.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from pydantic import ValidationError
+
+from tonypi_events import EventEnvelope, EventType, TopicRoute, model_for, mqtt_event_id, parse_robot_timestamp, route_for
+from tonypi_events.rejections import MAX_PAYLOAD_BYTES, UNATTRIBUTED_ROBOT_ID, RejectReason
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    event: EventEnvelope
+    scanned_qr: str | None = None  # a scan: the code to look up and answer
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    reason: RejectReason
+    detail: str
+    event_type: EventType | None = None  # the topic's kind, when the topic is known
+    robot_id: str | None = None
+    occurred_at: datetime | None = None
+
+
+@lru_cache(maxsize=65_536)  # one entry per (robot, kind) topic: bounded by the fleet
+def _route(relative_topic: str) -> TopicRoute | None:
+    return route_for(relative_topic)
+
+
+def _robot_id(route: TopicRoute, relative_topic: str, payload: dict[str, Any]) -> str | None:
+    claimed = payload.get("robot_id")
+    if isinstance(claimed, str) and claimed:
+        return claimed  # the payload's id wins over the topic's
+    if route.robot_id_in_topic:
+        return relative_topic.rsplit("/", 1)[1] or None
+    return None
+
+
+def _describe(error: ValidationError, limit: int = 3) -> str:
+    parts = []
+    for item in error.errors()[:limit]:
+        where = ".".join(str(p) for p in item["loc"]) or "payload"
+        parts.append(f"{where}: {item['msg']}")
+    more = error.error_count() - limit
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def admit(topic: str, raw: bytes, received_at: datetime, topic_prefix: str = "") -> Accepted | Rejected:
+    """The event this message becomes, or why it cannot become one."""
+    route = _route(topic[len(topic_prefix):]) if topic.startswith(topic_prefix) else None
+    if route is None:
+        return Rejected(RejectReason.UNKNOWN_TOPIC, f"no robot topic matches {topic!r}")
+    kind = route.event_type
+    if len(raw) > MAX_PAYLOAD_BYTES:
+        return Rejected(RejectReason.TOO_LARGE, f"payload is {len(raw)} bytes; the limit is {MAX_PAYLOAD_BYTES}", kind)
+    try:
+        payload = json.loads(raw)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        return Rejected(RejectReason.NOT_JSON, f"not UTF-8 JSON: {exc}", kind)
+    if not isinstance(payload, dict):
+        return Rejected(RejectReason.NOT_OBJECT, f"JSON {type(payload).__name__}, not an object", kind)
+    relative = topic[len(topic_prefix):]
+    robot_id = _robot_id(route, relative, payload)
+    occurred_at = parse_robot_timestamp(payload.get("timestamp"))
+    version = route.detect_version(payload)
+    try:
+        model = model_for(kind, version).model_validate(payload)
+    except ValidationError as exc:
+        return Rejected(RejectReason.INVALID_FIELDS, _describe(exc), kind, robot_id, occurred_at)
+    if robot_id is None:
+        return Rejected(RejectReason.NO_ROBOT_ID,
+                        f"{route.pattern} carries the robot id only in the payload, and it has none", kind)
+    event = EventEnvelope(
+        event_id=mqtt_event_id(topic, raw),
+        event_type=kind,
+        schema_version=version,
+        robot_id=robot_id,
+        occurred_at=occurred_at,
+        received_at=received_at,
+        source=topic,
+        payload=payload,  # as received, unknown fields included
+    )
+    if kind is EventType.SCAN:
+        return Accepted(event, scanned_qr=model.qr_data if version == 2 else model.qr)
+    return Accepted(event)
+
+
+def rejection_event(rejection: Rejected, topic: str, raw: bytes, received_at: datetime,
+                    dead_letter_subject: str) -> EventEnvelope:
+    """The `ingest_rejected` event telling readers (the projector's log) what was refused."""
+    robot_id = rejection.robot_id or UNATTRIBUTED_ROBOT_ID
+    return EventEnvelope(
+        event_id=mqtt_event_id(topic, raw),
+        event_type=EventType.INGEST_REJECTED,
+        schema_version=1,
+        robot_id=robot_id,
+        occurred_at=rejection.occurred_at,
+        received_at=received_at,
+        source=topic,
+        payload={"robot_id": robot_id, "reason": rejection.reason.value, "detail": rejection.detail,
+                 "topic": topic, "size": len(raw), "dead_letter_subject": dead_letter_subject},
+    )

@@ -1,0 +1,69 @@
+"""Ingest settings, read once from the environment. See docs/ingest.md for each variable."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tonypi_events import StreamNames
+from tonypi_runtime.config import ConfigError, Env, ServiceUrl, env_float, env_int, env_str
+from tonypi_runtime.connections import HttpBind, http_bind, mqtt_topic_prefix, mqtt_url, nats_url, stream_names
+
+DEFAULT_CATALOGUE = Path(__file__).with_name("item_catalogue.json")
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    mqtt: ServiceUrl
+    nats: ServiceUrl
+    streams: StreamNames
+    topic_prefix: str
+    shared_group: str | None  # MQTT shared subscription group: replicas split the load
+    client_id: str | None  # set: a persistent MQTT session that survives ingest restarts
+    subscribe_qos: int
+    buffer_size: int  # events waiting for JetStream (e.g. while NATS is down)
+    max_in_flight: int  # JetStream publishes awaiting their ack at once
+    ack_timeout_s: float
+    drain_timeout_s: float
+    catalogue_path: Path
+    http: HttpBind
+    log_format: str
+    log_level: str
+
+
+def _mqtt_token(env: Env, name: str) -> str | None:
+    value = env_str(env, name)
+    if value is not None and any(c in value for c in "/+#"):
+        raise ConfigError(f"{name}={value!r} may not contain '/', '+' or '#'")
+    return value
+
+
+def load_config(env: Env) -> IngestConfig:
+    qos = env_int(env, "MQTT_SUBSCRIBE_QOS", 1, minimum=0)
+    if qos > 1:
+        raise ConfigError(f"MQTT_SUBSCRIBE_QOS={qos} must be 0 or 1")
+    log_format = (env_str(env, "LOG_FORMAT", "text") or "text").lower()
+    if log_format not in ("text", "json"):
+        raise ConfigError(f"LOG_FORMAT={log_format!r} must be text or json")
+    log_level = (env_str(env, "LOG_LEVEL", "INFO") or "INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError(f"LOG_LEVEL={log_level!r} must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    catalogue = Path(env_str(env, "ITEM_CATALOGUE_PATH", str(DEFAULT_CATALOGUE)) or DEFAULT_CATALOGUE)
+    if not catalogue.is_file():
+        raise ConfigError(f"ITEM_CATALOGUE_PATH={str(catalogue)!r} is not a readable file")
+    return IngestConfig(
+        mqtt=mqtt_url(env),
+        nats=nats_url(env),
+        streams=stream_names(env),
+        topic_prefix=mqtt_topic_prefix(env),
+        shared_group=_mqtt_token(env, "MQTT_SHARED_GROUP"),
+        client_id=_mqtt_token(env, "MQTT_CLIENT_ID"),
+        subscribe_qos=qos,
+        buffer_size=env_int(env, "INGEST_BUFFER_SIZE", 100_000, minimum=1),
+        max_in_flight=env_int(env, "INGEST_MAX_IN_FLIGHT", 2_000, minimum=1),
+        ack_timeout_s=env_float(env, "INGEST_ACK_TIMEOUT_S", 5.0, minimum=0.1),
+        drain_timeout_s=env_float(env, "INGEST_DRAIN_TIMEOUT_S", 15.0, minimum=0),
+        catalogue_path=catalogue,
+        http=http_bind(env, "INGEST_PORT", 9101),
+        log_format=log_format,
+        log_level=log_level,
+    )

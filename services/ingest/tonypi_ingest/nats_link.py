@@ -1,0 +1,81 @@
+"""The NATS side: connect with backoff, keep the streams declared, report connection state."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Callable
+
+import nats
+import nats.errors
+from nats.aio.client import Client as NatsClient
+from nats.js.errors import Error as JetStreamError
+
+from tonypi_events import StreamNames, ensure_streams
+from tonypi_runtime.config import ServiceUrl
+from tonypi_runtime.retry import retry_forever
+
+from . import metrics
+
+log = logging.getLogger("tonypi_ingest.nats")
+UNREACHABLE = (OSError, asyncio.TimeoutError, nats.errors.Error, JetStreamError)
+
+
+class NatsLink:
+    def __init__(self, url: ServiceUrl, streams: StreamNames, on_reconnected: Callable[[], None]) -> None:
+        self._url, self._streams, self._on_reconnected = url, streams, on_reconnected
+        self.nc: NatsClient | None = None
+        self.streams_ready = False
+        self._closing = False
+
+    @property
+    def connected(self) -> bool:
+        return self.nc is not None and self.nc.is_connected and self.streams_ready
+
+    async def connect(self) -> NatsClient:
+        """Connect (retrying with backoff until it works) and create-or-update the streams."""
+        async def attempt() -> NatsClient:
+            return await nats.connect(
+                servers=[self._url.with_credentials], name="tonypi-ingest",
+                connect_timeout=2, allow_reconnect=True, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+                disconnected_cb=self._disconnected, reconnected_cb=self._reconnected, error_cb=self._error,
+            )
+        self.nc = await retry_forever(attempt, f"NATS at {self._url.redacted}", log, retry_on=UNREACHABLE)
+        metrics.NATS_CONNECTED.set(1)
+        await self._ensure_streams()
+        log.info("connected to NATS at %s; streams %s and %s ready", self._url.redacted,
+                 self._streams.events, self._streams.dead_letter)
+        return self.nc
+
+    async def _ensure_streams(self) -> None:
+        assert self.nc is not None
+        js = self.nc.jetstream()
+        await retry_forever(lambda: ensure_streams(js, self._streams), "JetStream streams", log,
+                            retry_on=UNREACHABLE)
+        self.streams_ready = True
+
+    async def _disconnected(self) -> None:
+        metrics.NATS_CONNECTED.set(0)
+        if not self._closing:
+            log.warning("NATS connection lost; buffering events until it is back")
+
+    async def _reconnected(self) -> None:
+        metrics.NATS_CONNECTED.set(1)
+        log.info("NATS connection restored")
+        # A server restarted without its store has lost the streams: declare them again.
+        try:
+            await asyncio.wait_for(ensure_streams(self.nc.jetstream(), self._streams), 5)
+        except UNREACHABLE as exc:
+            log.warning("could not re-declare streams after reconnect (%s); publishing anyway", exc)
+        self._on_reconnected()
+
+    async def _error(self, exc: Exception) -> None:
+        if not isinstance(exc, (nats.errors.UnexpectedEOF, ConnectionResetError, nats.errors.StaleConnectionError)):
+            log.warning("NATS error: %s", exc)
+
+    async def close(self) -> None:
+        self._closing = True
+        if self.nc is not None and not self.nc.is_closed:
+            try:
+                await asyncio.wait_for(self.nc.drain(), 5)
+            except (asyncio.TimeoutError, nats.errors.Error):
+                await self.nc.close()
