@@ -1,0 +1,135 @@
+"""The composition root: settings in, a wired aiohttp application out.
+
+Connections open and close in the app's cleanup contexts (never at import): the asyncpg
+pool, the NATS connection (streams ensured), the LISTEN connection for the projector's
+checkpoint, and the fleet gauge refresher.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import AsyncIterator
+
+import asyncpg
+import nats
+import nats.errors
+from aiohttp import web
+
+from tonypi_events import ensure_streams
+from tonypi_runtime.entrypoint import stop_event_on_signals
+from tonypi_runtime.logs import configure_logging
+from tonypi_runtime.ops import add_ops_routes
+from tonypi_runtime.retry import retry_forever
+
+from .api import ENDPOINTS
+from .checkpoint import CheckpointWatcher
+from .config import QuerySettings, load_settings
+from .endpoints import register
+from .fleet import refresh_fleet_gauges
+from .keys import READS, SETTINGS, WRITES
+from .middleware import error_middleware, metrics_middleware
+from .openapi import add_docs_routes, openapi_document
+from .reads import Reads
+from .writes import RobotWrites
+
+log = logging.getLogger("tonypi_query")
+
+TITLE = "TonyPi Fleet Monitor API"
+VERSION = "2.0.0"
+DESCRIPTION = ("The seed's /api/robots-db API, unchanged, plus telemetry, log and job paging and "
+               "search. Writes are events: they answer once the projector has applied them, or 202.")
+MAX_BODY_BYTES = 64 * 1024
+DB_UNREACHABLE = (OSError, asyncio.TimeoutError, asyncpg.CannotConnectNowError,
+                  asyncpg.InvalidCatalogNameError, asyncpg.PostgresConnectionError)
+POOL = web.AppKey("pool", asyncpg.Pool)
+CHECKPOINT = web.AppKey("checkpoint", CheckpointWatcher)
+NATS = web.AppKey("nats", nats.NATS)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for pg_type in ("json", "jsonb"):
+        await conn.set_type_codec(pg_type, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+def _connect_kwargs(settings: QuerySettings) -> dict:
+    return {"dsn": settings.database.with_credentials,
+            "server_settings": {"application_name": "tonypi-query",
+                                "statement_timeout": str(settings.statement_timeout_ms)}}
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+
+    async def open_pool() -> asyncpg.Pool:
+        return await asyncpg.create_pool(**_connect_kwargs(settings), min_size=1,
+                                         max_size=settings.pool_max_size, init=_init_connection)
+
+    app[POOL] = await retry_forever(open_pool, f"PostgreSQL at {settings.database.redacted}", log,
+                                    retry_on=DB_UNREACHABLE)
+    app[READS] = Reads(app[POOL], settings.online_timeout)
+    yield
+    await app[POOL].close()
+
+
+async def _event_stream(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+
+    async def connect() -> nats.NATS:
+        return await nats.connect(settings.nats.with_credentials, connect_timeout=2,
+                                  max_reconnect_attempts=-1, allow_reconnect=True)
+
+    nc = await retry_forever(connect, f"NATS at {settings.nats.redacted}", log,
+                             retry_on=(OSError, asyncio.TimeoutError, nats.errors.Error))
+    js = nc.jetstream()
+    await ensure_streams(js, settings.streams)
+    app[NATS] = nc
+    app[CHECKPOINT] = CheckpointWatcher(app[POOL], lambda: asyncpg.connect(**_connect_kwargs(settings)))
+    app[WRITES] = RobotWrites(js, settings.streams, app[READS], app[CHECKPOINT], settings.write_wait_timeout)
+    await app[CHECKPOINT].start()
+    yield
+    await app[CHECKPOINT].stop()
+    await nc.drain()
+
+
+async def _fleet_gauges(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(refresh_fleet_gauges(app[READS], app[SETTINGS].fleet_gauge_interval))
+    yield
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+def init_app(settings: QuerySettings) -> web.Application:
+    app = web.Application(middlewares=[metrics_middleware, error_middleware], client_max_size=MAX_BODY_BYTES)
+    app[SETTINGS] = settings
+    app.cleanup_ctx.extend([_database, _event_stream, _fleet_gauges])
+    register(app, ENDPOINTS)
+    add_docs_routes(app, openapi_document(ENDPOINTS, TITLE, VERSION, DESCRIPTION))
+
+    async def ready() -> tuple[bool, dict[str, str]]:
+        checks = {}
+        try:
+            await asyncio.wait_for(app[READS].ping(), 2)
+            checks["database"] = "ok"
+        except Exception as exc:  # any failure means not ready; say which
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        checks["nats"] = "ok" if NATS in app and app[NATS].is_connected else "disconnected (writes answer 503)"
+        return checks["database"] == "ok", checks
+
+    add_ops_routes(app, ready)
+    return app
+
+
+async def serve() -> None:
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    stop = stop_event_on_signals()
+    runner = web.AppRunner(init_app(settings), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.bind.host, settings.bind.port)
+    await site.start()
+    base = f"http://{settings.bind.host}:{settings.bind.port}"
+    log.info("serving the API at %s/api/robots-db and its docs at %s/docs", base, base)
+    await stop.wait()
+    log.info("stopping: draining requests")
+    await runner.cleanup()

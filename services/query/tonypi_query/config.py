@@ -1,0 +1,55 @@
+"""The query service's settings, read once from the environment.
+
+Beyond the shared variables (DATABASE_URL, NATS_URL, EVENTS_STREAM, SUBJECT_PREFIX,
+HTTP_HOST, QUERY_PORT, LOG_FORMAT, LOG_LEVEL):
+
+WRITE_WAIT_TIMEOUT   seconds a write waits for the projector before answering 202 (5)
+ONLINE_TIMEOUT       seconds since last_seen within which a robot counts as online (90)
+STATEMENT_TIMEOUT_MS PostgreSQL statement_timeout for every query (3000)
+DB_POOL_MAX          connections in the asyncpg pool (10)
+FLEET_GAUGE_INTERVAL seconds between refreshes of the fleet gauges on /metrics (15)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tonypi_events import StreamNames
+from tonypi_runtime.config import ConfigError, Env, ServiceUrl, env_float, env_int, env_str, process_env
+from tonypi_runtime.connections import HttpBind, database_url, http_bind, nats_url, stream_names
+
+LOG_FORMATS = ("text", "json")
+
+
+@dataclass(frozen=True)
+class QuerySettings:
+    bind: HttpBind
+    database: ServiceUrl
+    nats: ServiceUrl
+    streams: StreamNames
+    write_wait_timeout: float = 5.0
+    online_timeout: float = 90.0
+    statement_timeout_ms: int = 3000
+    pool_max_size: int = 10
+    fleet_gauge_interval: float = 15.0
+    log_format: str = "text"
+    log_level: str = "INFO"
+
+
+def load_settings(env: Env | None = None) -> QuerySettings:
+    env = process_env() if env is None else env
+    log_format = env_str(env, "LOG_FORMAT", "text")
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT={log_format!r} must be one of {', '.join(LOG_FORMATS)}")
+    return QuerySettings(
+        bind=http_bind(env, "QUERY_PORT", 8000),
+        database=database_url(env),
+        nats=nats_url(env),
+        streams=stream_names(env),
+        write_wait_timeout=env_float(env, "WRITE_WAIT_TIMEOUT", 5.0, minimum=0),
+        online_timeout=env_float(env, "ONLINE_TIMEOUT", 90.0, minimum=1),
+        statement_timeout_ms=env_int(env, "STATEMENT_TIMEOUT_MS", 3000, minimum=1),
+        pool_max_size=env_int(env, "DB_POOL_MAX", 10, minimum=1),
+        fleet_gauge_interval=env_float(env, "FLEET_GAUGE_INTERVAL", 15.0, minimum=1),
+        log_format=log_format,
+        log_level=env_str(env, "LOG_LEVEL", "INFO").upper(),
+    )

@@ -1,0 +1,117 @@
+"""Thin HTTP handlers: inputs arrive validated (see endpoints.py); each asks `Reads` or
+`RobotWrites` and shapes the answer."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from aiohttp import web
+from yarl import URL
+
+from .endpoints import Inputs, json_reply
+from .errors import NotFound
+from .keys import READS, WRITES
+from .models import (AcceptedOut, JobOut, LogOut, MessageOut, RobotOut, StatsOut, TelemetryOut)
+from .pagination import decode_cursor, encode_cursor, next_link
+from .writes import WriteResult
+
+API = "/api/robots-db"
+
+
+def robot_location(robot_id: str) -> str:
+    return str(URL(API) / "robots" / robot_id)
+
+
+async def _robot_or_404(request: web.Request, robot_id: str) -> dict[str, Any]:
+    row = await request.app[READS].robot(robot_id)
+    if row is None:
+        raise NotFound("Robot not found")
+    return dict(row)
+
+
+def _accepted(result: WriteResult, robot_id: str) -> web.Response:
+    location = robot_location(robot_id)
+    body = AcceptedOut(message="Accepted: the change is recorded and will be visible shortly",
+                       event_sequence=result.sequence, location=location)
+    return json_reply(body, AcceptedOut, status=202, headers={"Location": location})
+
+
+async def list_robots(request: web.Request, _: Inputs) -> web.Response:
+    rows = await request.app[READS].active_robots()
+    return json_reply([dict(r) for r in rows], list[RobotOut])
+
+
+async def get_robot(request: web.Request, inputs: Inputs) -> web.Response:
+    return json_reply(await _robot_or_404(request, inputs.path.robot_id), RobotOut)
+
+
+async def create_robot(request: web.Request, inputs: Inputs) -> web.Response:
+    robot_id = inputs.body.robot_id
+    result = await request.app[WRITES].register(inputs.body)
+    if not result.applied:
+        return _accepted(result, robot_id)
+    row = await request.app[READS].robot(robot_id)
+    return json_reply(dict(row), RobotOut) if row is not None else _accepted(result, robot_id)
+
+
+async def update_robot(request: web.Request, inputs: Inputs) -> web.Response:
+    robot_id = inputs.path.robot_id
+    result = await request.app[WRITES].update(robot_id, inputs.body)
+    if not result.applied:
+        return _accepted(result, robot_id)
+    return json_reply(await _robot_or_404(request, robot_id), RobotOut)
+
+
+async def delete_robot(request: web.Request, inputs: Inputs) -> web.Response:
+    robot_id = inputs.path.robot_id
+    result = await request.app[WRITES].deactivate(robot_id)
+    if not result.applied:
+        return _accepted(result, robot_id)
+    return json_reply(MessageOut(message="Robot deleted successfully"), MessageOut)
+
+
+async def robot_telemetry(request: web.Request, inputs: Inputs) -> web.Response:
+    row = await request.app[READS].telemetry(inputs.path.robot_id)
+    if row is None:
+        raise NotFound("Robot not found")
+    snapshot = row["telemetry"] or {}
+    known = {k: snapshot[k] for k in TelemetryOut.model_fields if k in snapshot}
+    body = {**known, "robot_id": row["robot_id"], "status": row["status"],
+            "online": row["online"], "last_seen": row["last_seen"]}
+    return json_reply(body, TelemetryOut)
+
+
+def _page(request: web.Request, rows: list, limit: int, sort_key: Callable[[Any], Any],
+          as_type: Any) -> web.Response:
+    headers = {}
+    if limit and len(rows) == limit:
+        last = rows[-1]
+        if sort_key(last) is not None:
+            headers["Link"] = next_link(request, encode_cursor(sort_key(last), last["id"]))
+    return json_reply([dict(r) for r in rows], as_type, headers=headers)
+
+
+async def list_logs(request: web.Request, inputs: Inputs) -> web.Response:
+    query = inputs.query
+    cursor = decode_cursor(query.before) if query.before else None
+    rows = await request.app[READS].logs(query, cursor)
+    return _page(request, rows, query.limit, lambda r: r["timestamp"], list[LogOut])
+
+
+async def job_history(request: web.Request, inputs: Inputs) -> web.Response:
+    query = inputs.query
+    cursor = decode_cursor(query.before) if query.before else None
+    rows = await request.app[READS].jobs(query, cursor)
+    return _page(request, rows, query.limit, lambda r: r["start_time"], list[JobOut])
+
+
+async def get_job(request: web.Request, inputs: Inputs) -> web.Response:
+    row = await request.app[READS].job(inputs.path.id)
+    if row is None:
+        raise NotFound("Job not found")
+    return json_reply(dict(row), JobOut)
+
+
+async def stats(request: web.Request, _: Inputs) -> web.Response:
+    row = dict(await request.app[READS].stats())
+    row["offline_robots"] = row["total_robots"] - row["online_robots"]
+    return json_reply(row, StatsOut)

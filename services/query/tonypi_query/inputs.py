@@ -1,0 +1,38 @@
+"""Reading a request's path, query and body into the endpoint's pydantic models."""
+from __future__ import annotations
+
+from typing import TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from .errors import RequestValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_path(request: web.Request, model: type[M]) -> M:
+    try:
+        return model.model_validate(dict(request.match_info))
+    except ValidationError as exc:
+        raise RequestValidationError.from_pydantic(exc, "path") from None
+
+
+def parse_query(request: web.Request, model: type[M]) -> M:
+    # A repeated parameter: the last one wins, as in FastAPI.
+    values = {key: request.query.getall(key)[-1] for key in request.query.keys()}
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        raise RequestValidationError.from_pydantic(exc, "query") from None
+
+
+async def parse_body(request: web.Request, model: type[M]) -> M:
+    raw = await request.read()
+    if not raw.strip():
+        raise RequestValidationError([{"loc": ["body"], "msg": "Field required: send a JSON object",
+                                       "type": "missing"}])
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise RequestValidationError.from_pydantic(exc, "body") from None

@@ -1,0 +1,218 @@
+"""The API's pydantic models: they validate requests, shape responses and are the only
+source of the OpenAPI document (`openapi.py` reads them, nothing is kept by hand)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated, Any
+
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, FiniteFloat, PlainSerializer,
+                      StringConstraints, WithJsonSchema)
+
+# The largest page any list endpoint returns; a bigger `limit` is a 422, not a silent clamp,
+# so a client never believes it got everything when it did not.
+MAX_PAGE_SIZE = 1000
+INT64_MAX = 2**63 - 1
+
+
+def _isoformat(value: datetime) -> str:
+    # Always "+00:00" (never "Z"): what the seed's clients parsed.
+    return value.astimezone(timezone.utc).isoformat()
+
+
+UtcDateTime = Annotated[
+    datetime,
+    PlainSerializer(_isoformat, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+
+def _query_datetime(value: Any) -> Any:
+    """A '+' in a query string arrives as a space: '10:00:00 02:00' meant '10:00:00+02:00'."""
+    if isinstance(value, str) and len(value) > 6 and value[-6] == " " and value[-3] == ":":
+        value = value[:-6] + "+" + value[-5:]
+    return value
+
+
+def _assume_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+TimeFilter = Annotated[
+    datetime, BeforeValidator(_query_datetime), AfterValidator(_assume_utc),
+    Field(description="ISO 8601 date-time; without an offset it is taken as UTC"),
+]
+
+# PostgreSQL text cannot hold NUL; robot ids also travel as NATS subject tokens and path segments.
+RobotId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f/]+$")]
+ShortText = Annotated[str, StringConstraints(max_length=255, pattern=r"^[^\x00]*$")]
+LongText = Annotated[str, StringConstraints(max_length=4000, pattern=r"^[^\x00]*$")]
+FilterText = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00]*$")]
+Cursor = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$"),
+                   Field(description="the `before` value from the previous page's Link header")]
+
+
+# --- requests -----------------------------------------------------------------------------
+
+class RobotCreate(BaseModel):
+    """POST /robots. Defaults are the seed's; `name` defaults to `robot_id`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    robot_id: RobotId
+    name: ShortText | None = None
+    description: LongText | None = None
+    location: ShortText | None = None
+    battery_threshold_low: FiniteFloat = 20.0
+    battery_threshold_critical: FiniteFloat = 10.0
+    temp_threshold_warning: FiniteFloat = 70.0
+    temp_threshold_critical: FiniteFloat = 80.0
+
+
+class RobotUpdate(BaseModel):
+    """PUT /robots/{robot_id}. Only the fields present are changed; text fields may be set to null."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: ShortText | None = None
+    description: LongText | None = None
+    location: ShortText | None = None
+    status: Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[^\x00]*$")] = None
+    battery_threshold_low: FiniteFloat = None
+    battery_threshold_critical: FiniteFloat = None
+    temp_threshold_warning: FiniteFloat = None
+    temp_threshold_critical: FiniteFloat = None
+    is_active: bool = None
+
+
+class RobotPath(BaseModel):
+    robot_id: RobotId
+
+
+class JobPath(BaseModel):
+    id: int = Field(ge=0, le=INT64_MAX)
+
+
+class Page(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    before: Cursor | None = None
+    since: TimeFilter | None = Field(None, description="only entries at or after this time")
+    until: TimeFilter | None = Field(None, description="only entries before this time")
+
+
+class LogsQuery(Page):
+    limit: int = Field(100, ge=0, le=MAX_PAGE_SIZE, description=f"page size, at most {MAX_PAGE_SIZE}")
+    level: FilterText | None = Field(None, description="compared upper-cased: error matches ERROR")
+    category: FilterText | None = None
+    robot_id: RobotId | None = None
+    q: FilterText | None = Field(None, description="case-insensitive substring of the message")
+
+
+class JobsQuery(Page):
+    limit: int = Field(50, ge=0, le=MAX_PAGE_SIZE, description=f"page size, at most {MAX_PAGE_SIZE}")
+    robot_id: RobotId | None = None
+    status: FilterText | None = Field(None, description="active, completed, cancelled or failed")
+
+
+# --- responses ----------------------------------------------------------------------------
+
+class RobotOut(BaseModel):
+    id: int
+    robot_id: str
+    name: str | None
+    description: str | None
+    location: str | None
+    status: str | None = Field(description="what the robot last said (or an operator set)")
+    battery_threshold_low: float | None
+    battery_threshold_critical: float | None
+    temp_threshold_warning: float | None
+    temp_threshold_critical: float | None
+    settings: Any
+    last_seen: UtcDateTime | None
+    created_at: UtcDateTime | None
+    updated_at: UtcDateTime | None
+    is_active: bool | None
+    online: bool = Field(description="seen within ONLINE_TIMEOUT and not reported offline")
+
+
+class JobOut(BaseModel):
+    id: int
+    robot_id: str
+    start_time: UtcDateTime
+    end_time: UtcDateTime | None
+    items_total: int | None
+    items_done: int | None
+    percent_complete: float | None
+    last_item: Any
+    status: str | None
+    created_at: UtcDateTime | None
+    updated_at: UtcDateTime | None
+    task_name: str | None
+    phase: str | None
+    reason: str | None
+
+
+class LogOut(BaseModel):
+    id: int
+    level: str
+    category: str
+    message: str
+    robot_id: str | None
+    details: Any
+    timestamp: UtcDateTime | None
+
+
+class StatsOut(BaseModel):
+    total_robots: int
+    online_robots: int
+    offline_robots: int
+    total_jobs: int
+    active_jobs: int
+    completed_jobs_today: int
+
+
+class TelemetryPart(BaseModel):
+    """One part of the snapshot, as the projector last folded it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    received_at: str | None = Field(None, description="server time this part was last received (ISO 8601 UTC)")
+
+
+class TelemetryOut(BaseModel):
+    robot_id: str
+    status: str | None
+    online: bool
+    last_seen: UtcDateTime | None
+    battery: TelemetryPart | None = None
+    location: TelemetryPart | None = None
+    system_info: TelemetryPart | None = None
+    sensors: dict[str, TelemetryPart] = Field(default_factory=dict, description="latest reading per sensor type")
+    servos: TelemetryPart | None = None
+    vision: TelemetryPart | None = None
+
+
+class MessageOut(BaseModel):
+    message: str
+
+
+class AcceptedOut(BaseModel):
+    """The write is recorded as an event but the projector has not applied it yet."""
+
+    message: str
+    event_sequence: int
+    location: str
+
+
+class ErrorOut(BaseModel):
+    detail: str
+
+
+class ValidationIssue(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrorOut(BaseModel):
+    detail: list[ValidationIssue]

@@ -1,0 +1,107 @@
+"""The OpenAPI 3.1 document, generated from the endpoint table and its pydantic models,
+and the Swagger UI at /docs (assets from the swagger-ui-bundle package, served offline)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, TypeAdapter
+from swagger_ui_bundle import swagger_ui_path
+
+from .endpoints import Endpoint
+
+REF = "#/components/schemas/{model}"
+DOCS_ASSETS = "/docs/static"
+
+
+class _Components:
+    def __init__(self) -> None:
+        self.schemas: dict[str, Any] = {}
+
+    def schema_for(self, model: Any, mode: str) -> dict[str, Any]:
+        schema = TypeAdapter(model).json_schema(mode=mode, ref_template=REF)
+        self.schemas.update(schema.pop("$defs", {}))
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            self.schemas[model.__name__] = schema
+            return {"$ref": REF.format(model=model.__name__)}
+        return schema
+
+
+def _parameters(model: type[BaseModel] | None, where: str, components: _Components) -> list[dict[str, Any]]:
+    if model is None:
+        return []
+    schema = model.model_json_schema(mode="validation", ref_template=REF)
+    components.schemas.update(schema.pop("$defs", {}))
+    required = set(schema.get("required", ()))
+    params = []
+    for name, prop in schema["properties"].items():
+        param = {"name": name, "in": where, "required": where == "path" or name in required, "schema": prop}
+        if "description" in prop:
+            param["description"] = prop["description"]
+        params.append(param)
+    return params
+
+
+def _operation(endpoint: Endpoint, components: _Components) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "operationId": endpoint.name,
+        "summary": endpoint.summary,
+        "tags": [endpoint.tag],
+        "parameters": (_parameters(endpoint.path_model, "path", components)
+                       + _parameters(endpoint.query_model, "query", components)),
+        "responses": {},
+    }
+    if endpoint.body_model is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": components.schema_for(endpoint.body_model, "validation")}},
+        }
+    for status, reply in sorted(endpoint.replies.items()):
+        response: dict[str, Any] = {
+            "description": reply.description,
+            "content": {"application/json": {"schema": components.schema_for(reply.model, "serialization")}},
+        }
+        if reply.headers:
+            response["headers"] = {name: {"description": text, "schema": {"type": "string"}}
+                                   for name, text in reply.headers.items()}
+        operation["responses"][str(status)] = response
+    return operation
+
+
+def openapi_document(endpoints: list[Endpoint], title: str, version: str, description: str) -> dict[str, Any]:
+    components = _Components()
+    paths: dict[str, dict[str, Any]] = {}
+    for endpoint in endpoints:
+        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint, components)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version, "description": description},
+        "paths": paths,
+        "components": {"schemas": dict(sorted(components.schemas.items()))},
+    }
+
+
+SWAGGER_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="UTF-8"><title>{title}</title>
+<link rel="stylesheet" href="{assets}/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="{assets}/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({{url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true}});</script>
+</body></html>"""
+
+
+def add_docs_routes(app: web.Application, document: dict[str, Any]) -> None:
+    body = json.dumps(document).encode()
+    page = SWAGGER_PAGE.format(title=document["info"]["title"], assets=DOCS_ASSETS)
+
+    async def openapi_json(_: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/json")
+
+    async def docs(_: web.Request) -> web.Response:
+        return web.Response(text=page, content_type="text/html")
+
+    app.router.add_get("/openapi.json", openapi_json)
+    app.router.add_get("/docs", docs)
+    app.router.add_static(DOCS_ASSETS, Path(str(swagger_ui_path)))

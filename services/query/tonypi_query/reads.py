@@ -1,0 +1,147 @@
+"""The read side: parameterised SQL over the projector's read tables. No writes here, ever."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from .models import JobsQuery, LogsQuery
+
+ROBOT_COLUMNS = """id, robot_id, name, description, location, status, battery_threshold_low,
+    battery_threshold_critical, temp_threshold_warning, temp_threshold_critical, settings,
+    last_seen, created_at, updated_at, is_active"""
+
+JOB_COLUMNS = """id, robot_id, start_time, end_time, items_total, items_done, percent_complete,
+    last_item, status, created_at, updated_at, task_name, phase, reason"""
+
+LOG_COLUMNS = "id, level, category, message, robot_id, details, timestamp"
+
+# Online: seen within the timeout ($1, seconds) and not cleanly reported offline. A robot that
+# loses power never says "offline"; its last_seen simply ages out.
+ONLINE = ("(last_seen IS NOT NULL AND last_seen >= now() - make_interval(secs => $1)"
+          " AND status IS DISTINCT FROM 'offline')")
+
+_ROBOT_SELECT = f"SELECT {ROBOT_COLUMNS}, {ONLINE} AS online FROM robots"
+SELECT_ROBOT = f"{_ROBOT_SELECT} WHERE robot_id = $2"
+SELECT_ACTIVE_ROBOTS = f"{_ROBOT_SELECT} WHERE is_active ORDER BY id"
+SELECT_TELEMETRY = f"SELECT robot_id, status, last_seen, telemetry, {ONLINE} AS online FROM robots WHERE robot_id = $2"
+ROBOT_EXISTS = "SELECT EXISTS (SELECT 1 FROM robots WHERE robot_id = $1)"
+SELECT_JOB = f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"
+
+SELECT_STATS = f"""
+SELECT
+  (SELECT count(*) FROM robots WHERE is_active) AS total_robots,
+  (SELECT count(*) FROM robots WHERE is_active AND {ONLINE}) AS online_robots,
+  (SELECT count(*) FROM jobs) AS total_jobs,
+  (SELECT count(*) FROM jobs WHERE status = 'active') AS active_jobs,
+  (SELECT count(*) FROM jobs WHERE status = 'completed'
+     AND end_time >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') AS completed_jobs_today
+"""
+
+SELECT_FLEET_COUNTS = f"""
+SELECT count(*) AS total, count(*) FILTER (WHERE {ONLINE}) AS online FROM robots WHERE is_active
+"""
+
+
+def _like_pattern(text: str) -> str:
+    """A substring match for ILIKE with the user's %, _ and \\ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class _Where:
+    """WHERE clauses whose values are always bind parameters, never text in the SQL."""
+
+    def __init__(self) -> None:
+        self.clauses: list[str] = []
+        self.args: list[Any] = []
+
+    def add(self, template: str, *values: Any) -> None:
+        """`template` holds `{}` once per value; each becomes the next $n."""
+        placeholders = []
+        for value in values:
+            self.args.append(value)
+            placeholders.append(f"${len(self.args)}")
+        self.clauses.append(template.format(*placeholders))
+
+    def sql(self) -> str:
+        return f"WHERE {' AND '.join(self.clauses)}" if self.clauses else ""
+
+
+def logs_sql(query: LogsQuery, cursor: tuple[datetime, int] | None) -> tuple[str, list[Any]]:
+    where = _Where()
+    if query.level is not None:
+        where.add("level = {}", query.level.upper())
+    if query.category is not None:
+        where.add("category = {}", query.category)
+    if query.robot_id is not None:
+        where.add("robot_id = {}", query.robot_id)
+    if query.since is not None:
+        where.add("timestamp >= {}", query.since)
+    if query.until is not None:
+        where.add("timestamp < {}", query.until)
+    if query.q is not None:
+        where.add("message ILIKE {}", _like_pattern(query.q))
+    if cursor is not None:
+        where.add("(timestamp, id) < ({}, {})", *cursor)
+    where.args.append(query.limit)
+    sql = (f"SELECT {LOG_COLUMNS} FROM system_logs {where.sql()} "
+           f"ORDER BY timestamp DESC, id DESC LIMIT ${len(where.args)}")
+    return sql, where.args
+
+
+def jobs_sql(query: JobsQuery, cursor: tuple[datetime, int] | None) -> tuple[str, list[Any]]:
+    where = _Where()
+    if query.robot_id is not None:
+        where.add("robot_id = {}", query.robot_id)
+    if query.status is not None:
+        where.add("status = {}", query.status)
+    if query.since is not None:
+        where.add("start_time >= {}", query.since)
+    if query.until is not None:
+        where.add("start_time < {}", query.until)
+    if cursor is not None:
+        where.add("(start_time, id) < ({}, {})", *cursor)
+    where.args.append(query.limit)
+    sql = (f"SELECT {JOB_COLUMNS} FROM jobs {where.sql()} "
+           f"ORDER BY start_time DESC, id DESC LIMIT ${len(where.args)}")
+    return sql, where.args
+
+
+class Reads:
+    def __init__(self, pool: asyncpg.Pool, online_timeout: float) -> None:
+        self._pool = pool
+        self._online_timeout = online_timeout
+
+    async def robot(self, robot_id: str) -> asyncpg.Record | None:
+        return await self._pool.fetchrow(SELECT_ROBOT, self._online_timeout, robot_id)
+
+    async def active_robots(self) -> list[asyncpg.Record]:
+        return await self._pool.fetch(SELECT_ACTIVE_ROBOTS, self._online_timeout)
+
+    async def robot_exists(self, robot_id: str) -> bool:
+        return await self._pool.fetchval(ROBOT_EXISTS, robot_id)
+
+    async def telemetry(self, robot_id: str) -> asyncpg.Record | None:
+        return await self._pool.fetchrow(SELECT_TELEMETRY, self._online_timeout, robot_id)
+
+    async def job(self, job_id: int) -> asyncpg.Record | None:
+        return await self._pool.fetchrow(SELECT_JOB, job_id)
+
+    async def logs(self, query: LogsQuery, cursor: tuple[datetime, int] | None) -> list[asyncpg.Record]:
+        sql, args = logs_sql(query, cursor)
+        return await self._pool.fetch(sql, *args)
+
+    async def jobs(self, query: JobsQuery, cursor: tuple[datetime, int] | None) -> list[asyncpg.Record]:
+        sql, args = jobs_sql(query, cursor)
+        return await self._pool.fetch(sql, *args)
+
+    async def stats(self) -> asyncpg.Record:
+        return await self._pool.fetchrow(SELECT_STATS, self._online_timeout)
+
+    async def fleet_counts(self) -> asyncpg.Record:
+        return await self._pool.fetchrow(SELECT_FLEET_COUNTS, self._online_timeout)
+
+    async def ping(self) -> None:
+        await self._pool.fetchval("SELECT 1")

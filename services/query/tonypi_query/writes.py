@@ -1,0 +1,100 @@
+"""The write side: each operator write becomes one event on the events stream.
+
+The query service never touches a read table. It appends the event, then waits (bounded)
+for the projector's checkpoint to pass the event's sequence, so the caller reads its own
+write; if the projector is further behind, the caller gets 202 and a Location to poll.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import nats.errors
+from nats.js import JetStreamContext
+from nats.js.errors import APIError
+
+from tonypi_events import API_SOURCE, CURRENT_VERSION, EventEnvelope, EventType, StreamNames, encode, headers_for
+from tonypi_events import kinds, new_event_id, utc_now
+from tonypi_events.codec import EXPECTED_LAST_SUBJECT_SEQ_HEADER
+
+from . import metrics
+from .checkpoint import CheckpointWatcher
+from .errors import AlreadyExists, NotFound, Unavailable
+from .models import RobotCreate, RobotUpdate
+from .reads import Reads
+
+log = logging.getLogger(__name__)
+
+# JetStream's "wrong last sequence": the subject already holds a message.
+WRONG_LAST_SEQUENCE = 10071
+PUBLISH_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    sequence: int
+    applied: bool  # the projector's checkpoint reached `sequence` within the wait
+
+
+class RobotWrites:
+    def __init__(self, js: JetStreamContext, streams: StreamNames, reads: Reads,
+                 checkpoint: CheckpointWatcher, wait_timeout: float) -> None:
+        self._js = js
+        self._streams = streams
+        self._reads = reads
+        self._checkpoint = checkpoint
+        self._wait_timeout = wait_timeout
+
+    async def register(self, robot: RobotCreate) -> WriteResult:
+        # Robots auto-registered from telemetry have a row but no robot_registered event,
+        # so the table is checked as well as the subject.
+        if await self._reads.robot_exists(robot.robot_id):
+            raise AlreadyExists("Robot already exists")
+        payload = kinds.RobotRegisteredV1(**robot.model_dump())
+        try:
+            # Expected last subject sequence 0: of two concurrent creates, JetStream takes one.
+            return await self._append(EventType.ROBOT_REGISTERED, robot.robot_id, payload,
+                                      {EXPECTED_LAST_SUBJECT_SEQ_HEADER: "0"})
+        except APIError as exc:
+            if exc.err_code == WRONG_LAST_SEQUENCE:
+                raise AlreadyExists("Robot already exists") from None
+            raise
+
+    async def update(self, robot_id: str, update: RobotUpdate) -> WriteResult:
+        await self._require(robot_id)
+        changes = update.model_dump(mode="json", exclude_unset=True)
+        payload = kinds.RobotUpdatedV1(robot_id=robot_id, changes=changes)
+        return await self._append(EventType.ROBOT_UPDATED, robot_id, payload)
+
+    async def deactivate(self, robot_id: str) -> WriteResult:
+        await self._require(robot_id)
+        payload = kinds.RobotDeactivatedV1(robot_id=robot_id)
+        return await self._append(EventType.ROBOT_DEACTIVATED, robot_id, payload)
+
+    async def _require(self, robot_id: str) -> None:
+        if not await self._reads.robot_exists(robot_id):
+            raise NotFound("Robot not found")
+
+    async def _append(self, event_type: EventType, robot_id: str, payload: kinds.Payload,
+                      extra_headers: dict[str, str] | None = None) -> WriteResult:
+        event = EventEnvelope(
+            event_id=new_event_id(), event_type=event_type, schema_version=CURRENT_VERSION[event_type],
+            robot_id=robot_id, received_at=utc_now(), source=API_SOURCE,
+            payload=payload.model_dump(mode="json", exclude_unset=True),
+        )
+        headers = {**headers_for(event), **(extra_headers or {})}
+        try:
+            ack = await self._js.publish(self._streams.subjects.event(robot_id, event_type), encode(event),
+                                         timeout=PUBLISH_TIMEOUT, stream=self._streams.events, headers=headers)
+        except (nats.errors.Error, asyncio.TimeoutError) as exc:
+            if isinstance(exc, APIError) and exc.err_code == WRONG_LAST_SEQUENCE:
+                raise
+            log.warning("publishing %s for %s failed: %s", event_type.value, robot_id, exc)
+            raise Unavailable("Event stream unavailable; the change was not recorded, retry later") from None
+        with metrics.WRITE_WAIT_SECONDS.time():
+            applied = await self._checkpoint.wait_for(ack.seq, self._wait_timeout)
+        if not applied:
+            metrics.WRITES_ACCEPTED.inc()
+        return WriteResult(sequence=ack.seq, applied=applied)
+
