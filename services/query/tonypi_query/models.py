@@ -172,11 +172,50 @@ class StatsOut(BaseModel):
 
 
 class TelemetryPart(BaseModel):
-    """One part of the snapshot, as the projector last folded it."""
+    """One part of the snapshot as the projector last folded it. Fields the firmware adds
+    later are passed through."""
 
     model_config = ConfigDict(extra="allow")
 
-    received_at: str | None = Field(None, description="server time this part was last received (ISO 8601 UTC)")
+    received_at: UtcDateTime | None = Field(None, description="server time this part was last received")
+
+
+class BatteryPart(TelemetryPart):
+    percentage: float | None = None
+    voltage: float | None = None
+    charging: bool | None = None
+    current: float | None = None
+    temperature: float | None = None
+
+
+class LocationPart(TelemetryPart):
+    x: float | None = None
+    y: float | None = None
+    z: float | None = None
+    heading: float | None = None
+
+
+class SystemInfoPart(TelemetryPart):
+    platform: str | None = None
+    cpu_percent: float | None = None
+    memory_percent: float | None = None
+    disk_usage: float | None = None
+    temperature: float | None = None
+    uptime: float | str | None = None
+    ip_address: str | None = None
+
+
+class SensorReading(TelemetryPart):
+    value: float | None = None
+    unit: str | None = None
+
+
+class ServosPart(TelemetryPart):
+    servo_count: int | None = None
+    max_temperature: float | None = None
+    worst_alert: str | None = None
+    alerts: dict[str, int] | None = None
+    servos: dict[str, dict[str, Any]] | None = None
 
 
 class TelemetryOut(BaseModel):
@@ -184,11 +223,11 @@ class TelemetryOut(BaseModel):
     status: str | None
     online: bool
     last_seen: UtcDateTime | None
-    battery: TelemetryPart | None = None
-    location: TelemetryPart | None = None
-    system_info: TelemetryPart | None = None
-    sensors: dict[str, TelemetryPart] = Field(default_factory=dict, description="latest reading per sensor type")
-    servos: TelemetryPart | None = None
+    battery: BatteryPart | None = None
+    location: LocationPart | None = None
+    system_info: SystemInfoPart | None = None
+    sensors: dict[str, SensorReading] = Field(default_factory=dict, description="latest reading per sensor type")
+    servos: ServosPart | None = None
     vision: TelemetryPart | None = None
 
 
