@@ -1,0 +1,42 @@
+# syntax=docker/dockerfile:1
+# tonypi-projector image. Build from the repository root (the build shares libs/):
+#   docker build -f deploy/docker/projector.Dockerfile -t tonypi/projector .
+ARG PYTHON_IMAGE=python:3.11-slim
+
+# --- build: wheels for our packages and every dependency, pinned by constraints.txt ---
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+WORKDIR /src
+COPY constraints.txt ./
+COPY libs/events libs/events
+COPY libs/runtime libs/runtime
+COPY services/projector services/projector
+# The tonypi CLI without its dependencies: `tonypi replay` and `tonypi projector
+# dead-letters` then run the very projector code this image runs (replay Job, docs/deploy.md).
+COPY cli cli
+RUN pip wheel --wheel-dir /wheels -c constraints.txt ./libs/events ./libs/runtime ./services/projector \
+ && pip wheel --wheel-dir /wheels --no-deps ./cli \
+ && python -m venv /opt/tonypi \
+ && /opt/tonypi/bin/pip install --no-index --find-links /wheels -c constraints.txt tonypi-projector \
+ && /opt/tonypi/bin/pip install --no-index --find-links /wheels --no-deps tonypi-cli \
+ && /opt/tonypi/bin/pip uninstall --yes pip setuptools
+
+# --- runtime: only the venv (pip removed); wheels and sources stay in the build stage ---
+FROM ${PYTHON_IMAGE}
+RUN groupadd --system --gid 10001 tonypi \
+ && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin tonypi
+COPY --from=build /opt/tonypi /opt/tonypi
+COPY deploy/docker/healthcheck.py /opt/tonypi/healthcheck.py
+# Configuration comes only from the environment (docs/deploy.md); these are the
+# container defaults: listen on every interface of the container, JSON log lines.
+ENV PATH=/opt/tonypi/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    HTTP_HOST=0.0.0.0 \
+    PROJECTOR_PORT=9102 \
+    LOG_FORMAT=json
+USER 10001:10001
+EXPOSE 9102
+HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
+    CMD ["python", "/opt/tonypi/healthcheck.py", "PROJECTOR_PORT", "9102"]
+CMD ["tonypi-projector"]
