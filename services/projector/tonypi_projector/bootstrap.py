@@ -1,0 +1,83 @@
+"""Composition root: settings, connections, the projector, retention and the ops server."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import asyncpg
+import nats
+import nats.errors
+from tonypi_events import ensure_streams
+from tonypi_runtime.entrypoint import stop_event_on_signals
+from tonypi_runtime.logs import configure_logging
+from tonypi_runtime.ops import OpsServer
+from tonypi_runtime.retry import retry_forever
+
+from .catalogue import load_items
+from .config import ProjectorSettings, load_settings
+from .migrations import apply_migrations, ensure_database
+from .projector import Projector
+from .retention import run_retention
+from .store import init_connection
+
+log = logging.getLogger("tonypi_projector")
+
+DB_UNREACHABLE = (OSError, asyncio.TimeoutError, asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError)
+
+
+def database_connector(settings: ProjectorSettings):
+    dsn = settings.database.with_credentials
+
+    async def connect() -> asyncpg.Connection:
+        conn = await asyncpg.connect(dsn, timeout=10)
+        await init_connection(conn)
+        return conn
+    return connect
+
+
+async def prepare_database(settings: ProjectorSettings) -> None:
+    """Create the database if missing and bring its schema up to date, retrying until reachable."""
+    what = f"PostgreSQL at {settings.database.redacted} (DATABASE_URL)"
+    await retry_forever(lambda: ensure_database(settings.database), what, log, retry_on=DB_UNREACHABLE)
+    conn = await retry_forever(database_connector(settings), what, log, retry_on=DB_UNREACHABLE)
+    try:
+        await apply_migrations(conn)
+    finally:
+        await conn.close()
+
+
+async def connect_nats(settings: ProjectorSettings) -> nats.NATS:
+    return await retry_forever(
+        lambda: nats.connect(settings.nats.with_credentials, max_reconnect_attempts=-1, reconnect_time_wait=1,
+                             connect_timeout=5, name="tonypi-projector"),
+        f"NATS at {settings.nats.redacted} (NATS_URL)", log,
+        retry_on=(OSError, asyncio.TimeoutError, nats.errors.NoServersError))
+
+
+async def run(settings: ProjectorSettings, stop: asyncio.Event) -> None:
+    items = load_items(settings.item_catalogue_path)
+    await prepare_database(settings)
+    nc = await connect_nats(settings)
+    try:
+        await ensure_streams(nc.jetstream(), settings.streams)
+        connect = database_connector(settings)
+        projector = Projector(settings, nc, connect, items)
+        ops = OpsServer(settings.bind.host, settings.bind.port, projector.readiness)
+        await ops.start()
+        log.info("projector serving /metrics /livez /readyz on %s:%d", settings.bind.host, settings.bind.port)
+        try:
+            await asyncio.gather(
+                projector.run(stop),
+                run_retention(settings.log_retention_days, settings.log_retention_interval, connect,
+                              lambda: projector.active, stop))
+        finally:
+            await ops.stop()
+    finally:
+        await nc.drain() if nc.is_connected else await nc.close()
+    log.info("projector stopped")
+
+
+async def main() -> None:
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    await run(settings, stop_event_on_signals())

@@ -1,0 +1,66 @@
+"""The projector's settings, read once from the environment.
+
+Beyond the shared variables (NATS_URL, DATABASE_URL, EVENTS_STREAM, SUBJECT_PREFIX,
+HTTP_HOST, PROJECTOR_PORT, LOG_FORMAT, LOG_LEVEL):
+
+PROJECTOR_BATCH_SIZE        events fetched and applied per transaction (500)
+PROJECTOR_FETCH_TIMEOUT     seconds a fetch waits for a batch to fill when the stream is quiet (0.05)
+PROJECTOR_CONSUMER          durable consumer name on the events stream (tonypi_projector)
+PROJECTOR_STANDBY_POLL      seconds a standby waits between tries for the active lock (1.0)
+LOG_RETENTION_DAYS          system_logs older than this are pruned; 0 keeps them forever (30)
+LOG_RETENTION_INTERVAL      seconds between pruning passes (300)
+ITEM_CATALOGUE_PATH         JSON catalogue of QR code -> item for jobs.last_item (optional)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tonypi_events import StreamNames
+from tonypi_runtime.config import ConfigError, Env, ServiceUrl, env_float, env_int, env_str, process_env
+from tonypi_runtime.connections import HttpBind, database_url, http_bind, nats_url, stream_names
+
+LOG_FORMATS = ("text", "json")
+
+
+@dataclass(frozen=True)
+class ProjectorSettings:
+    bind: HttpBind
+    database: ServiceUrl
+    nats: ServiceUrl
+    streams: StreamNames
+    batch_size: int = 500
+    fetch_timeout: float = 0.05
+    consumer: str = "tonypi_projector"
+    standby_poll: float = 1.0
+    log_retention_days: float = 30.0
+    log_retention_interval: float = 300.0
+    item_catalogue_path: Path | None = None
+    log_format: str = "text"
+    log_level: str = "INFO"
+
+
+def load_settings(env: Env | None = None) -> ProjectorSettings:
+    env = process_env() if env is None else env
+    log_format = env_str(env, "LOG_FORMAT", "text")
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT={log_format!r} must be one of {', '.join(LOG_FORMATS)}")
+    consumer = env_str(env, "PROJECTOR_CONSUMER", "tonypi_projector")
+    if any(c in consumer for c in ". *>\t"):
+        raise ConfigError(f"PROJECTOR_CONSUMER={consumer!r} may not contain '.', '*', '>' or spaces")
+    catalogue = env_str(env, "ITEM_CATALOGUE_PATH")
+    return ProjectorSettings(
+        bind=http_bind(env, "PROJECTOR_PORT", 9102),
+        database=database_url(env),
+        nats=nats_url(env),
+        streams=stream_names(env),
+        batch_size=env_int(env, "PROJECTOR_BATCH_SIZE", 500, minimum=1),
+        fetch_timeout=env_float(env, "PROJECTOR_FETCH_TIMEOUT", 0.05, minimum=0.01),
+        consumer=consumer,
+        standby_poll=env_float(env, "PROJECTOR_STANDBY_POLL", 1.0, minimum=0.05),
+        log_retention_days=env_float(env, "LOG_RETENTION_DAYS", 30.0, minimum=0),
+        log_retention_interval=env_float(env, "LOG_RETENTION_INTERVAL", 300.0, minimum=1),
+        item_catalogue_path=Path(catalogue) if catalogue else None,
+        log_format=log_format,
+        log_level=env_str(env, "LOG_LEVEL", "INFO"),
+    )

@@ -1,0 +1,72 @@
+"""What a fold sees of one event, and what it hands back."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Mapping
+
+from tonypi_events import EventEnvelope
+
+from ..rows import Job, JsonObject, LogEntry, Robot
+
+# system_logs ids are sequence * LOG_IDS_PER_EVENT + n: an event writes at most this many lines.
+LOG_IDS_PER_EVENT = 16
+
+ItemCatalogue = Mapping[str, JsonObject]
+
+
+@dataclass(frozen=True)
+class RobotState:
+    """All a fold needs to know about one robot: its row and its active job, if any."""
+
+    robot: Robot | None = None
+    job: Job | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: RobotState
+    jobs: tuple[Job, ...] = ()  # job rows this event wrote, in id order (ended before started)
+    logs: tuple[LogEntry, ...] = ()
+
+
+@dataclass
+class FoldContext:
+    """One event being folded: its sequence, time and robot, and the rows it produced so far.
+
+    Lives only inside one pure `fold_event` call."""
+
+    seq: int
+    event: EventEnvelope
+    items: ItemCatalogue
+    jobs: list[Job] = field(default_factory=list)
+    logs: list[LogEntry] = field(default_factory=list)
+
+    @property
+    def at(self) -> datetime:
+        """Server receive time: every timestamp a fold writes, so a replay writes the same."""
+        return self.event.received_at
+
+    @property
+    def robot_id(self) -> str:
+        return self.event.robot_id
+
+    def log(self, level: str, category: str, message: str, details: JsonObject | None = None,
+            *, robot_id: str | None | type[Ellipsis] = ...) -> None:
+        n = len(self.logs)
+        if n >= LOG_IDS_PER_EVENT:
+            raise RuntimeError(f"event {self.seq} wrote more than {LOG_IDS_PER_EVENT} log lines")
+        self.logs.append(LogEntry(
+            id=self.seq * LOG_IDS_PER_EVENT + n, level=level, category=category, message=message,
+            robot_id=self.robot_id if robot_id is ... else robot_id, details=details, timestamp=self.at))
+
+    def wrote_job(self, job: Job) -> None:
+        self.jobs = [j for j in self.jobs if j.id != job.id] + [job]
+
+
+def iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+def without_none(data: Mapping[str, Any]) -> JsonObject:
+    return {k: v for k, v in data.items() if v is not None}

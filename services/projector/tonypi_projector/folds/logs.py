@@ -1,0 +1,53 @@
+"""Folds that only write system_logs lines: command answers, the robots' own log lines,
+and messages ingest rejected."""
+from __future__ import annotations
+
+from tonypi_events import EventType
+from tonypi_events import kinds
+
+from .context import FoldContext, RobotState, without_none
+
+UNATTRIBUTED = "_unattributed"
+_FAILED_STATUSES = frozenset({"error", "failed", "failure"})
+
+
+def _answer(what: str):
+    def fold(ctx: FoldContext, state: RobotState, payload: kinds.CommandResponseV1) -> RobotState:
+        ok = payload.success is not False and (payload.status or "").lower() not in _FAILED_STATUSES
+        outcome = "succeeded" if ok else "failed"
+        message = f"{what} {payload.command_id or '(no id)'} {outcome} on {ctx.robot_id}"
+        if payload.message:
+            message += f": {payload.message}"
+        details = without_none({"command_id": payload.command_id, "success": payload.success,
+                                "status": payload.status, "message": payload.message, "data": payload.data})
+        ctx.log("INFO" if ok else "WARNING", "command", message, details)
+        return state
+    fold.__name__ = f"on_{what.lower().replace(' ', '_')}_response"
+    return fold
+
+
+on_command_response = _answer("Command")
+on_emergency_stop_response = _answer("Emergency stop")
+
+
+def on_robot_log(ctx: FoldContext, state: RobotState, payload: kinds.LogV1) -> RobotState:
+    category = f"robot_{payload.source}" if payload.source else "robot"
+    details = without_none({"robot_timestamp": payload.timestamp})
+    ctx.log(payload.level.upper(), category, payload.message, details or None)
+    return state
+
+
+def on_ingest_rejected(ctx: FoldContext, state: RobotState, payload: kinds.IngestRejectedV1) -> RobotState:
+    details = without_none({"reason": payload.reason, "detail": payload.detail, "topic": payload.topic,
+                            "size": payload.size, "dead_letter_subject": payload.dead_letter_subject})
+    robot_id = None if ctx.robot_id == UNATTRIBUTED else ctx.robot_id
+    ctx.log("WARNING", "ingest", f"Rejected message on {payload.topic}: {payload.reason}: {payload.detail}",
+            details, robot_id=robot_id)
+    return state
+
+
+ROBOT_LOG_FOLDS = {
+    EventType.COMMAND_RESPONSE: on_command_response,
+    EventType.EMERGENCY_STOP_RESPONSE: on_emergency_stop_response,
+    EventType.LOG: on_robot_log,
+}

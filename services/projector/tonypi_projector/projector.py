@@ -1,0 +1,126 @@
+"""The live projector: one active replica, any number of standbys.
+
+Active/standby by a PostgreSQL session advisory lock held on the very connection that
+writes the batches: the lock and the writes share one fate. When the active replica
+dies its connection closes, PostgreSQL releases the lock, and a standby polling every
+PROJECTOR_STANDBY_POLL seconds takes over, resuming from the committed checkpoint.
+The checkpoint's compare-and-set makes a second writer fail rather than double-apply.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Awaitable, Callable
+
+import asyncpg
+from nats.aio.client import Client as NATS
+
+from . import metrics, store
+from .applier import BatchApplier
+from .config import ProjectorSettings
+from .folds import ItemCatalogue
+from .source import EventSource, to_stream_event
+
+log = logging.getLogger(__name__)
+
+ACTIVE_LOCK_KEY = 0x7470_6163_7476  # "tpactv"
+
+Connect = Callable[[], Awaitable[asyncpg.Connection]]
+
+
+async def sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except asyncio.TimeoutError:
+        pass
+
+
+class Projector:
+    def __init__(self, settings: ProjectorSettings, nc: NATS, connect: Connect, items: ItemCatalogue) -> None:
+        self.settings, self.nc, self.connect = settings, nc, connect
+        self.source = EventSource(nc.jetstream(), settings.streams, settings.consumer,
+                                  batch_size=settings.batch_size, fetch_timeout=settings.fetch_timeout)
+        self.applier = BatchApplier(settings.streams.events, items)
+        self.role = "starting"
+        self.database_ok = False
+
+    @property
+    def active(self) -> bool:
+        return self.role == "active"
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until `stop`: connect, wait to become active, project; on any failure start over."""
+        self._failures = 0
+        while not stop.is_set():
+            conn: asyncpg.Connection | None = None
+            try:
+                conn = await self.connect()
+                self.database_ok = True
+                if await self._become_active(conn, stop):
+                    await self._project(conn, stop, on_started=lambda: setattr(self, "_failures", 0))
+            except Exception as exc:  # database or broker gone: reconnect with backoff, say so
+                self._failures += 1
+                delay = min(0.5 * 2 ** min(self._failures - 1, 5), 15.0)
+                log.warning("projection interrupted (%s: %s); retrying in %.1fs", type(exc).__name__, exc, delay)
+                self.database_ok = False
+                await sleep_unless(stop, delay)
+            finally:
+                self._set_role("stopped" if stop.is_set() else "starting")
+                await self.source.close()
+                if conn is not None and not conn.is_closed():
+                    try:
+                        await asyncio.wait_for(conn.close(), 5)
+                    except Exception:
+                        conn.terminate()
+
+    async def _become_active(self, conn: asyncpg.Connection, stop: asyncio.Event) -> bool:
+        announced = False
+        while not stop.is_set():
+            if await conn.fetchval("SELECT pg_try_advisory_lock($1)", ACTIVE_LOCK_KEY):
+                self._set_role("active")
+                return True
+            if not announced:
+                log.info("standby: another projector holds the active lock; polling every %.1fs",
+                         self.settings.standby_poll)
+                announced = True
+            self._set_role("standby")
+            await sleep_unless(stop, self.settings.standby_poll)
+        return False
+
+    async def _project(self, conn: asyncpg.Connection, stop: asyncio.Event, on_started: Callable[[], None]) -> None:
+        stream = self.settings.streams.events
+        checkpoint = await store.ensure_checkpoint(conn, stream)
+        await self.source.open(checkpoint + 1)
+        metrics.CHECKPOINT_SEQUENCE.set(checkpoint)
+        first, last = await self.source.bounds()
+        log.info("active: resuming %s from sequence %d (stream holds %d..%d)", stream, checkpoint + 1, first, last)
+        on_started()
+        while not stop.is_set():
+            msgs = await self.source.fetch()
+            if not msgs:
+                continue
+            events = [to_stream_event(m) for m in msgs]
+            try:
+                applied = await self.applier.apply(conn, events, checkpoint)
+            except store.CheckpointMoved:
+                checkpoint = await store.read_checkpoint(conn)
+                log.warning("the checkpoint moved under this projector (a replay swapped tables in?); "
+                            "resuming from sequence %d", checkpoint + 1)
+                await self.source.open(checkpoint + 1)
+                continue
+            checkpoint = applied.last_seq
+            try:
+                await msgs[-1].ack()  # AckPolicy.ALL: acknowledges the whole batch
+            except Exception as exc:  # redelivered later, skipped as at or below the checkpoint
+                log.debug("ack failed: %s", exc)
+            metrics.LAG_EVENTS.set(msgs[-1].metadata.num_pending)
+
+    def _set_role(self, role: str) -> None:
+        self.role = role
+        metrics.ACTIVE.set(1 if role == "active" else 0)
+
+    async def readiness(self) -> tuple[bool, dict[str, str]]:
+        checks = {"database": "ok" if self.database_ok else "unreachable",
+                  "nats": "connected" if self.nc.is_connected else "disconnected",
+                  "role": self.role}
+        return self.database_ok and self.nc.is_connected and self.role in ("active", "standby"), checks

@@ -1,0 +1,74 @@
+"""The read tables' rows as immutable values: what folds take and return.
+
+Field names are the table's column names, so the store writes them without a mapping.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any
+
+JsonObject = dict[str, Any]
+
+ACTIVE = "active"
+
+
+@dataclass(frozen=True)
+class Robot:
+    id: int
+    robot_id: str
+    name: str | None
+    created_at: datetime
+    updated_at: datetime | None = None
+    description: str | None = None
+    location: str | None = None
+    status: str = "offline"
+    battery_threshold_low: float = 20.0
+    battery_threshold_critical: float = 10.0
+    temp_threshold_warning: float = 70.0
+    temp_threshold_critical: float = 80.0
+    settings: JsonObject | None = None
+    last_seen: datetime | None = None
+    is_active: bool = True
+    telemetry: JsonObject = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    robot_id: str
+    start_time: datetime
+    created_at: datetime
+    updated_at: datetime | None = None
+    end_time: datetime | None = None
+    items_total: int | None = None
+    items_done: int = 0
+    percent_complete: float = 0.0
+    last_item: JsonObject | None = None
+    status: str = ACTIVE
+    task_name: str | None = None
+    phase: str | None = None
+    reason: str | None = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == ACTIVE
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    id: int
+    level: str
+    category: str
+    message: str
+    robot_id: str | None
+    details: JsonObject | None
+    timestamp: datetime
+
+
+def columns(row_type: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(row_type))
+
+
+def values(row: Robot | Job | LogEntry) -> tuple[Any, ...]:
+    return tuple(getattr(row, name) for name in columns(type(row)))

@@ -1,0 +1,121 @@
+"""Reading robot state for a batch and writing its changes, in PostgreSQL.
+
+Table names are unqualified: the connection's search_path picks the live schema or,
+for `tonypi replay`, a staging one. Rows are written with one `unnest` statement per
+table per batch, so a batch of any size costs a handful of round trips.
+"""
+from __future__ import annotations
+
+import json
+from typing import Iterable
+
+import asyncpg
+
+from .batch import BatchChanges
+from .folds import RobotState
+from .rows import Job, LogEntry, Robot, columns
+
+PROJECTION = "read_tables"
+NOTIFY_CHANNEL = "tonypi_checkpoint"
+
+# PostgreSQL type of every column, in the row dataclasses' field order.
+_TYPES = {
+    "id": "int8", "robot_id": "text", "name": "text", "created_at": "timestamptz",
+    "updated_at": "timestamptz", "description": "text", "location": "text", "status": "text",
+    "battery_threshold_low": "float8", "battery_threshold_critical": "float8",
+    "temp_threshold_warning": "float8", "temp_threshold_critical": "float8", "settings": "json",
+    "last_seen": "timestamptz", "is_active": "bool", "telemetry": "jsonb",
+    "start_time": "timestamptz", "end_time": "timestamptz", "items_total": "int4", "items_done": "int4",
+    "percent_complete": "float8", "last_item": "json", "task_name": "text", "phase": "text",
+    "reason": "text", "level": "text", "category": "text", "message": "text", "details": "json",
+    "timestamp": "timestamptz",
+}
+_JSON = frozenset({"json", "jsonb"})
+
+
+class CheckpointMoved(Exception):
+    """Another writer (a replay's swap, a second projector) moved the checkpoint."""
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    for type_name in ("json", "jsonb"):
+        await conn.set_type_codec(type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+def _bulk_insert(table: str, row_type: type, conflict: str | None) -> str:
+    cols = columns(row_type)
+    # JSON travels as text[] (one encode per value, no codec per element) and is cast back.
+    arrays = ", ".join(f"${i}::{'text' if _TYPES[c] in _JSON else _TYPES[c]}[]" for i, c in enumerate(cols, 1))
+    select = ", ".join(f"t.{c}::{_TYPES[c]}" if _TYPES[c] in _JSON else f"t.{c}" for c in cols)
+    sql = f"INSERT INTO {table} ({', '.join(cols)}) SELECT {select} FROM unnest({arrays}) AS t({', '.join(cols)})"
+    if conflict:
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols if c != conflict)
+        sql += f" ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+    return sql
+
+
+_UPSERT_ROBOTS = _bulk_insert("robots", Robot, "robot_id")
+_UPSERT_JOBS = _bulk_insert("jobs", Job, "id")
+_INSERT_LOGS = _bulk_insert("system_logs", LogEntry, None)
+
+
+def _column_arrays(rows: Iterable[object], row_type: type) -> list[list]:
+    cols = columns(row_type)
+    arrays: list[list] = [[] for _ in cols]
+    for row in rows:
+        for array, col in zip(arrays, cols):
+            value = getattr(row, col)
+            if _TYPES[col] in _JSON and value is not None:
+                value = json.dumps(value)
+            array.append(value)
+    return arrays
+
+
+async def load_states(conn: asyncpg.Connection, robot_ids: list[str]) -> dict[str, RobotState]:
+    robots = await conn.fetch(f"SELECT {', '.join(columns(Robot))} FROM robots WHERE robot_id = ANY($1::text[])",
+                              robot_ids)
+    jobs = await conn.fetch(f"SELECT {', '.join(columns(Job))} FROM jobs "
+                            "WHERE robot_id = ANY($1::text[]) AND status = 'active'", robot_ids)
+    active = {r["robot_id"]: Job(**dict(r)) for r in jobs}
+    states = {r["robot_id"]: RobotState(robot=Robot(**dict(r)), job=active.pop(r["robot_id"], None))
+              for r in robots}
+    for robot_id, job in active.items():  # a job whose robot row is gone: keep folding it
+        states[robot_id] = RobotState(job=job)
+    return states
+
+
+async def ensure_checkpoint(conn: asyncpg.Connection, stream: str) -> int:
+    await conn.execute("INSERT INTO projection_checkpoint (projection, stream, last_seq) VALUES ($1, $2, 0) "
+                       "ON CONFLICT (projection) DO NOTHING", PROJECTION, stream)
+    return await read_checkpoint(conn)
+
+
+async def read_checkpoint(conn: asyncpg.Connection) -> int:
+    value = await conn.fetchval("SELECT last_seq FROM projection_checkpoint WHERE projection = $1", PROJECTION)
+    return int(value or 0)
+
+
+async def write_batch(conn: asyncpg.Connection, changes: BatchChanges, *, stream: str,
+                      expected_seq: int, last_seq: int, notify: bool = True) -> None:
+    """Inside the caller's transaction: the rows, the dead letters and the checkpoint
+    (compare-and-set from `expected_seq`), then the notification the query service waits on."""
+    if changes.robots:
+        await conn.execute(_UPSERT_ROBOTS, *_column_arrays(changes.robots.values(), Robot))
+    if changes.jobs:
+        await conn.execute(_UPSERT_JOBS, *_column_arrays(changes.sorted_jobs(), Job))
+    if changes.logs:
+        await conn.execute(_INSERT_LOGS, *_column_arrays(changes.logs, LogEntry))
+    if changes.dead_letters:
+        await conn.executemany(
+            "INSERT INTO projection_dead_letters (stream_seq, event_id, event_type, schema_version, robot_id, "
+            "error, raw) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (stream_seq) DO NOTHING",
+            [(d.seq, d.event.event_id if d.event else None, d.event.event_type.value if d.event else None,
+              d.event.schema_version if d.event else None, d.event.robot_id if d.event else None,
+              d.error, d.raw) for d in changes.dead_letters])
+    moved = await conn.fetchval(
+        "UPDATE projection_checkpoint SET last_seq = $1, stream = $2, updated_at = NOW() "
+        "WHERE projection = $3 AND last_seq = $4 RETURNING last_seq", last_seq, stream, PROJECTION, expected_seq)
+    if moved is None:
+        raise CheckpointMoved(f"checkpoint is no longer {expected_seq}")
+    if notify:
+        await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, str(last_seq))

@@ -1,0 +1,40 @@
+"""Fixtures for the projector's tests: this test's streams, and a projector run in-process."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import pytest
+from tonypi_events import ensure_streams
+
+from tonypi_projector import bootstrap
+from tonypi_projector.config import load_settings
+
+
+@pytest.fixture
+async def streams(js, stream_names):
+    await ensure_streams(js, stream_names)
+    return stream_names
+
+
+@pytest.fixture
+def projector_env(service_env) -> dict[str, str]:
+    return {**service_env, "PROJECTOR_BATCH_SIZE": "200", "PROJECTOR_STANDBY_POLL": "0.2"}
+
+
+@contextlib.asynccontextmanager
+async def projector_running(env: dict[str, str]):
+    """A projector in this process (same code path as the console script), stopped on exit."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(bootstrap.run(load_settings(env), stop))
+    try:
+        yield task
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 20)
+
+
+@pytest.fixture
+async def projector(streams, projector_env):
+    async with projector_running(projector_env) as task:
+        yield task

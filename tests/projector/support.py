@@ -1,0 +1,80 @@
+"""Helpers for the projector's tests: making and publishing events, reading the tables."""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import asyncpg
+from nats.js import JetStreamContext
+from tonypi_events import API_SOURCE, EventEnvelope, EventType, StreamNames, encode, headers_for, new_event_id
+
+BASE_TIME = datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)
+_clock = itertools.count()
+
+TABLE_ORDER = {"robots": "id", "jobs": "id", "system_logs": "id"}
+
+
+def event(event_type: EventType | str, robot_id: str, payload: dict[str, Any] | None = None, *,
+          version: int = 1, at: datetime | None = None, source: str | None = None) -> EventEnvelope:
+    event_type = EventType(event_type)
+    body = {"robot_id": robot_id, **(payload or {})}
+    return EventEnvelope(
+        event_id=new_event_id(), event_type=event_type, schema_version=version, robot_id=robot_id,
+        received_at=at or BASE_TIME + timedelta(milliseconds=next(_clock)),
+        source=source or (API_SOURCE if event_type.value.startswith("robot_") else f"tonypi/{event_type.value}/{robot_id}"),
+        payload=body)
+
+
+async def publish(js: JetStreamContext, names: StreamNames, ev: EventEnvelope) -> int:
+    ack = await js.publish(names.subjects.event(ev.robot_id, ev.event_type), encode(ev),
+                           stream=names.events, headers=headers_for(ev))
+    return ack.seq
+
+
+async def publish_raw(js: JetStreamContext, names: StreamNames, robot_token: str, data: bytes) -> int:
+    ack = await js.publish(f"{names.subject_prefix}.events.{robot_token}.status", data, stream=names.events)
+    return ack.seq
+
+
+async def checkpoint(database_url: str) -> int:
+    conn = await asyncpg.connect(database_url)
+    try:
+        value = await conn.fetchval("SELECT last_seq FROM projection_checkpoint WHERE projection = 'read_tables'")
+        return int(value or 0)
+    except asyncpg.UndefinedTableError:
+        return 0
+    finally:
+        await conn.close()
+
+
+async def wait_for_checkpoint(database_url: str, seq: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    last = -1
+    while time.monotonic() < deadline:
+        try:
+            last = await checkpoint(database_url)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            last = -1
+        if last >= seq:
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"checkpoint {last} did not reach {seq} within {timeout}s")
+
+
+async def table_rows(database_url: str, table: str, schema: str = "public") -> list[dict]:
+    """Every row, as JSON-comparable dicts, in id order."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            f'SELECT to_jsonb(t)::text AS row FROM "{schema}"."{table}" t ORDER BY {TABLE_ORDER[table]}')
+    finally:
+        await conn.close()
+    import json
+    return [json.loads(r["row"]) for r in rows]
+
+
+async def snapshot(database_url: str) -> dict[str, list[dict]]:
+    return {table: await table_rows(database_url, table) for table in TABLE_ORDER}
