@@ -1,0 +1,61 @@
+"""The query service's fixtures: the real projector as a subprocess (it creates and fills the
+test's database from real events) and the query app in-process on a real port."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from tests.support.processes import ServiceProcess
+from tonypi_query.bootstrap import init_app
+from tonypi_query.config import load_settings
+
+from .events import Fleet
+
+API = "/api/robots-db"
+
+
+@pytest.fixture
+def query_env(service_env: dict[str, str]) -> dict[str, str]:
+    return {**service_env, "WRITE_WAIT_TIMEOUT": "5", "PROJECTOR_FETCH_TIMEOUT": "0.02",
+            "FLEET_GAUGE_INTERVAL": "1"}
+
+
+class Projector:
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env, self.log_path = env, log_path
+        self.process: ServiceProcess | None = None
+
+    async def start(self) -> None:
+        self.process = ServiceProcess("tonypi-projector", self.env, log_path=self.log_path).start()
+        await self.process.async_wait_http_ok(f"http://127.0.0.1:{self.env['PROJECTOR_PORT']}/readyz")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+            self.process = None
+
+
+@pytest.fixture
+async def projector(query_env, tmp_path, js):
+    """The real projector; `js` (root conftest) deletes the test's streams afterwards."""
+    running = Projector(query_env, tmp_path / "projector.log")
+    await running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+async def fleet(js, stream_names, database_url, projector) -> Fleet:
+    return Fleet(js, stream_names, database_url)
+
+
+@pytest.fixture
+async def api(query_env, projector):
+    """An HTTP client for the query app, served in-process on the test's QUERY_PORT."""
+    app = init_app(load_settings(query_env))
+    client = TestClient(TestServer(app, host="127.0.0.1", port=int(query_env["QUERY_PORT"])))
+    await client.start_server()
+    yield client
+    await client.close()
