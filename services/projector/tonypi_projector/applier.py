@@ -14,7 +14,7 @@ import asyncpg
 
 from . import metrics, store
 from .batch import BatchChanges, DeadLetter, StreamEvent, fold_batch
-from .folds import ItemCatalogue
+from .folds import ItemCatalogue, RobotState
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +44,13 @@ def find_gaps(events: list[StreamEvent], checkpoint: int) -> int:
 
 
 class BatchApplier:
-    def __init__(self, stream: str, items: ItemCatalogue, *, live: bool = True) -> None:
+    def __init__(self, stream: str, items: ItemCatalogue, *, live: bool = True,
+                 cache: dict[str, RobotState] | None = None) -> None:
         # live: take the tables lock, notify the query service and feed the metrics.
-        self.stream, self.items, self.live = stream, items, live
+        # cache: robot states kept between batches, for a sole writer (a replay's staging
+        # tables). The live projector reads them afresh in each batch's transaction instead,
+        # so a replay swapping tables in under it can never meet a stale copy.
+        self.stream, self.items, self.live, self.cache = stream, items, live, cache
 
     async def apply(self, conn: asyncpg.Connection, events: list[StreamEvent], checkpoint: int) -> Applied:
         fresh = [e for e in events if e.seq > checkpoint]
@@ -75,11 +79,20 @@ class BatchApplier:
             if self.live:
                 await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", TABLES_LOCK_KEY)
             robot_ids = sorted({e.event.robot_id for e in events if e.event is not None})
-            states = await store.load_states(conn, robot_ids)
+            states = await self._states(conn, robot_ids)
             changes = fold_batch(states, events, self.items)
             await store.write_batch(conn, changes, stream=self.stream, expected_seq=checkpoint,
                                     last_seq=events[-1].seq, notify=self.live)
+        if self.cache is not None:
+            self.cache.update(states)  # only once committed
         return changes
+
+    async def _states(self, conn: asyncpg.Connection, robot_ids: list[str]) -> dict[str, RobotState]:
+        if self.cache is None:
+            return await store.load_states(conn, robot_ids)
+        missing = [r for r in robot_ids if r not in self.cache]
+        loaded = await store.load_states(conn, missing) if missing else {}
+        return {r: self.cache.get(r) or loaded.get(r) or RobotState() for r in robot_ids}
 
     async def _commit_one_by_one(self, conn: asyncpg.Connection, events: list[StreamEvent],
                                  checkpoint: int) -> BatchChanges:

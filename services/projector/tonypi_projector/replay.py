@@ -1,0 +1,136 @@
+"""Rebuilding the read tables from the start of the stream, then swapping them in.
+
+1. The same migrations run into a fresh staging schema (through search_path).
+2. Every event the stream holds is folded into it by the projector's own applier.
+3. System logs past LOG_RETENTION_DAYS are pruned with the live cutoff rule.
+4. In ONE transaction holding the tables lock exclusively (a live projector's batches
+   take it shared, so they pause for this moment only): catch up to the live
+   checkpoint, move the live tables out and the staging ones in, drop the old ones.
+   Readers see the old tables or the new ones, never a half-built one.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import asyncpg
+from tonypi_events import ensure_streams
+
+from . import store
+from .applier import TABLES_LOCK_KEY, BatchApplier
+from .bootstrap import connect_nats, database_connector, prepare_database
+from .catalogue import load_items
+from .config import ProjectorSettings
+from .folds import RobotState
+from .migrations import apply_migrations
+from .retention import prune_logs, retention_cutoff
+from .source import EventSource, to_stream_event
+
+log = logging.getLogger(__name__)
+
+REPLAY_LOCK_KEY = 0x7470_7270_6C79  # "tprply": one replay at a time
+STAGING_PREFIX = "tonypi_replay_"
+SWAPPED_TABLES = ("robots", "jobs", "system_logs", "projection_checkpoint", "projection_dead_letters",
+                  "schema_migrations")
+
+
+class ReplayRefused(Exception):
+    """Another replay holds the replay lock."""
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    events: int
+    last_seq: int
+    seconds: float
+    lost: int
+    pruned: int
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+
+async def _drop_stale_staging(conn: asyncpg.Connection) -> None:
+    for name in await conn.fetch("SELECT nspname FROM pg_namespace WHERE nspname LIKE $1",
+                                 STAGING_PREFIX.replace("_", r"\_") + "%"):
+        await conn.execute(f"DROP SCHEMA {await _ident(conn, name['nspname'])} CASCADE")
+
+
+async def _ident(conn: asyncpg.Connection, name: str) -> str:
+    return await conn.fetchval("SELECT quote_ident($1)", name)
+
+
+async def replay(settings: ProjectorSettings, *, batch_size: int = 2000,
+                 on_progress: Callable[[int, int], None] | None = None, swap: bool = True) -> ReplayResult:
+    """Rebuild and (unless swap=False) swap in. on_progress(events_done_now, total_expected)."""
+    started = time.monotonic()
+    await prepare_database(settings)
+    connect = database_connector(settings)
+    conn = await connect()
+    nc = await connect_nats(settings)
+    source = EventSource(nc.jetstream(), settings.streams, "", batch_size=batch_size, fetch_timeout=0.5,
+                         durable=False)
+    try:
+        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", REPLAY_LOCK_KEY):
+            raise ReplayRefused("another `tonypi replay` is running against this database")
+        await ensure_streams(nc.jetstream(), settings.streams)
+        live = await _ident(conn, await conn.fetchval("SELECT current_schema()"))
+        await _drop_stale_staging(conn)
+        staging = await _ident(conn, f"{STAGING_PREFIX}{os.getpid()}_{int(time.time())}")
+        await conn.execute(f"CREATE SCHEMA {staging}")
+        await conn.execute(f"SET search_path TO {staging}")
+        await apply_migrations(conn)
+        checkpoint = await store.ensure_checkpoint(conn, settings.streams.events)
+
+        applier = BatchApplier(settings.streams.events, load_items(settings.item_catalogue_path), live=False,
+                               cache={})
+        first, target = await source.bounds()
+        await source.open(1)
+        total = max(0, target - first + 1) if target else 0
+        events = lost = 0
+
+        async def fold_until(seq: int) -> None:
+            nonlocal checkpoint, events, lost
+            while checkpoint < seq:
+                msgs = await source.fetch()
+                if not msgs:
+                    continue
+                applied = await applier.apply(conn, [to_stream_event(m) for m in msgs], checkpoint)
+                checkpoint, events, lost = applied.last_seq, events + applied.events, lost + applied.lost
+                if on_progress:
+                    on_progress(applied.events, max(total, events))
+
+        await fold_until(target)
+        pruned = 0
+        if settings.log_retention_days > 0:
+            pruned = await prune_logs(conn, retention_cutoff(settings.log_retention_days))
+        if not swap:
+            log.info("staging schema %s left in place (no swap)", staging)
+            return ReplayResult(events, checkpoint, time.monotonic() - started, lost, pruned)
+
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", TABLES_LOCK_KEY)
+            live_seq = await conn.fetchval(
+                f"SELECT last_seq FROM {live}.projection_checkpoint WHERE projection = $1", store.PROJECTION)
+            # Never wait for more than the stream holds (a checkpoint from another stream).
+            await fold_until(min(int(live_seq or 0), (await source.bounds())[1]))
+            retired = await _ident(conn, f"{STAGING_PREFIX}retired_{os.getpid()}_{int(time.time())}")
+            await conn.execute(f"CREATE SCHEMA {retired}")
+            for table in SWAPPED_TABLES:
+                await conn.execute(f"ALTER TABLE IF EXISTS {live}.{table} SET SCHEMA {retired}")
+                await conn.execute(f"ALTER TABLE {staging}.{table} SET SCHEMA {live}")
+            await conn.execute(f"DROP SCHEMA {retired} CASCADE")
+            await conn.execute(f"DROP SCHEMA {staging} CASCADE")
+            await conn.execute("SELECT pg_notify($1, $2)", store.NOTIFY_CHANNEL, str(checkpoint))
+        return ReplayResult(events, checkpoint, time.monotonic() - started, lost, pruned)
+    finally:
+        await source.close()
+        await nc.close()
+        await conn.close()
+
+
+__all__ = ["ReplayRefused", "ReplayResult", "RobotState", "replay"]
