@@ -4,7 +4,7 @@ MQTT_URL     mqtt://[user[:password]@]host[:port]   (default mqtt://127.0.0.1:18
 MQTT_USERNAME, MQTT_PASSWORD                         override the URL's credentials
 NATS_URL     nats://[user:password@]host[:port]     (default nats://127.0.0.1:4222)
 DATABASE_URL postgresql://user[:password]@host[:port]/db (default postgresql://postgres@127.0.0.1:5432/tonypi_db)
-EVENTS_STREAM, DEAD_LETTER_STREAM, SUBJECT_PREFIX, STREAM_REPLICAS, EVENTS_MAX_AGE_DAYS
+EVENTS_STREAM, DEAD_LETTER_STREAM, SUBJECT_PREFIX, STREAM_REPLICAS, EVENTS_MAX_AGE_DAYS, EVENTS_MAX_BYTES
 MQTT_TOPIC_PREFIX   prepended to every robot topic (tests isolate themselves with it)
 """
 from __future__ import annotations
@@ -48,6 +48,9 @@ def stream_names(env: Env) -> StreamNames:
         subject_prefix=env_str(env, "SUBJECT_PREFIX", defaults.subject_prefix),
         replicas=env_int(env, "STREAM_REPLICAS", defaults.replicas, minimum=1),
         events_max_age_days=env_float(env, "EVENTS_MAX_AGE_DAYS", defaults.events_max_age_days, minimum=0),
+        # JetStream reserves max_bytes up front: two 50 GiB streams do not fit one server
+        # with less free disk, so tests (many streams at once) set this small.
+        events_max_bytes=env_int(env, "EVENTS_MAX_BYTES", defaults.events_max_bytes, minimum=1024 * 1024),
     )
 
 
