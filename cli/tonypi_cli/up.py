@@ -1,0 +1,151 @@
+"""`tonypi up` (what `make run` calls): the whole system and a simulated fleet, in the
+foreground.
+
+1. For MQTT, NATS and PostgreSQL: use what is configured or already answering, else
+   start an embedded server with its data under the data directory (dependencies.py).
+2. Start projector, ingest and query; wait until each answers /readyz.
+3. Print where to look, then start `tonypi simulate` with a handful of robots.
+Ctrl-C or SIGTERM stops everything it started, services before brokers, and exits 0.
+A child that exits on its own stops everything too, with exit code 1.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from tonypi_runtime.config import ConfigError, env_str, process_env
+from tonypi_runtime.connections import http_bind
+from tonypi_runtime.entrypoint import stop_event_on_signals
+
+from .dependencies import DEPENDENCIES, Choice, choose
+from .embedded import EmbeddedUnavailable
+from .probes import http_ready
+from .supervisor import ChildExited, ProcessSpec, Supervisor
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    script: str
+    port_variable: str
+    default_port: int
+
+
+# Started together; the projector applies the migrations the query service reads through.
+SERVICES: tuple[Service, ...] = (
+    Service("projector", "tonypi-projector", "PROJECTOR_PORT", 9102),
+    Service("ingest", "tonypi-ingest", "INGEST_PORT", 9101),
+    Service("query", "tonypi-query", "QUERY_PORT", 8000),
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="where embedded servers keep their data (default $TONYPI_DATA_DIR or .data)")
+    parser.add_argument("--embedded-when-down", action="store_true",
+                        help="also start an embedded server on a configured loopback URL nothing answers on")
+    parser.add_argument("--robots", type=int, default=5, help="simulated robots, mixed generations (0: none)")
+    parser.add_argument("--deps-only", action="store_true",
+                        help="only MQTT, NATS and PostgreSQL: for running the services yourself")
+    parser.add_argument("--ready-timeout", type=float, default=60.0,
+                        help="seconds to wait for each step to be ready (default 60)")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(_up(args, dict(process_env())))
+    except ConfigError as exc:
+        print(f"tonypi up: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+async def _up(args: argparse.Namespace, env: dict[str, str]) -> int:
+    supervisor = Supervisor()
+    stop = stop_event_on_signals()
+    startup = asyncio.create_task(_start(supervisor, args, env, stop))
+    await asyncio.wait({startup, asyncio.ensure_future(stop.wait())}, return_when=asyncio.FIRST_COMPLETED)
+    code = 0
+    if not startup.done():
+        stop.set()  # startup watches `stop` and returns between steps
+        await asyncio.gather(startup, return_exceptions=True)
+    elif startup.exception() is not None:
+        supervisor.say(f"up: {startup.exception()}; stopping everything")
+        code = 1
+    elif not stop.is_set():
+        exited = await supervisor.wait_for_exit_or(stop)
+        if exited is not None:
+            supervisor.say(f"up: {ChildExited(exited)}; stopping everything")
+            code = 1
+    supervisor.say("up: stopping")
+    clean = await supervisor.stop_all()
+    supervisor.say("up: stopped" if clean else "up: stopped (some had to be killed)")
+    return code
+
+
+async def _start(supervisor: Supervisor, args: argparse.Namespace, env: dict[str, str],
+                 stop: asyncio.Event) -> None:
+    data_root = args.data_dir or Path(env_str(env, "TONYPI_DATA_DIR", ".data"))
+    choices = [await choose(d, env, data_root, embedded_when_down=args.embedded_when_down) for d in DEPENDENCIES]
+    await _start_embedded(supervisor, choices, args.ready_timeout)
+    service_env = {**env, "PYTHONUNBUFFERED": "1", **{c.dependency.variable: c.value for c in choices}}
+    if args.deps_only or stop.is_set():
+        if args.deps_only:
+            supervisor.say("up: dependencies ready; export these to run the services yourself:")
+            for c in choices:
+                supervisor.say(f"  export {c.dependency.variable}={c.value}")
+        return
+    services = [_service_spec(s, service_env) for s in SERVICES]
+    await supervisor.wait_ready(await supervisor.start_group(services), args.ready_timeout, stop)
+    if stop.is_set():
+        return
+    for line in where_to_look(service_env):
+        supervisor.say(line)
+    if args.robots > 0:
+        simulate = ProcessSpec("simulate", (sys.executable, "-m", "tonypi_cli", "simulate",
+                                            "--robots", str(args.robots), "--gen", "mixed"), service_env)
+        await supervisor.start_group([simulate])
+
+
+async def _start_embedded(supervisor: Supervisor, choices: list[Choice], timeout: float) -> None:
+    for choice in choices:
+        if choice.embedded is not None:
+            try:
+                await asyncio.to_thread(choice.embedded.prepare)
+            except (EmbeddedUnavailable, OSError) as exc:
+                raise EmbeddedUnavailable(f"{choice.dependency.name}: cannot start embedded server: {exc}") from exc
+    embedded = [c.embedded.spec for c in choices if c.embedded is not None]
+    if embedded:
+        await supervisor.wait_ready(await supervisor.start_group(embedded), timeout)
+    for choice in choices:
+        supervisor.say(choice.describe())
+
+
+def _service_spec(service: Service, env: Mapping[str, str]) -> ProcessSpec:
+    script = Path(sys.executable).parent / service.script
+    found = str(script) if script.exists() else shutil.which(service.script)
+    if not found:
+        raise EmbeddedUnavailable(f"{service.script} is not installed (make install)")
+    return ProcessSpec(service.name, (found,), env, ready=http_ready(f"{_ops_base(service, env)}/readyz"))
+
+
+def _ops_base(service: Service, env: Mapping[str, str]) -> str:
+    bind = http_bind(env, service.port_variable, service.default_port)
+    host = "127.0.0.1" if bind.host in ("0.0.0.0", "::", "") else bind.host
+    return f"http://{host}:{bind.port}"
+
+
+def where_to_look(env: Mapping[str, str]) -> list[str]:
+    by_name = {s.name: _ops_base(s, env) for s in SERVICES}
+    return [
+        "up: ready",
+        f"  API       {by_name['query']}/api/robots-db/robots",
+        f"  API docs  {by_name['query']}/docs",
+        *(f"  {name:<9} {base}/metrics  {base}/readyz" for name, base in by_name.items()),
+        "  Ctrl-C stops everything",
+    ]
+
