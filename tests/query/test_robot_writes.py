@@ -1,0 +1,137 @@
+"""Writes are events: read-your-writes, the duplicate-create race, 404s, 202 when the
+projector is behind, and the `api` log line every write leaves."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from prometheus_client import REGISTRY
+from nats.js.api import ConsumerConfig, DeliverPolicy
+
+from tonypi_events import EventType
+
+from .conftest import API
+
+
+async def registered_events(js, stream_names, robot_id: str) -> int:
+    subject = stream_names.subjects.event(robot_id, EventType.ROBOT_REGISTERED)
+    sub = await js.subscribe(subject, stream=stream_names.events, ordered_consumer=True,
+                             config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL))
+    count = 0
+    try:
+        while True:
+            await sub.next_msg(timeout=0.5)
+            count += 1
+    except asyncio.TimeoutError:
+        return count
+    finally:
+        await sub.unsubscribe()
+
+
+async def test_create_answers_the_new_row_with_the_seed_defaults(api):
+    response = await api.post(f"{API}/robots", json={"robot_id": "lab_7"})
+    assert response.status == 200
+    robot = await response.json()
+    assert robot["name"] == "lab_7"  # name defaults to robot_id
+    assert (robot["battery_threshold_low"], robot["battery_threshold_critical"],
+            robot["temp_threshold_warning"], robot["temp_threshold_critical"]) == (20.0, 10.0, 70.0, 80.0)
+    assert robot["is_active"] is True and robot["online"] is False and robot["last_seen"] is None
+    assert robot["created_at"].endswith("+00:00")
+    assert set(robot) == {"id", "robot_id", "name", "description", "location", "status",
+                          "battery_threshold_low", "battery_threshold_critical", "temp_threshold_warning",
+                          "temp_threshold_critical", "settings", "last_seen", "created_at", "updated_at",
+                          "is_active", "online"}
+
+
+async def test_concurrent_creates_of_one_id_exactly_one_wins(api, js, stream_names):
+    responses = await asyncio.gather(*[
+        api.post(f"{API}/robots", json={"robot_id": "racer", "name": f"attempt {n}"}) for n in range(8)])
+    statuses = sorted(r.status for r in responses)
+    assert statuses == [200] + [400] * 7
+    losers = [await r.json() for r in responses if r.status == 400]
+    assert all(body == {"detail": "Robot already exists"} for body in losers)
+    winner = next(r for r in responses if r.status == 200)
+    stored = await (await api.get(f"{API}/robots/racer")).json()
+    assert stored["name"] == (await winner.json())["name"]
+    assert await registered_events(js, stream_names, "racer") == 1
+
+
+async def test_create_of_an_existing_robot_is_400(api, fleet):
+    await fleet.status("auto_registered")  # a robot that reported: it has a row but no registered event
+    await fleet.applied()
+    for robot_id in ("auto_registered",):
+        response = await api.post(f"{API}/robots", json={"robot_id": robot_id})
+        assert (response.status, await response.json()) == (400, {"detail": "Robot already exists"})
+    assert (await api.post(f"{API}/robots", json={"robot_id": "fresh"})).status == 200
+    again = await api.post(f"{API}/robots", json={"robot_id": "fresh"})
+    assert (again.status, await again.json()) == (400, {"detail": "Robot already exists"})
+
+
+async def test_read_your_writes_update_delete_and_reactivate(api):
+    await api.post(f"{API}/robots", json={"robot_id": "rw", "description": "first"})
+    put = await api.put(f"{API}/robots/rw", json={"description": None, "status": "maintenance",
+                                                  "battery_threshold_critical": 5})
+    assert put.status == 200
+    assert {k: (await put.json())[k] for k in ("description", "status", "battery_threshold_critical", "name")} == {
+        "description": None, "status": "maintenance", "battery_threshold_critical": 5.0, "name": "rw"}
+    got = await (await api.get(f"{API}/robots/rw")).json()
+    assert got["status"] == "maintenance"
+
+    deleted = await api.delete(f"{API}/robots/rw")
+    assert (deleted.status, await deleted.json()) == (200, {"message": "Robot deleted successfully"})
+    soft = await api.get(f"{API}/robots/rw")  # still readable by id, inactive
+    assert soft.status == 200 and (await soft.json())["is_active"] is False
+    assert "rw" not in [r["robot_id"] for r in await (await api.get(f"{API}/robots")).json()]
+    again = await api.delete(f"{API}/robots/rw")  # deleting a deleted robot is still a success
+    assert again.status == 200
+
+    back = await api.put(f"{API}/robots/rw", json={"is_active": True})
+    assert (await back.json())["is_active"] is True
+    assert "rw" in [r["robot_id"] for r in await (await api.get(f"{API}/robots")).json()]
+
+
+@pytest.mark.parametrize("method", ["put", "delete"])
+async def test_writes_to_an_unknown_robot_are_404(api, method):
+    kwargs = {"json": {"name": "x"}} if method == "put" else {}
+    response = await getattr(api, method)(f"{API}/robots/ghost", **kwargs)
+    assert (response.status, await response.json()) == (404, {"detail": "Robot not found"})
+    missing = await api.get(f"{API}/robots/ghost")
+    assert (missing.status, await missing.json()) == (404, {"detail": "Robot not found"})
+
+
+async def test_every_write_leaves_an_api_log_line(api):
+    await api.post(f"{API}/robots", json={"robot_id": "audited"})
+    await api.put(f"{API}/robots/audited", json={"location": "Dock 3"})
+    await api.delete(f"{API}/robots/audited")
+    lines = await (await api.get(f"{API}/logs", params={"category": "api", "robot_id": "audited"})).json()
+    assert [line["message"] for line in lines] == [
+        "Robot deleted: audited", "Robot updated: audited", "Robot created: audited"]
+    assert all(line["level"] == "INFO" for line in lines)
+    assert lines[1]["details"] == {"location": "Dock 3"}
+
+
+async def test_a_projector_behind_the_wait_gets_202_and_a_location(query_env, projector, fleet):
+    from aiohttp.test_utils import TestClient, TestServer
+    from tonypi_query.bootstrap import init_app
+    from tonypi_query.config import load_settings
+
+    accepted_before = REGISTRY.get_sample_value("tonypi_query_writes_accepted_total") or 0
+    app = init_app(load_settings({**query_env, "WRITE_WAIT_TIMEOUT": "0.3"}))
+    async with TestClient(TestServer(app, host="127.0.0.1", port=int(query_env["QUERY_PORT"]))) as api:
+        await api.post(f"{API}/robots", json={"robot_id": "slowpoke"})
+        projector.stop()
+        response = await api.put(f"{API}/robots/slowpoke", json={"location": "Yard"})
+        assert response.status == 202
+        location = response.headers["Location"]
+        assert location == f"{API}/robots/slowpoke"
+        body = await response.json()
+        assert body["location"] == location and body["event_sequence"] > 0
+        created = await api.post(f"{API}/robots", json={"robot_id": "late"})
+        assert created.status == 202 and created.headers["Location"] == f"{API}/robots/late"
+        assert (await api.get(f"{API}/robots/late")).status == 404  # not applied yet
+
+        await projector.start()
+        await fleet.applied(body["event_sequence"] + 1)
+        assert (await (await api.get(location)).json())["location"] == "Yard"
+        assert (await api.get(created.headers["Location"])).status == 200
+    assert REGISTRY.get_sample_value("tonypi_query_writes_accepted_total") == accepted_before + 2
