@@ -150,7 +150,7 @@ class Supervisor:
             try:
                 await asyncio.wait_for(process.wait(), spec.stop_timeout)
             except asyncio.TimeoutError:
-                self.say(f"{spec.name}: did not stop within {spec.stop_timeout:.0f}s; killing it")
+                self.say(f"{spec.name}: did not stop within {spec.stop_timeout:g}s; killing it")
                 process.kill()
                 await process.wait()
                 clean = False

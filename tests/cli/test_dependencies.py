@@ -1,0 +1,58 @@
+"""Which MQTT broker, NATS and PostgreSQL `tonypi up` uses: configured, already running,
+or embedded. Against real sockets: this machine's services answer on the defaults."""
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.ports import free_port
+from tonypi_cli.dependencies import DEPENDENCIES, choose, is_loopback
+
+from .conftest import BASE_ENV
+
+
+@pytest.mark.parametrize("dependency", DEPENDENCIES, ids=lambda d: d.name)
+async def test_unset_and_answering_on_the_default_address_is_used(dependency, tmp_path):
+    choice = await choose(dependency, {}, tmp_path)
+    assert (choice.how, choice.value, choice.embedded) == ("running", dependency.default, None)
+    assert choice.describe() == f"{dependency.name}: using {choice.url.redacted} (already running)"
+
+
+@pytest.mark.parametrize("dependency", DEPENDENCIES, ids=lambda d: d.name)
+async def test_configured_but_down_is_used_unless_asked_to_embed(dependency, tmp_path):
+    port = free_port()
+    scheme = dependency.default.split(":")[0]
+    value = f"{scheme}://127.0.0.1:{port}" + ("/tonypi_db" if dependency.name == "postgres" else "")
+    env = {dependency.variable: value}
+
+    kept = await choose(dependency, env, tmp_path)
+    assert (kept.how, kept.value, kept.answering, kept.embedded) == ("configured", value, False, None)
+    assert "not answering yet, the services will retry" in kept.describe()
+
+    embedded = await choose(dependency, env, tmp_path, embedded_when_down=True)
+    assert embedded.how == "embedded" and embedded.value == value
+    assert str(port) in embedded.embedded.spec.argv
+    if embedded.embedded.data_dir is not None:
+        assert embedded.embedded.data_dir.parent == tmp_path
+
+
+def test_only_loopback_addresses_get_an_embedded_server():
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
+    assert not is_loopback("10.0.0.5") and not is_loopback("db.example")
+
+
+def test_up_uses_running_services_and_stops_everything_when_a_service_dies(tmp_path):
+    """Defaults answer here, so nothing is embedded; a bad setting makes each service
+    exit 2, which stops the run with exit code 1 and says why."""
+    env = {**BASE_ENV, "EVENTS_MAX_AGE_DAYS": "-1", "TONYPI_DATA_DIR": str(tmp_path),
+           "INGEST_PORT": str(free_port()), "PROJECTOR_PORT": str(free_port()), "QUERY_PORT": str(free_port())}
+    run = subprocess.run([sys.executable, "-m", "tonypi_cli", "up", "--robots", "0"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1, run.stdout + run.stderr
+    for name, url in (("mqtt", "mqtt://127.0.0.1:1883"), ("nats", "nats://127.0.0.1:4222"),
+                      ("postgres", "postgresql://postgres@127.0.0.1:5432/tonypi_db")):
+        assert f"{name}: using {url} (already running)" in run.stdout
+    assert "exited with code 2; stopping everything" in run.stdout
+    assert "EVENTS_MAX_AGE_DAYS=-1.0 must be at least 0" in run.stdout
+    assert run.stdout.rstrip().endswith("up: stopped")
+    assert list(tmp_path.iterdir()) == []  # nothing embedded, nothing written

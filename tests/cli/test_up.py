@@ -1,0 +1,76 @@
+"""`tonypi up` on a machine where nothing answers: it starts embedded MQTT, NATS and
+PostgreSQL with their data in the data directory, brings the services up, a simulated
+robot becomes visible through the API, and SIGTERM stops every process it started."""
+import json
+import signal
+import subprocess
+import sys
+import time
+from urllib.request import urlopen
+
+import psutil
+import pytest
+
+from tests.support.ports import free_port
+
+from .conftest import BASE_ENV
+
+
+def wait_for(predicate, timeout: float, what: str, log=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"{what} within {timeout}s; output:\n{log.read_text()[-5000:] if log else ''}")
+
+
+def get_json(url: str):
+    try:
+        with urlopen(url, timeout=2) as response:
+            return json.load(response)
+    except OSError:
+        return None
+
+
+@pytest.mark.timeout(120)
+def test_up_with_nothing_running_embeds_everything_and_stops_cleanly(data_dir, tmp_path):
+    mqtt, nats, pg, ingest, projector, query = (free_port() for _ in range(6))
+    env = {**BASE_ENV, "MQTT_URL": f"mqtt://127.0.0.1:{mqtt}", "NATS_URL": f"nats://127.0.0.1:{nats}",
+           "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{pg}/tonypi_db", "TONYPI_DATA_DIR": str(data_dir),
+           "INGEST_PORT": str(ingest), "PROJECTOR_PORT": str(projector), "QUERY_PORT": str(query)}
+    log = tmp_path / "up.log"
+    up = subprocess.Popen([sys.executable, "-m", "tonypi_cli", "up", "--embedded-when-down", "--robots", "2"],
+                          env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: "up: ready" in log.read_text(), 60, "up did not get ready", log)
+        text = log.read_text()
+        assert "mqtt: started embedded amqtt" in text and f"127.0.0.1:{mqtt}" in text
+        assert "nats: started embedded nats-server" in text and f"data in {data_dir}/nats" in text
+        assert "postgres: started embedded PostgreSQL" in text and f"data in {data_dir}/postgres" in text
+        assert (data_dir / "postgres" / "PG_VERSION").exists() and (data_dir / "nats" / "jetstream").is_dir()
+        for port in (ingest, projector, query):
+            assert get_json(f"http://127.0.0.1:{port}/readyz")["status"] == "ready"
+        assert f"http://127.0.0.1:{query}/api/robots-db/robots" in text
+
+        # A simulated robot's messages travel MQTT -> ingest -> NATS -> projector -> PostgreSQL -> API.
+        robots_url = f"http://127.0.0.1:{query}/api/robots-db/robots"
+        def simulated_robots():
+            ids = {r["robot_id"] for r in get_json(robots_url) or []}
+            return ids >= {"tonypi_sim01", "tonypi_sim02"}  # one gen 1, one gen 2
+        wait_for(simulated_robots, 30, "simulated robots not visible through the API", log)
+
+        started = psutil.Process(up.pid).children(recursive=True)
+        names = " ".join(" ".join(p.cmdline()) for p in started)
+        for expected in ("nats-server", "tonypi_cli.embedded_mqtt", "postgres", "tonypi-ingest",
+                         "tonypi-projector", "tonypi-query", "simulate"):
+            assert expected in names
+    finally:
+        up.send_signal(signal.SIGTERM)
+        code = up.wait(60)
+    assert code == 0, log.read_text()[-3000:]
+    text = log.read_text()
+    assert "up: stopped\n" in text
+    survivors = [p for p in started if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert survivors == []
