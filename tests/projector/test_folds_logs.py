@@ -27,7 +27,7 @@ def test_robot_log_lines_keep_their_level_and_get_category_robot_source():
            event(EventType.LOG, "r1", {"level": "debug", "message": "tick"}))
     robot_lines = [l for l in f.logs if l.category.startswith("robot_") or l.message == "tick"]
     assert [(l.level, l.category, l.message) for l in robot_lines] == [
-        ("ERROR", "robot_servo_ctl", "servo 3 overheated"), ("DEBUG", "robot", "tick")]
+        ("ERROR", "robot_servo_ctl", "servo 3 overheated"), ("DEBUG", "robot_unknown", "tick")]
     assert robot_lines[0].details == {"robot_timestamp": "2026-11-26T10:15:02.123456"}
 
 

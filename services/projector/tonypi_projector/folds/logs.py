@@ -31,7 +31,7 @@ on_emergency_stop_response = _answer("Emergency stop")
 
 
 def on_robot_log(ctx: FoldContext, state: RobotState, payload: kinds.LogV1) -> RobotState:
-    category = f"robot_{payload.source}" if payload.source else "robot"
+    category = f"robot_{payload.source or 'unknown'}"
     details = without_none({"robot_timestamp": payload.timestamp})
     ctx.log(payload.level.upper(), category, payload.message, details or None)
     return state
