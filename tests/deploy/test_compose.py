@@ -1,0 +1,140 @@
+"""docker-compose.yml: valid against the Compose Specification schema (the copy that
+check-jsonschema ships, `vendor.compose-spec`), and wired as docs/deploy.md says: services
+configured only by environment, no committed secret, every bind mount present, the sim
+profile, Prometheus scraping each service where it listens."""
+from __future__ import annotations
+
+import copy
+import re
+import subprocess
+
+import pytest
+import yaml
+
+from .conftest import DEPLOY, REPO, run, tool
+from .test_kubernetes import SERVICES, _names_in_code
+
+INTERPOLATION = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::?[-?][^}]*)?\}")
+SECRETS = ("POSTGRES_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "MQTT_PASSWORD")
+
+
+def check_compose_schema(path) -> subprocess.CompletedProcess:
+    return run(tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(path), check=False)
+
+
+def test_compose_file_matches_the_compose_specification():
+    done = check_compose_schema(REPO / "docker-compose.yml")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_schema_check_rejects_a_misspelt_key(tmp_path, compose):
+    compose = copy.deepcopy(compose)
+    compose["services"]["ingest"]["enviroment"] = compose["services"]["ingest"].pop("environment")
+    broken = tmp_path / "docker-compose.yml"
+    broken.write_text(yaml.safe_dump(compose))
+    done = check_compose_schema(broken)
+    assert done.returncode == 1 and "enviroment" in done.stdout + done.stderr
+
+
+def test_tonypi_services_are_configured_only_through_the_environment(compose):
+    code = _names_in_code()
+    for name, port in SERVICES.items():
+        service = compose["services"][name]
+        assert "volumes" not in service and "env_file" not in service and "configs" not in service
+        assert service["build"]["context"] == "."
+        assert (REPO / service["build"]["dockerfile"]).is_file()
+        env = service["environment"]
+        assert env["HTTP_HOST"] == "0.0.0.0" and env[f"{name.upper()}_PORT"] == str(port)
+        unread = sorted(k for k in env if f'"{k}"' not in code)
+        assert unread == [], f"{name}: nothing reads {unread}"
+
+
+def test_no_secret_value_is_committed(compose):
+    text = (REPO / "docker-compose.yml").read_text()
+    for name, service in compose["services"].items():
+        for key, value in (service.get("environment") or {}).items():
+            if "PASSWORD" in key:
+                assert INTERPOLATION.fullmatch(str(value)), f"{name}.{key} is a literal"
+    assert "postgresql://tonypi:${POSTGRES_PASSWORD:?" in text, "DATABASE_URL takes the password from .env"
+    for required in ("POSTGRES_PASSWORD", "GRAFANA_ADMIN_PASSWORD"):
+        assert f"${{{required}:?" in text, f"{required} must be required, never defaulted"
+
+
+def test_env_example_lists_every_variable_with_empty_secrets(compose):
+    used = set(INTERPOLATION.findall((REPO / "docker-compose.yml").read_text()))
+    example = dict(line.split("=", 1) for line in (REPO / ".env.example").read_text().splitlines()
+                   if line and not line.startswith("#"))
+    assert used - set(example) == set(), "variables compose reads but .env.example does not show"
+    assert set(example) - used == set(), ".env.example shows variables compose never reads"
+    for secret in SECRETS:
+        assert example[secret] == "", f"{secret} must be a blank placeholder"
+    assert ".env" in (REPO / ".dockerignore").read_text().split()
+
+
+def test_bind_mounts_exist_and_data_lives_on_volumes(compose):
+    for name, service in compose["services"].items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (REPO / source).exists(), f"{name} mounts missing {source}"
+            else:
+                assert source in compose["volumes"], f"{name} uses undeclared volume {source}"
+    mounts = {name: {v.split(":")[1] for v in compose["services"][name]["volumes"] if not v.startswith("./")}
+              for name in ("mosquitto", "nats", "postgres", "prometheus", "grafana")}
+    assert mounts["postgres"] == {"/var/lib/postgresql/data"}
+    assert mounts["mosquitto"] == {"/mosquitto/data"}
+    assert mounts["nats"] == {"/data"}
+    mosquitto_conf = (DEPLOY / "k8s/base/mosquitto/mosquitto.conf").read_text()
+    assert re.search(r"^persistence true$", mosquitto_conf, re.M)
+    assert re.search(r"^persistence_location /mosquitto/data/$", mosquitto_conf, re.M)
+    nats_conf = (DEPLOY / "k8s/components/nats-single/nats.conf").read_text()
+    assert re.search(r"^\s*store_dir: /data/", nats_conf, re.M), "JetStream must store on the nats-data volume"
+
+
+def test_published_ports_listen_where_configured(compose):
+    for name, service in compose["services"].items():
+        for port in service.get("ports", []):
+            assert port.startswith("${PUBLISH_ADDRESS:-127.0.0.1}:"), f"{name} publishes {port} on every address"
+
+
+def test_scaling_design_ingest_shares_and_projector_stands_by(compose):
+    ingest, projector = compose["services"]["ingest"], compose["services"]["projector"]
+    assert ingest["deploy"]["replicas"] >= 2 and ingest["environment"]["MQTT_SHARED_GROUP"]
+    assert "MQTT_CLIENT_ID" not in ingest["environment"], "replicas would fight over one MQTT client id"
+    assert projector["deploy"]["replicas"] == 2
+
+
+def test_sim_profile_adds_the_simulated_fleet(compose):
+    profiled = {name: s["profiles"] for name, s in compose["services"].items() if "profiles" in s}
+    assert profiled == {"sim": ["sim"]}, "only the fleet is optional; `docker compose up` starts the rest"
+    sim = compose["services"]["sim"]
+    assert sim["command"][:3] == ["tonypi", "simulate", "--robots"]
+    assert sim["command"][3] == "${SIM_ROBOTS:-10}"
+    assert sim["environment"]["MQTT_URL"] == compose["services"]["ingest"]["environment"]["MQTT_URL"]
+
+
+def test_prometheus_scrapes_every_replica_of_each_service(compose):
+    config = yaml.safe_load((DEPLOY / "prometheus/prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    for name, port in SERVICES.items():
+        [sd] = jobs[f"tonypi-{name}"]["dns_sd_configs"]
+        assert sd["names"] == [name] and sd["type"] == "A", "one address per replica"
+        assert sd["port"] == port == int(compose["services"][name]["environment"][f"{name.upper()}_PORT"])
+    mounted = {v.split(":")[1] for v in compose["services"]["prometheus"]["volumes"]}
+    assert {f"/etc/prometheus/{rule}" for rule in config["rule_files"]} <= mounted
+
+
+def test_grafana_is_provisioned_and_password_protected(compose):
+    grafana = compose["services"]["grafana"]
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in grafana["volumes"]}
+    assert mounts["/etc/grafana/provisioning"] == "./deploy/grafana/provisioning"
+    assert mounts["/var/lib/grafana/dashboards"] == "./deploy/grafana/dashboards"
+    assert grafana["environment"]["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+    provider = yaml.safe_load((DEPLOY / "grafana/provisioning/dashboards/tonypi.yml").read_text())
+    assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
+
+
+@pytest.mark.parametrize("name", ["mosquitto", "nats", "postgres", "prometheus", "grafana"])
+def test_third_party_images_are_pinned(compose, name):
+    image = compose["services"][name]["image"]
+    assert re.search(r":v?\d+\.\d+", image), f"{image} floats"
