@@ -39,7 +39,8 @@ def test_up_with_nothing_running_embeds_everything_and_stops_cleanly(data_dir, t
     mqtt, nats, pg, ingest, projector, query = (free_port() for _ in range(6))
     env = {**BASE_ENV, "MQTT_URL": f"mqtt://127.0.0.1:{mqtt}", "NATS_URL": f"nats://127.0.0.1:{nats}",
            "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{pg}/tonypi_db", "TONYPI_DATA_DIR": str(data_dir),
-           "INGEST_PORT": str(ingest), "PROJECTOR_PORT": str(projector), "QUERY_PORT": str(query)}
+           "INGEST_PORT": str(ingest), "PROJECTOR_PORT": str(projector), "QUERY_PORT": str(query),
+           "MQTT_SHARED_GROUP": "ingest"}  # amqtt has no $share: up must drop it, or ingest hears nothing
     log = tmp_path / "up.log"
     up = subprocess.Popen([sys.executable, "-m", "tonypi_cli", "up", "--embedded-when-down", "--robots", "2"],
                           env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
@@ -49,6 +50,7 @@ def test_up_with_nothing_running_embeds_everything_and_stops_cleanly(data_dir, t
         assert "mqtt: started embedded amqtt" in text and f"127.0.0.1:{mqtt}" in text
         assert "nats: started embedded nats-server" in text and f"data in {data_dir}/nats" in text
         assert "postgres: started embedded PostgreSQL" in text and f"data in {data_dir}/postgres" in text
+        assert "ingest runs without MQTT_SHARED_GROUP" in text
         assert (data_dir / "postgres" / "PG_VERSION").exists() and (data_dir / "nats" / "jetstream").is_dir()
         for port in (ingest, projector, query):
             assert get_json(f"http://127.0.0.1:{port}/readyz")["status"] == "ready"
