@@ -27,9 +27,17 @@ UtcDateTime = Annotated[
 
 
 def _query_datetime(value: Any) -> Any:
-    """A '+' in a query string arrives as a space: '10:00:00 02:00' meant '10:00:00+02:00'."""
-    if isinstance(value, str) and len(value) > 6 and value[-6] == " " and value[-3] == ":":
-        value = value[:-6] + "+" + value[-5:]
+    """ISO 8601 only: pydantic would read a bare number as Unix time, which no documented
+    client sends. A '+' in a query string arrives as a space: '10:00:00 02:00' meant '+02:00'."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            pass
+        else:
+            raise ValueError("expected an ISO 8601 date-time such as 2026-11-26T10:00:00+00:00, not a number")
+        if len(value) > 6 and value[-6] == " " and value[-3] == ":":
+            value = value[:-6] + "+" + value[-5:]
     return value
 
 
@@ -56,7 +64,7 @@ Cursor = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=
 class RobotCreate(BaseModel):
     """POST /robots. Defaults are the seed's; `name` defaults to `robot_id`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # JSON types as documented: "9" is no number
 
     robot_id: RobotId
     name: ShortText | None = None
@@ -71,7 +79,7 @@ class RobotCreate(BaseModel):
 class RobotUpdate(BaseModel):
     """PUT /robots/{robot_id}. Only the fields present are changed; text fields may be set to null."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # JSON types as documented: "9" is no number
 
     name: ShortText | None = None
     description: LongText | None = None
