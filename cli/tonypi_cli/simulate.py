@@ -153,13 +153,16 @@ async def _publish(client: aiomqtt.Client, messages: list[fleet.Message], prefix
 
 async def _answer_commands(client: aiomqtt.Client, behaviour: RobotBehaviour, prefix: str, qos: int,
                            counter: Counter) -> None:
-    async for message in client.messages:
-        try:
-            command = json.loads(message.payload)
-        except (TypeError, ValueError):
-            continue
-        if isinstance(command, dict):
-            await _publish(client, [behaviour.answer_command(command)], prefix, qos, counter)
+    try:
+        async for message in client.messages:
+            try:
+                command = json.loads(message.payload)
+            except (TypeError, ValueError):
+                continue
+            if isinstance(command, dict):
+                await _publish(client, [behaviour.answer_command(command)], prefix, qos, counter)
+    except aiomqtt.MqttError:
+        return  # the publishing loop notices the lost connection and reconnects
 
 
 def run(args: argparse.Namespace) -> int:

@@ -53,13 +53,18 @@ class ChildExited(Exception):
 
 
 def _die_with_parent(sig: int) -> Callable[[], None] | None:
+    """A preexec hook asking Linux to send the child `sig` when its parent dies."""
     if not sys.platform.startswith("linux"):
         return None
     try:
         libc = ctypes.CDLL(None, use_errno=True)
     except OSError:
         return None
-    return lambda: libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0) and None
+
+    def set_parent_death_signal() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
+
+    return set_parent_death_signal
 
 
 class Supervisor:

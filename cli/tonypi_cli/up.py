@@ -57,22 +57,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        return asyncio.run(_up(args, dict(process_env())))
-    except ConfigError as exc:
-        print(f"tonypi up: configuration error: {exc}", file=sys.stderr)
-        return 2
+    return asyncio.run(_up(args, dict(process_env())))
+
+
+class StartupFailed(Exception):
+    """Something up needs is missing (a console script, an embedded server's package)."""
 
 
 async def _up(args: argparse.Namespace, env: dict[str, str]) -> int:
     supervisor = Supervisor()
     stop = stop_event_on_signals()
     startup = asyncio.create_task(_start(supervisor, args, env, stop))
-    await asyncio.wait({startup, asyncio.ensure_future(stop.wait())}, return_when=asyncio.FIRST_COMPLETED)
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({startup, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
     code = 0
     if not startup.done():
         stop.set()  # startup watches `stop` and returns between steps
         await asyncio.gather(startup, return_exceptions=True)
+    elif isinstance(startup.exception(), ConfigError):
+        supervisor.say(f"tonypi up: configuration error: {startup.exception()}")
+        code = 2
     elif startup.exception() is not None:
         supervisor.say(f"up: {startup.exception()}; stopping everything")
         code = 1
@@ -120,7 +125,7 @@ async def _start_embedded(supervisor: Supervisor, choices: list[Choice], timeout
             try:
                 await asyncio.to_thread(choice.embedded.prepare)
             except (EmbeddedUnavailable, OSError) as exc:
-                raise EmbeddedUnavailable(f"{choice.dependency.name}: cannot start embedded server: {exc}") from exc
+                raise StartupFailed(f"{choice.dependency.name}: cannot start embedded server: {exc}") from exc
     embedded = [c.embedded.spec for c in choices if c.embedded is not None]
     if embedded:
         await supervisor.wait_ready(await supervisor.start_group(embedded), timeout)
@@ -132,7 +137,7 @@ def _service_spec(service: Service, env: Mapping[str, str]) -> ProcessSpec:
     script = Path(sys.executable).parent / service.script
     found = str(script) if script.exists() else shutil.which(service.script)
     if not found:
-        raise EmbeddedUnavailable(f"{service.script} is not installed (make install)")
+        raise StartupFailed(f"{service.script} is not installed (make install)")
     return ProcessSpec(service.name, (found,), env, ready=http_ready(f"{_ops_base(service, env)}/readyz"))
 
 

@@ -56,3 +56,12 @@ def test_up_uses_running_services_and_stops_everything_when_a_service_dies(tmp_p
     assert "EVENTS_MAX_AGE_DAYS=-1.0 must be at least 0" in run.stdout
     assert run.stdout.rstrip().endswith("up: stopped")
     assert list(tmp_path.iterdir()) == []  # nothing embedded, nothing written
+
+
+def test_a_malformed_url_is_one_line_naming_the_variable_and_exit_2(tmp_path):
+    env = {**BASE_ENV, "NATS_URL": "http://127.0.0.1:4222", "TONYPI_DATA_DIR": str(tmp_path)}
+    run = subprocess.run([sys.executable, "-m", "tonypi_cli", "up"], env=env, capture_output=True, text=True,
+                         timeout=30)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "tonypi up: configuration error: NATS_URL='http://127.0.0.1:4222' must start with nats://" in run.stdout
+    assert "Traceback" not in run.stdout + run.stderr
