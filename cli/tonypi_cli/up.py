@@ -96,7 +96,7 @@ async def _start(supervisor: Supervisor, args: argparse.Namespace, env: dict[str
                  stop: asyncio.Event) -> None:
     data_root = args.data_dir or Path(env_str(env, "TONYPI_DATA_DIR", ".data"))
     choices = [await choose(d, env, data_root, embedded_when_down=args.embedded_when_down) for d in DEPENDENCIES]
-    await _start_embedded(supervisor, choices, args.ready_timeout)
+    await _start_embedded(supervisor, choices, args.ready_timeout, stop)
     service_env = {**env, "PYTHONUNBUFFERED": "1", **{c.dependency.variable: c.value for c in choices}}
     if any(c.dependency.name == "mqtt" and c.how == "embedded" for c in choices) \
             and service_env.pop("MQTT_SHARED_GROUP", None):
@@ -104,8 +104,8 @@ async def _start(supervisor: Supervisor, args: argparse.Namespace, env: dict[str
     if args.deps_only or stop.is_set():
         if args.deps_only:
             supervisor.say("up: dependencies ready; export these to run the services yourself:")
-            for c in choices:
-                supervisor.say(f"  export {c.dependency.variable}={c.value}")
+            for c in choices:  # a password stays out of the terminal: you have it already
+                supervisor.say(f"  export {c.dependency.variable}={c.url.redacted if c.url.password else c.value}")
         return
     services = [_service_spec(s, service_env) for s in SERVICES]
     await supervisor.wait_ready(await supervisor.start_group(services), args.ready_timeout, stop)
@@ -119,7 +119,8 @@ async def _start(supervisor: Supervisor, args: argparse.Namespace, env: dict[str
         await supervisor.start_group([simulate])
 
 
-async def _start_embedded(supervisor: Supervisor, choices: list[Choice], timeout: float) -> None:
+async def _start_embedded(supervisor: Supervisor, choices: list[Choice], timeout: float,
+                          stop: asyncio.Event) -> None:
     for choice in choices:
         if choice.embedded is not None:
             try:
@@ -128,7 +129,7 @@ async def _start_embedded(supervisor: Supervisor, choices: list[Choice], timeout
                 raise StartupFailed(f"{choice.dependency.name}: cannot start embedded server: {exc}") from exc
     embedded = [c.embedded.spec for c in choices if c.embedded is not None]
     if embedded:
-        await supervisor.wait_ready(await supervisor.start_group(embedded), timeout)
+        await supervisor.wait_ready(await supervisor.start_group(embedded), timeout, stop)
     for choice in choices:
         supervisor.say(choice.describe())
 
