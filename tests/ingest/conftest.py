@@ -15,6 +15,7 @@ import pytest
 from tonypi_events import EventEnvelope, StreamNames, decode
 from tonypi_ingest.bootstrap import serve
 from tonypi_ingest.config import IngestConfig, load_config
+from tonypi_ingest.mqtt_source import NO_DELAY
 from tests.conftest import MQTT_URL, NATS_URL
 from tests.support.ports import free_port
 
@@ -30,6 +31,8 @@ def ingest_env(stream_names: StreamNames, mqtt_prefix: str) -> dict[str, str]:
         "MQTT_TOPIC_PREFIX": mqtt_prefix,
         "INGEST_PORT": str(free_port()),
         "INGEST_DRAIN_TIMEOUT_S": "10",
+        # JetStream reserves a stream's max_bytes up front: 50 GiB per test would not fit beside others.
+        "EVENTS_MAX_BYTES": str(64 * 1024 * 1024),
     }
 
 
@@ -55,6 +58,17 @@ class RunningIngest:
         async with aiohttp.ClientSession() as http:
             async with http.get(self.url + "/readyz") as resp:
                 return resp.status, await resp.json()
+
+    async def wait_status(self, status: int, timeout: float = 10.0) -> dict:
+        """The /readyz body once it answers `status` (fails after `timeout`)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            code, body = await self.readiness()
+            if code == status:
+                return body
+            if time.monotonic() > deadline:
+                raise AssertionError(f"/readyz still {code} {body}, expected {status}")
+            await asyncio.sleep(0.05)
 
     async def wait_ready(self, timeout: float = 15.0) -> None:
         deadline = time.monotonic() + timeout
@@ -88,7 +102,7 @@ async def ingest(ingest_env, js):
 @pytest.fixture
 async def mqtt(mqtt_prefix: str):
     """A robot-side MQTT client; `publish(topic, payload)` prepends this test's prefix."""
-    client = aiomqtt.Client("127.0.0.1", int(MQTT_URL.rsplit(":", 1)[1]))
+    client = aiomqtt.Client("127.0.0.1", int(MQTT_URL.rsplit(":", 1)[1]), socket_options=NO_DELAY)
     async with client:
         yield client
 

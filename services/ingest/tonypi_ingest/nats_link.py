@@ -12,6 +12,7 @@ from nats.js.errors import Error as JetStreamError
 
 from tonypi_events import StreamNames, ensure_streams
 from tonypi_runtime.config import ServiceUrl
+from tonypi_runtime.logs import Throttled
 from tonypi_runtime.retry import retry_forever
 
 from . import metrics
@@ -26,6 +27,7 @@ class NatsLink:
         self.nc: NatsClient | None = None
         self.streams_ready = False
         self._closing = False
+        self._throttled = Throttled(log, interval_s=30)
 
     @property
     def connected(self) -> bool:
@@ -69,8 +71,8 @@ class NatsLink:
         self._on_reconnected()
 
     async def _error(self, exc: Exception) -> None:
-        if not isinstance(exc, (nats.errors.UnexpectedEOF, ConnectionResetError, nats.errors.StaleConnectionError)):
-            log.warning("NATS error: %s", exc)
+        # While NATS is down every reconnect attempt fails: one line per 30 s says so.
+        self._throttled.warning(type(exc).__name__, "NATS: %s (reconnecting with backoff)", exc)
 
     async def close(self) -> None:
         self._closing = True

@@ -1,0 +1,55 @@
+"""NATS crashes and comes back while robots keep publishing: every message published
+while it was up, or buffered while it was down, ends up in the stream, once."""
+from __future__ import annotations
+
+import asyncio
+
+import nats
+import pytest
+
+from tonypi_ingest.config import load_config
+
+from .conftest import RunningIngest, raw, wait_stored
+from .private_nats import PrivateNats
+
+COUNT = 600
+
+
+@pytest.fixture
+def private_nats(tmp_path):
+    server = PrivateNats(tmp_path / "jetstream")
+    server.start()
+    yield server
+    server.kill()
+
+
+async def test_messages_published_across_a_nats_restart_all_reach_the_stream(
+        private_nats, ingest_env, mqtt, mqtt_prefix, stream_names):
+    running = await RunningIngest(load_config({**ingest_env, "NATS_URL": private_nats.url,
+                                               "INGEST_ACK_TIMEOUT_S": "1"})).start()
+    try:
+        async def publish_all() -> None:
+            for n in range(COUNT):
+                payload = {"robot_id": f"r{n % 7}", "sensor_type": "ultrasonic_distance", "value": n}
+                await mqtt.publish(mqtt_prefix + f"tonypi/sensors/r{n % 7}", raw(payload), qos=n % 2)
+                await asyncio.sleep(0.004)
+
+        publishing = asyncio.create_task(publish_all())
+        await asyncio.sleep(0.8)
+        private_nats.kill()  # a crash, mid-flow
+        down = await running.wait_status(503)
+        assert down["checks"]["jetstream"] == "unreachable"
+        await asyncio.sleep(1.0)  # robots keep publishing: ingest buffers
+        assert not publishing.done()
+        private_nats.start()
+        await publishing
+        await running.wait_status(200)
+
+        nc = await nats.connect(private_nats.url)
+        try:
+            messages = await wait_stored(nc.jetstream(), stream_names.events, COUNT, timeout=30)
+            assert sorted(m.event.payload["value"] for m in messages) == list(range(COUNT))
+        finally:
+            await nc.close()
+    finally:
+        await running.stop()
