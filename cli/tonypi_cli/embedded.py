@@ -85,17 +85,21 @@ def postgres_server(url: ServiceUrl, data_root: Path, env: Mapping[str, str]) ->
     found = importlib.util.find_spec("pgserver")  # not imported: its import has side effects
     if found is None or not found.submodule_search_locations:
         raise _missing("pgserver")
-    bin_dir = Path(list(found.submodule_search_locations)[0]) / "pginstall" / "bin"
+    package_dir = Path(list(found.submodule_search_locations)[0])
     data = data_root / "postgres"
     host = bind_host(url)
     # PostgreSQL refuses to run as root: then it runs as an unprivileged user that owns its data.
     user = _unprivileged_user() if os.geteuid() == 0 else None
     superuser = url.username or "postgres"
+    bin_dir = _runtime_copy(data_root) / "pgserver" / "pginstall" / "bin" \
+        if user is not None and not _can_enter(package_dir, user) else package_dir / "pginstall" / "bin"
 
     def prepare() -> None:
         data.mkdir(parents=True, exist_ok=True)
         if user is not None:
             _hand_over(data, user)
+            if not _can_enter(package_dir, user):
+                _copy_binaries(package_dir, _runtime_copy(data_root))
         if (data / "PG_VERSION").exists():
             return
         initdb = subprocess.run(
@@ -126,15 +130,48 @@ def _unprivileged_user() -> str:
     raise EmbeddedUnavailable("running as root and there is no 'postgres' or 'nobody' user for PostgreSQL")
 
 
+def _blocking_parent(path: Path, user: str) -> Path | None:
+    """The first directory on the way to `path` that `user` may not enter, if any."""
+    uid = pwd.getpwnam(user).pw_uid
+    for directory in reversed((path.resolve(), *path.resolve().parents)):
+        st = directory.stat()
+        if not st.st_mode & stat.S_IXOTH and st.st_uid != uid:
+            return directory
+    return None
+
+
+def _can_enter(path: Path, user: str) -> bool:
+    return _blocking_parent(path, user) is None
+
+
+def _runtime_copy(data_root: Path) -> Path:
+    return data_root / "postgres-runtime"
+
+
+def _copy_binaries(package_dir: Path, target: Path) -> None:
+    """Copy the PostgreSQL binaries where `user` can run them (the venv may sit in a
+    directory only root may enter, like /root). Their rpath is relative
+    ($ORIGIN/../../../pgserver.libs), so the layout is kept."""
+    marker = target / "pgserver-version"
+    if marker.exists() and marker.read_text() == _version("pgserver"):
+        return
+    shutil.rmtree(target, ignore_errors=True)
+    for part in ("bin", "lib", "share"):
+        shutil.copytree(package_dir / "pginstall" / part, target / "pgserver" / "pginstall" / part, symlinks=True)
+    shutil.copytree(package_dir.parent / "pgserver.libs", target / "pgserver.libs", symlinks=True)
+    target.chmod(0o755)
+    marker.write_text(_version("pgserver"))
+
+
 def _hand_over(data: Path, user: str) -> None:
     """Give the data directory to `user`, after checking it can reach it at all."""
     entry = pwd.getpwnam(user)
-    for parent in data.resolve().parents:
-        mode = parent.stat().st_mode
-        if not mode & stat.S_IXOTH and parent.stat().st_uid != entry.pw_uid:
-            raise EmbeddedUnavailable(
-                f"PostgreSQL runs as {user!r} (we are root) and cannot enter {parent} "
-                f"(mode {stat.filemode(mode)}): choose a data directory it can reach (TONYPI_DATA_DIR)")
+    blocking = _blocking_parent(data.parent, user)
+    if blocking is not None:
+        raise EmbeddedUnavailable(
+            f"PostgreSQL runs as {user!r} (we are root) and cannot enter {blocking} "
+            f"(mode {stat.filemode(blocking.stat().st_mode)}): choose a data directory it can reach "
+            "(TONYPI_DATA_DIR)")
     if data.stat().st_uid != entry.pw_uid:
         for path in (data, *data.rglob("*")):
             os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
