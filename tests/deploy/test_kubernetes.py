@@ -165,6 +165,23 @@ def test_every_replicated_workload_has_a_disruption_budget(rendered, overlay):
         assert len(covering) == 1, f"{workload['metadata']['name']} has {len(covering)} PDBs"
 
 
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_disruption_budgets_still_let_a_node_drain(rendered, overlay):
+    """A budget that allows no eviction at the workload's smallest size blocks every drain."""
+    docs = rendered[overlay]
+    autoscaled = {h["spec"]["scaleTargetRef"]["name"]: h["spec"]["minReplicas"]
+                  for h in by_kind(docs, "HorizontalPodAutoscaler").values()}
+    for workload in workloads(docs):
+        name = workload["metadata"]["name"]
+        smallest = autoscaled.get(name, workload["spec"].get("replicas", 1))
+        labels = workload["spec"]["template"]["metadata"]["labels"]
+        for budget in by_kind(docs, "PodDisruptionBudget").values():
+            if budget["spec"]["selector"]["matchLabels"].items() <= labels.items():
+                spec = budget["spec"]
+                allowed = spec["maxUnavailable"] if "maxUnavailable" in spec else smallest - spec["minAvailable"]
+                assert allowed >= 1, f"{name}: PDB allows no eviction at {smallest} replicas"
+
+
 @pytest.mark.parametrize("name", RENDERS)
 def test_every_reference_resolves(rendered, name):
     """ConfigMaps, Secrets and their keys named by pods exist in the same render (the
