@@ -40,6 +40,9 @@ VERSION = "2.0.0"
 DESCRIPTION = ("The seed's /api/robots-db API, unchanged, plus telemetry, log and job paging and "
                "search. Writes are events: they answer once the projector has applied them, or 202.")
 MAX_BODY_BYTES = 64 * 1024
+# aiohttp answers a longer request line with a bare text 400 before any middleware runs;
+# 8 KiB (its default) is short for a query string with many filters.
+MAX_REQUEST_LINE = 64 * 1024
 DB_UNREACHABLE = (OSError, asyncio.TimeoutError, asyncpg.CannotConnectNowError,
                   asyncpg.InvalidCatalogNameError, asyncpg.PostgresConnectionError)
 POOL = web.AppKey("pool", asyncpg.Pool)
@@ -124,7 +127,8 @@ async def serve() -> None:
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level)
     stop = stop_event_on_signals()
-    runner = web.AppRunner(init_app(settings), access_log=None)
+    runner = web.AppRunner(init_app(settings), access_log=None,
+                           max_line_size=MAX_REQUEST_LINE, max_field_size=MAX_REQUEST_LINE)
     await runner.setup()
     site = web.TCPSite(runner, settings.bind.host, settings.bind.port)
     await site.start()
