@@ -22,7 +22,8 @@ async def test_simulated_fleet_publishes_both_generations_and_goes_offline_on_si
         log = tmp_path / "simulate.log"
         env = {"MQTT_URL": MQTT_URL, "MQTT_TOPIC_PREFIX": mqtt_prefix, "PATH": "/usr/bin:/bin"}
         proc = subprocess.Popen([sys.executable, "-m", "tonypi_cli", "simulate", "--robots", "4", "--gen", "mixed",
-                                 "--rate", "400", "--qos", "1", "--id-prefix", "simbot", "--seed", "3"],
+                                 "--rate", "400", "--qos", "1", "--id-prefix", "simbot", "--seed", "3",
+                                 "--duration", "30"],  # a bound, should the test fail before its SIGTERM
                                 env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
 
         async def collect():

@@ -70,7 +70,11 @@ def test_up_with_nothing_running_embeds_everything_and_stops_cleanly(data_dir, t
             assert expected in names
     finally:
         up.send_signal(signal.SIGTERM)
-        code = up.wait(60)
+        try:
+            code = up.wait(60)
+        except subprocess.TimeoutExpired:
+            up.kill()  # its children get their stop signal when it dies (PR_SET_PDEATHSIG)
+            raise
     assert code == 0, log.read_text()[-3000:]
     text = log.read_text()
     assert "up: stopped\n" in text
