@@ -205,3 +205,21 @@ async def test_healthcheck_fails_when_livez_errs_or_nothing_listens():
     assert erring.returncode == 1 and "500" in erring.stderr
     silent = await asyncio.to_thread(_healthcheck, "INGEST_PORT", free_port())
     assert silent.returncode == 1 and "refused" in silent.stderr.lower()
+
+
+@pytest.mark.parametrize("package", sorted(LOCAL_SOURCES))
+def test_every_data_file_is_declared_package_data(package):
+    """Images install wheels, not the source tree: a data file (catalogue, migration) that
+    no package-data pattern names would be missing in the container only."""
+    source = REPO / LOCAL_SOURCES[package]
+    patterns = [p for globs in pyproject(LOCAL_SOURCES[package]).get("tool", {}).get("setuptools", {})
+                .get("package-data", {}).values() for p in globs]
+    undeclared = []
+    for module_dir in source.glob("tonypi_*"):
+        if not module_dir.is_dir() or module_dir.name.endswith(".egg-info"):
+            continue
+        for path in module_dir.rglob("*"):
+            if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts:
+                if not any(fnmatch.fnmatch(path.name, p) for p in patterns):
+                    undeclared.append(str(path.relative_to(REPO)))
+    assert undeclared == [], f"add a package-data pattern for {undeclared}"
