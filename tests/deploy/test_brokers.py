@@ -70,7 +70,8 @@ class Mosquitto:
         assert listeners == locations == 1, "the shipped config changed shape: update this test"
         self.conf = tmp / "base.conf"
         self.conf.write_text(conf)
-        self.env = {**os.environ, "MOSQUITTO_BASE_CONF": str(self.conf), "MOSQUITTO_RUN_DIR": str(tmp / "run"),
+        self.env = {**os.environ, "MOSQUITTO_BASE_CONF": str(self.conf),
+                    "MOSQUITTO_RUN_DIR": str(tmp / "run"),
                     "MQTT_USERNAME": username, "MQTT_PASSWORD": password,
                     "PATH": f"{os.environ.get('PATH', '')}:/usr/sbin"}
         self.proc: subprocess.Popen | None = None
@@ -166,9 +167,9 @@ def single_node_config(tmp: Path, client_port: int, max_file_store: str | None =
 async def create_streams_on(tmp: Path, max_file_store: str | None = None) -> None:
     port = free_port()
     log = tmp / "nats.log"
+    conf = single_node_config(tmp, port, max_file_store)
     with open(log, "ab") as out:
-        proc = subprocess.Popen([tool("nats-server"), "-c", str(single_node_config(tmp, port, max_file_store))],
-                                stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([tool("nats-server"), "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_for_port(port, proc, log)
         nc = await nats.connect(f"nats://127.0.0.1:{port}")

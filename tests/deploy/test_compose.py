@@ -88,13 +88,13 @@ def test_bind_mounts_exist_and_data_lives_on_volumes(compose):
     assert re.search(r"^persistence true$", mosquitto_conf, re.M)
     assert re.search(r"^persistence_location /mosquitto/data/$", mosquitto_conf, re.M)
     nats_conf = (DEPLOY / "k8s/components/nats-single/nats.conf").read_text()
-    assert re.search(r"^\s*store_dir: /data/", nats_conf, re.M), "JetStream must store on the nats-data volume"
+    assert re.search(r"^\s*store_dir: /data/", nats_conf, re.M), "JetStream stores off the volume"
 
 
 def test_published_ports_listen_where_configured(compose):
     for name, service in compose["services"].items():
         for port in service.get("ports", []):
-            assert port.startswith("${PUBLISH_ADDRESS:-127.0.0.1}:"), f"{name} publishes {port} on every address"
+            assert port.startswith("${PUBLISH_ADDRESS:-127.0.0.1}:"), f"{name} publishes {port} everywhere"
 
 
 def test_scaling_design_ingest_shares_and_projector_stands_by(compose):

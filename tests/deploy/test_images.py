@@ -98,7 +98,8 @@ def test_healthcheck_probes_livez_on_the_service_port(service):
     [check] = instructions(runtime, "HEALTHCHECK")
     variable, port = f"{service.upper()}_PORT", str(SERVICES[service])
     assert check.json and check.value == ("CMD", "python", "/opt/tonypi/healthcheck.py", variable, port)
-    env = dict(zip(*[iter(v for c in instructions(runtime, "ENV") for v in c.value)] * 2))
+    pairs = [v for c in instructions(runtime, "ENV") for v in c.value]  # the parser gives k1, v1, k2, v2...
+    env = dict(zip(pairs[::2], pairs[1::2], strict=True))
     assert env["HTTP_HOST"] == "0.0.0.0" and env[variable] == port
     assert [c.value for c in instructions(runtime, "EXPOSE")] == [(port,)]
 
@@ -132,7 +133,8 @@ def test_build_stage_copies_and_pins_everything_the_packages_need(image):
 
 def _pinned() -> set[str]:
     lines = (REPO / "constraints.txt").read_text().splitlines()
-    return {canonicalize_name(line.split("==")[0]) for line in lines if "==" in line and not line.startswith("#")}
+    return {canonicalize_name(line.split("==")[0]) for line in lines
+            if "==" in line and not line.startswith("#")}
 
 
 def _third_party_closure(package: str) -> set[str]:

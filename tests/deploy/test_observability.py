@@ -28,9 +28,10 @@ REQUIRED_PANELS = {
     "API latency": "tonypi_query_request_duration_seconds_bucket",
     "robots online": "tonypi_fleet_robots_online",
 }
-SUFFIXES = {"counter": ("_total", "_created"), "gauge": ("",), "histogram": ("_bucket", "_count", "_sum", "_created"),
-            "summary": ("", "_count", "_sum", "_created"), "info": ("_info",), "stateset": ("",),
-            "unknown": ("",)}
+SUFFIXES = {"counter": ("_total", "_created"), "gauge": ("",),
+            "histogram": ("_bucket", "_count", "_sum", "_created"),
+            "summary": ("", "_count", "_sum", "_created"),
+            "info": ("_info",), "stateset": ("",), "unknown": ("",)}
 
 
 def registered_series_names() -> set[str]:
