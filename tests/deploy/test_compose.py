@@ -91,6 +91,19 @@ def test_bind_mounts_exist_and_data_lives_on_volumes(compose):
     assert re.search(r"^\s*store_dir: /data/", nats_conf, re.M), "JetStream stores off the volume"
 
 
+def test_dependencies_exist_and_can_become_healthy(compose):
+    """What the schema cannot see: `depends_on` names a real service, and waiting for
+    service_healthy needs a healthcheck there (our images declare theirs in the Dockerfile)."""
+    services = compose["services"]
+    for name, service in services.items():
+        depends = service.get("depends_on", {})
+        for target, condition in (depends.items() if isinstance(depends, dict) else
+                                  ((t, {"condition": "service_started"}) for t in depends)):
+            assert target in services, f"{name} depends on unknown {target}"
+            if condition["condition"] == "service_healthy":
+                assert "healthcheck" in services[target], f"{name} waits on {target}: no healthcheck"
+
+
 def test_published_ports_listen_where_configured(compose):
     for name, service in compose["services"].items():
         for port in service.get("ports", []):

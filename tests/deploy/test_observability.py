@@ -25,6 +25,7 @@ REQUIRED_PANELS = {
     "batch latency": "tonypi_projector_batch_apply_seconds_bucket",
     "dead letters": "tonypi_projector_dead_letters_total",
     "API requests": "tonypi_query_requests_total",
+    "API errors": 'tonypi_query_requests_total{status=~"5.."}',
     "API latency": "tonypi_query_request_duration_seconds_bucket",
     "robots online": "tonypi_fleet_robots_online",
 }
