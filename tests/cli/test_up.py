@@ -80,3 +80,24 @@ def test_up_with_nothing_running_embeds_everything_and_stops_cleanly(data_dir, t
     assert "up: stopped\n" in text
     survivors = [p for p in started if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert survivors == []
+
+
+@pytest.mark.timeout(60)
+def test_killing_up_itself_still_stops_what_it_started(data_dir, tmp_path):
+    """SIGKILL gives up no chance to clean up: its children get their stop signal from the
+    kernel (PR_SET_PDEATHSIG) and exit on their own."""
+    env = {**BASE_ENV, "TONYPI_DATA_DIR": str(data_dir), "MQTT_URL": f"mqtt://127.0.0.1:{free_port()}",
+           "NATS_URL": f"nats://127.0.0.1:{free_port()}",
+           "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/tonypi_db"}
+    log = tmp_path / "up.log"
+    up = subprocess.Popen([sys.executable, "-m", "tonypi_cli", "up", "--embedded-when-down", "--deps-only"],
+                          env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: "up: dependencies ready" in log.read_text(), 30, "dependencies not ready", log)
+        started = psutil.Process(up.pid).children()
+        assert len(started) == 3
+    finally:
+        up.kill()
+        up.wait(10)
+    gone, alive = psutil.wait_procs(started, timeout=15)
+    assert alive == [], [p.cmdline() for p in alive]
