@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from tests.conftest import PG_ADMIN_URL
 from tests.support.processes import ServiceProcess
 from tonypi_query.bootstrap import init_app
 from tonypi_query.config import load_settings
@@ -53,11 +55,30 @@ async def fleet(js, stream_names, database_url, projector) -> Fleet:
     return Fleet(js, stream_names, database_url)
 
 
+async def _serve(env: dict[str, str]):
+    app = init_app(load_settings(env))
+    client = TestClient(TestServer(app, host="127.0.0.1", port=int(env["QUERY_PORT"])))
+    await client.start_server()
+    return client
+
+
+@pytest.fixture
+async def bare_api(query_env, database_url, js):
+    """The query app over an empty database and no projector: for requests that validation
+    refuses before they reach a table."""
+    admin = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await admin.execute(f'CREATE DATABASE "{database_url.rsplit("/", 1)[1]}"')
+    finally:
+        await admin.close()
+    client = await _serve(query_env)
+    yield client
+    await client.close()
+
+
 @pytest.fixture
 async def api(query_env, projector):
     """An HTTP client for the query app, served in-process on the test's QUERY_PORT."""
-    app = init_app(load_settings(query_env))
-    client = TestClient(TestServer(app, host="127.0.0.1", port=int(query_env["QUERY_PORT"])))
-    await client.start_server()
+    client = await _serve(query_env)
     yield client
     await client.close()
