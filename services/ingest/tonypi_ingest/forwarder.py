@@ -41,8 +41,9 @@ class Outgoing:
 
 class JetStreamForwarder:
     def __init__(self, nc: NatsClient, js: JetStreamContext, *, capacity: int, max_in_flight: int,
-                 ack_timeout_s: float) -> None:
+                 ack_timeout_s: float, linger_s: float = 0.002) -> None:
         self._nc, self._js = nc, js
+        self._linger = linger_s
         self._capacity, self._max_in_flight, self._ack_timeout = capacity, max_in_flight, ack_timeout_s
         self._waiting: deque[Outgoing] = deque()
         self._in_flight: dict[asyncio.Future, Outgoing] = {}  # insertion order = send order
@@ -84,6 +85,10 @@ class JetStreamForwarder:
         try:
             while True:
                 await self._wakeup.wait()
+                # MQTT hands over one message per loop turn; lingering a moment lets a batch
+                # gather, so the NATS client writes it in one syscall instead of one each.
+                if self._linger and len(self._waiting) < 64:
+                    await asyncio.sleep(self._linger)
                 self._wakeup.clear()
                 await self._send_waiting()
         finally:
