@@ -116,22 +116,24 @@ class RobotBehaviour:
 
     def _scan(self, t: float, now: datetime) -> list[fleet.Message]:
         """Scan a code; a known item counts towards the job, like the firmware does
-        after the server's found reply. One scan in eight is an unknown code."""
-        known = self.rng.random() >= 0.125
-        qr = self.rng.choice(fleet.DEMO_ITEMS) if known else fleet.UNKNOWN_ITEM
-        out = [fleet.scan(self.robot, now, qr, station_name=f"Station {self.rng.choice('ABC')}")]
-        if not known:
-            return out
-        elapsed = (t - self.job_started_at) * self.speed
+        after the server's found reply. One scan in eight is an unknown code.
+        A gen 2 robot announces its job ("started") before the job's first scan: the
+        server would otherwise start one from the scan and end it at the "started"."""
+        out: list[fleet.Message] = []
         if not self.job_active:
-            self.job_active, self.items_done, self.job_started_at, elapsed = True, 0, t, 0.0
+            self.job_active, self.items_done, self.job_started_at = True, 0, t
             if self.robot.generation == 2:
                 out.append(fleet.job_progress(self.robot, now, items_done=0, items_total=ITEMS_PER_JOB,
                                               started=True))
                 out.append(fleet.log_line(self.robot, now, "job started: Transport"))
+        known = self.rng.random() >= 0.125
+        qr = self.rng.choice(fleet.DEMO_ITEMS) if known else fleet.UNKNOWN_ITEM
+        out.append(fleet.scan(self.robot, now, qr, station_name=f"Station {self.rng.choice('ABC')}"))
+        if not known:
+            return out
         self.items_done += 1
-        out.append(fleet.job_progress(self.robot, now, items_done=self.items_done,
-                                      items_total=ITEMS_PER_JOB, elapsed_s=elapsed))
+        out.append(fleet.job_progress(self.robot, now, items_done=self.items_done, items_total=ITEMS_PER_JOB,
+                                      elapsed_s=(t - self.job_started_at) * self.speed))
         if self.items_done >= ITEMS_PER_JOB:
             self.job_active = False
             if self.robot.generation == 2:

@@ -45,12 +45,20 @@ def test_gen2_adds_its_topics_and_speed_compresses_time():
 
 def test_jobs_complete_after_their_items_and_start_again():
     robot = behaviour(2, seed=5)
-    jobs = [m.payload for m in run_for(robot, 400) if m.topic.startswith("tonypi/job/")]
+    messages = [m for m in run_for(robot, 400) if m.topic.split("/")[1] in ("job", "scan")]
+    jobs = [m.payload for m in messages if m.topic.startswith("tonypi/job/")]
     statuses = [j["status"] for j in jobs]
     assert statuses[0] == "started" and "completed" in statuses
     first_completed = statuses.index("completed")
     assert jobs[first_completed]["items_done"] == ITEMS_PER_JOB
     assert statuses[first_completed + 1] == "started"  # the next scan starts a new job
+    # A job is announced before its first scan, so the server never starts one from a scan
+    # only to end it at the robot's "started".
+    kinds_in_order = [(m.topic.split("/")[1], m.payload.get("status")) for m in messages]
+    for i, (kind, status) in enumerate(kinds_in_order):
+        if status == "started":
+            assert kinds_in_order[i + 1][0] == "scan"
+            assert i == 0 or kinds_in_order[i - 1] == ("job", "completed")
 
 
 def test_answers_commands_with_their_id():
