@@ -32,7 +32,7 @@ log = logging.getLogger("tonypi.simulate")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--robots", type=_positive_int, default=5, help="how many robots (default 5)")
-    parser.add_argument("--rate", type=float, default=None,
+    parser.add_argument("--rate", type=_positive_float, default=None,
                         help="messages per second for the whole fleet (default: real cadence)")
     parser.add_argument("--gen", choices=("1", "2", "mixed"), default="mixed",
                         help="firmware generation of the robots (default: mixed, alternating)")
@@ -46,6 +46,13 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
     return value
 
 
@@ -178,8 +185,6 @@ def run(args: argparse.Namespace) -> int:
         await simulate_fleet(plan, url, prefix, stop, args.seed)
 
     configure_logging(process_env().get("LOG_FORMAT", "text"), process_env().get("LOG_LEVEL", "INFO"))
-    if args.rate is not None and args.rate <= 0:
-        raise SystemExit("tonypi simulate: --rate must be positive")
     run_service("tonypi simulate", main)
     return 0
 
