@@ -1,0 +1,181 @@
+"""Query service benchmark: one `tonypi-query` process over a production-size database,
+loaded by `wrk` (C, one thread, so the load generator takes little of the 2 cores).
+
+    .venv/bin/python bench/query_http.py                  # seed (about 1 min), then run
+    .venv/bin/python bench/query_http.py --skip-seed      # reuse the seeded database
+
+Targets (docs/query.md): GET /api/robots-db/robots/{id} >= 2,000 req/s with p99 <= 20 ms;
+/logs with filters p99 <= 50 ms at any page depth. Needs `wrk` (apt-get install wrk).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import urlencode
+from urllib.request import urlopen
+
+import asyncpg
+import nats
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from query_seed import ROBOTS, seed  # noqa: E402
+
+from tonypi_query.pagination import encode_cursor  # noqa: E402
+
+BIN = Path(sys.executable).parent
+API = "/api/robots-db"
+DEPTHS = (0, 1_000, 10_000, 100_000, 400_000)
+
+LUA = """
+local paths = {}
+for line in io.lines(os.getenv("PATHS_FILE")) do paths[#paths + 1] = line end
+math.randomseed(os.time())
+request = function() return wrk.format("GET", paths[math.random(#paths)]) end
+"""
+
+NOW = datetime.now(timezone.utc)
+# name -> (query parameters, the same filter in SQL for finding deep cursors)
+LOG_FILTERS: dict[str, tuple[dict[str, str], str, tuple]] = {
+    "no filter": ({}, "TRUE", ()),
+    "level=ERROR": ({"level": "error"}, "level = $1", ("ERROR",)),
+    "category=status": ({"category": "status"}, "category = $1", ("status",)),
+    "robot_id": ({"robot_id": "robot_7"}, "robot_id = $1", ("robot_7",)),
+    "level+category": ({"level": "WARNING", "category": "job"}, "level = $1 AND category = $2", ("WARNING", "job")),
+    "q=servo": ({"q": "servo"}, "message ILIKE $1", ("%servo%",)),
+    "since+until (1 day)": ({"since": (NOW - timedelta(days=10)).isoformat(), "until": (NOW - timedelta(days=9)).isoformat()},
+                            "timestamp >= $1 AND timestamp < $2", (NOW - timedelta(days=10), NOW - timedelta(days=9))),
+    "empty pair (api+ERROR)": ({"category": "api", "level": "ERROR"}, "category = $1 AND level = $2", ("api", "ERROR")),
+    "rare q": ({"q": "#777777"}, "message ILIKE $1", ("%#777777%",)),
+}
+
+
+async def log_paths(url: str) -> dict[str, dict[int, str]]:
+    """For each filter, the path of the page starting at each depth (cursor = the row before)."""
+    conn = await asyncpg.connect(url)
+    paths: dict[str, dict[int, str]] = {}
+    try:
+        for name, (params, where, args) in LOG_FILTERS.items():
+            paths[name] = {}
+            for depth in DEPTHS:
+                query = {**params, "limit": "100"}
+                if depth:
+                    row = await conn.fetchrow(
+                        f"SELECT timestamp, id FROM system_logs WHERE {where} "  # constant templates above
+                        f"ORDER BY timestamp DESC, id DESC OFFSET {depth - 1} LIMIT 1", *args)
+                    if row is None:
+                        continue
+                    query["before"] = encode_cursor(row["timestamp"], row["id"])
+                paths[name][depth] = f"{API}/logs?{urlencode(query)}"
+    finally:
+        await conn.close()
+    return paths
+
+
+def wrk(base: str, paths: list[str], seconds: int, connections: int, workdir: Path) -> dict[str, float]:
+    script, listing = workdir / "paths.lua", workdir / "paths.txt"
+    script.write_text(LUA)
+    listing.write_text("\n".join(paths) + "\n")
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), base],
+                         env={**os.environ, "PATHS_FILE": str(listing)}, capture_output=True, text=True, check=True).stdout
+    def ms(label: str) -> float:
+        value, unit = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50": ms("50"), "p99": ms("99"),
+            "non_2xx": int(errors.group(1)) if errors else 0, "socket_errors": socket_errors.group(1) if socket_errors else ""}
+
+
+def row(name: str, r: dict) -> str:
+    flag = f" ({r['non_2xx']} non-2xx)" if r["non_2xx"] else ""
+    return f"| {name} | {r['rps']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} |{flag}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/tonypi_bench_query")
+    parser.add_argument("--skip-seed", action="store_true")
+    parser.add_argument("--seconds", type=int, default=15, help="per robot-by-id run")
+    parser.add_argument("--log-seconds", type=int, default=6, help="per /logs run")
+    parser.add_argument("--port", type=int, default=18_080)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk not found: apt-get install wrk", file=sys.stderr)
+        return 2
+    if not args.skip_seed:
+        print("seeding:", asyncio.run(seed(args.database_url)), flush=True)
+
+    run = uuid.uuid4().hex[:8]
+    env = {**os.environ, "DATABASE_URL": args.database_url, "QUERY_PORT": str(args.port),
+           "EVENTS_STREAM": f"BENCH_{run}_EVENTS", "DEAD_LETTER_STREAM": f"BENCH_{run}_DL",
+           "SUBJECT_PREFIX": f"bench{run}", "EVENTS_MAX_BYTES": str(64 * 1024 * 1024), "LOG_LEVEL": "WARNING"}
+    base = f"http://127.0.0.1:{args.port}"
+    server = subprocess.Popen([str(BIN / "tonypi-query")], env=env)
+    results: list[str] = []
+    try:
+        for _ in range(100):
+            try:
+                with urlopen(f"{base}/readyz", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            robot_paths = [f"{API}/robots/robot_{i}" for i in range(1, ROBOTS + 1)]
+            wrk(base, robot_paths, 3, 32, work)  # warm-up: pool connections, prepared statements
+            results.append("| GET /robots/{id}, 1,000 ids at random, 32 connections | req/s | p50 ms | p99 ms |")
+            results.append("|---|---|---|---|")
+            for conns in (32, 64):
+                results.append(row(f"robot by id, {conns} connections", wrk(base, robot_paths, args.seconds, conns, work)))
+            print("\n".join(results), flush=True)
+
+            paths = asyncio.run(log_paths(args.database_url))
+            results += ["", "| /logs, limit 100, 8 connections | req/s | p50 ms | p99 ms |", "|---|---|---|---|"]
+            for name, by_depth in paths.items():
+                r = wrk(base, list(by_depth.values()), args.log_seconds, 8, work)
+                results.append(row(f"{name} (depths {', '.join(f'{d:,}' for d in by_depth)})", r))
+                print(results[-1], flush=True)
+            for depth in DEPTHS:
+                at_depth = [p[depth] for p in paths.values() if depth in p]
+                r = wrk(base, at_depth, args.log_seconds, 8, work)
+                results.append(row(f"every filter at depth {depth:,}", r))
+                print(results[-1], flush=True)
+            results += ["", "| other reads, 8 connections | req/s | p50 ms | p99 ms |", "|---|---|---|---|"]
+            for name, path in (("GET /robots (all 1,000)", f"{API}/robots"), ("GET /stats", f"{API}/stats"),
+                               ("GET /jobs/history?status=failed", f"{API}/jobs/history?status=failed"),
+                               ("GET /robots/{id}/telemetry", f"{API}/robots/robot_5/telemetry")):
+                results.append(row(name, wrk(base, [path], args.log_seconds, 8, work)))
+                print(results[-1], flush=True)
+    finally:
+        server.terminate()
+        server.wait(15)
+        asyncio.run(_delete_streams(env))
+    print(f"\n## {datetime.now(timezone.utc):%Y-%m-%d}, {os.cpu_count()} cores, one query process\n")
+    print("\n".join(results))
+    return 0
+
+
+async def _delete_streams(env: dict[str, str]) -> None:
+    nc = await nats.connect(os.environ.get("NATS_URL", "nats://127.0.0.1:4222"))
+    try:
+        for name in (env["EVENTS_STREAM"], env["DEAD_LETTER_STREAM"]):
+            try:
+                await nc.jetstream().delete_stream(name)
+            except Exception:  # never created
+                pass
+    finally:
+        await nc.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
