@@ -20,6 +20,8 @@ class IngestConfig:
     shared_group: str | None  # MQTT shared subscription group: replicas split the load
     client_id: str | None  # set: a persistent MQTT session that survives ingest restarts
     subscribe_qos: int
+    receive_maximum: int  # MQTT 5: QoS 1 messages ingest may hold unacknowledged
+    session_expiry_s: int  # MQTT 5, with MQTT_CLIENT_ID: how long the broker keeps the session
     buffer_size: int  # events waiting for JetStream (e.g. while NATS is down)
     max_in_flight: int  # JetStream publishes awaiting their ack at once
     ack_timeout_s: float
@@ -34,6 +36,13 @@ def _mqtt_token(env: Env, name: str) -> str | None:
     value = env_str(env, name)
     if value is not None and any(c in value for c in "/+#"):
         raise ConfigError(f"{name}={value!r} may not contain '/', '+' or '#'")
+    return value
+
+
+def _receive_maximum(env: Env) -> int:
+    value = env_int(env, "MQTT_RECEIVE_MAXIMUM", 1000, minimum=1)
+    if value > 65535:
+        raise ConfigError(f"MQTT_RECEIVE_MAXIMUM={value} must be at most 65535")
     return value
 
 
@@ -58,6 +67,8 @@ def load_config(env: Env) -> IngestConfig:
         shared_group=_mqtt_token(env, "MQTT_SHARED_GROUP"),
         client_id=_mqtt_token(env, "MQTT_CLIENT_ID"),
         subscribe_qos=qos,
+        receive_maximum=_receive_maximum(env),
+        session_expiry_s=env_int(env, "MQTT_SESSION_EXPIRY_S", 86_400, minimum=0),
         buffer_size=env_int(env, "INGEST_BUFFER_SIZE", 100_000, minimum=1),
         max_in_flight=env_int(env, "INGEST_MAX_IN_FLIGHT", 2_000, minimum=1),
         ack_timeout_s=env_float(env, "INGEST_ACK_TIMEOUT_S", 5.0, minimum=0.1),

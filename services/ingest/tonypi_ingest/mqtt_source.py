@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from typing import Awaitable, Callable
 
 import aiomqtt
@@ -20,14 +19,13 @@ from tonypi_runtime.retry import backoff_delays
 
 from . import metrics
 from .config import IngestConfig
+from .mqtt_session import NO_DELAY, ProtocolChoice, make_client, subscriptions
 
 Callback = Callable[[], None]
 MessageHandler = Callable[[str, bytes, "Callback | None"], None]
 log = logging.getLogger("tonypi_ingest.mqtt")
 
-# paho leaves Nagle on: two small writes in a row (a PUBACK after a PUBACK) then wait for the
-# broker's delayed TCP ACK, ~40 ms each time. That alone holds QoS 1 to tens of messages a second.
-NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+__all__ = ["MqttSource", "NO_DELAY", "subscription_filters"]
 
 
 def subscription_filters(config: IngestConfig) -> list[str]:
@@ -40,6 +38,7 @@ class MqttSource:
         self._client: aiomqtt.Client | None = None
         self.subscribed = False
         self._throttled = Throttled(log)
+        self._protocol = ProtocolChoice()
 
     def send(self, topic: str, payload: bytes) -> None:
         """Publish (QoS 1) without waiting; a reply that cannot go out is logged, not raised."""
@@ -58,24 +57,22 @@ class MqttSource:
         delays = backoff_delays()
         url = self._config.mqtt
         while not stop.is_set():
-            client = aiomqtt.Client(
-                url.host, url.port, username=url.username, password=url.password,
-                identifier=self._config.client_id, clean_session=self._config.client_id is None,
-                keepalive=30, max_inflight_messages=1000, socket_options=NO_DELAY,
-            )
-            paho = client._client  # noqa: SLF001 (aiomqtt exposes neither manual acks nor the callback)
-            # Set before connecting: a persistent session's backlog arrives right after CONNACK.
-            paho.manual_ack_set(True)
+            protocol = self._protocol.current
+            client = make_client(self._config, protocol)
+            paho = client._client  # noqa: SLF001 (aiomqtt does not expose the callback)
             # Messages go straight from paho's callback to the handler: aiomqtt's queue costs
             # a task and a wait per message, a third of ingest's CPU at 10k msg/s.
             taking = [True]
             paho.on_message = lambda _c, _u, message: taking[0] and self._dispatch(paho, message)
             try:
                 async with client:
-                    await client.subscribe([(f, self._config.subscribe_qos) for f in subscription_filters(self._config)])
+                    self._protocol.connected()
+                    await client.subscribe(subscriptions(subscription_filters(self._config),
+                                                         self._config.subscribe_qos, protocol))
                     self._client, self.subscribed = client, True
                     metrics.MQTT_CONNECTED.set(1)
-                    log.info("subscribed to %d robot topics on %s%s", len(ROUTES), url.redacted,
+                    log.info("subscribed to %d robot topics on %s (MQTT %s)%s", len(ROUTES), url.redacted,
+                             "5" if protocol is aiomqtt.ProtocolVersion.V5 else "3.1.1",
                              f" (shared group {self._config.shared_group})" if self._config.shared_group else "")
                     delays = backoff_delays()
                     await self._until_lost_or_stopped(client, stop)
@@ -86,6 +83,8 @@ class MqttSource:
                 if stop.is_set():
                     await drain()
                     return
+                if not self.subscribed:
+                    self._protocol.failed()
                 delay = next(delays)
                 log.warning("MQTT broker at %s unreachable or lost (%s); retrying in %.1fs",
                             url.redacted, exc, delay)

@@ -1,0 +1,72 @@
+"""How ingest's MQTT connection is made: protocol, acknowledgement window, session.
+
+MQTT 5 first: its Receive Maximum lets ingest set how many QoS 1 messages it may hold
+unacknowledged (it acknowledges only after JetStream stored them), whatever the broker's
+`max_inflight_messages` (Mosquitto's default 20 caps QoS 1 near 4k msg/s and, once its
+queue of 1000 overflows, drops messages). Brokers that only speak 3.1.1 (amqtt, the
+embedded broker of `tonypi up`) get 3.1.1, and the broker's window.
+"""
+from __future__ import annotations
+
+import logging
+import socket
+
+import aiomqtt
+from paho.mqtt.client import MQTT_CLEAN_START_FIRST_ONLY
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from .config import IngestConfig
+
+log = logging.getLogger("tonypi_ingest.mqtt")
+V5, V311 = aiomqtt.ProtocolVersion.V5, aiomqtt.ProtocolVersion.V311
+
+# paho leaves Nagle on: two small writes in a row (a PUBACK after a PUBACK) then wait for the
+# broker's delayed TCP ACK, ~40 ms each time. That alone holds QoS 1 to tens of messages a second.
+NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+
+
+class ProtocolChoice:
+    """MQTT 5 until a broker refuses it; then 3.1.1. Once one connects, it sticks."""
+
+    def __init__(self) -> None:
+        self.current = V5
+        self._settled = False
+
+    def connected(self) -> None:
+        if not self._settled and self.current is V311:
+            log.warning("the MQTT broker does not speak MQTT 5: using 3.1.1, so the broker's "
+                        "max_inflight_messages bounds how many QoS 1 messages ingest may hold unacknowledged")
+        self._settled = True
+
+    def failed(self) -> None:
+        if not self._settled:  # unreachable, or refusing v5: the next attempt tries the other
+            self.current = V311 if self.current is V5 else V5
+
+
+def make_client(config: IngestConfig, protocol: aiomqtt.ProtocolVersion) -> aiomqtt.Client:
+    url, persistent = config.mqtt, config.client_id is not None
+    options: dict = {}
+    if protocol is V5:
+        properties = Properties(PacketTypes.CONNECT)
+        properties.ReceiveMaximum = config.receive_maximum
+        if persistent:
+            properties.SessionExpiryInterval = config.session_expiry_s
+        options = {"properties": properties, "clean_start": MQTT_CLEAN_START_FIRST_ONLY if not persistent else False}
+    else:
+        options = {"clean_session": not persistent}
+    client = aiomqtt.Client(
+        url.host, url.port, username=url.username, password=url.password, identifier=config.client_id,
+        protocol=protocol, keepalive=30, timeout=5, max_inflight_messages=1000, socket_options=NO_DELAY,
+        **options,
+    )
+    # Before connecting: a persistent session's backlog arrives right after CONNACK.
+    client._client.manual_ack_set(True)  # noqa: SLF001 (aiomqtt does not expose it)
+    return client
+
+
+def subscriptions(filters: list[str], qos: int, protocol: aiomqtt.ProtocolVersion) -> list[tuple]:
+    if protocol is V5:
+        return [(f, SubscribeOptions(qos=qos)) for f in filters]
+    return [(f, qos) for f in filters]
