@@ -152,6 +152,21 @@ def test_nats_config_passes_nats_server_check(conf):
     assert "is valid" in done.stdout + done.stderr
 
 
+def _bytes(size: str) -> int:
+    number, unit = re.fullmatch(r"(\d+)([KMGT]?)B?", size.upper()).groups()
+    return int(number) * 1024 ** " KMGT".index(unit or " ")
+
+
+@pytest.mark.parametrize("conf", [NATS_SINGLE, NATS_CLUSTER], ids=["single", "cluster"])
+def test_nats_store_limit_covers_the_streams_reservation(conf):
+    """The cluster config cannot be started alone; its limit is checked by arithmetic
+    (nats-server reads GB as 1024^3, as _bytes does)."""
+    streams = StreamNames()
+    reserved = streams.events_config().max_bytes + streams.dead_letter_config().max_bytes
+    [limit] = re.findall(r"^\s*max_file_store: (\S+)$", conf.read_text(), re.M)
+    assert _bytes(limit) >= reserved
+
+
 def single_node_config(tmp: Path, client_port: int, max_file_store: str | None = None) -> Path:
     conf = NATS_SINGLE.read_text()
     conf = conf.replace("listen: 0.0.0.0:4222", f"listen: 127.0.0.1:{client_port}")

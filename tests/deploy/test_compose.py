@@ -104,6 +104,14 @@ def test_dependencies_exist_and_can_become_healthy(compose):
                 assert "healthcheck" in services[target], f"{name} waits on {target}: no healthcheck"
 
 
+def test_mosquitto_is_tuned_for_ingest():
+    """The broker settings docs/ingest.md says the deployment needs."""
+    conf = (DEPLOY / "k8s/base/mosquitto/mosquitto.conf").read_text()
+    assert re.search(r"^set_tcp_nodelay true$", conf, re.M), "QoS 1 crawls with Nagle's algorithm"
+    queued = int(re.search(r"^max_queued_messages (\d+)$", conf, re.M).group(1))
+    assert queued == 0 or queued >= 10_000, "a full queue drops QoS 1 messages"
+
+
 def test_published_ports_listen_where_configured(compose):
     for name, service in compose["services"].items():
         for port in service.get("ports", []):
