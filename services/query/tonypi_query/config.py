@@ -11,6 +11,7 @@ FLEET_GAUGE_INTERVAL seconds between refreshes of the fleet gauges on /metrics (
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from tonypi_events import StreamNames
@@ -40,6 +41,9 @@ def load_settings(env: Env | None = None) -> QuerySettings:
     log_format = env_str(env, "LOG_FORMAT", "text")
     if log_format not in LOG_FORMATS:
         raise ConfigError(f"LOG_FORMAT={log_format!r} must be one of {', '.join(LOG_FORMATS)}")
+    log_level = env_str(env, "LOG_LEVEL", "INFO").upper()
+    if log_level not in logging.getLevelNamesMapping():
+        raise ConfigError(f"LOG_LEVEL={log_level!r} is not a level (DEBUG, INFO, WARNING, ERROR)")
     return QuerySettings(
         bind=http_bind(env, "QUERY_PORT", 8000),
         database=database_url(env),
@@ -51,5 +55,5 @@ def load_settings(env: Env | None = None) -> QuerySettings:
         pool_max_size=env_int(env, "DB_POOL_MAX", 10, minimum=1),
         fleet_gauge_interval=env_float(env, "FLEET_GAUGE_INTERVAL", 15.0, minimum=1),
         log_format=log_format,
-        log_level=env_str(env, "LOG_LEVEL", "INFO").upper(),
+        log_level=log_level,
     )
