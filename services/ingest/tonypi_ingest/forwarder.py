@@ -123,7 +123,7 @@ class JetStreamForwarder:
             if error is not None:
                 self._retry_later("ack", error)
         else:
-            metrics.EVENTS_PUBLISHED.labels(item.kind).inc()
+            metrics.PUBLISHED_BY_KIND[item.kind].inc()
             metrics.PUBLISH_LATENCY.observe(time.monotonic() - item.received)
             if item.on_acked is not None:
                 try:

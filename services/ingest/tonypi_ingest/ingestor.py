@@ -63,7 +63,7 @@ class Ingestor:
     def _accept(self, accepted: Accepted, received: float, ack: Callback | None) -> None:
         event = accepted.event
         kind = event.event_type.value
-        metrics.MESSAGES_RECEIVED.labels(kind).inc()
+        metrics.RECEIVED_BY_KIND[kind].inc()
         on_acked = ack
         if accepted.scanned_qr is not None:
             reply = self._reply_action(event.robot_id, accepted.scanned_qr)
@@ -84,8 +84,8 @@ class Ingestor:
     def _reject(self, rejection: Rejected, topic: str, raw: bytes, received: float, received_at,
                 ack: Callback | None) -> None:
         kind = rejection.event_type.value if rejection.event_type else "unknown"
-        metrics.MESSAGES_RECEIVED.labels(kind).inc()
-        metrics.REJECTED.labels(rejection.reason.value).inc()
+        metrics.RECEIVED_BY_KIND[kind].inc()
+        metrics.REJECTED_BY_REASON[rejection.reason.value].inc()
         self._throttled.warning(f"reject-{rejection.reason.value}", "rejected a message on %s: %s (%s)",
                                 topic, rejection.reason.value, rejection.detail)
         dead_letter_subject = self._subjects.dead_letter(rejection.reason.value)

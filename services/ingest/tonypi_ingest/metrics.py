@@ -21,3 +21,20 @@ PUBLISH_RETRIES = Counter(
     "tonypi_ingest_publish_retries_total", "JetStream publishes sent again after a timeout or error")
 MQTT_CONNECTED = Gauge("tonypi_ingest_mqtt_connected", "1 while subscribed to the MQTT broker")
 NATS_CONNECTED = Gauge("tonypi_ingest_nats_connected", "1 while connected to NATS")
+
+
+class LabelCache(dict):
+    """`metric.labels(value)` resolved once per label value: the hot path skips the lookup."""
+
+    def __init__(self, metric) -> None:
+        super().__init__()
+        self._metric = metric
+
+    def __missing__(self, value: str):
+        child = self[value] = self._metric.labels(value)
+        return child
+
+
+RECEIVED_BY_KIND = LabelCache(MESSAGES_RECEIVED)
+PUBLISHED_BY_KIND = LabelCache(EVENTS_PUBLISHED)
+REJECTED_BY_REASON = LabelCache(REJECTED)
