@@ -20,6 +20,7 @@ class IngestConfig:
     shared_group: str | None  # MQTT shared subscription group: replicas split the load
     client_id: str | None  # set: a persistent MQTT session that survives ingest restarts
     subscribe_qos: int
+    protocol: str  # "auto" (MQTT 5, else 3.1.1), "5" or "3.1.1"
     receive_maximum: int  # MQTT 5: QoS 1 messages ingest may hold unacknowledged
     session_expiry_s: int  # MQTT 5, with MQTT_CLIENT_ID: how long the broker keeps the session
     buffer_size: int  # events waiting for JetStream (e.g. while NATS is down)
@@ -36,6 +37,13 @@ def _mqtt_token(env: Env, name: str) -> str | None:
     value = env_str(env, name)
     if value is not None and any(c in value for c in "/+#"):
         raise ConfigError(f"{name}={value!r} may not contain '/', '+' or '#'")
+    return value
+
+
+def _protocol(env: Env) -> str:
+    value = env_str(env, "MQTT_PROTOCOL", "auto") or "auto"
+    if value not in ("auto", "5", "3.1.1"):
+        raise ConfigError(f"MQTT_PROTOCOL={value!r} must be auto, 5 or 3.1.1")
     return value
 
 
@@ -67,6 +75,7 @@ def load_config(env: Env) -> IngestConfig:
         shared_group=_mqtt_token(env, "MQTT_SHARED_GROUP"),
         client_id=_mqtt_token(env, "MQTT_CLIENT_ID"),
         subscribe_qos=qos,
+        protocol=_protocol(env),
         receive_maximum=_receive_maximum(env),
         session_expiry_s=env_int(env, "MQTT_SESSION_EXPIRY_S", 86_400, minimum=0),
         buffer_size=env_int(env, "INGEST_BUFFER_SIZE", 100_000, minimum=1),

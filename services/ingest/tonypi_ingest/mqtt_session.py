@@ -28,11 +28,13 @@ NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
 
 class ProtocolChoice:
-    """MQTT 5 until a broker refuses it; then 3.1.1. Once one connects, it sticks."""
+    """MQTT 5 until a broker refuses it; then 3.1.1. Once one connects, it sticks.
+    MQTT_PROTOCOL=5 or 3.1.1 fixes the choice (3.1.1 saves paho's per-message cost of
+    MQTT 5 properties, worth it when the broker's max_inflight_messages is large)."""
 
-    def __init__(self) -> None:
-        self.current = V5
-        self._settled = False
+    def __init__(self, setting: str = "auto") -> None:
+        self.current = V311 if setting == "3.1.1" else V5
+        self._settled = setting != "auto"
 
     def connected(self) -> None:
         if not self._settled and self.current is V311:

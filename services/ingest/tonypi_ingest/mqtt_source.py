@@ -38,7 +38,7 @@ class MqttSource:
         self._client: aiomqtt.Client | None = None
         self.subscribed = False
         self._throttled = Throttled(log)
-        self._protocol = ProtocolChoice()
+        self._protocol = ProtocolChoice(config.protocol)
 
     def send(self, topic: str, payload: bytes) -> None:
         """Publish (QoS 1) without waiting; a reply that cannot go out is logged, not raised."""
