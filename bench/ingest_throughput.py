@@ -176,7 +176,7 @@ async def run_scenario(args, brokers: Brokers, qos: int, rate: float, workdir: P
         elapsed_cpu = time.monotonic() - t0
         cpu = {name: 100 * (cpu_seconds(pid) - cpu_before[name]) / elapsed_cpu for name, pid in pids.items()}
         # The box is shared: what everything else used meanwhile says how noisy the figure is.
-        cpu["everything else"] = 100 * (machine_cpu_seconds() - machine_before) / elapsed_cpu - sum(cpu.values())
+        cpu["everything else"] = max(0.0, 100 * (machine_cpu_seconds() - machine_before) / elapsed_cpu - sum(cpu.values()))
         info = await js.stream_info(events)
         last = await js.get_msg(events, info.state.last_seq)
         span = (last.time - wall_start).total_seconds()
