@@ -112,3 +112,9 @@ def test_rejection_without_robot_is_filed_as_unattributed():
 
 def test_topic_outside_the_prefix_is_unknown():
     assert admit("other/tonypi/status/r1", b'{"status": "online"}', NOW, "mine/").reason is RejectReason.UNKNOWN_TOPIC
+
+
+def test_unreadable_message_on_a_robot_topic_is_filed_under_that_robot():
+    verdict = admit("tonypi/logs/r7", b"\x00garbage", NOW)
+    assert (verdict.reason, verdict.robot_id) == (RejectReason.NOT_JSON, "r7")
+    assert rejection_event(verdict, "tonypi/logs/r7", b"\x00garbage", NOW, "d").robot_id == "r7"

@@ -53,3 +53,30 @@ async def test_messages_published_across_a_nats_restart_all_reach_the_stream(
             await nc.close()
     finally:
         await running.stop()
+
+
+async def test_beyond_the_buffer_messages_are_dropped_counted_and_logged_never_silently(
+        private_nats, ingest_env, mqtt, mqtt_prefix, stream_names, caplog):
+    from tonypi_ingest import metrics
+    running = await RunningIngest(load_config({**ingest_env, "NATS_URL": private_nats.url,
+                                               "INGEST_BUFFER_SIZE": "10", "INGEST_ACK_TIMEOUT_S": "1"})).start()
+    dropped_before = metrics.BUFFER_DROPPED._value.get()
+    try:
+        private_nats.kill()
+        await running.wait_status(503)
+        for n in range(30):
+            await mqtt.publish(mqtt_prefix + "tonypi/sensors/r1", raw({"sensor_type": "x", "value": n}), qos=0)
+        async with asyncio.timeout(10):
+            while metrics.BUFFER_DROPPED._value.get() - dropped_before < 20:
+                await asyncio.sleep(0.05)
+        assert metrics.BUFFER_DROPPED._value.get() - dropped_before == 20
+        assert any("buffer full" in r.getMessage() for r in caplog.records)
+        private_nats.start()
+        nc = await nats.connect(private_nats.url)
+        try:  # the ten that fitted are stored once NATS is back
+            messages = await wait_stored(nc.jetstream(), stream_names.events, 10, timeout=30)
+            assert sorted(m.event.payload["value"] for m in messages) == list(range(10))
+        finally:
+            await nc.close()
+    finally:
+        await running.stop()

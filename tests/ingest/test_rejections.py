@@ -11,14 +11,14 @@ from tonypi_events.rejections import MAX_PAYLOAD_BYTES
 from .conftest import raw, wait_stored
 
 BAD = [  # (relative topic, raw bytes, reason, robot the rejection is filed under)
-    ("tonypi/status/r1", b"{not json", "not_json", "_unattributed"),
-    ("tonypi/status/r1", b"[1, 2, 3]", "not_object", "_unattributed"),
+    ("tonypi/status/r1", b"{not json", "not_json", "r1"),  # the topic names the robot
+    ("tonypi/battery", b"[1, 2, 3]", "not_object", "_unattributed"),
     ("tonypi/battery", raw({"percentage": 50.0, "voltage": 10.0}), "no_robot_id", "_unattributed"),
     ("tonypi/location", raw({"x": 1, "y": 2}), "no_robot_id", "_unattributed"),
     ("tonypi/commands/response", raw({"command_id": "c", "success": True}), "no_robot_id", "_unattributed"),
     ("tonypi/emergency_stop/response", raw({"success": True}), "no_robot_id", "_unattributed"),
     ("tonypi/battery", raw({"robot_id": "r1", "percentage": "lots"}), "invalid_fields", "r1"),
-    ("tonypi/status/r1", raw({"status": "online", "pad": "x" * MAX_PAYLOAD_BYTES}), "too_large", "_unattributed"),
+    ("tonypi/status/r1", raw({"status": "online", "pad": "x" * MAX_PAYLOAD_BYTES}), "too_large", "r1"),
 ]
 
 

@@ -60,15 +60,18 @@ def admit(topic: str, raw: bytes, received_at: datetime, topic_prefix: str = "")
     if route is None:
         return Rejected(RejectReason.UNKNOWN_TOPIC, f"no robot topic matches {topic!r}")
     kind = route.event_type
+    relative = topic[len(topic_prefix):]
+    # Unreadable messages on per-robot topics are still filed under the topic's robot.
+    topic_robot = (relative.rsplit("/", 1)[1] or None) if route.robot_id_in_topic else None
     if len(raw) > MAX_PAYLOAD_BYTES:
-        return Rejected(RejectReason.TOO_LARGE, f"payload is {len(raw)} bytes; the limit is {MAX_PAYLOAD_BYTES}", kind)
+        return Rejected(RejectReason.TOO_LARGE, f"payload is {len(raw)} bytes; the limit is {MAX_PAYLOAD_BYTES}",
+                        kind, topic_robot)
     try:
         payload = json.loads(raw)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-        return Rejected(RejectReason.NOT_JSON, f"not UTF-8 JSON: {exc}", kind)
+        return Rejected(RejectReason.NOT_JSON, f"not UTF-8 JSON: {exc}", kind, topic_robot)
     if not isinstance(payload, dict):
-        return Rejected(RejectReason.NOT_OBJECT, f"JSON {type(payload).__name__}, not an object", kind)
-    relative = topic[len(topic_prefix):]
+        return Rejected(RejectReason.NOT_OBJECT, f"JSON {type(payload).__name__}, not an object", kind, topic_robot)
     robot_id = _robot_id(route, relative, payload)
     occurred_at = parse_robot_timestamp(payload.get("timestamp"))
     version = route.detect_version(payload)
