@@ -15,8 +15,9 @@ INT64_MAX = 2**63 - 1
 
 
 def _isoformat(value: datetime) -> str:
-    # Always "+00:00" (never "Z"): what the seed's clients parsed.
-    return value.astimezone(timezone.utc).isoformat()
+    # Always "+00:00" (never pydantic's "Z"): what the seed's clients parsed. asyncpg hands
+    # timestamptz over in UTC already; the conversion is for anything else.
+    return (value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc)).isoformat()
 
 
 UtcDateTime = Annotated[
