@@ -3,12 +3,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import replace
 
 import pytest
 from tonypi_events import ensure_streams
 
 from tonypi_projector import bootstrap
 from tonypi_projector.config import load_settings
+
+
+# JetStream reserves a stream's max_bytes up front: 50 GiB test streams would not fit beside each other.
+TEST_EVENTS_MAX_BYTES = 256 * 1024 * 1024
+
+
+@pytest.fixture
+def stream_names(stream_names):
+    return replace(stream_names, events_max_bytes=TEST_EVENTS_MAX_BYTES)
 
 
 @pytest.fixture
@@ -19,7 +29,8 @@ async def streams(js, stream_names):
 
 @pytest.fixture
 def projector_env(service_env) -> dict[str, str]:
-    return {**service_env, "PROJECTOR_BATCH_SIZE": "200", "PROJECTOR_STANDBY_POLL": "0.2"}
+    return {**service_env, "PROJECTOR_BATCH_SIZE": "200", "PROJECTOR_STANDBY_POLL": "0.2",
+            "EVENTS_MAX_BYTES": str(TEST_EVENTS_MAX_BYTES)}
 
 
 @contextlib.asynccontextmanager

@@ -40,7 +40,10 @@ async def publish_raw(js: JetStreamContext, names: StreamNames, robot_token: str
 
 
 async def checkpoint(database_url: str) -> int:
-    conn = await asyncpg.connect(database_url)
+    try:
+        conn = await asyncpg.connect(database_url)
+    except asyncpg.InvalidCatalogNameError:  # the projector has not created it yet
+        return 0
     try:
         value = await conn.fetchval("SELECT last_seq FROM projection_checkpoint WHERE projection = 'read_tables'")
         return int(value or 0)
