@@ -2,9 +2,8 @@
 Mosquitto, becomes exactly one event on JetStream."""
 from __future__ import annotations
 
-import json
 
-from tonypi_events import EventType, mqtt_event_id
+from tonypi_events import mqtt_event_id
 from tonypi_events.codec import MSG_ID_HEADER
 
 from .conftest import raw, wait_stored

@@ -3,10 +3,7 @@ a persistent MQTT session keeps what robots sent while ingest was away."""
 from __future__ import annotations
 
 import asyncio
-import json
 import subprocess
-import sys
-from pathlib import Path
 
 import aiohttp
 
@@ -76,3 +73,15 @@ async def test_persistent_session_keeps_qos1_messages_sent_while_ingest_was_down
         assert sorted(m.event.payload["message"] for m in messages) == sorted(f"m{n}" for n in range(50))
     finally:
         await second.stop()
+
+
+def test_port_in_use_is_one_line_and_exit_2(ingest_env):
+    import socket
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([str(BIN / "tonypi-ingest")], env={**ingest_env, "INGEST_PORT": str(port)},
+                                capture_output=True, text=True, timeout=30)
+    assert (result.returncode, result.stderr.count("\n")) == (2, 1), result.stderr
+    assert "INGEST_PORT" in result.stderr

@@ -3,7 +3,6 @@ with its raw bytes, topic and reason, an `ingest_rejected` event says so, and th
 messages around it are stored unharmed."""
 from __future__ import annotations
 
-import json
 
 from tonypi_events import EventType
 from tonypi_events.rejections import MAX_PAYLOAD_BYTES

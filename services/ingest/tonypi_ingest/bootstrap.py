@@ -5,7 +5,7 @@ import asyncio
 import logging
 from typing import Awaitable, TypeVar
 
-from tonypi_runtime.config import Env, process_env
+from tonypi_runtime.config import ConfigError, Env, process_env
 from tonypi_runtime.entrypoint import stop_event_on_signals
 from tonypi_runtime.logs import configure_logging
 from tonypi_runtime.ops import OpsServer
@@ -48,7 +48,10 @@ async def serve(config: IngestConfig, stop: asyncio.Event) -> None:
         return source is not None and source.subscribed and link.connected, checks
 
     ops = OpsServer(config.http.host, config.http.port, ready)
-    await ops.start()
+    try:
+        await ops.start()
+    except OSError as exc:
+        raise ConfigError(f"INGEST_PORT={config.http.port} on HTTP_HOST={config.http.host}: cannot listen ({exc})") from None
     log.info("ops endpoints on http://%s:%d (/metrics /livez /readyz)", config.http.host, config.http.port)
     try:
         nc = await _unless_stopped(stop, link.connect())
