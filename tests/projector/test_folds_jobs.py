@@ -8,7 +8,7 @@ from tonypi_events import EventType
 from tests.projector.folding import Folded
 from tests.projector.support import BASE_TIME, event
 
-T = [BASE_TIME + timedelta(seconds=i) for i in range(10)]
+T = [BASE_TIME + timedelta(days=1, seconds=i) for i in range(10)]  # later than default event times
 
 
 def scan_v1(robot, qr, at=None):

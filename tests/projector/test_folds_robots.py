@@ -8,8 +8,9 @@ from tonypi_events import EventType
 from tests.projector.folding import Folded
 from tests.projector.support import BASE_TIME, event
 
-T1 = BASE_TIME + timedelta(seconds=1)
-T2 = BASE_TIME + timedelta(seconds=2)
+# Later than any default time tests.projector.support.event hands out.
+T1 = BASE_TIME + timedelta(days=1, seconds=1)
+T2 = BASE_TIME + timedelta(days=1, seconds=2)
 
 
 def test_first_message_of_any_kind_auto_registers_the_robot_online():
