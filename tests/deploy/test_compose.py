@@ -108,6 +108,7 @@ def test_mosquitto_is_tuned_for_ingest():
     """The broker settings docs/ingest.md says the deployment needs."""
     conf = (DEPLOY / "k8s/base/mosquitto/mosquitto.conf").read_text()
     assert re.search(r"^set_tcp_nodelay true$", conf, re.M), "QoS 1 crawls with Nagle's algorithm"
+    assert int(re.search(r"^max_inflight_messages (\d+)$", conf, re.M).group(1)) >= 1000, "3.1.1 window"
     queued = int(re.search(r"^max_queued_messages (\d+)$", conf, re.M).group(1))
     assert queued == 0 or queued >= 10_000, "a full queue drops QoS 1 messages"
 
