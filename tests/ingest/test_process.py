@@ -3,6 +3,7 @@ a persistent MQTT session keeps what robots sent while ingest was away."""
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 
 import aiohttp
@@ -25,7 +26,7 @@ async def received_total(url: str) -> float:
 async def test_sigterm_flushes_everything_received_and_exits_0(ingest_env, js, mqtt, mqtt_prefix, stream_names, tmp_path):
     log_path = tmp_path / "ingest.log"
     url = f"http://127.0.0.1:{ingest_env['INGEST_PORT']}"
-    proc = ServiceProcess("tonypi-ingest", ingest_env, log_path=log_path).start()
+    proc = ServiceProcess("tonypi-ingest", {**ingest_env, "LOG_FORMAT": "json"}, log_path=log_path).start()
     try:
         await proc.async_wait_http_ok(url + "/readyz")
         for n in range(BURST):  # QoS 0: as fast as the client goes, so publishes are still in flight
@@ -37,7 +38,9 @@ async def test_sigterm_flushes_everything_received_and_exits_0(ingest_env, js, m
     finally:
         proc.kill()
     assert code == 0, proc.log_text()
-    assert "stopped cleanly" in proc.log_text()
+    lines = [json.loads(line) for line in log_path.read_text().splitlines()]  # LOG_FORMAT=json: JSON lines
+    assert lines[-1]["msg"] == "stopped cleanly"
+    assert len(lines) < 20  # lines for events worth attention, not one per message
     messages = await wait_stored(js, stream_names.events, BURST, timeout=5)
     assert sorted(m.event.payload["value"] for m in messages) == list(range(BURST))
 
