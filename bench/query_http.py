@@ -44,17 +44,20 @@ request = function() return wrk.format("GET", paths[math.random(#paths)]) end
 """
 
 NOW = datetime.now(timezone.utc)
+DAY_AGO_10, DAY_AGO_9 = NOW - timedelta(days=10), NOW - timedelta(days=9)
 # name -> (query parameters, the same filter in SQL for finding deep cursors)
 LOG_FILTERS: dict[str, tuple[dict[str, str], str, tuple]] = {
     "no filter": ({}, "TRUE", ()),
     "level=ERROR": ({"level": "error"}, "level = $1", ("ERROR",)),
     "category=status": ({"category": "status"}, "category = $1", ("status",)),
     "robot_id": ({"robot_id": "robot_7"}, "robot_id = $1", ("robot_7",)),
-    "level+category": ({"level": "WARNING", "category": "job"}, "level = $1 AND category = $2", ("WARNING", "job")),
+    "level+category": ({"level": "WARNING", "category": "job"}, "level = $1 AND category = $2",
+                       ("WARNING", "job")),
     "q=servo": ({"q": "servo"}, "message ILIKE $1", ("%servo%",)),
-    "since+until (1 day)": ({"since": (NOW - timedelta(days=10)).isoformat(), "until": (NOW - timedelta(days=9)).isoformat()},
-                            "timestamp >= $1 AND timestamp < $2", (NOW - timedelta(days=10), NOW - timedelta(days=9))),
-    "empty pair (api+ERROR)": ({"category": "api", "level": "ERROR"}, "category = $1 AND level = $2", ("api", "ERROR")),
+    "since+until (1 day)": ({"since": DAY_AGO_10.isoformat(), "until": DAY_AGO_9.isoformat()},
+                            "timestamp >= $1 AND timestamp < $2", (DAY_AGO_10, DAY_AGO_9)),
+    "empty pair (api+ERROR)": ({"category": "api", "level": "ERROR"}, "category = $1 AND level = $2",
+                               ("api", "ERROR")),
     "rare q": ({"q": "#777777"}, "message ILIKE $1", ("%#777777%",)),
 }
 
@@ -85,15 +88,18 @@ def wrk(base: str, paths: list[str], seconds: int, connections: int, workdir: Pa
     script, listing = workdir / "paths.lua", workdir / "paths.txt"
     script.write_text(LUA)
     listing.write_text("\n".join(paths) + "\n")
-    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), base],
-                         env={**os.environ, "PATHS_FILE": str(listing)}, capture_output=True, text=True, check=True).stdout
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), base]
+    out = subprocess.run(command, env={**os.environ, "PATHS_FILE": str(listing)},
+                         capture_output=True, text=True, check=True).stdout
+
     def ms(label: str) -> float:
         value, unit = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50": ms("50"), "p99": ms("99"),
-            "non_2xx": int(errors.group(1)) if errors else 0, "socket_errors": socket_errors.group(1) if socket_errors else ""}
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p50": ms("50"), "p99": ms("99"), "non_2xx": int(errors.group(1)) if errors else 0,
+            "socket_errors": socket_errors.group(1) if socket_errors else ""}
 
 
 def row(name: str, r: dict) -> str:
@@ -102,7 +108,8 @@ def row(name: str, r: dict) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/tonypi_bench_query")
     parser.add_argument("--skip-seed", action="store_true")
     parser.add_argument("--seconds", type=int, default=15, help="per robot-by-id run")
@@ -136,11 +143,13 @@ def main() -> int:
             results.append("| GET /robots/{id}, 1,000 ids at random | req/s | p50 ms | p99 ms |")
             results.append("|---|---|---|---|")
             for conns in (8, 16, 32, 64):
-                results.append(row(f"robot by id, {conns} connections", wrk(base, robot_paths, args.seconds, conns, work)))
+                measured = wrk(base, robot_paths, args.seconds, conns, work)
+                results.append(row(f"robot by id, {conns} connections", measured))
             print("\n".join(results), flush=True)
 
             paths = asyncio.run(log_paths(args.database_url))
-            results += ["", "| /logs, limit 100, 8 connections | req/s | p50 ms | p99 ms |", "|---|---|---|---|"]
+            results += ["", "| /logs, limit 100, 8 connections | req/s | p50 ms | p99 ms |",
+                        "|---|---|---|---|"]
             for name, by_depth in paths.items():
                 r = wrk(base, list(by_depth.values()), args.log_seconds, 8, work)
                 results.append(row(f"{name} (depths {', '.join(f'{d:,}' for d in by_depth)})", r))

@@ -17,7 +17,8 @@ from tonypi_projector.migrations import apply_migrations
 ROBOTS, JOBS, LOGS = 1_000, 100_000, 1_000_000
 
 SEED_SQL = """
-INSERT INTO robots (id, robot_id, name, location, status, last_seen, created_at, updated_at, is_active, telemetry)
+INSERT INTO robots (id, robot_id, name, location, status, last_seen, created_at, updated_at, is_active,
+                    telemetry)
 SELECT i, 'robot_' || i, 'Robot ' || i, 'Building ' || chr(65 + i % 4),
        CASE WHEN i % 10 = 0 THEN 'offline' ELSE 'online' END,
        now() - make_interval(secs => (i % 180)), now() - interval '60 days', now(), i % 50 <> 0,
@@ -29,7 +30,8 @@ INSERT INTO jobs (id, robot_id, start_time, end_time, items_total, items_done, p
                   status, created_at, updated_at, task_name)
 SELECT i, 'robot_' || (i % $1::int + 1),
        now() - make_interval(secs => ($2::int - i) * 20),
-       CASE WHEN i > $2::int - $1::int THEN NULL ELSE now() - make_interval(secs => ($2::int - i) * 20 - 300) END,
+       CASE WHEN i > $2::int - $1::int THEN NULL
+            ELSE now() - make_interval(secs => ($2::int - i) * 20 - 300) END,
        10, i % 11, (i % 11) * 10.0,
        CASE WHEN i > $2::int - $1::int THEN 'active'
             WHEN i % 10 = 0 THEN 'failed' WHEN i % 10 = 1 THEN 'cancelled' ELSE 'completed' END,

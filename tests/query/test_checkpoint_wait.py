@@ -23,7 +23,8 @@ async def _database(database_url: str) -> None:
 
 async def _advance(conn: asyncpg.Connection, seq: int, notify: bool) -> None:
     async with conn.transaction():  # as the projector does: row and notification in one commit
-        await conn.execute("UPDATE projection_checkpoint SET last_seq = $1 WHERE projection = 'read_tables'", seq)
+        await conn.execute("UPDATE projection_checkpoint SET last_seq = $1 "
+                           "WHERE projection = 'read_tables'", seq)
         if notify:
             await conn.execute("SELECT pg_notify('tonypi_checkpoint', $1)", str(seq))
 

@@ -33,15 +33,16 @@ async def test_logs_pages_cover_everything_once_in_a_stable_order(api, fleet):
     for n in range(5):
         await fleet.log("pager", f"later {n}", at=minutes_ago(20 - n))
     await fleet.applied()
-    whole = await (await api.get(f"{API}/logs", params={"robot_id": "pager", "category": "robot_main", "limit": "1000"})).json()
+    mine = {"robot_id": "pager", "category": "robot_main"}
+    whole = await (await api.get(f"{API}/logs", params={**mine, "limit": "1000"})).json()
     assert len(whole) == 12
-    rows, pages = await all_pages(api, f"{API}/logs", {"robot_id": "pager", "category": "robot_main", "limit": "5"})
+    rows, pages = await all_pages(api, f"{API}/logs", {**mine, "limit": "5"})
     assert pages == 3
     assert [r["id"] for r in rows] == [r["id"] for r in whole]
     keys = [(r["timestamp"], r["id"]) for r in rows]
     assert keys == sorted(keys, reverse=True)
     # a new line arriving while paging does not shift the later pages
-    first = await api.get(f"{API}/logs", params={"robot_id": "pager", "category": "robot_main", "limit": "5"})
+    first = await api.get(f"{API}/logs", params={**mine, "limit": "5"})
     await fleet.log("pager", "newest")
     await fleet.applied()
     second = await (await api.get(NEXT.match(first.headers["Link"]).group(1))).json()

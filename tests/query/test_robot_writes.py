@@ -72,7 +72,8 @@ async def test_read_your_writes_update_delete_and_reactivate(api):
     put = await api.put(f"{API}/robots/rw", json={"description": None, "status": "maintenance",
                                                   "battery_threshold_critical": 5})
     assert put.status == 200
-    assert {k: (await put.json())[k] for k in ("description", "status", "battery_threshold_critical", "name")} == {
+    changed = await put.json()
+    assert {k: changed[k] for k in ("description", "status", "battery_threshold_critical", "name")} == {
         "description": None, "status": "maintenance", "battery_threshold_critical": 5.0, "name": "rw"}
     got = await (await api.get(f"{API}/robots/rw")).json()
     assert got["status"] == "maintenance"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from tonypi_events import EventType
+from tonypi_query.bootstrap import POOL
 
 from .conftest import API
 from .events import minutes_ago
@@ -16,8 +17,9 @@ async def test_telemetry_snapshot_with_receive_times(api, fleet):
     await fleet.publish(EventType.BATTERY, "t1", {"percentage": 87.5, "voltage": 10.5, "charging": False},
                         at=minutes_ago(2))
     await fleet.publish(EventType.LOCATION, "t1", {"x": 1.0, "y": 2.0, "z": 0.0, "heading": 90})
-    await fleet.publish(EventType.SENSOR, "t1", {"sensor_type": "ultrasonic_distance", "value": 0.4, "unit": "m"})
-    await fleet.publish(EventType.SENSOR, "t1", {"sensor_type": "ultrasonic_distance", "value": 0.3, "unit": "m"})
+    for value in (0.4, 0.3):
+        await fleet.publish(EventType.SENSOR, "t1",
+                            {"sensor_type": "ultrasonic_distance", "value": value, "unit": "m"})
     await fleet.publish(EventType.SENSOR, "t1", {"sensor_type": "light_level", "value": 300, "unit": "lx"})
     await fleet.publish(EventType.SERVOS, "t1", {"servo_count": 2, "servos": {
         "servo_1": {"id": 1, "position": 500, "temperature": 41, "alert_level": "normal"},
@@ -70,8 +72,12 @@ async def test_metrics_by_route_template_and_health(api, fleet):
             in metrics)
     assert 'route="/api/robots-db/robots/{robot_id}",status="404"' in metrics
     assert "m2-unknown" not in metrics  # never the raw path
-    assert 'tonypi_query_request_duration_seconds_bucket{le="0.005",method="GET",route="/api/robots-db/robots/{robot_id}"}' in metrics
+    assert ('tonypi_query_request_duration_seconds_bucket{le="0.005",method="GET",'
+            'route="/api/robots-db/robots/{robot_id}"}') in metrics
     assert "tonypi_fleet_robots_total" in metrics and "tonypi_query_write_wait_seconds_bucket" in metrics
+
+    # every query runs under the statement timeout
+    assert await api.server.app[POOL].fetchval("SHOW statement_timeout") == "3s"
 
     assert (await api.get("/livez")).status == 200
     ready = await api.get("/readyz")
@@ -91,7 +97,8 @@ async def test_openapi_document_and_docs_page(api):
         f"{API}/stats": ["get"],
     }
     logs_params = {p["name"]: p for p in doc["paths"][f"{API}/logs"]["get"]["parameters"]}
-    assert logs_params["limit"]["schema"]["default"] == 100 and logs_params["limit"]["schema"]["maximum"] == 1000
+    limit = logs_params["limit"]["schema"]
+    assert (limit["default"], limit["maximum"]) == (100, 1000)
     jobs_params = {p["name"]: p for p in doc["paths"][f"{API}/jobs/history"]["get"]["parameters"]}
     assert jobs_params["limit"]["schema"]["default"] == 50
     create = doc["components"]["schemas"]["RobotCreate"]

@@ -71,7 +71,8 @@ def test_a_bad_setting_is_one_line_and_exit_2():
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "tonypi-query: configuration error: DATABASE_URL='mysql://x/y' must start with postgresql://, postgres://"]
+        "tonypi-query: configuration error: "
+        "DATABASE_URL='mysql://x/y' must start with postgresql://, postgres://"]
 
 
 def test_the_document_describes_every_endpoint_from_its_models():

@@ -76,7 +76,8 @@ async def test_bad_update_bodies(api, body, loc, type_):
 async def test_validation_reports_every_problem_at_once(api):
     response = await api.post(f"{API}/robots", json={"name": 1, "extra": True})
     issues = (await response.json())["detail"]
-    assert sorted(tuple(i["loc"]) for i in issues) == [("body", "extra"), ("body", "name"), ("body", "robot_id")]
+    assert sorted(tuple(i["loc"]) for i in issues) == [
+        ("body", "extra"), ("body", "name"), ("body", "robot_id")]
 
 
 async def test_unknown_paths_and_methods_answer_fastapi_style(api):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from . import handlers as h
 from .endpoints import Endpoint, Reply
 from .models import (AcceptedOut, ErrorOut, JobOut, JobPath, JobsQuery, LogOut, LogsQuery, MessageOut,
-                     RobotCreate, RobotOut, RobotPath, RobotUpdate, StatsOut, TelemetryOut, ValidationErrorOut)
+                     RobotCreate, RobotOut, RobotPath, RobotUpdate, StatsOut, TelemetryOut,
+                     ValidationErrorOut)
 
 API = h.API
 ROBOTS, LOGS, JOBS, STATS = "robots", "logs", "jobs", "stats"
@@ -15,7 +16,7 @@ ROBOT_NOT_FOUND = Reply(ErrorOut, 'no such robot: `{"detail": "Robot not found"}
 ACCEPTED = Reply(AcceptedOut, "recorded as an event, not yet applied by the projector within "
                               "WRITE_WAIT_TIMEOUT; poll the Location",
                  headers={"Location": "where the robot will be readable"})
-STREAM_DOWN = Reply(ErrorOut, "the event stream or database is unavailable; nothing was recorded")
+STREAM_DOWN = Reply(ErrorOut, "the event stream or database is unavailable; retry")
 NEXT_PAGE = {"Link": 'the next page: `<...?before=...>; rel="next"`, present when this page is full'}
 
 ENDPOINTS: list[Endpoint] = [
@@ -34,7 +35,8 @@ ENDPOINTS: list[Endpoint] = [
              {200: Reply(RobotOut, "the updated robot"), 202: ACCEPTED, 404: ROBOT_NOT_FOUND,
               422: INVALID, 503: STREAM_DOWN},
              path_model=RobotPath, body_model=RobotUpdate),
-    Endpoint("DELETE", f"{API}/robots/{{robot_id}}", h.delete_robot, "Deactivate a robot (soft delete)", ROBOTS,
+    Endpoint("DELETE", f"{API}/robots/{{robot_id}}", h.delete_robot, "Deactivate a robot (soft delete)",
+             ROBOTS,
              {200: Reply(MessageOut, '`{"message": "Robot deleted successfully"}`'), 202: ACCEPTED,
               404: ROBOT_NOT_FOUND, 422: INVALID, 503: STREAM_DOWN},
              path_model=RobotPath),

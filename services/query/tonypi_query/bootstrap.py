@@ -123,7 +123,8 @@ def init_app(settings: QuerySettings) -> web.Application:
             checks["database"] = "ok"
         except Exception as exc:  # any failure means not ready; say which
             checks["database"] = f"unreachable: {type(exc).__name__}"
-        checks["nats"] = "ok" if NATS in app and app[NATS].is_connected else "disconnected (writes answer 503)"
+        connected = NATS in app and app[NATS].is_connected
+        checks["nats"] = "ok" if connected else "disconnected (writes answer 503)"
         return checks["database"] == "ok", checks
 
     add_ops_routes(app, ready)

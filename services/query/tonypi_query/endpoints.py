@@ -67,10 +67,11 @@ def register(app: web.Application, endpoints: list[Endpoint]) -> None:
 _ADAPTERS: dict[Any, TypeAdapter] = {}
 
 
-def json_reply(value: Any, as_type: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+def json_reply(value: Any, as_type: Any, status: int = 200,
+               headers: dict[str, str] | None = None) -> web.Response:
     """Serialise through the response's documented type, so the body always matches the schema."""
     adapter = _ADAPTERS.get(as_type)
     if adapter is None:
         adapter = _ADAPTERS[as_type] = TypeAdapter(as_type)
-    return web.Response(body=adapter.dump_json(adapter.validate_python(value)), status=status, headers=headers,
-                        content_type="application/json")
+    body = adapter.dump_json(adapter.validate_python(value))
+    return web.Response(body=body, status=status, headers=headers, content_type="application/json")

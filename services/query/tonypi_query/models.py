@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, FiniteFloat, PlainSerializer,
-                      StringConstraints, WithJsonSchema)
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, FiniteFloat,
+                      PlainSerializer, StringConstraints, WithJsonSchema)
 
 # The largest page any list endpoint returns; a bigger `limit` is a 422, not a silent clamp,
 # so a client never believes it got everything when it did not.
@@ -235,7 +235,8 @@ class TelemetryOut(BaseModel):
     battery: BatteryPart | None = None
     location: LocationPart | None = None
     system_info: SystemInfoPart | None = None
-    sensors: dict[str, SensorReading] = Field(default_factory=dict, description="latest reading per sensor type")
+    sensors: dict[str, SensorReading] = Field(default_factory=dict,
+                                              description="latest reading per sensor type")
     servos: ServosPart | None = None
     vision: TelemetryPart | None = None
 

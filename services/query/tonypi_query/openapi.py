@@ -56,7 +56,8 @@ def _operation(endpoint: Endpoint, components: _Components) -> dict[str, Any]:
     if endpoint.body_model is not None:
         operation["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": components.schema_for(endpoint.body_model, "validation")}},
+            "content": {"application/json": {
+                "schema": components.schema_for(endpoint.body_model, "validation")}},
         }
     for status, reply in sorted(endpoint.replies.items()):
         response: dict[str, Any] = {

@@ -25,7 +25,8 @@ ONLINE = ("(last_seen IS NOT NULL AND last_seen >= now() - make_interval(secs =>
 _ROBOT_SELECT = f"SELECT {ROBOT_COLUMNS}, {ONLINE} AS online FROM robots"
 SELECT_ROBOT = f"{_ROBOT_SELECT} WHERE robot_id = $2"
 SELECT_ACTIVE_ROBOTS = f"{_ROBOT_SELECT} WHERE is_active ORDER BY id"
-SELECT_TELEMETRY = f"SELECT robot_id, status, last_seen, telemetry, {ONLINE} AS online FROM robots WHERE robot_id = $2"
+SELECT_TELEMETRY = (f"SELECT robot_id, status, last_seen, telemetry, {ONLINE} AS online"
+                    " FROM robots WHERE robot_id = $2")
 ROBOT_EXISTS = "SELECT EXISTS (SELECT 1 FROM robots WHERE robot_id = $1)"
 SELECT_JOB = f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"
 

@@ -14,8 +14,8 @@ import nats.errors
 from nats.js import JetStreamContext
 from nats.js.errors import APIError
 
-from tonypi_events import API_SOURCE, CURRENT_VERSION, EventEnvelope, EventType, StreamNames, encode, headers_for
-from tonypi_events import kinds, new_event_id, utc_now
+from tonypi_events import (API_SOURCE, CURRENT_VERSION, EventEnvelope, EventType, StreamNames, encode,
+                           headers_for, kinds, new_event_id, utc_now)
 from tonypi_events.codec import EXPECTED_LAST_SUBJECT_SEQ_HEADER
 
 from . import metrics
@@ -85,13 +85,15 @@ class RobotWrites:
         )
         headers = {**headers_for(event), **(extra_headers or {})}
         try:
-            ack = await self._js.publish(self._streams.subjects.event(robot_id, event_type), encode(event),
-                                         timeout=PUBLISH_TIMEOUT, stream=self._streams.events, headers=headers)
+            ack = await self._js.publish(
+                self._streams.subjects.event(robot_id, event_type), encode(event),
+                timeout=PUBLISH_TIMEOUT, stream=self._streams.events, headers=headers)
         except (nats.errors.Error, asyncio.TimeoutError) as exc:
             if isinstance(exc, APIError) and exc.err_code == WRONG_LAST_SEQUENCE:
                 raise
             log.warning("publishing %s for %s failed: %s", event_type.value, robot_id, exc)
-            raise Unavailable("Event stream unavailable; the change was not recorded, retry later") from None
+            raise Unavailable("The event stream did not confirm the write; retry it "
+                              "(a create that did land answers 400)") from None
         with metrics.WRITE_WAIT_SECONDS.time():
             applied = await self._checkpoint.wait_for(ack.seq, self._wait_timeout)
         if not applied:
