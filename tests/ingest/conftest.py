@@ -59,16 +59,19 @@ class RunningIngest:
             async with http.get(self.url + "/readyz") as resp:
                 return resp.status, await resp.json()
 
-    async def wait_status(self, status: int, timeout: float = 10.0) -> dict:
-        """The /readyz body once it answers `status` (fails after `timeout`)."""
+    async def wait_status(self, status: int, timeout: float = 10.0, **checks: str) -> dict:
+        """The /readyz body once it answers `status` (and these checks), failing after `timeout`."""
         deadline = time.monotonic() + timeout
-        while True:
-            code, body = await self.readiness()
-            if code == status:
+        code, body = None, None
+        while time.monotonic() < deadline:
+            try:
+                code, body = await self.readiness()
+            except aiohttp.ClientError:  # not listening yet
+                code = None
+            if code == status and all(body["checks"].get(k) == v for k, v in checks.items()):
                 return body
-            if time.monotonic() > deadline:
-                raise AssertionError(f"/readyz still {code} {body}, expected {status}")
             await asyncio.sleep(0.05)
+        raise AssertionError(f"/readyz still {code} {body}, expected {status} {checks}")
 
     async def wait_ready(self, timeout: float = 15.0) -> None:
         deadline = time.monotonic() + timeout

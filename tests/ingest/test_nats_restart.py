@@ -80,3 +80,25 @@ async def test_beyond_the_buffer_messages_are_dropped_counted_and_logged_never_s
             await nc.close()
     finally:
         await running.stop()
+
+
+async def test_ingest_started_while_nats_is_down_takes_messages_and_stores_them_when_it_comes(
+        tmp_path, ingest_env, mqtt, mqtt_prefix, stream_names):
+    server = PrivateNats(tmp_path / "late")  # its port is chosen, nothing listens yet
+    running = await RunningIngest(load_config({**ingest_env, "NATS_URL": server.url})).start(wait_ready=False)
+    try:
+        # Subscribed, though JetStream is not there yet: not ready, but taking messages.
+        await running.wait_status(503, timeout=15, mqtt="subscribed", jetstream="unreachable")
+        for n in range(20):
+            await mqtt.publish(mqtt_prefix + "tonypi/sensors/r1", raw({"sensor_type": "x", "value": n}), qos=n % 2)
+        server.start()
+        await running.wait_status(200, timeout=30)
+        nc = await nats.connect(server.url)
+        try:
+            messages = await wait_stored(nc.jetstream(), stream_names.events, 20, timeout=30)
+            assert sorted(m.event.payload["value"] for m in messages) == list(range(20))
+        finally:
+            await nc.close()
+    finally:
+        await running.stop()
+        server.kill()

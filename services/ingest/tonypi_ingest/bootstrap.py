@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Awaitable, TypeVar
 
 from tonypi_runtime.config import ConfigError, Env, process_env
 from tonypi_runtime.entrypoint import stop_event_on_signals
@@ -19,67 +18,54 @@ from .mqtt_source import MqttSource
 from .nats_link import NatsLink
 
 log = logging.getLogger("tonypi_ingest")
-T = TypeVar("T")
-
-
-async def _unless_stopped(stop: asyncio.Event, work: Awaitable[T]) -> T | None:
-    task = asyncio.ensure_future(work)
-    stopping = asyncio.create_task(stop.wait())
-    await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    if task.done():
-        stopping.cancel()
-        return task.result()
-    task.cancel()
-    return None
 
 
 async def serve(config: IngestConfig, stop: asyncio.Event) -> None:
     """Run ingest until `stop` is set, then drain and return."""
     catalogue = ItemCatalogue.from_file(config.catalogue_path)
     forwarder: JetStreamForwarder | None = None
-    link = NatsLink(config.nats, config.streams, on_reconnected=lambda: forwarder and forwarder.wake())
-    source: MqttSource | None = None
+    link = NatsLink(config.nats, config.streams, on_available=lambda: forwarder and forwarder.wake())
+    forwarder = JetStreamForwarder(link, capacity=config.buffer_size, max_in_flight=config.max_in_flight,
+                                   ack_timeout_s=config.ack_timeout_s)
+    metrics.BUFFER_DEPTH.set_function(lambda: forwarder.depth)
+    ingestor = Ingestor(forwarder, config.streams.subjects, catalogue, config.topic_prefix,
+                        send_reply=lambda topic, payload: source.send(topic, payload))
+    source = MqttSource(config, handle=ingestor.handle)
 
     async def ready() -> tuple[bool, dict[str, str]]:
         checks = {
-            "mqtt": "subscribed" if source is not None and source.subscribed else "not subscribed",
+            "mqtt": "subscribed" if source.subscribed else "not subscribed",
             "jetstream": "reachable" if link.connected else "unreachable",
         }
-        return source is not None and source.subscribed and link.connected, checks
+        return source.subscribed and link.connected, checks
 
     ops = OpsServer(config.http.host, config.http.port, ready)
     try:
         await ops.start()
     except OSError as exc:
-        raise ConfigError(f"INGEST_PORT={config.http.port} on HTTP_HOST={config.http.host}: cannot listen ({exc})") from None
+        raise ConfigError(f"INGEST_PORT={config.http.port} on HTTP_HOST={config.http.host}: "
+                          f"cannot listen ({exc})") from None
     log.info("ops endpoints on http://%s:%d (/metrics /livez /readyz)", config.http.host, config.http.port)
+
+    # MQTT starts at once: while NATS is still unreachable, messages wait in the buffer.
+    connecting = asyncio.create_task(link.connect())
+    publishing = asyncio.create_task(forwarder.run())
+
+    async def drain() -> None:
+        if forwarder.depth:
+            log.info("draining %d publishes", forwarder.depth)
+        if not await forwarder.drained(config.drain_timeout_s):
+            log.error("drain timed out after %.0fs: %d messages not acknowledged by JetStream "
+                      "(QoS 1 ones stay unacknowledged at the broker)", config.drain_timeout_s, forwarder.depth)
+
     try:
-        nc = await _unless_stopped(stop, link.connect())
-        if nc is None:
-            return
-        forwarder = JetStreamForwarder(nc, nc.jetstream(), capacity=config.buffer_size,
-                                       max_in_flight=config.max_in_flight, ack_timeout_s=config.ack_timeout_s)
-        metrics.BUFFER_DEPTH.set_function(lambda: forwarder.depth)
-        ingestor = Ingestor(forwarder, config.streams.subjects, catalogue, config.topic_prefix,
-                            send_reply=lambda topic, payload: source.send(topic, payload))
-        source = MqttSource(config, handle=ingestor.handle)
-        publishing = asyncio.create_task(forwarder.run())
-
-        async def drain() -> None:
-            if forwarder.depth:
-                log.info("draining %d publishes", forwarder.depth)
-            if not await forwarder.drained(config.drain_timeout_s):
-                log.error("drain timed out after %.0fs: %d messages not acknowledged by JetStream "
-                          "(QoS 1 ones stay unacknowledged at the broker)", config.drain_timeout_s, forwarder.depth)
-
-        try:
-            await source.run(stop, drain)
-        finally:
-            publishing.cancel()
-        await link.close()
-        log.info("stopped cleanly")
+        await source.run(stop, drain)
     finally:
+        connecting.cancel()
+        publishing.cancel()
+        await link.close()
         await ops.stop()
+    log.info("stopped cleanly")
 
 
 async def main(env: Env | None = None) -> None:

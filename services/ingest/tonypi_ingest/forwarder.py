@@ -15,6 +15,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
+from typing import Protocol
+
 import nats.errors
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
@@ -39,10 +41,22 @@ class Outgoing:
     attempts: int = field(default=0)
 
 
+class Connection(Protocol):
+    """Where the NATS connection comes from (NatsLink): absent until the first connect."""
+
+    nc: NatsClient | None
+
+    @property
+    def connected(self) -> bool: ...
+
+
 class JetStreamForwarder:
-    def __init__(self, nc: NatsClient, js: JetStreamContext, *, capacity: int, max_in_flight: int,
+    """Messages offered before NATS was ever reached wait in the buffer like any others."""
+
+    def __init__(self, link: Connection, *, capacity: int, max_in_flight: int,
                  ack_timeout_s: float, linger_s: float = 0.002) -> None:
-        self._nc, self._js = nc, js
+        self._link = link
+        self._js: JetStreamContext | None = None
         self._linger = linger_s
         self._capacity, self._max_in_flight, self._ack_timeout = capacity, max_in_flight, ack_timeout_s
         self._waiting: deque[Outgoing] = deque()
@@ -96,8 +110,10 @@ class JetStreamForwarder:
 
     async def _send_waiting(self) -> None:
         while self._waiting and len(self._in_flight) < self._max_in_flight:
-            if not self._nc.is_connected:
-                return  # reconnected_cb wakes us
+            if not self._link.connected:
+                return  # the link wakes us when NATS is back
+            if self._js is None:
+                self._js = self._link.nc.jetstream()
             pause = self._pause_until - time.monotonic()
             if pause > 0:
                 await asyncio.sleep(pause)

@@ -22,8 +22,8 @@ UNREACHABLE = (OSError, asyncio.TimeoutError, nats.errors.Error, JetStreamError)
 
 
 class NatsLink:
-    def __init__(self, url: ServiceUrl, streams: StreamNames, on_reconnected: Callable[[], None]) -> None:
-        self._url, self._streams, self._on_reconnected = url, streams, on_reconnected
+    def __init__(self, url: ServiceUrl, streams: StreamNames, on_available: Callable[[], None]) -> None:
+        self._url, self._streams, self._on_available = url, streams, on_available
         self.nc: NatsClient | None = None
         self.streams_ready = False
         self._closing = False
@@ -46,6 +46,7 @@ class NatsLink:
         await self._ensure_streams()
         log.info("connected to NATS at %s; streams %s and %s ready", self._url.redacted,
                  self._streams.events, self._streams.dead_letter)
+        self._on_available()
         return self.nc
 
     async def _ensure_streams(self) -> None:
@@ -68,7 +69,7 @@ class NatsLink:
             await asyncio.wait_for(ensure_streams(self.nc.jetstream(), self._streams), 5)
         except UNREACHABLE as exc:
             log.warning("could not re-declare streams after reconnect (%s); publishing anyway", exc)
-        self._on_reconnected()
+        self._on_available()
 
     async def _error(self, exc: Exception) -> None:
         # While NATS is down every reconnect attempt fails: one line per 30 s says so.
