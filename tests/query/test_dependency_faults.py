@@ -1,0 +1,131 @@
+"""Dependencies failing under the API: answers are 503 with a reason, never a 500, reads go
+on without NATS, and everything recovers by itself. NATS and PostgreSQL here are PRIVATE
+servers on free ports (the shared ones are never touched)."""
+from __future__ import annotations
+
+import asyncio
+import subprocess
+
+import pytest
+
+from tests.projector.private_postgres import PrivatePostgres
+from tests.support.ports import free_port
+
+from .conftest import API, Projector, _serve
+
+NATS_SERVER = "/usr/sbin/nats-server"
+
+
+class PrivateNats:
+    def __init__(self, store: str) -> None:
+        self.port, self.store = free_port(), store
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        self.proc = subprocess.Popen([NATS_SERVER, "-a", "127.0.0.1", "-p", str(self.port), "-js",
+                                      "-sd", self.store], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
+                writer.close()
+                return
+            except OSError:
+                await asyncio.sleep(0.05)
+        raise TimeoutError("private nats-server did not start")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+@pytest.fixture
+async def private_nats(tmp_path):
+    server = PrivateNats(str(tmp_path / "jetstream"))
+    await server.start()
+    yield server
+    server.stop()
+
+
+async def test_without_nats_writes_are_503_reads_go_on_and_writes_come_back(query_env, private_nats,
+                                                                              tmp_path):
+    env = {**query_env, "NATS_URL": private_nats.url}
+    projector = Projector(env, tmp_path / "projector.log")
+    await projector.start()
+    api = await _serve(env)
+    try:
+        assert (await api.post(f"{API}/robots", json={"robot_id": "steady"})).status == 200
+
+        private_nats.stop()
+        refused = await api.put(f"{API}/robots/steady", json={"location": "Moon"})
+        assert refused.status == 503
+        assert "retry" in (await refused.json())["detail"]
+        read = await api.get(f"{API}/robots/steady")
+        assert read.status == 200 and (await read.json())["location"] is None
+        ready = await api.get("/readyz")
+        assert ready.status == 200 and (await ready.json())["checks"]["nats"].startswith("disconnected")
+
+        await private_nats.start()  # same port, same store: the clients reconnect by themselves
+        for _ in range(10):
+            again = await api.put(f"{API}/robots/steady", json={"location": "Dock"})
+            if again.status != 503:
+                break
+            await asyncio.sleep(0.5)
+        assert again.status in (200, 202)  # 202 if the projector is still reconnecting
+        for _ in range(100):
+            if (await (await api.get(f"{API}/robots/steady")).json())["location"] == "Dock":
+                break
+            await asyncio.sleep(0.1)
+        assert (await (await api.get(f"{API}/robots/steady")).json())["location"] == "Dock"
+    finally:
+        await api.close()
+        projector.stop()
+
+
+class PausablePostgres(PrivatePostgres):
+    """The projector tests' private server, stopped and started with its data kept."""
+
+    def pause(self) -> None:
+        self._ctl("stop", "-m", "fast")
+
+    def resume(self) -> None:
+        self._ctl("start")
+
+
+@pytest.fixture
+def private_postgres():
+    server = PausablePostgres().start()
+    yield server
+    server.stop()
+
+
+async def test_without_postgres_answers_are_503_and_the_pool_recovers(query_env, private_postgres, js,
+                                                                     tmp_path):
+    env = {**query_env, "DATABASE_URL": private_postgres.url}
+    projector = Projector(env, tmp_path / "projector.log")
+    await projector.start()
+    api = await _serve(env)
+    try:
+        assert (await api.post(f"{API}/robots", json={"robot_id": "durable"})).status == 200
+
+        await asyncio.to_thread(private_postgres.pause)
+        for path in ("robots/durable", "logs", "stats"):
+            down = await api.get(f"{API}/{path}")
+            assert down.status == 503, path
+            assert (await down.json())["detail"] == "Database unavailable; retry later"
+        ready = await api.get("/readyz")
+        assert ready.status == 503 and (await ready.json())["checks"]["database"].startswith("unreachable")
+        write = await api.put(f"{API}/robots/durable", json={"location": "Vault"})
+        assert write.status == 503
+
+        await asyncio.to_thread(private_postgres.resume)
+        back = await api.get(f"{API}/robots/durable")
+        assert back.status == 200 and (await back.json())["robot_id"] == "durable"
+        assert (await api.get("/readyz")).status == 200
+    finally:
+        await api.close()
+        projector.stop()
