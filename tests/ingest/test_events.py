@@ -61,3 +61,12 @@ async def test_ready_means_subscribed_and_jetstream_reachable(ingest):
     status, body = await ingest.readiness()
     assert status == 200
     assert body["checks"] == {"mqtt": "subscribed", "jetstream": "reachable"}
+
+
+async def test_a_stream_deleted_under_a_running_ingest_is_declared_again(ingest, mqtt, mqtt_prefix, js, stream_names):
+    await mqtt.publish(mqtt_prefix + "tonypi/logs/r3", raw({"message": "before"}), qos=1)
+    await wait_stored(js, stream_names.events, 1)
+    await js.delete_stream(stream_names.events)
+    await mqtt.publish(mqtt_prefix + "tonypi/logs/r3", raw({"message": "after"}), qos=1)
+    messages = await wait_stored(js, stream_names.events, 1)
+    assert [m.event.payload["message"] for m in messages] == ["after"]

@@ -20,6 +20,7 @@ from typing import Protocol
 import nats.errors
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
+from nats.js.errors import APIError, NoStreamResponseError
 
 from tonypi_runtime.logs import Throttled
 
@@ -48,6 +49,14 @@ class Connection(Protocol):
 
     @property
     def connected(self) -> bool: ...
+
+    def stream_missing(self) -> None: ...
+
+
+def _refused_for_good(error: BaseException) -> bool:
+    """JetStream answered 400: this message will never be stored (too big, say). Anything
+    else (timeouts, 503s, a missing stream about to be declared again) is worth retrying."""
+    return isinstance(error, APIError) and error.code == 400
 
 
 class JetStreamForwarder:
@@ -133,22 +142,32 @@ class JetStreamForwarder:
     def _settled(self, future: asyncio.Future) -> None:
         item = self._in_flight.pop(future)
         error = None if future.cancelled() else future.exception()
-        if future.cancelled() or error is not None:
+        if error is not None and _refused_for_good(error):
+            metrics.PUBLISH_REFUSED.inc()
+            self._throttled.error("refused", "JetStream refused %s for good (%s); dropping it",
+                                  item.subject, error)
+            self._acted_on(item)  # never storable: holding its MQTT ack would only jam the window
+        elif future.cancelled() or error is not None:
             self._waiting.appendleft(item)
             metrics.PUBLISH_RETRIES.inc()
             if error is not None:
+                if isinstance(error, NoStreamResponseError):
+                    self._link.stream_missing()
                 self._retry_later("ack", error)
         else:
             metrics.PUBLISHED_BY_KIND[item.kind].inc()
             metrics.PUBLISH_LATENCY.observe(time.monotonic() - item.received)
-            if item.on_acked is not None:
-                try:
-                    item.on_acked()
-                except Exception:  # a failed MQTT ack or reply must not stall publishing
-                    log.exception("after-ack action failed for %s", item.subject)
-            if not self._waiting and not self._in_flight:
-                self._empty.set()
+            self._acted_on(item)
         self._wakeup.set()
+
+    def _acted_on(self, item: Outgoing) -> None:
+        if item.on_acked is not None:
+            try:
+                item.on_acked()
+            except Exception:  # a failed MQTT ack or reply must not stall publishing
+                log.exception("after-ack action failed for %s", item.subject)
+        if not self._waiting and not self._in_flight:
+            self._empty.set()
 
     def _retry_later(self, stage: str, error: BaseException) -> None:
         # Refusals (no stream, server errors) repeat until someone fixes them: don't spin.

@@ -19,6 +19,8 @@ SCAN_REPLIES = Counter(
     "tonypi_ingest_scan_replies_total", "Item lookup answers published, by found", ["found"])
 PUBLISH_RETRIES = Counter(
     "tonypi_ingest_publish_retries_total", "JetStream publishes sent again after a timeout or error")
+PUBLISH_REFUSED = Counter(
+    "tonypi_ingest_publish_refused_total", "Publishes JetStream refused for good (400), dropped")
 MQTT_CONNECTED = Gauge("tonypi_ingest_mqtt_connected", "1 while subscribed to the MQTT broker")
 NATS_CONNECTED = Gauge("tonypi_ingest_nats_connected", "1 while connected to NATS")
 

@@ -27,6 +27,7 @@ class NatsLink:
         self.nc: NatsClient | None = None
         self.streams_ready = False
         self._closing = False
+        self._redeclaring: asyncio.Task | None = None
         self._throttled = Throttled(log, interval_s=30)
 
     @property
@@ -55,6 +56,19 @@ class NatsLink:
         await retry_forever(lambda: ensure_streams(js, self._streams), "JetStream streams", log,
                             retry_on=UNREACHABLE)
         self.streams_ready = True
+
+    def stream_missing(self) -> None:
+        """A publish found no stream (deleted while we were connected): declare it again, once at a time."""
+        if self.nc is not None and (self._redeclaring is None or self._redeclaring.done()):
+            self._redeclaring = asyncio.create_task(self._redeclare())
+
+    async def _redeclare(self) -> None:
+        log.warning("stream %s missing; declaring it again", self._streams.events)
+        try:
+            await asyncio.wait_for(ensure_streams(self.nc.jetstream(), self._streams), 5)
+        except UNREACHABLE as exc:
+            log.warning("could not declare the streams (%s)", exc)
+        await asyncio.sleep(1)  # at most one attempt a second
 
     async def _disconnected(self) -> None:
         metrics.NATS_CONNECTED.set(0)
