@@ -44,12 +44,12 @@ class MqttSource:
         """Publish (QoS 1) without waiting; a reply that cannot go out is logged, not raised."""
         client = self._client
         if client is None or not self.subscribed:
-            log.warning("MQTT disconnected: reply on %s not sent", topic)
+            self._throttled.warning("reply", "MQTT disconnected: reply on %s not sent", topic)
             return
         # paho queues the packet and retransmits it until the broker's PUBACK.
         info = client._client.publish(topic, payload, qos=1)  # noqa: SLF001 (no await needed)
         if info.rc != 0:
-            log.warning("MQTT publish on %s failed (rc=%s)", topic, info.rc)
+            self._throttled.warning("reply", "MQTT publish on %s failed (rc=%s)", topic, info.rc)
 
     async def run(self, stop: asyncio.Event, drain: Callable[[], Awaitable[None]]) -> None:
         """Consume until `stop`; then stop taking messages, await `drain` (whose acks
@@ -67,8 +67,12 @@ class MqttSource:
             try:
                 async with client:
                     self._protocol.connected()
-                    await client.subscribe(subscriptions(subscription_filters(self._config),
-                                                         self._config.subscribe_qos, protocol))
+                    filters = subscription_filters(self._config)
+                    granted = await client.subscribe(subscriptions(filters, self._config.subscribe_qos, protocol))
+                    refused = [f for f, code in zip(filters, granted) if getattr(code, "value", code) >= 0x80]
+                    if refused:  # an ACL or a broker without shared subscriptions: not ready
+                        log.error("the MQTT broker refused subscriptions to %s; retrying", ", ".join(refused))
+                        raise aiomqtt.MqttError("subscription refused")
                     self._client, self.subscribed = client, True
                     metrics.MQTT_CONNECTED.set(1)
                     log.info("subscribed to %d robot topics on %s (MQTT %s)%s", len(ROUTES), url.redacted,
@@ -110,9 +114,9 @@ class MqttSource:
         try:
             ack = _acker(paho, message.mid) if message.qos > 0 else None
             self._handle(message.topic, message.payload, ack)
-        except Exception:  # a bug here must cost one message, not the connection
-            self._throttled.error("dispatch", "could not handle a message on %r", message._topic)
-            log.debug("handler failure", exc_info=True)
+        except Exception as exc:  # a bug here must cost one message, not the connection
+            self._throttled.error("dispatch", "could not handle a message on %r (%s: %s)",
+                                  message._topic, type(exc).__name__, exc)
 
     async def _stop_taking(self, client: aiomqtt.Client, taking: list[bool]) -> None:
         """Stop the flow; what already arrived has been handled.
