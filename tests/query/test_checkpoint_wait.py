@@ -7,6 +7,7 @@ import asyncio
 import asyncpg
 
 from tonypi_query.checkpoint import CheckpointWatcher
+from tonypi_query.reads import Reads
 
 SCHEMA = """CREATE TABLE projection_checkpoint (projection VARCHAR PRIMARY KEY, stream VARCHAR NOT NULL,
             last_seq BIGINT NOT NULL DEFAULT 0, updated_at TIMESTAMPTZ NOT NULL DEFAULT NOW());
@@ -34,7 +35,8 @@ async def test_a_notification_ends_the_wait_before_the_next_poll(database_url):
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     projector = await asyncpg.connect(database_url)
     await projector.execute(SCHEMA)
-    watcher = CheckpointWatcher(pool, lambda: asyncpg.connect(database_url), poll_interval=30)
+    watcher = CheckpointWatcher(Reads(pool, 90, concurrency=2).checkpoint, lambda: asyncpg.connect(database_url),
+                                poll_interval=30)
     await watcher.start()
     try:
         assert await watcher.wait_for(5, timeout=1)  # already there
@@ -62,7 +64,8 @@ async def test_without_a_listen_connection_the_wait_polls(database_url):
     async def unreachable() -> asyncpg.Connection:
         raise OSError("LISTEN connection refused (test)")
 
-    watcher = CheckpointWatcher(pool, unreachable, poll_interval=0.05)
+    watcher = CheckpointWatcher(Reads(pool, 90, concurrency=2).checkpoint, unreachable,
+                                poll_interval=0.05)
     await watcher.start()
     try:
         waiting = asyncio.create_task(watcher.wait_for(9, timeout=5))

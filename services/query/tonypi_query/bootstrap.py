@@ -77,7 +77,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
     app[POOL] = await retry_forever(open_pool, f"PostgreSQL at {settings.database.redacted}", log,
                                     retry_on=DB_UNREACHABLE)
-    app[READS] = Reads(app[POOL], settings.online_timeout)
+    app[READS] = Reads(app[POOL], settings.online_timeout, concurrency=settings.pool_max_size)
     yield
     await app[POOL].close()
 
@@ -94,7 +94,8 @@ async def _event_stream(app: web.Application) -> AsyncIterator[None]:
     js = nc.jetstream()
     await ensure_streams(js, settings.streams)
     app[NATS] = nc
-    app[CHECKPOINT] = CheckpointWatcher(app[POOL], lambda: asyncpg.connect(**_connect_kwargs(settings)))
+    app[CHECKPOINT] = CheckpointWatcher(app[READS].checkpoint,
+                                        lambda: asyncpg.connect(**_connect_kwargs(settings)))
     app[WRITES] = RobotWrites(js, settings.streams, app[READS], app[CHECKPOINT], settings.write_wait_timeout)
     await app[CHECKPOINT].start()
     yield

@@ -18,15 +18,15 @@ from tonypi_runtime.retry import retry_forever
 log = logging.getLogger(__name__)
 
 CHANNEL = "tonypi_checkpoint"
-PROJECTION = "read_tables"
-SELECT_CHECKPOINT = "SELECT last_seq FROM projection_checkpoint WHERE projection = $1"
 
 Connect = Callable[[], Awaitable[asyncpg.Connection]]
+ReadCheckpoint = Callable[[], Awaitable[int]]
 
 
 class CheckpointWatcher:
-    def __init__(self, pool: asyncpg.Pool, connect: Connect, poll_interval: float = 0.25) -> None:
-        self._pool = pool
+    def __init__(self, read_checkpoint: ReadCheckpoint, connect: Connect,
+                 poll_interval: float = 0.25) -> None:
+        self._read_checkpoint = read_checkpoint
         self._connect = connect
         self._poll_interval = poll_interval
         self._latest = 0
@@ -47,11 +47,7 @@ class CheckpointWatcher:
             self._task = None
 
     async def read(self) -> int:
-        try:
-            value = await self._pool.fetchval(SELECT_CHECKPOINT, PROJECTION)
-        except asyncpg.UndefinedTableError:  # the projector has not migrated yet
-            value = None
-        self._advance(value or 0)
+        self._advance(await self._read_checkpoint())
         return self._latest
 
     async def wait_for(self, sequence: int, timeout: float) -> bool:

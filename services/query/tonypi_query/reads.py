@@ -1,6 +1,7 @@
 """The read side: parameterised SQL over the projector's read tables. No writes here, ever."""
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +30,8 @@ SELECT_TELEMETRY = (f"SELECT robot_id, status, last_seen, telemetry, {ONLINE} AS
                     " FROM robots WHERE robot_id = $2")
 ROBOT_EXISTS = "SELECT EXISTS (SELECT 1 FROM robots WHERE robot_id = $1)"
 SELECT_JOB = f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"
+CHECKPOINT_PROJECTION = "read_tables"
+SELECT_CHECKPOINT = "SELECT last_seq FROM projection_checkpoint WHERE projection = $1"
 
 SELECT_STATS = f"""
 SELECT
@@ -111,38 +114,62 @@ def jobs_sql(query: JobsQuery, cursor: tuple[datetime, int] | None) -> tuple[str
 
 
 class Reads:
-    def __init__(self, pool: asyncpg.Pool, online_timeout: float) -> None:
+    """Every query the API runs. Callers queue for a connection in arrival order: asyncpg's
+    pool lets a newcomer take a just-released connection ahead of those already waiting,
+    which under load starves a few requests for hundreds of milliseconds."""
+
+    def __init__(self, pool: asyncpg.Pool, online_timeout: float, concurrency: int) -> None:
         self._pool = pool
         self._online_timeout = online_timeout
+        self._slots = asyncio.Semaphore(concurrency)  # FIFO-fair since Python 3.11.1
+
+    async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        async with self._slots:
+            return await self._pool.fetch(sql, *args)
+
+    async def _fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        async with self._slots:
+            return await self._pool.fetchrow(sql, *args)
+
+    async def _fetchval(self, sql: str, *args: Any) -> Any:
+        async with self._slots:
+            return await self._pool.fetchval(sql, *args)
 
     async def robot(self, robot_id: str) -> asyncpg.Record | None:
-        return await self._pool.fetchrow(SELECT_ROBOT, self._online_timeout, robot_id)
+        return await self._fetchrow(SELECT_ROBOT, self._online_timeout, robot_id)
 
     async def active_robots(self) -> list[asyncpg.Record]:
-        return await self._pool.fetch(SELECT_ACTIVE_ROBOTS, self._online_timeout)
+        return await self._fetch(SELECT_ACTIVE_ROBOTS, self._online_timeout)
 
     async def robot_exists(self, robot_id: str) -> bool:
-        return await self._pool.fetchval(ROBOT_EXISTS, robot_id)
+        return await self._fetchval(ROBOT_EXISTS, robot_id)
 
     async def telemetry(self, robot_id: str) -> asyncpg.Record | None:
-        return await self._pool.fetchrow(SELECT_TELEMETRY, self._online_timeout, robot_id)
+        return await self._fetchrow(SELECT_TELEMETRY, self._online_timeout, robot_id)
 
     async def job(self, job_id: int) -> asyncpg.Record | None:
-        return await self._pool.fetchrow(SELECT_JOB, job_id)
+        return await self._fetchrow(SELECT_JOB, job_id)
 
     async def logs(self, query: LogsQuery, cursor: tuple[datetime, int] | None) -> list[asyncpg.Record]:
         sql, args = logs_sql(query, cursor)
-        return await self._pool.fetch(sql, *args)
+        return await self._fetch(sql, *args)
 
     async def jobs(self, query: JobsQuery, cursor: tuple[datetime, int] | None) -> list[asyncpg.Record]:
         sql, args = jobs_sql(query, cursor)
-        return await self._pool.fetch(sql, *args)
+        return await self._fetch(sql, *args)
 
     async def stats(self) -> asyncpg.Record:
-        return await self._pool.fetchrow(SELECT_STATS, self._online_timeout)
+        return await self._fetchrow(SELECT_STATS, self._online_timeout)
 
     async def fleet_counts(self) -> asyncpg.Record:
-        return await self._pool.fetchrow(SELECT_FLEET_COUNTS, self._online_timeout)
+        return await self._fetchrow(SELECT_FLEET_COUNTS, self._online_timeout)
+
+    async def checkpoint(self) -> int:
+        """The projector's last applied stream sequence; 0 before it has migrated or applied."""
+        try:
+            return await self._fetchval(SELECT_CHECKPOINT, CHECKPOINT_PROJECTION) or 0
+        except asyncpg.UndefinedTableError:
+            return 0
 
     async def ping(self) -> None:
-        await self._pool.fetchval("SELECT 1")
+        await self._fetchval("SELECT 1")
