@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PARTS := libs/events libs/runtime services/ingest services/projector services/query
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench clean
+.PHONY: install tools run test bench clean
 
 install: $(STAMP)
 
@@ -19,7 +19,11 @@ $(STAMP): constraints.txt requirements-dev.txt cli/pyproject.toml $(addsuffix /p
 run: install
 	$(BIN)/tonypi up
 
-test: install
+# Tools the deploy checks need that PyPI does not carry (promtool); see docs/deploy.md.
+tools: install
+	bash deploy/ci/install-tools.sh
+
+test: install tools
 	$(BIN)/pytest
 
 clean:
