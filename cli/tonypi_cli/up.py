@@ -98,9 +98,11 @@ async def _start(supervisor: Supervisor, args: argparse.Namespace, env: dict[str
     choices = [await choose(d, env, data_root, embedded_when_down=args.embedded_when_down) for d in DEPENDENCIES]
     await _start_embedded(supervisor, choices, args.ready_timeout, stop)
     service_env = {**env, "PYTHONUNBUFFERED": "1", **{c.dependency.variable: c.value for c in choices}}
-    if any(c.dependency.name == "mqtt" and c.how == "embedded" for c in choices) \
-            and service_env.pop("MQTT_SHARED_GROUP", None):
-        supervisor.say("mqtt: amqtt has no shared subscriptions; ingest runs without MQTT_SHARED_GROUP")
+    if any(c.dependency.name == "mqtt" and c.how == "embedded" for c in choices):
+        # amqtt speaks MQTT 3.1.1 only: saying so spares ingest its MQTT 5 attempt at start.
+        service_env.setdefault("MQTT_PROTOCOL", "3.1.1")
+        if service_env.pop("MQTT_SHARED_GROUP", None):
+            supervisor.say("mqtt: amqtt has no shared subscriptions; ingest runs without MQTT_SHARED_GROUP")
     if args.deps_only or stop.is_set():
         if args.deps_only:
             supervisor.say("up: dependencies ready; export these to run the services yourself:")
