@@ -40,6 +40,7 @@ VERSION = "2.0.0"
 DESCRIPTION = ("The seed's /api/robots-db API, unchanged, plus telemetry, log and job paging and "
                "search. Writes are events: they answer once the projector has applied them, or 202.")
 MAX_BODY_BYTES = 64 * 1024
+CLOSE_TIMEOUT = 5.0
 # aiohttp answers a longer request line with a bare text 400 before any middleware runs;
 # 8 KiB (its default) is short for a query string with many filters.
 MAX_REQUEST_LINE = 64 * 1024
@@ -79,15 +80,31 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
                                     retry_on=DB_UNREACHABLE)
     app[READS] = Reads(app[POOL], settings.online_timeout, concurrency=settings.pool_max_size)
     yield
-    await app[POOL].close()
+    try:
+        await asyncio.wait_for(app[POOL].close(), CLOSE_TIMEOUT)
+    except asyncio.TimeoutError:  # a connection stuck on a dead server: do not hang the exit
+        app[POOL].terminate()
 
 
 async def _event_stream(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
 
+    async def on_error(exc: Exception) -> None:
+        log.warning("NATS: %s", exc or type(exc).__name__)
+
+    closing = False
+
+    async def on_disconnected() -> None:
+        if not closing:
+            log.warning("NATS disconnected; writes answer 503 until it is back")
+
+    async def on_reconnected() -> None:
+        log.info("NATS reconnected")
+
     async def connect() -> nats.NATS:
         return await nats.connect(settings.nats.with_credentials, connect_timeout=2,
-                                  max_reconnect_attempts=-1, allow_reconnect=True)
+                                  max_reconnect_attempts=-1, allow_reconnect=True, error_cb=on_error,
+                                  disconnected_cb=on_disconnected, reconnected_cb=on_reconnected)
 
     nc = await retry_forever(connect, f"NATS at {settings.nats.redacted}", log,
                              retry_on=(OSError, asyncio.TimeoutError, nats.errors.Error))
@@ -100,7 +117,11 @@ async def _event_stream(app: web.Application) -> AsyncIterator[None]:
     await app[CHECKPOINT].start()
     yield
     await app[CHECKPOINT].stop()
-    await nc.drain()
+    closing = True
+    try:
+        await asyncio.wait_for(nc.drain(), CLOSE_TIMEOUT)
+    except (asyncio.TimeoutError, nats.errors.Error):  # NATS away at shutdown: nothing to flush
+        await nc.close()
 
 
 async def _fleet_gauges(app: web.Application) -> AsyncIterator[None]:
