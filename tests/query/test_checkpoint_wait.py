@@ -35,8 +35,8 @@ async def test_a_notification_ends_the_wait_before_the_next_poll(database_url):
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     projector = await asyncpg.connect(database_url)
     await projector.execute(SCHEMA)
-    watcher = CheckpointWatcher(Reads(pool, 90, concurrency=2).checkpoint, lambda: asyncpg.connect(database_url),
-                                poll_interval=30)
+    watcher = CheckpointWatcher(Reads(pool, 90, concurrency=2).checkpoint,
+                                lambda: asyncpg.connect(database_url), poll_interval=30)
     await watcher.start()
     try:
         assert await watcher.wait_for(5, timeout=1)  # already there
