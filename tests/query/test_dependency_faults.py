@@ -129,3 +129,31 @@ async def test_without_postgres_answers_are_503_and_the_pool_recovers(query_env,
     finally:
         await api.close()
         projector.stop()
+
+
+async def test_reads_are_served_before_nats_answers_and_writes_follow_it(query_env, projector, fleet,
+                                                                          tmp_path):
+    await fleet.status("early")
+    await fleet.applied()
+    late_nats = PrivateNats(str(tmp_path / "late-jetstream"))  # not started yet
+    api = await _serve({**query_env, "NATS_URL": late_nats.url})
+    try:
+        assert (await api.get(f"{API}/robots/early")).status == 200
+        refused = await api.post(f"{API}/robots", json={"robot_id": "too_soon"})
+        assert refused.status == 503
+        assert (await refused.json())["detail"].startswith("The event stream is not connected yet")
+        ready = await api.get("/readyz")
+        assert ready.status == 200 and (await ready.json())["checks"]["nats"].startswith("disconnected")
+
+        await late_nats.start()
+        for _ in range(100):  # the background connect retries with backoff
+            if (await (await api.get("/readyz")).json())["checks"]["nats"] == "ok":
+                break
+            await asyncio.sleep(0.2)
+        # Writes are recorded now. The projector folds the shared NATS's stream, not this
+        # one, so the robot never appears: the answer is 202, recorded but not applied.
+        accepted = await api.post(f"{API}/robots", json={"robot_id": "in_time"})
+        assert accepted.status == 202, await accepted.text()
+    finally:
+        await api.close()
+        late_nats.stop()

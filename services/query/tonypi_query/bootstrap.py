@@ -12,11 +12,8 @@ import logging
 from typing import AsyncIterator
 
 import asyncpg
-import nats
-import nats.errors
 from aiohttp import web
 
-from tonypi_events import ensure_streams
 from tonypi_runtime.entrypoint import stop_event_on_signals
 from tonypi_runtime.logs import configure_logging
 from tonypi_runtime.ops import add_ops_routes
@@ -26,6 +23,7 @@ from .api import ENDPOINTS
 from .checkpoint import CheckpointWatcher
 from .config import QuerySettings, load_settings
 from .endpoints import register
+from .event_stream import EventStreamConnection
 from .fleet import refresh_fleet_gauges
 from .keys import READS, SETTINGS, WRITES
 from .middleware import error_middleware, metrics_middleware
@@ -41,6 +39,7 @@ DESCRIPTION = ("The seed's /api/robots-db API, unchanged, plus telemetry, log an
                "search. Writes are events: they answer once the projector has applied them, or 202.")
 MAX_BODY_BYTES = 64 * 1024
 CLOSE_TIMEOUT = 5.0
+NATS_STARTUP_WAIT = 3.0
 # aiohttp answers a longer request line with a bare text 400 before any middleware runs;
 # 8 KiB (its default) is short for a query string with many filters.
 MAX_REQUEST_LINE = 64 * 1024
@@ -48,7 +47,7 @@ DB_UNREACHABLE = (OSError, asyncio.TimeoutError, asyncpg.CannotConnectNowError,
                   asyncpg.InvalidCatalogNameError, asyncpg.PostgresConnectionError)
 POOL = web.AppKey("pool", asyncpg.Pool)
 CHECKPOINT = web.AppKey("checkpoint", CheckpointWatcher)
-NATS = web.AppKey("nats", nats.NATS)
+EVENT_STREAM = web.AppKey("event_stream", EventStreamConnection)
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -86,42 +85,29 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         app[POOL].terminate()
 
 
-async def _event_stream(app: web.Application) -> AsyncIterator[None]:
+async def _checkpoint_listener(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-
-    async def on_error(exc: Exception) -> None:
-        log.warning("NATS: %s", exc or type(exc).__name__)
-
-    closing = False
-
-    async def on_disconnected() -> None:
-        if not closing:
-            log.warning("NATS disconnected; writes answer 503 until it is back")
-
-    async def on_reconnected() -> None:
-        log.info("NATS reconnected")
-
-    async def connect() -> nats.NATS:
-        return await nats.connect(settings.nats.with_credentials, connect_timeout=2,
-                                  max_reconnect_attempts=-1, allow_reconnect=True, error_cb=on_error,
-                                  disconnected_cb=on_disconnected, reconnected_cb=on_reconnected)
-
-    nc = await retry_forever(connect, f"NATS at {settings.nats.redacted}", log,
-                             retry_on=(OSError, asyncio.TimeoutError, nats.errors.Error))
-    js = nc.jetstream()
-    await ensure_streams(js, settings.streams)
-    app[NATS] = nc
     app[CHECKPOINT] = CheckpointWatcher(app[READS].checkpoint,
                                         lambda: asyncpg.connect(**_connect_kwargs(settings)))
-    app[WRITES] = RobotWrites(js, settings.streams, app[READS], app[CHECKPOINT], settings.write_wait_timeout)
     await app[CHECKPOINT].start()
     yield
     await app[CHECKPOINT].stop()
-    closing = True
-    try:
-        await asyncio.wait_for(nc.drain(), CLOSE_TIMEOUT)
-    except (asyncio.TimeoutError, nats.errors.Error):  # NATS away at shutdown: nothing to flush
-        await nc.close()
+
+
+async def _event_stream(app: web.Application) -> AsyncIterator[None]:
+    """Connects to NATS in the background: reads are served meanwhile, writes answer 503."""
+    settings = app[SETTINGS]
+    app[WRITES] = RobotWrites(settings.streams, app[READS], app[CHECKPOINT], settings.write_wait_timeout)
+    connection = EventStreamConnection(settings)
+    task = asyncio.create_task(connection.open(app[WRITES]), name="nats-connect")
+    app[EVENT_STREAM] = connection
+    # A NATS that answers is ready before the first request; one that does not delays
+    # serving reads by this much at most.
+    await asyncio.wait({task}, timeout=NATS_STARTUP_WAIT)
+    yield
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await connection.close()
 
 
 async def _fleet_gauges(app: web.Application) -> AsyncIterator[None]:
@@ -134,7 +120,7 @@ async def _fleet_gauges(app: web.Application) -> AsyncIterator[None]:
 def init_app(settings: QuerySettings) -> web.Application:
     app = web.Application(middlewares=[metrics_middleware, error_middleware], client_max_size=MAX_BODY_BYTES)
     app[SETTINGS] = settings
-    app.cleanup_ctx.extend([_database, _event_stream, _fleet_gauges])
+    app.cleanup_ctx.extend([_database, _checkpoint_listener, _event_stream, _fleet_gauges])
     register(app, ENDPOINTS)
     add_docs_routes(app, openapi_document(ENDPOINTS, TITLE, VERSION, DESCRIPTION))
 
@@ -145,7 +131,7 @@ def init_app(settings: QuerySettings) -> web.Application:
             checks["database"] = "ok"
         except Exception as exc:  # any failure means not ready; say which
             checks["database"] = f"unreachable: {type(exc).__name__}"
-        connected = NATS in app and app[NATS].is_connected
+        connected = EVENT_STREAM in app and app[EVENT_STREAM].connected
         checks["nats"] = "ok" if connected else "disconnected (writes answer 503)"
         return checks["database"] == "ok", checks
 

@@ -38,13 +38,19 @@ class WriteResult:
 
 
 class RobotWrites:
-    def __init__(self, js: JetStreamContext, streams: StreamNames, reads: Reads,
-                 checkpoint: CheckpointWatcher, wait_timeout: float) -> None:
-        self._js = js
+    """Writes answer 503 until `attach` hands over the JetStream context: the service starts
+    serving reads before NATS answers."""
+
+    def __init__(self, streams: StreamNames, reads: Reads, checkpoint: CheckpointWatcher,
+                 wait_timeout: float) -> None:
+        self._js: JetStreamContext | None = None
         self._streams = streams
         self._reads = reads
         self._checkpoint = checkpoint
         self._wait_timeout = wait_timeout
+
+    def attach(self, js: JetStreamContext) -> None:
+        self._js = js
 
     async def register(self, robot: RobotCreate) -> WriteResult:
         # Robots auto-registered from telemetry have a row but no robot_registered event,
@@ -84,6 +90,8 @@ class RobotWrites:
             payload=payload.model_dump(mode="json", exclude_unset=True),
         )
         headers = {**headers_for(event), **(extra_headers or {})}
+        if self._js is None:
+            raise Unavailable("The event stream is not connected yet; nothing was recorded, retry later")
         try:
             ack = await self._js.publish(
                 self._streams.subjects.event(robot_id, event_type), encode(event),
