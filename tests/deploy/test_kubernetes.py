@@ -152,6 +152,17 @@ def test_query_scales_on_cpu(rendered, overlay):
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
+def test_query_at_its_maximum_fits_the_database_connections(rendered, overlay):
+    """PostgreSQL allows 100 connections by default; the API's pools at full scale must
+    leave room for the projectors, a replay and an operator (20 of them)."""
+    from tonypi_query.config import load_settings
+    config = config_of(rendered[overlay])
+    pool = int(config["DB_POOL_MAX"]) if "DB_POOL_MAX" in config else load_settings({}).pool_max_size
+    hpa = by_kind(rendered[overlay], "HorizontalPodAutoscaler")["query"]
+    assert hpa["spec"]["maxReplicas"] * (pool + 1) <= 80  # + 1: the LISTEN connection
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_replicated_workload_has_a_disruption_budget(rendered, overlay):
     docs = rendered[overlay]
     budgets = list(by_kind(docs, "PodDisruptionBudget").values())
