@@ -1,8 +1,8 @@
 """The composition root: settings in, a wired aiohttp application out.
 
 Connections open and close in the app's cleanup contexts (never at import): the asyncpg
-pool, the NATS connection (streams ensured), the LISTEN connection for the projector's
-checkpoint, and the fleet gauge refresher.
+pool, the LISTEN connection for the projector's checkpoint, the NATS connection (opened in
+the background, streams ensured) and the fleet gauge refresher.
 """
 from __future__ import annotations
 
