@@ -1,7 +1,6 @@
 """The seed document's curl examples (POSTGRESQL_COMPLETE.md), against the real projector."""
 from __future__ import annotations
 
-
 from .conftest import API
 
 ROBOT = "tonypi_raspberrypi"
