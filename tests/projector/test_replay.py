@@ -83,3 +83,34 @@ async def test_replay_command_shows_progress_and_events_per_second(js, streams, 
         assert await conn.fetchval("SELECT last_seq FROM projection_checkpoint") == last
     finally:
         await conn.close()
+
+
+async def test_replay_swaps_in_under_a_live_projector_and_load_losing_nothing(js, streams, projector_env, database_url):
+    from tests.projector.load import Load, assert_applied_exactly_once
+
+    load = Load(js, streams, total=20000, rate=1500)
+    enough = asyncio.Event()
+    async with projector_running(projector_env):
+        publisher = asyncio.create_task(load.run(enough))
+        await asyncio.sleep(1.0)
+        result = await replay(load_settings(projector_env), batch_size=500)  # swaps while events keep coming
+        assert result.events > 0
+        await asyncio.sleep(0.5)
+        enough.set()
+        await publisher
+        await wait_for_checkpoint(database_url, load.last_seq)
+        await assert_applied_exactly_once(database_url, load)
+        live = await snapshot(database_url)
+    await replay(load_settings(projector_env))
+    assert await snapshot(database_url) == live
+
+
+async def test_replay_reads_past_the_consumers_ack_window(js, streams, projector_env, database_url):
+    """More events than a consumer may have unacknowledged (10,000): the replay acks nothing."""
+    payload = event(EventType.SENSOR, "r1", {"sensor_type": "x", "value": 1})
+    from tonypi_events import encode
+    data, subject = encode(payload), streams.subjects.event("r1", EventType.SENSOR)
+    for _ in range(24):
+        await asyncio.gather(*(js.publish(subject, data, stream=streams.events) for _ in range(500)))
+    result = await asyncio.wait_for(replay(load_settings(projector_env), batch_size=3000), 60)
+    assert result.events == result.last_seq == 12000

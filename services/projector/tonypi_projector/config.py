@@ -4,7 +4,8 @@ Beyond the shared variables (NATS_URL, DATABASE_URL, EVENTS_STREAM, SUBJECT_PREF
 HTTP_HOST, PROJECTOR_PORT, LOG_FORMAT, LOG_LEVEL):
 
 PROJECTOR_BATCH_SIZE        events fetched and applied per transaction (500)
-PROJECTOR_FETCH_TIMEOUT     seconds a fetch waits for a batch to fill when the stream is quiet (0.05)
+PROJECTOR_FETCH_TIMEOUT     seconds one pull waits for a first event on a quiet stream (1.0); an event
+                            that arrives is applied at once, whatever this says
 PROJECTOR_CONSUMER          durable consumer name on the events stream (tonypi_projector)
 PROJECTOR_STANDBY_POLL      seconds a standby waits between tries for the active lock (1.0)
 LOG_RETENTION_DAYS          system_logs older than this are pruned; 0 keeps them forever (30)
@@ -30,7 +31,7 @@ class ProjectorSettings:
     nats: ServiceUrl
     streams: StreamNames
     batch_size: int = 500
-    fetch_timeout: float = 0.05
+    fetch_timeout: float = 1.0
     consumer: str = "tonypi_projector"
     standby_poll: float = 1.0
     log_retention_days: float = 30.0
@@ -55,7 +56,7 @@ def load_settings(env: Env | None = None) -> ProjectorSettings:
         nats=nats_url(env),
         streams=stream_names(env),
         batch_size=env_int(env, "PROJECTOR_BATCH_SIZE", 500, minimum=1),
-        fetch_timeout=env_float(env, "PROJECTOR_FETCH_TIMEOUT", 0.05, minimum=0.01),
+        fetch_timeout=env_float(env, "PROJECTOR_FETCH_TIMEOUT", 1.0, minimum=0.01),
         consumer=consumer,
         standby_poll=env_float(env, "PROJECTOR_STANDBY_POLL", 1.0, minimum=0.05),
         log_retention_days=env_float(env, "LOG_RETENTION_DAYS", 30.0, minimum=0),

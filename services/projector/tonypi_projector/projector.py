@@ -38,7 +38,7 @@ async def sleep_unless(stop: asyncio.Event, seconds: float) -> None:
 class Projector:
     def __init__(self, settings: ProjectorSettings, nc: NATS, connect: Connect, items: ItemCatalogue) -> None:
         self.settings, self.nc, self.connect = settings, nc, connect
-        self.source = EventSource(nc.jetstream(), settings.streams, settings.consumer,
+        self.source = EventSource(nc, settings.streams, settings.consumer,
                                   batch_size=settings.batch_size, fetch_timeout=settings.fetch_timeout)
         self.applier = BatchApplier(settings.streams.events, items)
         self.role = "starting"
@@ -95,25 +95,31 @@ class Projector:
         first, last = await self.source.bounds()
         log.info("active: resuming %s from sequence %d (stream holds %d..%d)", stream, checkpoint + 1, first, last)
         on_started()
-        while not stop.is_set():
-            msgs = await self.source.fetch()
-            if not msgs:
-                continue
-            events = [to_stream_event(m) for m in msgs]
-            try:
-                applied = await self.applier.apply(conn, events, checkpoint)
-            except store.CheckpointMoved:
-                checkpoint = await store.read_checkpoint(conn)
-                log.warning("the checkpoint moved under this projector (a replay swapped tables in?); "
-                            "resuming from sequence %d", checkpoint + 1)
-                await self.source.open(checkpoint + 1)
-                continue
-            checkpoint = applied.last_seq
-            try:
-                await msgs[-1].ack()  # AckPolicy.ALL: acknowledges the whole batch
-            except Exception as exc:  # redelivered later, skipped as at or below the checkpoint
-                log.debug("ack failed: %s", exc)
-            metrics.LAG_EVENTS.set(msgs[-1].metadata.num_pending)
+        batches = self.source.batches()
+        try:
+            while not stop.is_set():
+                msgs = await anext(batches)
+                if not msgs:
+                    continue
+                events = [to_stream_event(m) for m in msgs]
+                try:
+                    applied = await self.applier.apply(conn, events, checkpoint)
+                except store.CheckpointMoved:
+                    await batches.aclose()
+                    checkpoint = await store.read_checkpoint(conn)
+                    log.warning("the checkpoint moved under this projector (a replay swapped tables in?); "
+                                "resuming from sequence %d", checkpoint + 1)
+                    await self.source.open(checkpoint + 1)
+                    batches = self.source.batches()
+                    continue
+                checkpoint = applied.last_seq
+                try:
+                    await msgs[-1].ack()  # AckPolicy.ALL: acknowledges the whole batch
+                except Exception as exc:  # redelivered later, skipped as at or below the checkpoint
+                    log.debug("ack failed: %s", exc)
+                metrics.LAG_EVENTS.set(msgs[-1].metadata.num_pending)
+        finally:
+            await batches.aclose()
 
     def _set_role(self, role: str) -> None:
         self.role = role

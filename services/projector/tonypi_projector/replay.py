@@ -72,7 +72,8 @@ async def replay(settings: ProjectorSettings, *, batch_size: int = 2000,
     connect = database_connector(settings)
     conn = await connect()
     nc = await connect_nats(settings)
-    source = EventSource(nc.jetstream(), settings.streams, "", batch_size=batch_size, fetch_timeout=0.5,
+    batches = None
+    source = EventSource(nc, settings.streams, "", batch_size=batch_size, fetch_timeout=0.5,
                          durable=False)
     try:
         if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", REPLAY_LOCK_KEY):
@@ -93,10 +94,12 @@ async def replay(settings: ProjectorSettings, *, batch_size: int = 2000,
         total = max(0, target - first + 1) if target else 0
         events = lost = 0
 
+        batches = source.batches()
+
         async def fold_until(seq: int) -> None:
             nonlocal checkpoint, events, lost
             while checkpoint < seq:
-                msgs = await source.fetch()
+                msgs = await anext(batches)
                 if not msgs:
                     continue
                 applied = await applier.apply(conn, [to_stream_event(m) for m in msgs], checkpoint)
@@ -128,6 +131,8 @@ async def replay(settings: ProjectorSettings, *, batch_size: int = 2000,
             await conn.execute("SELECT pg_notify($1, $2)", store.NOTIFY_CHANNEL, str(checkpoint))
         return ReplayResult(events, checkpoint, time.monotonic() - started, lost, pruned)
     finally:
+        if batches is not None:
+            await batches.aclose()
         await source.close()
         await nc.close()
         await conn.close()

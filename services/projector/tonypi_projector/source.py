@@ -1,17 +1,23 @@
-"""Reading the events stream: a durable pull consumer positioned from PostgreSQL's checkpoint.
+"""Reading the events stream: a pull consumer positioned from PostgreSQL's checkpoint.
 
 The checkpoint is the truth, not the consumer's state on the server: every time the
-projector becomes active (or must resynchronise) it deletes the durable consumer and
+projector becomes active (or must resynchronise) it deletes its durable consumer and
 creates it again starting at checkpoint + 1.
+
+Batches are pulled with JetStream's pull API directly into a subscription callback:
+nats-py's `fetch` awaits each message through its own timeout task, which cost more
+than folding the event did.
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from typing import AsyncIterator
 
-import nats.errors
+from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
-from nats.js import JetStreamContext
+from nats.aio.subscription import Subscription
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from tonypi_events import StreamNames, decode
@@ -20,26 +26,44 @@ from .batch import StreamEvent
 
 log = logging.getLogger(__name__)
 
+STATUS_HEADER = "Status"
+_IDLE_HEARTBEAT = "100"
+_END_OF_REQUEST = ("404", "408")  # no messages now / the request expired
+
+
+class ConsumerGone(Exception):
+    """The server ended the pull with an error (the consumer was deleted, for one)."""
+
 
 class EventSource:
-    def __init__(self, js: JetStreamContext, streams: StreamNames, consumer: str, *,
+    def __init__(self, nc: NATS, streams: StreamNames, consumer: str, *,
                  batch_size: int, fetch_timeout: float, durable: bool = True) -> None:
-        self.js, self.streams, self.consumer = js, streams, consumer
-        self.batch_size, self.fetch_timeout, self.durable = batch_size, fetch_timeout, durable
-        self._sub: JetStreamContext.PullSubscription | None = None
+        self.nc, self.js, self.streams = nc, nc.jetstream(), streams
+        self.consumer, self.durable = consumer, durable
+        self.batch_size, self.fetch_timeout = batch_size, fetch_timeout
+        self._name: str | None = None
+        self._sub: Subscription | None = None
+        self._inbox = ""
+        self._received: list[Msg] = []
+        self._wanted = 0
+        self._done = asyncio.Event()
+        self._error: str | None = None
 
     async def open(self, start_seq: int) -> None:
         """(Re)create the consumer so its next message is `start_seq` (or the first still held)."""
         await self.close()
+        config = consumer_config(start_seq, self.batch_size, acked=self.durable)
         if self.durable:
             try:
                 await self.js.delete_consumer(self.streams.events, self.consumer)
             except NotFoundError:
                 pass
-        config = consumer_config(start_seq, self.batch_size)
-        self._sub = await self.js.pull_subscribe(
-            self.streams.subjects.events_wildcard, durable=self.consumer if self.durable else None,
-            stream=self.streams.events, config=config)
+            config.durable_name = self.consumer
+        config.filter_subject = self.streams.subjects.events_wildcard
+        info = await self.js.add_consumer(self.streams.events, config)
+        self._name = info.name
+        self._inbox = self.nc.new_inbox()
+        self._sub = await self.nc.subscribe(self._inbox, cb=self._on_message)
 
     async def close(self) -> None:
         if self._sub is not None:
@@ -48,13 +72,64 @@ class EventSource:
             except Exception:  # connection already gone: nothing to release
                 pass
             self._sub = None
+        if self._name is not None and not self.durable:
+            try:
+                await self.js.delete_consumer(self.streams.events, self._name)
+            except Exception:  # ephemeral: the server drops it anyway when idle
+                pass
+        self._name = None
+
+    async def _on_message(self, msg: Msg) -> None:
+        status = msg.headers.get(STATUS_HEADER) if msg.headers else None
+        if status is None:
+            self._received.append(msg)
+            if len(self._received) >= self._wanted:
+                self._done.set()
+        elif status in _END_OF_REQUEST:
+            self._done.set()
+        elif status != _IDLE_HEARTBEAT:
+            self._error = f"{status} {msg.headers.get('Description', '')}".strip()
+            self._done.set()
+
+    async def _pull(self, batch: int, *, wait: float | None) -> None:
+        """Ask for up to `batch` messages: what is there now (wait=None), or the first to arrive
+        within `wait` seconds. Returns when the server ends the request or the batch is full."""
+        self._wanted = len(self._received) + batch
+        self._done.clear()
+        request = {"batch": batch, "no_wait": True} if wait is None else {"batch": batch, "expires": int(wait * 1e9)}
+        await self.nc.publish(f"$JS.API.CONSUMER.MSG.NEXT.{self.streams.events}.{self._name}",
+                              json.dumps(request).encode(), reply=self._inbox)
+        try:
+            await asyncio.wait_for(self._done.wait(), (wait or 0) + 5)
+        except asyncio.TimeoutError:  # no answer (a reconnect): the caller simply pulls again
+            pass
+        if self._error:
+            error, self._error = self._error, None
+            raise ConsumerGone(f"pull from {self.streams.events} ended: {error}")
 
     async def fetch(self) -> list[Msg]:
+        """The next batch: up to batch_size messages already waiting; if none, the first one to
+        arrive within fetch_timeout plus whatever came with it. Empty when the stream is quiet."""
         assert self._sub is not None, "open() first"
+        self._received = []
+        await self._pull(self.batch_size, wait=None)
+        if not self._received:
+            await self._pull(1, wait=self.fetch_timeout)
+            if self._received and self.batch_size > 1:
+                await self._pull(self.batch_size - 1, wait=None)
+        return self._received
+
+    async def batches(self) -> AsyncIterator[list[Msg]]:
+        """fetch() again and again, the next batch already on its way while the caller
+        applies this one (the fold and the commit overlap the network)."""
+        pending = asyncio.ensure_future(self.fetch())
         try:
-            return await self._sub.fetch(self.batch_size, timeout=self.fetch_timeout)
-        except (asyncio.TimeoutError, nats.errors.TimeoutError):
-            return []
+            while True:
+                msgs = await pending
+                pending = asyncio.ensure_future(self.fetch())
+                yield msgs
+        finally:
+            pending.cancel()
 
     async def bounds(self) -> tuple[int, int]:
         """(first, last) sequence the stream holds now."""
@@ -62,13 +137,16 @@ class EventSource:
         return info.state.first_seq, info.state.last_seq
 
 
-def consumer_config(start_seq: int, batch_size: int) -> ConsumerConfig:
+def consumer_config(start_seq: int, batch_size: int, acked: bool = True) -> ConsumerConfig:
     return ConsumerConfig(
         deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
         opt_start_seq=max(1, start_seq),
-        ack_policy=AckPolicy.ALL,  # one ack after each commit covers the whole batch
+        # Live: one ack after each commit covers the whole batch. A replay's throwaway
+        # consumer acks nothing: its position lives in the staging checkpoint.
+        ack_policy=AckPolicy.ALL if acked else AckPolicy.NONE,
         ack_wait=60,
         max_ack_pending=max(10_000, batch_size * 4),
+        inactive_threshold=None if acked else 300.0,
         description="tonypi projector: read tables fold (position owned by PostgreSQL's checkpoint)",
     )
 

@@ -5,12 +5,11 @@ when none is active; starting one while another is active completes the old one 
 """
 from __future__ import annotations
 
-from dataclasses import replace
 
 from tonypi_events import EventType
 from tonypi_events import kinds
 
-from ..rows import Job
+from ..rows import Job, evolve
 from .context import FoldContext, RobotState, without_none
 
 DEFAULT_SCAN_ITEMS_TOTAL = 10
@@ -32,26 +31,26 @@ def start_job(ctx: FoldContext, state: RobotState, *, items_total: int | None,
     ctx.wrote_job(job)
     ctx.log("INFO", "job", f"Job {job.id} started on {ctx.robot_id}",
             without_none({"job_id": job.id, "task_name": task_name, "items_total": items_total}))
-    return replace(state, job=job)
+    return evolve(state, job=job)
 
 
 def end_job(ctx: FoldContext, state: RobotState, status: str, reason: str | None = None) -> RobotState:
     job = state.job
     assert job is not None
     percent = 100.0 if status == "completed" else job.percent_complete
-    ended = replace(job, status=status, end_time=ctx.at, updated_at=ctx.at, percent_complete=percent,
+    ended = evolve(job, status=status, end_time=ctx.at, updated_at=ctx.at, percent_complete=percent,
                     reason=reason if reason is not None else job.reason)
     ctx.wrote_job(ended)
     ctx.log(ENDINGS[status], "job", f"Job {job.id} {status} on {ctx.robot_id}",
             without_none({"job_id": job.id, "task_name": job.task_name, "items_done": job.items_done,
                           "items_total": job.items_total, "reason": ended.reason}))
-    return replace(state, job=None)
+    return evolve(state, job=None)
 
 
 def _update(ctx: FoldContext, state: RobotState, job: Job) -> RobotState:
-    job = replace(job, updated_at=ctx.at)
+    job = evolve(job, updated_at=ctx.at)
     ctx.wrote_job(job)
-    return replace(state, job=job)
+    return evolve(state, job=job)
 
 
 def on_scan(ctx: FoldContext, state: RobotState, payload: kinds.ScanV2) -> RobotState:
@@ -65,7 +64,7 @@ def on_scan(ctx: FoldContext, state: RobotState, payload: kinds.ScanV2) -> Robot
     last_item = dict(item) if item is not None else {"qr": payload.qr_data}
     done = job.items_done + 1
     percent = _percent(done, job.items_total)
-    job = replace(job, items_done=done, last_item=last_item,
+    job = evolve(job, items_done=done, last_item=last_item,
                   percent_complete=job.percent_complete if percent is None else percent)
     return _update(ctx, state, job)
 
@@ -87,7 +86,7 @@ def on_job(ctx: FoldContext, state: RobotState, payload: kinds.JobV2) -> RobotSt
         percent = job.percent_complete if computed is None else computed
     else:
         percent = job.percent_complete
-    job = replace(job, items_done=done, items_total=total, percent_complete=percent,
+    job = evolve(job, items_done=done, items_total=total, percent_complete=percent,
                   task_name=payload.task_name or job.task_name, phase=payload.phase or job.phase,
                   reason=payload.reason or job.reason)
     state = _update(ctx, state, job)

@@ -2,14 +2,13 @@
 last_seen and the latest-telemetry snapshot."""
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel
 from tonypi_events import EventType
 from tonypi_events import kinds
 
-from ..rows import Robot
+from ..rows import Robot, evolve
 from .context import FoldContext, RobotState, iso, without_none
 
 # Fields of an API update the robots table takes; anything else in `changes` is ignored.
@@ -30,7 +29,7 @@ def _robot_part(payload: BaseModel, ctx: FoldContext, exclude: frozenset[str] = 
 
 
 def _with_telemetry(robot: Robot, key: str, part: Any) -> Robot:
-    return replace(robot, telemetry={**robot.telemetry, key: part})
+    return evolve(robot, telemetry={**robot.telemetry, key: part})
 
 
 # --- robot messages ---------------------------------------------------------------------
@@ -41,12 +40,12 @@ def auto_register(ctx: FoldContext, state: RobotState, status: str = "online") -
                   created_at=ctx.at, updated_at=ctx.at, last_seen=ctx.at)
     ctx.log("INFO", "robot", f"Robot auto-registered: {ctx.robot_id}",
             {"source": ctx.event.source, "event_type": ctx.event.event_type.value})
-    return replace(state, robot=robot)
+    return evolve(state, robot=robot)
 
 
 def seen(ctx: FoldContext, robot: Robot) -> Robot:
     last_seen = ctx.at if robot.last_seen is None else max(robot.last_seen, ctx.at)
-    return replace(robot, last_seen=last_seen, updated_at=ctx.at)
+    return evolve(robot, last_seen=last_seen, updated_at=ctx.at)
 
 
 def on_status(ctx: FoldContext, state: RobotState, payload: kinds.StatusV1) -> RobotState:
@@ -57,10 +56,10 @@ def on_status(ctx: FoldContext, state: RobotState, payload: kinds.StatusV1) -> R
         details = without_none({"from": robot.status, "to": payload.status,
                                 "emergency_reason": payload.emergency_reason})
         ctx.log(level, "status", f"Robot {robot.robot_id} is now {payload.status} (was {robot.status})", details)
-        robot = replace(robot, status=payload.status)
+        robot = evolve(robot, status=payload.status)
     info = payload.system_info.model_dump(exclude_none=True) if payload.system_info else {}
     info.update(_robot_part(payload, ctx, exclude=frozenset({"status", "system_info"})))
-    return replace(state, robot=_with_telemetry(robot, "system_info", info))
+    return evolve(state, robot=_with_telemetry(robot, "system_info", info))
 
 
 def on_sensor(ctx: FoldContext, state: RobotState, payload: kinds.SensorV1) -> RobotState:
@@ -68,13 +67,13 @@ def on_sensor(ctx: FoldContext, state: RobotState, payload: kinds.SensorV1) -> R
     assert robot is not None
     sensors = dict(robot.telemetry.get("sensors", {}))
     sensors[payload.sensor_type] = _robot_part(payload, ctx, exclude=frozenset({"sensor_type"}))
-    return replace(state, robot=_with_telemetry(robot, "sensors", sensors))
+    return evolve(state, robot=_with_telemetry(robot, "sensors", sensors))
 
 
 def _snapshot(key: str):
     def fold(ctx: FoldContext, state: RobotState, payload: BaseModel) -> RobotState:
         assert state.robot is not None
-        return replace(state, robot=_with_telemetry(state.robot, key, _robot_part(payload, ctx)))
+        return evolve(state, robot=_with_telemetry(state.robot, key, _robot_part(payload, ctx)))
     fold.__name__ = f"on_{key}"
     return fold
 
@@ -102,7 +101,7 @@ def on_servos(ctx: FoldContext, state: RobotState, payload: kinds.ServosV1) -> R
         "max_temperature": max(temperatures, default=None),
         "alerts": alerts or None, "worst_alert": worst, "servos": servos,
         "received_at": iso(ctx.at)})
-    return replace(state, robot=_with_telemetry(state.robot, "servos", summary))
+    return evolve(state, robot=_with_telemetry(state.robot, "servos", summary))
 
 
 # --- operator writes through the API (REST.md) -----------------------------------------
@@ -120,10 +119,10 @@ def on_registered(ctx: FoldContext, state: RobotState, payload: kinds.RobotRegis
     if state.robot is None:
         robot = Robot(id=ctx.seq, robot_id=ctx.robot_id, created_at=ctx.at, updated_at=ctx.at, **config)
     else:
-        robot = replace(state.robot, updated_at=ctx.at, is_active=True, **config)
+        robot = evolve(state.robot, updated_at=ctx.at, is_active=True, **config)
         details["already_known"] = True
     ctx.log("INFO", "api", f"Robot created: {ctx.robot_id}", details)
-    return replace(state, robot=robot)
+    return evolve(state, robot=robot)
 
 
 def on_updated(ctx: FoldContext, state: RobotState, payload: kinds.RobotUpdatedV1) -> RobotState:
@@ -133,9 +132,9 @@ def on_updated(ctx: FoldContext, state: RobotState, payload: kinds.RobotUpdatedV
         return state
     changes = {k: (float(v) if k in _FLOAT_FIELDS and v is not None else v)
                for k, v in payload.changes.items() if k in UPDATABLE}
-    robot = replace(state.robot, updated_at=ctx.at, **changes)
+    robot = evolve(state.robot, updated_at=ctx.at, **changes)
     ctx.log("INFO", "api", f"Robot updated: {ctx.robot_id}", changes)
-    return replace(state, robot=robot)
+    return evolve(state, robot=robot)
 
 
 def on_deactivated(ctx: FoldContext, state: RobotState, payload: kinds.RobotDeactivatedV1) -> RobotState:
@@ -144,7 +143,7 @@ def on_deactivated(ctx: FoldContext, state: RobotState, payload: kinds.RobotDeac
         ctx.log("WARNING", "api", f"Robot delete ignored: {ctx.robot_id} is not registered")
         return state
     ctx.log("INFO", "api", f"Robot deleted: {ctx.robot_id}")
-    return replace(state, robot=replace(state.robot, is_active=False, updated_at=ctx.at))
+    return evolve(state, robot=evolve(state.robot, is_active=False, updated_at=ctx.at))
 
 
 ROBOT_MESSAGE_FOLDS = {
