@@ -55,6 +55,7 @@ TimeFilter = Annotated[
 RobotId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f/]+$")]
 ShortText = Annotated[str, StringConstraints(max_length=255, pattern=r"^[^\x00]*$")]
 LongText = Annotated[str, StringConstraints(max_length=4000, pattern=r"^[^\x00]*$")]
+RobotStatus = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[^\x00]*$")]
 FilterText = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00]*$")]
 Cursor = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$"),
                    Field(description="the `before` value from the previous page's Link header")]
@@ -77,6 +78,14 @@ class RobotCreate(BaseModel):
     temp_threshold_critical: FiniteFloat = 80.0
 
 
+def _absent_means_unchanged(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)  # None is "not sent", not a value a client may send
+
+
+def _optional() -> Any:
+    return Field(None, json_schema_extra=_absent_means_unchanged)
+
+
 class RobotUpdate(BaseModel):
     """PUT /robots/{robot_id}. Only the fields present are changed; text fields may be set to null."""
 
@@ -85,12 +94,12 @@ class RobotUpdate(BaseModel):
     name: ShortText | None = None
     description: LongText | None = None
     location: ShortText | None = None
-    status: Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[^\x00]*$")] = None
-    battery_threshold_low: FiniteFloat = None
-    battery_threshold_critical: FiniteFloat = None
-    temp_threshold_warning: FiniteFloat = None
-    temp_threshold_critical: FiniteFloat = None
-    is_active: bool = None
+    status: RobotStatus = _optional()
+    battery_threshold_low: FiniteFloat = _optional()
+    battery_threshold_critical: FiniteFloat = _optional()
+    temp_threshold_warning: FiniteFloat = _optional()
+    temp_threshold_critical: FiniteFloat = _optional()
+    is_active: bool = _optional()
 
 
 class RobotPath(BaseModel):
