@@ -126,6 +126,13 @@ async def test_without_postgres_answers_are_503_and_the_pool_recovers(query_env,
         back = await api.get(f"{API}/robots/durable")
         assert back.status == 200 and (await back.json())["robot_id"] == "durable"
         assert (await api.get("/readyz")).status == 200
+        # writes too: 200, or 202 while the projector is still reconnecting
+        assert (await api.put(f"{API}/robots/durable", json={"location": "Vault"})).status in (200, 202)
+        for _ in range(100):
+            if (await (await api.get(f"{API}/robots/durable")).json())["location"] == "Vault":
+                break
+            await asyncio.sleep(0.1)
+        assert (await (await api.get(f"{API}/robots/durable")).json())["location"] == "Vault"
     finally:
         await api.close()
         projector.stop()
