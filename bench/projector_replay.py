@@ -130,7 +130,7 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--robots", type=int, default=50)
     parser.add_argument("--batch-size", type=int, default=2000, help="replay batch size")
-    parser.add_argument("--projector-batch-size", type=int, default=500)
+    parser.add_argument("--projector-batch-size", type=int, default=1000)
     parser.add_argument("--pg-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--nats-server", default="/usr/sbin/nats-server" if Path("/usr/sbin/nats-server").exists()
                         else str(BIN / "nats-server"))

@@ -3,7 +3,7 @@
 Beyond the shared variables (NATS_URL, DATABASE_URL, EVENTS_STREAM, SUBJECT_PREFIX,
 HTTP_HOST, PROJECTOR_PORT, LOG_FORMAT, LOG_LEVEL):
 
-PROJECTOR_BATCH_SIZE        events fetched and applied per transaction (500)
+PROJECTOR_BATCH_SIZE        events fetched and applied per transaction, at most (1000)
 PROJECTOR_FETCH_TIMEOUT     seconds one pull waits for a first event on a quiet stream (1.0); an event
                             that arrives is applied at once, whatever this says
 PROJECTOR_CONSUMER          durable consumer name on the events stream (tonypi_projector)
@@ -30,7 +30,7 @@ class ProjectorSettings:
     database: ServiceUrl
     nats: ServiceUrl
     streams: StreamNames
-    batch_size: int = 500
+    batch_size: int = 1000
     fetch_timeout: float = 1.0
     consumer: str = "tonypi_projector"
     standby_poll: float = 1.0
@@ -55,7 +55,7 @@ def load_settings(env: Env | None = None) -> ProjectorSettings:
         database=database_url(env),
         nats=nats_url(env),
         streams=stream_names(env),
-        batch_size=env_int(env, "PROJECTOR_BATCH_SIZE", 500, minimum=1),
+        batch_size=env_int(env, "PROJECTOR_BATCH_SIZE", 1000, minimum=1),
         fetch_timeout=env_float(env, "PROJECTOR_FETCH_TIMEOUT", 1.0, minimum=0.01),
         consumer=consumer,
         standby_poll=env_float(env, "PROJECTOR_STANDBY_POLL", 1.0, minimum=0.05),

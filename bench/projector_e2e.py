@@ -1,0 +1,227 @@
+"""End to end: MQTT publish -> tonypi-ingest -> JetStream -> tonypi-projector -> committed row.
+
+    .venv/bin/python bench/projector_e2e.py                      # both targets below
+    .venv/bin/python bench/projector_e2e.py --scenario latency --duration 20
+
+Scenarios (every process on this box: Mosquitto, nats-server, ingest, projector,
+PostgreSQL and the load generator):
+- throughput: QoS 1 at 5,000 msg/s for 60 s from 200 robot connections. Reports the
+  publish-to-commit rate, events lost (published - committed), the projector's largest
+  lag while publishing, and how long after the last publish the last commit came.
+- latency: QoS 1 at 1,000 msg/s for 30 s from 50 connections. Every event's latency is its
+  commit time (when PostgreSQL's NOTIFY with a checkpoint at or past its sequence reached
+  the benchmark) minus its scheduled publish time, so a load generator running late
+  counts against the system. Reports p50, p90, p99 and max.
+Private Mosquitto and nats-server on free ports (as bench/ingest_throughput.py); a fresh
+database on the PostgreSQL at --pg-admin-url, dropped afterwards.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+from types import SimpleNamespace
+from urllib.request import urlopen
+
+import asyncpg
+import nats
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ingest_load import Publisher, robot_messages  # noqa: E402
+from ingest_throughput import (cpu_seconds, free_port, machine_cpu_seconds, start_brokers,  # noqa: E402
+                               wait_http_ok)
+from tonypi_events import StreamNames, decode  # noqa: E402
+from tonypi_projector.source import EventSource  # noqa: E402
+
+BIN = Path(sys.executable).parent
+SCENARIOS = {
+    "throughput": dict(rate=5000.0, duration=60.0, publishers=200),
+    "latency": dict(rate=1000.0, duration=30.0, publishers=50),
+}
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    return sorted_values[min(len(sorted_values) - 1, int(p / 100 * len(sorted_values)))]
+
+
+def scrape(port: int, name: str) -> float:
+    text = urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+async def read_stream(nc, names: StreamNames, last: int) -> dict[int, tuple[str, int]]:
+    """stream sequence -> (robot id, bench_seq) for every event."""
+    source = EventSource(nc, names, "", batch_size=5000, fetch_timeout=1.0, durable=False)
+    await source.open(1)
+    out: dict[int, tuple[str, int]] = {}
+    try:
+        while len(out) < last:
+            msgs = await source.fetch()
+            if not msgs:
+                break
+            for m in msgs:
+                ev = decode(m.data)
+                out[m.metadata.sequence.stream] = (ev.robot_id, ev.payload.get("bench_seq", -1))
+    finally:
+        await source.close()
+    return out
+
+
+async def run_scenario(name: str, args, brokers, workdir: Path) -> dict:
+    spec = {**SCENARIOS[name], **{k: v for k, v in (("rate", args.rate), ("duration", args.duration),
+                                                     ("publishers", args.publishers)) if v}}
+    rate, duration, n_pub = spec["rate"], spec["duration"], int(spec["publishers"])
+    run = uuid.uuid4().hex[:8]
+    names = StreamNames(events=f"E2E_{run}_EVENTS", dead_letter=f"E2E_{run}_DL", subject_prefix=f"e2e{run}",
+                        events_max_bytes=4 * 1024**3)
+    db = f"bench_e2e_{run}"
+    database_url = args.pg_admin_url.rsplit("/", 1)[0] + f"/{db}"
+    prefix, ingest_port, projector_port = f"e2e{run}/", free_port(), free_port()
+    env = {**os.environ, "MQTT_URL": f"mqtt://127.0.0.1:{brokers.mqtt_port}", "NATS_URL": brokers.nats_url,
+           "DATABASE_URL": database_url, "EVENTS_STREAM": names.events, "DEAD_LETTER_STREAM": names.dead_letter,
+           "SUBJECT_PREFIX": names.subject_prefix, "EVENTS_MAX_BYTES": str(names.events_max_bytes),
+           "MQTT_TOPIC_PREFIX": prefix, "INGEST_PORT": str(ingest_port), "PROJECTOR_PORT": str(projector_port),
+           "LOG_LEVEL": "WARNING", "PROJECTOR_BATCH_SIZE": str(args.projector_batch_size)}
+    procs = {
+        "ingest": subprocess.Popen([str(BIN / "tonypi-ingest")], env=env, stdout=open(workdir / f"ingest-{run}.log", "wb"),
+                                   stderr=subprocess.STDOUT),
+        "projector": subprocess.Popen([str(BIN / "tonypi-projector")], env=env,
+                                      stdout=open(workdir / f"projector-{run}.log", "wb"), stderr=subprocess.STDOUT),
+    }
+    nc = await nats.connect(brokers.nats_url)
+    commits: list[tuple[float, int]] = []
+    listener = None
+    try:
+        await wait_http_ok(f"http://127.0.0.1:{ingest_port}/readyz")
+        await wait_http_ok(f"http://127.0.0.1:{projector_port}/readyz")
+        listener = await asyncpg.connect(database_url)
+        await listener.add_listener("tonypi_checkpoint", lambda *a: commits.append((time.time(), int(a[3]))))
+        per_robot = int(rate * duration / n_pub)
+        rng = random.Random(7)
+        start = datetime(2026, 11, 26, 8, 0, 0)
+        publishers = [Publisher(f"e2e-{run}-{i}", [(prefix + t, p) for t, p in robot_messages(i, per_robot, start, rng)],
+                                1, window=20) for i in range(n_pub)]
+        total = per_robot * n_pub
+        for p in publishers:
+            await p.connect("127.0.0.1", brokers.mqtt_port)
+        pids = {**{k: p.pid for k, p in procs.items()}, **brokers.pids, "load generator": os.getpid()}
+        cpu0 = {k: cpu_seconds(pid) for k, pid in pids.items()}
+        box0 = machine_cpu_seconds()
+        max_lag = 0.0
+
+        async def watch_lag() -> None:
+            nonlocal max_lag
+            while True:
+                max_lag = max(max_lag, await asyncio.to_thread(scrape, projector_port, "tonypi_projector_lag_events"))
+                await asyncio.sleep(0.5)
+
+        watcher = asyncio.create_task(watch_lag())
+        t0, wall0 = time.monotonic(), time.time()
+        await asyncio.gather(*(p.run(rate / n_pub, t0) for p in publishers))
+        publish_end = time.time()
+        watcher.cancel()
+        # Wait for the stream to hold everything and the projector to commit it all.
+        deadline, stored = time.monotonic() + args.settle, -1
+        while time.monotonic() < deadline:
+            info = await nc.jetstream().stream_info(names.events)
+            stored = info.state.messages
+            if stored >= total and commits and commits[-1][1] >= info.state.last_seq:
+                break
+            await asyncio.sleep(0.05)
+        elapsed = time.monotonic() - t0
+        cpu = {k: round(100 * (cpu_seconds(pid) - cpu0[k]) / elapsed) for k, pid in pids.items()}
+        box = round(100 * (machine_cpu_seconds() - box0) / elapsed)
+        for p in publishers:
+            await p.close()
+        conn = await asyncpg.connect(database_url)
+        try:
+            checkpoint = await conn.fetchval("SELECT last_seq FROM projection_checkpoint")
+            dead = await conn.fetchval("SELECT count(*) FROM projection_dead_letters")
+        finally:
+            await conn.close()
+        result = {"scenario": name, "qos": 1, "offered_msg_s": rate, "seconds": duration, "publishers": n_pub,
+                  "published": total, "stored": stored, "committed": checkpoint, "dead_letters": dead,
+                  "lost": total - min(stored, checkpoint or 0),
+                  "last_commit_after_last_publish_s": round(commits[-1][0] - publish_end, 2) if commits else None,
+                  "publish_to_commit_msg_s": round((checkpoint or 0) / (commits[-1][0] - wall0)) if commits else 0,
+                  "max_projector_lag_events": int(max_lag), "cpu_pct_of_one_core": cpu, "box_cpu_pct": box}
+        if name == "latency":
+            origin = await read_stream(nc, names, checkpoint or 0)
+            per_pub_rate = rate / n_pub
+            commit_times, i = [], 0
+            latencies = []
+            for seq in sorted(origin):
+                while commits[i][1] < seq:
+                    i += 1
+                robot, bench_seq = origin[seq]
+                scheduled = wall0 + bench_seq / per_pub_rate
+                latencies.append(1000 * (commits[i][0] - scheduled))
+            latencies.sort()
+            result["latency_ms"] = {p: round(percentile(latencies, q), 1) for p, q in
+                                    (("p50", 50), ("p90", 90), ("p99", 99), ("max", 100))}
+            result["latency_samples"] = len(latencies)
+        return result
+    finally:
+        if listener is not None:
+            await listener.close()
+        for proc in procs.values():
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs.values():
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        for stream in (names.events, names.dead_letter):
+            try:
+                await nc.jetstream().delete_stream(stream)
+            except Exception:
+                pass
+        await nc.close()
+        admin = await asyncpg.connect(args.pg_admin_url)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        await admin.close()
+
+
+async def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scenario", choices=tuple(SCENARIOS), action="append", help="default: both")
+    parser.add_argument("--rate", type=float, help="override the scenario's offered msg/s")
+    parser.add_argument("--duration", type=float, help="override the scenario's seconds of publishing")
+    parser.add_argument("--publishers", type=int, help="override the scenario's robot connections")
+    parser.add_argument("--projector-batch-size", type=int, default=1000)
+    parser.add_argument("--settle", type=float, default=120.0, help="max seconds to wait for the last commit")
+    parser.add_argument("--pg-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--mosquitto", default=shutil.which("mosquitto") or "/usr/sbin/mosquitto")
+    parser.add_argument("--nats-server", default="/usr/sbin/nats-server" if Path("/usr/sbin/nats-server").exists()
+                        else str(BIN / "nats-server"))
+    args = parser.parse_args(argv)
+    broker_args = SimpleNamespace(mqtt_port=None, nats_url=None, broker_inflight=1000, broker_queued=0,
+                                  mosquitto=args.mosquitto, nats_server=args.nats_server)
+    with tempfile.TemporaryDirectory(prefix="projector-e2e-") as tmp:
+        brokers = start_brokers(broker_args, Path(tmp))
+        try:
+            for name in args.scenario or list(SCENARIOS):
+                print(json.dumps(await run_scenario(name, args, brokers, Path(tmp))), flush=True)
+        finally:
+            brokers.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
