@@ -45,7 +45,7 @@ class Fleet:
     async def job(self, robot_id: str, status: str, *, at: datetime | None = None, **extra: Any) -> int:
         return await self.publish(EventType.JOB, robot_id, {"status": status, **extra}, at=at)
 
-    async def applied(self, seq: int | None = None, timeout: float = 15.0) -> None:
+    async def applied(self, seq: int | None = None, timeout: float = 30.0) -> None:
         """Wait until the projector's checkpoint reaches `seq` (default: the last published)."""
         target = self.last_seq if seq is None else seq
         conn = await asyncpg.connect(self.database_url)
