@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from dataclasses import replace
 
+import aiohttp
 import pytest
 from tonypi_events import ensure_streams
 
@@ -33,12 +35,32 @@ def projector_env(service_env) -> dict[str, str]:
             "EVENTS_MAX_BYTES": str(TEST_EVENTS_MAX_BYTES)}
 
 
+async def wait_ready(env: dict[str, str], task: asyncio.Task, timeout: float = 30.0) -> None:
+    """Until /readyz answers 200: database created and migrated, streams there, a role taken."""
+    url = f"http://127.0.0.1:{env['PROJECTOR_PORT']}/readyz"
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            if task.done():
+                task.result()  # raises what stopped it
+                raise RuntimeError("the projector stopped before it was ready")
+            try:
+                async with http.get(url) as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+    raise TimeoutError(f"projector not ready within {timeout}s")
+
+
 @contextlib.asynccontextmanager
 async def projector_running(env: dict[str, str]):
     """A projector in this process (same code path as the console script), stopped on exit."""
     stop = asyncio.Event()
     task = asyncio.create_task(bootstrap.run(load_settings(env), stop))
     try:
+        await wait_ready(env, task)
         yield task
     finally:
         stop.set()

@@ -10,7 +10,8 @@ PROJECTOR_CONSUMER          durable consumer name on the events stream (tonypi_p
 PROJECTOR_STANDBY_POLL      seconds a standby waits between tries for the active lock (1.0)
 LOG_RETENTION_DAYS          system_logs older than this are pruned; 0 keeps them forever (30)
 LOG_RETENTION_INTERVAL      seconds between pruning passes (300)
-ITEM_CATALOGUE_PATH         JSON catalogue of QR code -> item for jobs.last_item (optional)
+ITEM_CATALOGUE_PATH         JSON catalogue of QR code -> item for jobs.last_item; the same file
+                            ingest answers scans from (default: tonypi_events' demo catalogue)
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tonypi_events import StreamNames
+from tonypi_events.items import DEFAULT_CATALOGUE_PATH
 from tonypi_runtime.config import ConfigError, Env, ServiceUrl, env_float, env_int, env_str, process_env
 from tonypi_runtime.connections import HttpBind, database_url, http_bind, nats_url, stream_names
 
@@ -36,7 +38,7 @@ class ProjectorSettings:
     standby_poll: float = 1.0
     log_retention_days: float = 30.0
     log_retention_interval: float = 300.0
-    item_catalogue_path: Path | None = None
+    item_catalogue_path: Path = DEFAULT_CATALOGUE_PATH
     log_format: str = "text"
     log_level: str = "INFO"
 
@@ -49,7 +51,6 @@ def load_settings(env: Env | None = None) -> ProjectorSettings:
     consumer = env_str(env, "PROJECTOR_CONSUMER", "tonypi_projector")
     if any(c in consumer for c in ". *>\t"):
         raise ConfigError(f"PROJECTOR_CONSUMER={consumer!r} may not contain '.', '*', '>' or spaces")
-    catalogue = env_str(env, "ITEM_CATALOGUE_PATH")
     return ProjectorSettings(
         bind=http_bind(env, "PROJECTOR_PORT", 9102),
         database=database_url(env),
@@ -61,7 +62,7 @@ def load_settings(env: Env | None = None) -> ProjectorSettings:
         standby_poll=env_float(env, "PROJECTOR_STANDBY_POLL", 1.0, minimum=0.05),
         log_retention_days=env_float(env, "LOG_RETENTION_DAYS", 30.0, minimum=0),
         log_retention_interval=env_float(env, "LOG_RETENTION_INTERVAL", 300.0, minimum=1),
-        item_catalogue_path=Path(catalogue) if catalogue else None,
+        item_catalogue_path=Path(env_str(env, "ITEM_CATALOGUE_PATH", str(DEFAULT_CATALOGUE_PATH))),
         log_format=log_format,
         log_level=env_str(env, "LOG_LEVEL", "INFO"),
     )
