@@ -1,6 +1,7 @@
 """Pure logic, no I/O: cursors, SQL building, settings, the OpenAPI generator."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from datetime import datetime, timezone
@@ -13,7 +14,7 @@ from tonypi_query.api import ENDPOINTS
 from tonypi_query.config import load_settings
 from tonypi_query.errors import RequestValidationError
 from tonypi_query.models import JobsQuery, LogsQuery
-from tonypi_query.openapi import openapi_document
+from tonypi_query.openapi import openapi_document, to_openapi_30
 from tonypi_query.pagination import decode_cursor, encode_cursor
 from tonypi_query.reads import jobs_sql, logs_sql
 from tonypi_runtime.config import ConfigError
@@ -85,6 +86,20 @@ def test_the_document_describes_every_endpoint_from_its_models():
         assert ("requestBody" in operation) == (endpoint.body_model is not None)
         for ref in _refs(operation):
             assert ref.rsplit("/", 1)[1] in doc["components"]["schemas"], ref
+
+
+def test_the_document_is_openapi_30_for_the_bundled_swagger_ui():
+    doc = openapi_document(ENDPOINTS, "t", "1", "d")
+    assert doc["openapi"] == "3.0.3"
+    text = json.dumps(doc)
+    assert '"type": "null"' not in text and '"const"' not in text and '"$defs"' not in text
+    robot = doc["components"]["schemas"]["RobotOut"]["properties"]
+    assert robot["last_seen"] == {"type": "string", "format": "date-time", "title": "Last Seen",
+                                  "nullable": True}
+    battery = doc["components"]["schemas"]["TelemetryOut"]["properties"]["battery"]
+    assert battery["allOf"] == [{"$ref": "#/components/schemas/BatteryPart"}] and battery["nullable"] is True
+    assert to_openapi_30({"anyOf": [{"type": "integer"}, {"type": "string"}, {"type": "null"}]}) == {
+        "anyOf": [{"type": "integer"}, {"type": "string"}], "nullable": True}
 
 
 def _refs(node):

@@ -1,5 +1,9 @@
-"""The OpenAPI 3.1 document, generated from the endpoint table and its pydantic models,
-and the Swagger UI at /docs (assets from the swagger-ui-bundle package, served offline)."""
+"""The OpenAPI document, generated from the endpoint table and its pydantic models, and the
+Swagger UI at /docs (assets from the swagger-ui-bundle package, served offline).
+
+The document is OpenAPI 3.0.3: the bundled Swagger UI (4.x) renders no 3.1 document, and
+every client generator reads 3.0. Pydantic writes JSON Schema 2020-12; `to_openapi_30`
+rewrites the few constructs 3.0 spells differently (null as `nullable`, `const`)."""
 from __future__ import annotations
 
 import json
@@ -16,12 +20,42 @@ REF = "#/components/schemas/{model}"
 DOCS_ASSETS = "/docs/static"
 
 
+NULL = {"type": "null"}
+
+
+def to_openapi_30(node: Any) -> Any:
+    """A JSON Schema 2020-12 fragment as an OpenAPI 3.0 Schema Object."""
+    if isinstance(node, list):
+        return [to_openapi_30(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = dict(node)
+    for union in ("anyOf", "oneOf"):
+        options = node.get(union)
+        if options and NULL in options:
+            rest = [option for option in options if option != NULL]
+            node.pop(union)
+            if len(rest) == 1 and "$ref" in rest[0]:
+                node["allOf"] = rest  # 3.0 ignores the siblings of a $ref
+            elif len(rest) == 1:
+                node = {**rest[0], **node}
+            else:
+                node[union] = rest
+            node["nullable"] = True
+    if "const" in node:
+        node["enum"] = [node.pop("const")]
+    if node.get("type") == "null":
+        del node["type"]
+        node["nullable"] = True
+    return {key: to_openapi_30(value) for key, value in node.items()}
+
+
 class _Components:
     def __init__(self) -> None:
         self.schemas: dict[str, Any] = {}
 
     def schema_for(self, model: Any, mode: str) -> dict[str, Any]:
-        schema = TypeAdapter(model).json_schema(mode=mode, ref_template=REF)
+        schema = to_openapi_30(TypeAdapter(model).json_schema(mode=mode, ref_template=REF))
         self.schemas.update(schema.pop("$defs", {}))
         if isinstance(model, type) and issubclass(model, BaseModel):
             self.schemas[model.__name__] = schema
@@ -32,7 +66,7 @@ class _Components:
 def _parameters(model: type[BaseModel] | None, where: str, components: _Components) -> list[dict[str, Any]]:
     if model is None:
         return []
-    schema = model.model_json_schema(mode="validation", ref_template=REF)
+    schema = to_openapi_30(model.model_json_schema(mode="validation", ref_template=REF))
     components.schemas.update(schema.pop("$defs", {}))
     required = set(schema.get("required", ()))
     params = []
@@ -77,7 +111,7 @@ def openapi_document(endpoints: list[Endpoint], title: str, version: str, descri
     for endpoint in endpoints:
         paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint, components)
     return {
-        "openapi": "3.1.0",
+        "openapi": "3.0.3",
         "info": {"title": title, "version": version, "description": description},
         "paths": paths,
         "components": {"schemas": dict(sorted(components.schemas.items()))},
