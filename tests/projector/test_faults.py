@@ -95,6 +95,7 @@ async def test_two_projectors_at_once_one_active_standby_takes_over_within_secon
         await publisher
         await wait_for_checkpoint(database_url, load.last_seq, timeout=60)
         assert role(env_a) == "standby" and role(env_b) == "active"
+        assert (a.stop(), b.stop()) == (0, 0), "SIGTERM drains and exits 0, active or standby"
     finally:
         publisher.cancel()
         a.stop()
