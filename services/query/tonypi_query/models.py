@@ -46,10 +46,7 @@ def _assume_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
 
 
-TimeFilter = Annotated[
-    datetime, BeforeValidator(_query_datetime), AfterValidator(_assume_utc),
-    Field(description="ISO 8601 date-time; without an offset it is taken as UTC"),
-]
+TimeFilter = Annotated[datetime, BeforeValidator(_query_datetime), AfterValidator(_assume_utc)]
 
 # PostgreSQL text cannot hold NUL; robot ids also travel as NATS subject tokens and path segments.
 RobotId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f/]+$")]
@@ -57,8 +54,7 @@ ShortText = Annotated[str, StringConstraints(max_length=255, pattern=r"^[^\x00]*
 LongText = Annotated[str, StringConstraints(max_length=4000, pattern=r"^[^\x00]*$")]
 RobotStatus = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[^\x00]*$")]
 FilterText = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00]*$")]
-Cursor = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$"),
-                   Field(description="the `before` value from the previous page's Link header")]
+Cursor = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 # --- requests -----------------------------------------------------------------------------
@@ -110,26 +106,35 @@ class JobPath(BaseModel):
     id: int = Field(ge=0, le=INT64_MAX)
 
 
-class Page(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+# Shared by both paged lists. Unknown query parameters are ignored, as FastAPI did.
+_QUERY = ConfigDict(extra="ignore")
+_SINCE = Field(None, description="only entries at or after this time (ISO 8601; no offset means UTC)")
+_UNTIL = Field(None, description="only entries before this time (ISO 8601; no offset means UTC)")
+_BEFORE = Field(None, description="the `before` value from the previous page's Link header")
 
-    before: Cursor | None = None
-    since: TimeFilter | None = Field(None, description="only entries at or after this time")
-    until: TimeFilter | None = Field(None, description="only entries before this time")
 
+class LogsQuery(BaseModel):
+    model_config = _QUERY
 
-class LogsQuery(Page):
     limit: int = Field(100, ge=0, le=MAX_PAGE_SIZE, description=f"page size, at most {MAX_PAGE_SIZE}")
     level: FilterText | None = Field(None, description="compared upper-cased: error matches ERROR")
     category: FilterText | None = None
     robot_id: RobotId | None = None
     q: FilterText | None = Field(None, description="case-insensitive substring of the message")
+    since: TimeFilter | None = _SINCE
+    until: TimeFilter | None = _UNTIL
+    before: Cursor | None = _BEFORE
 
 
-class JobsQuery(Page):
+class JobsQuery(BaseModel):
+    model_config = _QUERY
+
     limit: int = Field(50, ge=0, le=MAX_PAGE_SIZE, description=f"page size, at most {MAX_PAGE_SIZE}")
     robot_id: RobotId | None = None
     status: FilterText | None = Field(None, description="active, completed, cancelled or failed")
+    since: TimeFilter | None = Field(None, description="only jobs started at or after this time (ISO 8601)")
+    until: TimeFilter | None = Field(None, description="only jobs started before this time (ISO 8601)")
+    before: Cursor | None = _BEFORE
 
 
 # --- responses ----------------------------------------------------------------------------

@@ -71,6 +71,9 @@ def _parameters(model: type[BaseModel] | None, where: str, components: _Componen
     required = set(schema.get("required", ()))
     params = []
     for name, prop in schema["properties"].items():
+        if prop.get("default", ...) is None:  # absent means no filter; a query string has no null
+            del prop["default"]
+            prop.pop("nullable", None)
         param = {"name": name, "in": where, "required": where == "path" or name in required, "schema": prop}
         if "description" in prop:
             param["description"] = prop["description"]
