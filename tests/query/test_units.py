@@ -51,6 +51,7 @@ def test_job_filters_and_the_seed_defaults():
 def test_time_filters_take_iso_and_a_lost_plus_but_no_bare_numbers():
     assert LogsQuery(since="2026-11-26T10:00:00 02:00").since.utcoffset().total_seconds() == 7200
     assert LogsQuery(since="2026-11-26T10:00:00").since.tzinfo == timezone.utc  # naive means UTC
+    assert LogsQuery(since="2026-11-26 10:00").since.hour == 10  # a space separator, no seconds
     with pytest.raises(ValueError, match="ISO 8601"):
         LogsQuery(since="1700000000")
 

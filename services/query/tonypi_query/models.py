@@ -37,7 +37,7 @@ def _query_datetime(value: Any) -> Any:
             pass
         else:
             raise ValueError("expected an ISO 8601 date-time such as 2026-11-26T10:00:00+00:00, not a number")
-        if len(value) > 6 and value[-6] == " " and value[-3] == ":":
+        if len(value) > 6 and value[-6] == " " and value[-3] == ":" and ":" in value[:-6]:
             value = value[:-6] + "+" + value[-5:]
     return value
 
