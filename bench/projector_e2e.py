@@ -15,6 +15,7 @@ PostgreSQL and the load generator):
 Private Mosquitto and nats-server on free ports (as bench/ingest_throughput.py); a fresh
 database on the PostgreSQL at --pg-admin-url, dropped afterwards.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,13 @@ import nats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ingest_load import Publisher, robot_messages  # noqa: E402
-from ingest_throughput import (cpu_seconds, free_port, machine_cpu_seconds, start_brokers,  # noqa: E402
-                               wait_http_ok)
+from ingest_throughput import (
+    cpu_seconds,
+    free_port,
+    machine_cpu_seconds,
+    start_brokers,  # noqa: E402
+    wait_http_ok,
+)
 from tonypi_events import StreamNames, decode  # noqa: E402
 from tonypi_projector.source import EventSource  # noqa: E402
 
@@ -84,25 +90,53 @@ async def read_stream(nc, names: StreamNames, last: int) -> dict[int, tuple[str,
 
 
 async def run_scenario(name: str, args, brokers, workdir: Path) -> dict:
-    spec = {**SCENARIOS[name], **{k: v for k, v in (("rate", args.rate), ("duration", args.duration),
-                                                     ("publishers", args.publishers)) if v}}
+    spec = {
+        **SCENARIOS[name],
+        **{
+            k: v
+            for k, v in (("rate", args.rate), ("duration", args.duration), ("publishers", args.publishers))
+            if v
+        },
+    }
     rate, duration, n_pub = spec["rate"], spec["duration"], int(spec["publishers"])
     run = uuid.uuid4().hex[:8]
-    names = StreamNames(events=f"E2E_{run}_EVENTS", dead_letter=f"E2E_{run}_DL", subject_prefix=f"e2e{run}",
-                        events_max_bytes=4 * 1024**3)
+    names = StreamNames(
+        events=f"E2E_{run}_EVENTS",
+        dead_letter=f"E2E_{run}_DL",
+        subject_prefix=f"e2e{run}",
+        events_max_bytes=4 * 1024**3,
+    )
     db = f"bench_e2e_{run}"
     database_url = args.pg_admin_url.rsplit("/", 1)[0] + f"/{db}"
     prefix, ingest_port, projector_port = f"e2e{run}/", free_port(), free_port()
-    env = {**os.environ, "MQTT_URL": f"mqtt://127.0.0.1:{brokers.mqtt_port}", "NATS_URL": brokers.nats_url,
-           "DATABASE_URL": database_url, "EVENTS_STREAM": names.events, "DEAD_LETTER_STREAM": names.dead_letter,
-           "SUBJECT_PREFIX": names.subject_prefix, "EVENTS_MAX_BYTES": str(names.events_max_bytes),
-           "MQTT_TOPIC_PREFIX": prefix, "INGEST_PORT": str(ingest_port), "PROJECTOR_PORT": str(projector_port),
-           "LOG_LEVEL": "WARNING", "PROJECTOR_BATCH_SIZE": str(args.projector_batch_size)}
+    env = {
+        **os.environ,
+        "MQTT_URL": f"mqtt://127.0.0.1:{brokers.mqtt_port}",
+        "NATS_URL": brokers.nats_url,
+        "DATABASE_URL": database_url,
+        "EVENTS_STREAM": names.events,
+        "DEAD_LETTER_STREAM": names.dead_letter,
+        "SUBJECT_PREFIX": names.subject_prefix,
+        "EVENTS_MAX_BYTES": str(names.events_max_bytes),
+        "MQTT_TOPIC_PREFIX": prefix,
+        "INGEST_PORT": str(ingest_port),
+        "PROJECTOR_PORT": str(projector_port),
+        "LOG_LEVEL": "WARNING",
+        "PROJECTOR_BATCH_SIZE": str(args.projector_batch_size),
+    }
     procs = {
-        "ingest": subprocess.Popen([str(BIN / "tonypi-ingest")], env=env, stdout=open(workdir / f"ingest-{run}.log", "wb"),
-                                   stderr=subprocess.STDOUT),
-        "projector": subprocess.Popen([str(BIN / "tonypi-projector")], env=env,
-                                      stdout=open(workdir / f"projector-{run}.log", "wb"), stderr=subprocess.STDOUT),
+        "ingest": subprocess.Popen(
+            [str(BIN / "tonypi-ingest")],
+            env=env,
+            stdout=open(workdir / f"ingest-{run}.log", "wb"),
+            stderr=subprocess.STDOUT,
+        ),
+        "projector": subprocess.Popen(
+            [str(BIN / "tonypi-projector")],
+            env=env,
+            stdout=open(workdir / f"projector-{run}.log", "wb"),
+            stderr=subprocess.STDOUT,
+        ),
     }
     nc = await nats.connect(brokers.nats_url)
     commits: list[tuple[float, int]] = []
@@ -115,8 +149,15 @@ async def run_scenario(name: str, args, brokers, workdir: Path) -> dict:
         per_robot = int(rate * duration / n_pub)
         rng = random.Random(7)
         start = datetime(2026, 11, 26, 8, 0, 0)
-        publishers = [Publisher(f"e2e-{run}-{i}", [(prefix + t, p) for t, p in robot_messages(i, per_robot, start, rng)],
-                                1, window=20) for i in range(n_pub)]
+        publishers = [
+            Publisher(
+                f"e2e-{run}-{i}",
+                [(prefix + t, p) for t, p in robot_messages(i, per_robot, start, rng)],
+                1,
+                window=20,
+            )
+            for i in range(n_pub)
+        ]
         total = per_robot * n_pub
         for p in publishers:
             await p.connect("127.0.0.1", brokers.mqtt_port)
@@ -128,7 +169,9 @@ async def run_scenario(name: str, args, brokers, workdir: Path) -> dict:
         async def watch_lag() -> None:
             nonlocal max_lag
             while True:
-                max_lag = max(max_lag, await asyncio.to_thread(scrape, projector_port, "tonypi_projector_lag_events"))
+                max_lag = max(
+                    max_lag, await asyncio.to_thread(scrape, projector_port, "tonypi_projector_lag_events")
+                )
                 await asyncio.sleep(0.5)
 
         watcher = asyncio.create_task(watch_lag())
@@ -155,16 +198,27 @@ async def run_scenario(name: str, args, brokers, workdir: Path) -> dict:
             dead = await conn.fetchval("SELECT count(*) FROM projection_dead_letters")
         finally:
             await conn.close()
-        result = {"scenario": name, "qos": 1, "offered_msg_s": rate, "seconds": duration, "publishers": n_pub,
-                  "published": total, "stored": stored, "committed": checkpoint, "dead_letters": dead,
-                  "lost": total - min(stored, checkpoint or 0),
-                  "last_commit_after_last_publish_s": round(commits[-1][0] - publish_end, 2) if commits else None,
-                  "publish_to_commit_msg_s": round((checkpoint or 0) / (commits[-1][0] - wall0)) if commits else 0,
-                  "max_projector_lag_events": int(max_lag), "cpu_pct_of_one_core": cpu, "box_cpu_pct": box}
+        result = {
+            "scenario": name,
+            "qos": 1,
+            "offered_msg_s": rate,
+            "seconds": duration,
+            "publishers": n_pub,
+            "published": total,
+            "stored": stored,
+            "committed": checkpoint,
+            "dead_letters": dead,
+            "lost": total - min(stored, checkpoint or 0),
+            "last_commit_after_last_publish_s": round(commits[-1][0] - publish_end, 2) if commits else None,
+            "publish_to_commit_msg_s": round((checkpoint or 0) / (commits[-1][0] - wall0)) if commits else 0,
+            "max_projector_lag_events": int(max_lag),
+            "cpu_pct_of_one_core": cpu,
+            "box_cpu_pct": box,
+        }
         if name == "latency":
             origin = await read_stream(nc, names, checkpoint or 0)
             per_pub_rate = rate / n_pub
-            commit_times, i = [], 0
+            i = 0
             latencies = []
             for seq in sorted(origin):
                 while commits[i][1] < seq:
@@ -173,8 +227,10 @@ async def run_scenario(name: str, args, brokers, workdir: Path) -> dict:
                 scheduled = wall0 + bench_seq / per_pub_rate
                 latencies.append(1000 * (commits[i][0] - scheduled))
             latencies.sort()
-            result["latency_ms"] = {p: round(percentile(latencies, q), 1) for p, q in
-                                    (("p50", 50), ("p90", 90), ("p99", 99), ("max", 100))}
+            result["latency_ms"] = {
+                p: round(percentile(latencies, q), 1)
+                for p, q in (("p50", 50), ("p90", 90), ("p99", 99), ("max", 100))
+            }
             result["latency_samples"] = len(latencies)
         return result
     finally:
@@ -199,7 +255,9 @@ async def run_scenario(name: str, args, brokers, workdir: Path) -> dict:
 
 
 async def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--scenario", choices=tuple(SCENARIOS), action="append", help="default: both")
     parser.add_argument("--rate", type=float, help="override the scenario's offered msg/s")
     parser.add_argument("--duration", type=float, help="override the scenario's seconds of publishing")
@@ -208,11 +266,21 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settle", type=float, default=120.0, help="max seconds to wait for the last commit")
     parser.add_argument("--pg-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--mosquitto", default=shutil.which("mosquitto") or "/usr/sbin/mosquitto")
-    parser.add_argument("--nats-server", default="/usr/sbin/nats-server" if Path("/usr/sbin/nats-server").exists()
-                        else str(BIN / "nats-server"))
+    parser.add_argument(
+        "--nats-server",
+        default="/usr/sbin/nats-server"
+        if Path("/usr/sbin/nats-server").exists()
+        else str(BIN / "nats-server"),
+    )
     args = parser.parse_args(argv)
-    broker_args = SimpleNamespace(mqtt_port=None, nats_url=None, broker_inflight=1000, broker_queued=0,
-                                  mosquitto=args.mosquitto, nats_server=args.nats_server)
+    broker_args = SimpleNamespace(
+        mqtt_port=None,
+        nats_url=None,
+        broker_inflight=1000,
+        broker_queued=0,
+        mosquitto=args.mosquitto,
+        nats_server=args.nats_server,
+    )
     with tempfile.TemporaryDirectory(prefix="projector-e2e-") as tmp:
         brokers = start_brokers(broker_args, Path(tmp))
         try:

@@ -13,6 +13,7 @@ store, then:
    end to end, setup and swap included.
 Reports events/s and CPU (% of one core) of the projector process and of the whole box.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,16 +53,28 @@ def envelopes(robots: int, total: int, seed: int = 42):
             payload = json.loads(raw)
             route = route_for(topic)
             n += 1
-            yield EventEnvelope(event_id=uuid.uuid4().hex, event_type=route.event_type,
-                                schema_version=route.detect_version(payload), robot_id=payload["robot_id"],
-                                received_at=received + timedelta(milliseconds=n), source=topic, payload=payload)
+            yield EventEnvelope(
+                event_id=uuid.uuid4().hex,
+                event_type=route.event_type,
+                schema_version=route.detect_version(payload),
+                robot_id=payload["robot_id"],
+                received_at=received + timedelta(milliseconds=n),
+                source=topic,
+                payload=payload,
+            )
 
 
 async def fill(js, names: StreamNames, robots: int, total: int) -> int:
     pending, last = [], 0
     for ev in envelopes(robots, total):
-        pending.append(js.publish(names.subjects.event(ev.robot_id, ev.event_type), encode(ev),
-                                  stream=names.events, headers=headers_for(ev)))
+        pending.append(
+            js.publish(
+                names.subjects.event(ev.robot_id, ev.event_type),
+                encode(ev),
+                stream=names.events,
+                headers=headers_for(ev),
+            )
+        )
         if len(pending) >= 500:
             last = max(a.seq for a in await asyncio.gather(*pending))
             pending = []
@@ -79,7 +92,9 @@ async def checkpoint(conn: asyncpg.Connection) -> int:
 
 async def catch_up(env: dict[str, str], database_url: str, last: int, workdir: Path) -> dict:
     log = workdir / "projector.log"
-    proc = subprocess.Popen([str(BIN / "tonypi-projector")], env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [str(BIN / "tonypi-projector")], env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT
+    )
     try:
         conn = None
         deadline = time.monotonic() + 60
@@ -103,9 +118,14 @@ async def catch_up(env: dict[str, str], database_url: str, last: int, workdir: P
         cpu = 100 * (cpu_seconds(proc.pid) - cpu0) / elapsed
         box = 100 * (machine_cpu_seconds() - box0) / elapsed
         await conn.close()
-        return {"scenario": "catch-up (live projector, fresh database)", "events": last - first_seq,
-                "seconds": round(elapsed, 2), "events_per_s": round((last - first_seq) / elapsed),
-                "projector_cpu_pct_of_one_core": round(cpu), "box_cpu_pct": round(box)}
+        return {
+            "scenario": "catch-up (live projector, fresh database)",
+            "events": last - first_seq,
+            "seconds": round(elapsed, 2),
+            "events_per_s": round((last - first_seq) / elapsed),
+            "projector_cpu_pct_of_one_core": round(cpu),
+            "box_cpu_pct": round(box),
+        }
     finally:
         proc.terminate()
         proc.wait(30)
@@ -113,50 +133,79 @@ async def catch_up(env: dict[str, str], database_url: str, last: int, workdir: P
 
 def run_replay(env: dict[str, str], batch_size: int) -> dict:
     box0, t0 = machine_cpu_seconds(), time.monotonic()
-    out = subprocess.run([str(BIN / "tonypi"), "replay", "--batch-size", str(batch_size)], env=env,
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [str(BIN / "tonypi"), "replay", "--batch-size", str(batch_size)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     elapsed = time.monotonic() - t0
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-2000:])
     summary = out.stderr.strip().splitlines()[-1]
     rate = float(summary.split("(")[1].split(" events/s")[0].replace(",", ""))
-    return {"scenario": f"tonypi replay --batch-size {batch_size}", "summary": summary,
-            "events_per_s": round(rate), "wall_s_including_process_start": round(elapsed, 2),
-            "box_cpu_pct": round(100 * (machine_cpu_seconds() - box0) / elapsed)}
+    return {
+        "scenario": f"tonypi replay --batch-size {batch_size}",
+        "summary": summary,
+        "events_per_s": round(rate),
+        "wall_s_including_process_start": round(elapsed, 2),
+        "box_cpu_pct": round(100 * (machine_cpu_seconds() - box0) / elapsed),
+    }
 
 
 async def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--robots", type=int, default=50)
     parser.add_argument("--batch-size", type=int, default=2000, help="replay batch size")
     parser.add_argument("--projector-batch-size", type=int, default=1000)
     parser.add_argument("--pg-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--nats-server", default="/usr/sbin/nats-server" if Path("/usr/sbin/nats-server").exists()
-                        else str(BIN / "nats-server"))
+    parser.add_argument(
+        "--nats-server",
+        default="/usr/sbin/nats-server"
+        if Path("/usr/sbin/nats-server").exists()
+        else str(BIN / "nats-server"),
+    )
     args = parser.parse_args(argv)
     run = uuid.uuid4().hex[:8]
     db = f"bench_projector_{run}"
     database_url = args.pg_admin_url.rsplit("/", 1)[0] + f"/{db}"
     with tempfile.TemporaryDirectory(prefix="projector-bench-") as tmp:
         port = free_port()
-        nats_proc = subprocess.Popen([args.nats_server, "-js", "-a", "127.0.0.1", "-p", str(port), "-sd",
-                                      f"{tmp}/js"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        nats_proc = subprocess.Popen(
+            [args.nats_server, "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", f"{tmp}/js"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             wait_port(port)
-            names = StreamNames(events=f"BENCH_{run}_EVENTS", dead_letter=f"BENCH_{run}_DL",
-                                subject_prefix=f"bench{run}", events_max_bytes=4 * 1024**3)
+            names = StreamNames(
+                events=f"BENCH_{run}_EVENTS",
+                dead_letter=f"BENCH_{run}_DL",
+                subject_prefix=f"bench{run}",
+                events_max_bytes=4 * 1024**3,
+            )
             nc = await nats.connect(f"nats://127.0.0.1:{port}")
             await ensure_streams(nc.jetstream(), names)
             t0 = time.monotonic()
             last = await fill(nc.jetstream(), names, args.robots, args.events)
             print(json.dumps({"filled": last, "seconds": round(time.monotonic() - t0, 1)}), flush=True)
             await nc.close()
-            env = {**os.environ, "NATS_URL": f"nats://127.0.0.1:{port}", "DATABASE_URL": database_url,
-                   "EVENTS_STREAM": names.events, "DEAD_LETTER_STREAM": names.dead_letter,
-                   "SUBJECT_PREFIX": names.subject_prefix, "EVENTS_MAX_BYTES": str(names.events_max_bytes),
-                   "PROJECTOR_PORT": str(free_port()), "PROJECTOR_BATCH_SIZE": str(args.projector_batch_size),
-                   "LOG_LEVEL": "WARNING"}
+            env = {
+                **os.environ,
+                "NATS_URL": f"nats://127.0.0.1:{port}",
+                "DATABASE_URL": database_url,
+                "EVENTS_STREAM": names.events,
+                "DEAD_LETTER_STREAM": names.dead_letter,
+                "SUBJECT_PREFIX": names.subject_prefix,
+                "EVENTS_MAX_BYTES": str(names.events_max_bytes),
+                "PROJECTOR_PORT": str(free_port()),
+                "PROJECTOR_BATCH_SIZE": str(args.projector_batch_size),
+                "LOG_LEVEL": "WARNING",
+            }
             print(json.dumps(await catch_up(env, database_url, last, Path(tmp))), flush=True)
             print(json.dumps(await asyncio.to_thread(run_replay, env, args.batch_size)), flush=True)
         finally:

@@ -1,16 +1,23 @@
 """Running pure folds in unit tests: no I/O, stream sequences numbered from 1."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from tonypi_events import EventEnvelope, encode
-
 from tonypi_projector.batch import BatchChanges, StreamEvent, fold_batch
 from tonypi_projector.folds import RobotState
 from tonypi_projector.rows import Job, LogEntry
 
-ITEMS = {"QR12345": {"sku": "SKU-12345", "name": "Widget A", "description": "Blue", "weight_kg": 0.25,
-                     "location": "Aisle 1"}}
+ITEMS = {
+    "QR12345": {
+        "sku": "SKU-12345",
+        "name": "Widget A",
+        "description": "Blue",
+        "weight_kg": 0.25,
+        "location": "Aisle 1",
+    }
+}
 
 
 @dataclass
@@ -42,4 +49,4 @@ class Folded:
         return [j for _, j in sorted(self.jobs.items()) if j.robot_id == robot_id]
 
     def messages(self, category: str | None = None) -> list[str]:
-        return [l.message for l in self.logs if category is None or l.category == category]
+        return [line.message for line in self.logs if category is None or line.category == category]

@@ -1,4 +1,5 @@
 """A steady, bounded load of mixed events for the fault tests, and the exactly-once check."""
+
 from __future__ import annotations
 
 import asyncio
@@ -53,9 +54,13 @@ async def assert_applied_exactly_once(database_url: str, load: Load) -> None:
     conn = await asyncpg.connect(database_url)
     try:
         lines = await conn.fetchval("SELECT count(*) FROM system_logs WHERE category = 'robot_load'")
-        distinct = await conn.fetchval("SELECT count(DISTINCT message) FROM system_logs WHERE category = 'robot_load'")
-        items = {r["robot_id"]: r["done"] for r in await conn.fetch(
-            "SELECT robot_id, sum(items_done) AS done FROM jobs GROUP BY robot_id")}
+        distinct = await conn.fetchval(
+            "SELECT count(DISTINCT message) FROM system_logs WHERE category = 'robot_load'"
+        )
+        items = {
+            r["robot_id"]: r["done"]
+            for r in await conn.fetch("SELECT robot_id, sum(items_done) AS done FROM jobs GROUP BY robot_id")
+        }
         active = await conn.fetchval("SELECT count(*) FROM jobs WHERE status = 'active'")
         checkpoint = await conn.fetchval("SELECT last_seq FROM projection_checkpoint")
         robots = await conn.fetchval("SELECT count(*) FROM robots")

@@ -1,5 +1,6 @@
 """A PostgreSQL server of a test's own, on a free port with its data in a temp dir, so a
 test may restart it without touching the PostgreSQL everyone shares."""
+
 from __future__ import annotations
 
 import os
@@ -31,14 +32,26 @@ class PrivatePostgres:
         return f"postgresql://postgres@127.0.0.1:{self.port}/tonypi_db"
 
     def start(self) -> "PrivatePostgres":
-        _as_postgres(str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        _as_postgres(
+            str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8"
+        )
         self._ctl("start")
         return self
 
     def _ctl(self, action: str, *extra: str) -> None:
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
-        _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.root / "log"),
-                     "-w", *extra, action)
+        _as_postgres(
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            *extra,
+            action,
+        )
 
     def restart(self) -> None:
         self._ctl("restart", "-m", "fast")

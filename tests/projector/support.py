@@ -1,4 +1,5 @@
 """Helpers for the projector's tests: making and publishing events, reading the tables."""
+
 from __future__ import annotations
 
 import asyncio
@@ -17,20 +18,36 @@ _clock = itertools.count()
 TABLE_ORDER = {"robots": "id", "jobs": "id", "system_logs": "id"}
 
 
-def event(event_type: EventType | str, robot_id: str, payload: dict[str, Any] | None = None, *,
-          version: int = 1, at: datetime | None = None, source: str | None = None) -> EventEnvelope:
+def event(
+    event_type: EventType | str,
+    robot_id: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    version: int = 1,
+    at: datetime | None = None,
+    source: str | None = None,
+) -> EventEnvelope:
     event_type = EventType(event_type)
     body = {"robot_id": robot_id, **(payload or {})}
     return EventEnvelope(
-        event_id=new_event_id(), event_type=event_type, schema_version=version, robot_id=robot_id,
+        event_id=new_event_id(),
+        event_type=event_type,
+        schema_version=version,
+        robot_id=robot_id,
         received_at=at or BASE_TIME + timedelta(milliseconds=next(_clock)),
-        source=source or (API_SOURCE if event_type.value.startswith("robot_") else f"tonypi/{event_type.value}/{robot_id}"),
-        payload=body)
+        source=source
+        or (API_SOURCE if event_type.value.startswith("robot_") else f"tonypi/{event_type.value}/{robot_id}"),
+        payload=body,
+    )
 
 
 async def publish(js: JetStreamContext, names: StreamNames, ev: EventEnvelope) -> int:
-    ack = await js.publish(names.subjects.event(ev.robot_id, ev.event_type), encode(ev),
-                           stream=names.events, headers=headers_for(ev))
+    ack = await js.publish(
+        names.subjects.event(ev.robot_id, ev.event_type),
+        encode(ev),
+        stream=names.events,
+        headers=headers_for(ev),
+    )
     return ack.seq
 
 
@@ -45,7 +62,9 @@ async def checkpoint(database_url: str) -> int:
     except asyncpg.InvalidCatalogNameError:  # the projector has not created it yet
         return 0
     try:
-        value = await conn.fetchval("SELECT last_seq FROM projection_checkpoint WHERE projection = 'read_tables'")
+        value = await conn.fetchval(
+            "SELECT last_seq FROM projection_checkpoint WHERE projection = 'read_tables'"
+        )
         return int(value or 0)
     except asyncpg.UndefinedTableError:
         return 0
@@ -72,10 +91,12 @@ async def table_rows(database_url: str, table: str, schema: str = "public") -> l
     conn = await asyncpg.connect(database_url)
     try:
         rows = await conn.fetch(
-            f'SELECT to_jsonb(t)::text AS row FROM "{schema}"."{table}" t ORDER BY {TABLE_ORDER[table]}')
+            f'SELECT to_jsonb(t)::text AS row FROM "{schema}"."{table}" t ORDER BY {TABLE_ORDER[table]}'
+        )
     finally:
         await conn.close()
     import json
+
     return [json.loads(r["row"]) for r in rows]
 
 

@@ -1,5 +1,6 @@
 """Crashes under load: SIGKILL mid-batch, two projectors at once, PostgreSQL restarted.
 Each ends with every event applied exactly once and tables equal to a clean replay."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,9 +11,9 @@ from pathlib import Path
 from urllib.request import urlopen
 
 import pytest
-
 from tonypi_projector.config import load_settings
 from tonypi_projector.replay import replay
+
 from tests.projector.load import Load, assert_applied_exactly_once
 from tests.projector.private_postgres import PrivatePostgres
 from tests.projector.support import checkpoint, snapshot, wait_for_checkpoint
@@ -46,8 +47,9 @@ async def assert_equals_clean_replay(env: dict[str, str], database_url: str) -> 
     assert await snapshot(database_url) == live
 
 
-async def test_sigkill_mid_batch_ten_times_under_load_loses_and_doubles_nothing(js, streams, projector_env,
-                                                                               database_url, tmp_path: Path):
+async def test_sigkill_mid_batch_ten_times_under_load_loses_and_doubles_nothing(
+    js, streams, projector_env, database_url, tmp_path: Path
+):
     env = {**projector_env, "PROJECTOR_BATCH_SIZE": "50"}
     load = Load(js, streams, total=30000, rate=1000)
     enough = asyncio.Event()
@@ -74,8 +76,9 @@ async def test_sigkill_mid_batch_ten_times_under_load_loses_and_doubles_nothing(
     await assert_equals_clean_replay(env, database_url)
 
 
-async def test_two_projectors_at_once_one_active_standby_takes_over_within_seconds(js, streams, projector_env,
-                                                                                  database_url, tmp_path: Path):
+async def test_two_projectors_at_once_one_active_standby_takes_over_within_seconds(
+    js, streams, projector_env, database_url, tmp_path: Path
+):
     env_a = projector_env
     env_b = {**projector_env, "PROJECTOR_PORT": str(free_port())}
     a = ServiceProcess("tonypi-projector", env_a, log_path=tmp_path / "a.log").start()
@@ -104,8 +107,9 @@ async def test_two_projectors_at_once_one_active_standby_takes_over_within_secon
     await assert_equals_clean_replay(env_b, database_url)
 
 
-async def test_postgresql_restarted_under_load_the_projector_recovers_by_itself(js, streams, projector_env,
-                                                                              tmp_path: Path):
+async def test_postgresql_restarted_under_load_the_projector_recovers_by_itself(
+    js, streams, projector_env, tmp_path: Path
+):
     pg = await asyncio.to_thread(PrivatePostgres().start)
     env = {**projector_env, "DATABASE_URL": pg.url}
     proc = ServiceProcess("tonypi-projector", env, log_path=tmp_path / "projector.log").start()

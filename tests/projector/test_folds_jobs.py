@@ -1,4 +1,5 @@
 """jobs: the seed's job semantics (MQTT.md), gen 1 and gen 2, as pure folds."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -16,7 +17,9 @@ def scan_v1(robot, qr, at=None):
 
 
 def scan_v2(robot, qr, at=None):
-    return event(EventType.SCAN, robot, {"qr_data": qr, "station_name": "Dock", "action": "scanned"}, version=2, at=at)
+    return event(
+        EventType.SCAN, robot, {"qr_data": qr, "station_name": "Dock", "action": "scanned"}, version=2, at=at
+    )
 
 
 def job_v1(robot, at=None, **payload):
@@ -31,9 +34,20 @@ def test_gen1_scan_without_an_active_job_starts_one_of_ten_items_and_records_the
     f = Folded()
     f.fold(scan_v1("r1", "QR12345", at=T[1]))
     job = f.active_job("r1")
-    assert (job.id, job.start_time, job.items_total, job.items_done, job.percent_complete) == (1, T[1], 10, 1, 10.0)
-    assert job.last_item == {"sku": "SKU-12345", "name": "Widget A", "description": "Blue", "weight_kg": 0.25,
-                             "location": "Aisle 1"}
+    assert (job.id, job.start_time, job.items_total, job.items_done, job.percent_complete) == (
+        1,
+        T[1],
+        10,
+        1,
+        10.0,
+    )
+    assert job.last_item == {
+        "sku": "SKU-12345",
+        "name": "Widget A",
+        "description": "Blue",
+        "weight_kg": 0.25,
+        "location": "Aisle 1",
+    }
     assert f.messages("job") == ["Job 1 started on r1"]
 
 
@@ -53,30 +67,49 @@ def test_gen1_job_percent_sets_progress_and_completed_ends_the_job_at_100():
     f.fold(job_v1("r1", percent=90.0, status="completed", items_done=9, items_total=10, at=T[2]))
     assert f.active_job("r1") is None
     [done] = f.jobs_of("r1")
-    assert (done.status, done.end_time, done.percent_complete, done.items_done) == ("completed", T[2], 100.0, 9)
+    assert (done.status, done.end_time, done.percent_complete, done.items_done) == (
+        "completed",
+        T[2],
+        100.0,
+        9,
+    )
     assert f.messages("job") == ["Job 1 started on r1", "Job 1 completed on r1"]
 
 
 def test_gen2_started_in_progress_then_completed():
     f = Folded()
-    f.fold(job_v2("r1", task_name="Transport", status="started", items_total=5, at=T[1]),
-           job_v2("r1", status="in_progress", phase="walking", progress_percent=60, items_done=3, at=T[2]),
-           job_v2("r1", status="completed", success=True, at=T[3]))
+    f.fold(
+        job_v2("r1", task_name="Transport", status="started", items_total=5, at=T[1]),
+        job_v2("r1", status="in_progress", phase="walking", progress_percent=60, items_done=3, at=T[2]),
+        job_v2("r1", status="completed", success=True, at=T[3]),
+    )
     [job] = f.jobs_of("r1")
     assert (job.task_name, job.phase, job.items_total, job.items_done) == ("Transport", "walking", 5, 3)
-    assert (job.status, job.start_time, job.end_time, job.percent_complete) == ("completed", T[1], T[3], 100.0)
+    assert (job.status, job.start_time, job.end_time, job.percent_complete) == (
+        "completed",
+        T[1],
+        T[3],
+        100.0,
+    )
 
 
 def test_gen2_cancelled_and_failed_end_the_job_keeping_progress_and_reason():
     f = Folded()
-    f.fold(job_v2("r1", status="started", task_name="A"), job_v2("r1", progress_percent=30, status="in_progress"),
-           job_v2("r1", status="cancelled", reason="operator stop", at=T[4]))
+    f.fold(
+        job_v2("r1", status="started", task_name="A"),
+        job_v2("r1", progress_percent=30, status="in_progress"),
+        job_v2("r1", status="cancelled", reason="operator stop", at=T[4]),
+    )
     f.fold(job_v2("r1", status="started", task_name="B"), job_v2("r1", status="failed", reason="fell over"))
     cancelled, failed = f.jobs_of("r1")
-    assert (cancelled.status, cancelled.percent_complete, cancelled.reason, cancelled.end_time) == \
-        ("cancelled", 30.0, "operator stop", T[4])
+    assert (cancelled.status, cancelled.percent_complete, cancelled.reason, cancelled.end_time) == (
+        "cancelled",
+        30.0,
+        "operator stop",
+        T[4],
+    )
     assert (failed.status, failed.reason, failed.task_name) == ("failed", "fell over", "B")
-    levels = {l.message.split()[2]: l.level for l in f.logs if l.category == "job"}
+    levels = {line.message.split()[2]: line.level for line in f.logs if line.category == "job"}
     assert levels == {"started": "INFO", "cancelled": "WARNING", "failed": "ERROR"}
 
 
@@ -105,16 +138,25 @@ def test_an_ending_with_no_active_job_is_recorded_as_a_job_started_and_ended_the
 
 def test_scans_and_robot_job_progress_update_the_same_job():
     f = Folded()
-    f.fold(scan_v1("r1", "QR12345"), job_v1("r1", percent=20.0, status="working", items_done=2, items_total=10),
-           scan_v1("r1", "QR12345"))
+    f.fold(
+        scan_v1("r1", "QR12345"),
+        job_v1("r1", percent=20.0, status="working", items_done=2, items_total=10),
+        scan_v1("r1", "QR12345"),
+    )
     [job] = f.jobs_of("r1")
     assert (job.items_done, job.percent_complete) == (3, 30.0)
 
 
 def test_at_most_one_active_job_per_robot_at_all_times():
     f = Folded()
-    f.fold(*[scan_v1("r1", "x") for _ in range(3)], job_v2("r1", status="started"), job_v2("r1", status="started"),
-           job_v1("r1", percent=10, status="working"), job_v2("r1", status="completed"), scan_v2("r1", "y"))
+    f.fold(
+        *[scan_v1("r1", "x") for _ in range(3)],
+        job_v2("r1", status="started"),
+        job_v2("r1", status="started"),
+        job_v1("r1", percent=10, status="working"),
+        job_v2("r1", status="completed"),
+        scan_v2("r1", "y"),
+    )
     assert sum(j.status == "active" for j in f.jobs.values()) == 1
     assert [j.status for j in f.jobs_of("r1")] == ["completed", "completed", "completed", "active"]
 

@@ -1,5 +1,6 @@
 """The live projector against real NATS JetStream and PostgreSQL: poison events, gaps,
 a restored backup, a fresh database, migrations, ops endpoints, retention."""
+
 from __future__ import annotations
 
 import asyncio
@@ -11,11 +12,11 @@ from datetime import datetime, timedelta, timezone
 from urllib.request import urlopen
 
 import asyncpg
-from tonypi_events import EventEnvelope, EventType, encode
-
+from tonypi_events import EventEnvelope, EventType
 from tonypi_projector.config import load_settings
 from tonypi_projector.migrations import apply_migrations, ensure_database, migration_files
 from tonypi_projector.replay import replay
+
 from tests.projector.conftest import projector_running
 from tests.projector.support import event, publish, publish_raw, snapshot, wait_for_checkpoint
 from tests.support.processes import BIN
@@ -33,16 +34,23 @@ def metric(text: str, name: str) -> float:
     raise AssertionError(f"{name} not on /metrics")
 
 
-async def test_poison_events_are_dead_lettered_listed_and_later_events_still_apply(js, streams, projector,
-                                                                                 projector_env, database_url):
+async def test_poison_events_are_dead_lettered_listed_and_later_events_still_apply(
+    js, streams, projector, projector_env, database_url
+):
     good = event(EventType.STATUS, "r1", {"status": "online"})
     await publish(js, streams, good)
     garbage = await publish_raw(js, streams, "r1", b"{not json")
-    future = EventEnvelope(**{**event(EventType.STATUS, "r1", {"status": "online"}).model_dump(), "schema_version": 7})
+    future = EventEnvelope(
+        **{**event(EventType.STATUS, "r1", {"status": "online"}).model_dump(), "schema_version": 7}
+    )
     future_seq = await publish(js, streams, future)
     # Valid for pydantic, refused by PostgreSQL (items_total is an INTEGER column): isolated too.
-    too_big = await publish(js, streams, event(EventType.JOB, "r1", {"status": "started", "items_total": 2**40}, version=2))
-    last = await publish(js, streams, event(EventType.LOG, "r1", {"message": "after the poison", "source": "main"}))
+    too_big = await publish(
+        js, streams, event(EventType.JOB, "r1", {"status": "started", "items_total": 2**40}, version=2)
+    )
+    last = await publish(
+        js, streams, event(EventType.LOG, "r1", {"message": "after the poison", "source": "main"})
+    )
     await wait_for_checkpoint(database_url, last)
 
     conn = await asyncpg.connect(database_url)
@@ -56,12 +64,22 @@ async def test_poison_events_are_dead_lettered_listed_and_later_events_still_app
     assert messages[-1] == "after the poison"
     assert metric(await asyncio.to_thread(scrape, projector_env), "tonypi_projector_dead_letters_total") >= 3
 
-    out = subprocess.run([str(BIN / "tonypi"), "projector", "dead-letters"], env={**os.environ, **projector_env},
-                         capture_output=True, text=True, timeout=30)
+    out = subprocess.run(
+        [str(BIN / "tonypi"), "projector", "dead-letters"],
+        env={**os.environ, **projector_env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert out.returncode == 0, out.stderr
     assert str(garbage) in out.stdout and "v7" in out.stdout and "range" in out.stdout
-    out = subprocess.run([str(BIN / "tonypi"), "projector", "dead-letters", "--json", "--limit", "1"],
-                         env={**os.environ, **projector_env}, capture_output=True, text=True, timeout=30)
+    out = subprocess.run(
+        [str(BIN / "tonypi"), "projector", "dead-letters", "--json", "--limit", "1"],
+        env={**os.environ, **projector_env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert [json.loads(line)["stream_seq"] for line in out.stdout.splitlines()] == [too_big]
 
 
@@ -77,28 +95,43 @@ async def test_ops_endpoints_and_metrics(js, streams, projector, projector_env, 
     assert metric(text, "tonypi_projector_checkpoint_sequence") == seq
     assert metric(text, "tonypi_projector_active") == 1
     assert 'tonypi_projector_events_applied_total{event_type="sensor"}' in text
-    for name in ("tonypi_projector_batch_size_bucket", "tonypi_projector_batch_apply_seconds_bucket",
-                 "tonypi_projector_lag_events", "tonypi_projector_events_lost_total",
-                 "tonypi_projector_logs_pruned_total"):
+    for name in (
+        "tonypi_projector_batch_size_bucket",
+        "tonypi_projector_batch_apply_seconds_bucket",
+        "tonypi_projector_lag_events",
+        "tonypi_projector_events_lost_total",
+        "tonypi_projector_logs_pruned_total",
+    ):
         assert name in text
 
 
-async def test_a_fresh_database_against_an_old_stream_catches_up_fully(js, streams, projector_env, database_url):
+async def test_a_fresh_database_against_an_old_stream_catches_up_fully(
+    js, streams, projector_env, database_url
+):
     last = 0
     for i in range(1500):
-        last = await publish(js, streams, event(EventType.LOG, f"r{i % 7}", {"message": f"m{i}", "source": "main"}))
+        last = await publish(
+            js, streams, event(EventType.LOG, f"r{i % 7}", {"message": f"m{i}", "source": "main"})
+        )
     async with projector_running(projector_env):  # DATABASE_URL names a database that does not exist yet
         await wait_for_checkpoint(database_url, last, timeout=60)
     conn = await asyncpg.connect(database_url)
     try:
         assert await conn.fetchval("SELECT count(*) FROM system_logs WHERE category = 'robot_main'") == 1500
-        assert await conn.fetchval("SELECT count(DISTINCT message) FROM system_logs WHERE category = 'robot_main'") == 1500
+        assert (
+            await conn.fetchval(
+                "SELECT count(DISTINCT message) FROM system_logs WHERE category = 'robot_main'"
+            )
+            == 1500
+        )
         assert await conn.fetchval("SELECT count(*) FROM robots") == 7
     finally:
         await conn.close()
 
 
-async def test_events_dropped_by_retention_are_reported_and_the_rest_applies(js, streams, projector_env, database_url):
+async def test_events_dropped_by_retention_are_reported_and_the_rest_applies(
+    js, streams, projector_env, database_url
+):
     await js.update_stream(replace(streams.events_config(), max_msgs=5))
     for i in range(12):
         await publish(js, streams, event(EventType.LOG, "r1", {"message": f"m{i}"}))
@@ -108,14 +141,20 @@ async def test_events_dropped_by_retention_are_reported_and_the_rest_applies(js,
     assert metric(text, "tonypi_projector_events_lost_total") >= 7
     conn = await asyncpg.connect(database_url)
     try:
-        messages = [r["message"] for r in await conn.fetch("SELECT message FROM system_logs WHERE category='robot_unknown' ORDER BY id")]
+        messages = [
+            r["message"]
+            for r in await conn.fetch(
+                "SELECT message FROM system_logs WHERE category='robot_unknown' ORDER BY id"
+            )
+        ]
     finally:
         await conn.close()
     assert messages == [f"m{i}" for i in range(7, 12)]
 
 
-async def test_the_checkpoint_not_the_consumer_decides_where_a_restored_backup_resumes(js, streams, projector_env,
-                                                                                      database_url, run_id):
+async def test_the_checkpoint_not_the_consumer_decides_where_a_restored_backup_resumes(
+    js, streams, projector_env, database_url, run_id
+):
     backup_url = database_url.rsplit("/", 1)[0] + f"/tonypi_test_{run_id}_backup"
     admin = await asyncpg.connect(database_url.rsplit("/", 1)[0] + "/postgres")
     try:
@@ -156,15 +195,20 @@ async def test_migrations_are_idempotent_and_safe_when_two_projectors_start_at_o
             await c.close()
 
 
-async def test_retention_prunes_old_logs_and_a_replay_still_equals_the_live_tables(js, streams, projector_env,
-                                                                                 database_url):
+async def test_retention_prunes_old_logs_and_a_replay_still_equals_the_live_tables(
+    js, streams, projector_env, database_url
+):
     env = {**projector_env, "LOG_RETENTION_DAYS": "30", "LOG_RETENTION_INTERVAL": "1"}
     old = datetime.now(timezone.utc) - timedelta(days=40)
     recent = datetime.now(timezone.utc) - timedelta(days=1)
     for i in range(30):
-        await publish(js, streams, event(EventType.LOG, "r1", {"message": f"old {i}"}, at=old + timedelta(seconds=i)))
+        await publish(
+            js, streams, event(EventType.LOG, "r1", {"message": f"old {i}"}, at=old + timedelta(seconds=i))
+        )
     for i in range(10):
-        last = await publish(js, streams, event(EventType.LOG, "r1", {"message": f"new {i}"}, at=recent + timedelta(seconds=i)))
+        last = await publish(
+            js, streams, event(EventType.LOG, "r1", {"message": f"new {i}"}, at=recent + timedelta(seconds=i))
+        )
     async with projector_running(env):
         await wait_for_checkpoint(database_url, last)
         conn = await asyncpg.connect(database_url)

@@ -1,13 +1,14 @@
 """`tonypi replay`: rebuilt tables equal the live ones row for row, swapped in atomically."""
+
 from __future__ import annotations
 
 import asyncio
 
 import asyncpg
 from tonypi_events import EventType
-
 from tonypi_projector.config import load_settings
 from tonypi_projector.replay import replay
+
 from tests.projector.conftest import projector_running
 from tests.projector.support import event, publish, snapshot, wait_for_checkpoint
 from tests.support.processes import BIN
@@ -19,19 +20,31 @@ def mixed_fleet_events(robots: int = 3, rounds: int = 6):
         rid = f"tonypi_{r:02d}"
         yield event(EventType.STATUS, rid, {"status": "online", "system_info": {"cpu_percent": 10 + r}})
         for i in range(rounds):
-            yield event(EventType.SENSOR, rid, {"sensor_type": f"accelerometer_{'xyz'[i % 3]}", "value": i, "unit": "m/s^2"})
+            yield event(
+                EventType.SENSOR,
+                rid,
+                {"sensor_type": f"accelerometer_{'xyz'[i % 3]}", "value": i, "unit": "m/s^2"},
+            )
             yield event(EventType.BATTERY, rid, {"percentage": 90 - i, "voltage": 10.5, "charging": False})
-            yield event(EventType.SCAN, rid, {"qr": f"QR{i}"}, version=1) if r % 2 else \
-                event(EventType.SCAN, rid, {"qr_data": f"QR{i}", "station_name": "S1"}, version=2)
+            yield (
+                event(EventType.SCAN, rid, {"qr": f"QR{i}"}, version=1)
+                if r % 2
+                else event(EventType.SCAN, rid, {"qr_data": f"QR{i}", "station_name": "S1"}, version=2)
+            )
             yield event(EventType.LOG, rid, {"level": "info", "message": f"line {i}", "source": "main"})
         yield event(EventType.JOB, rid, {"task_name": "Transport", "status": "completed"}, version=2)
         yield event(EventType.STATUS, rid, {"status": "offline"})
-        yield event(EventType.COMMAND_RESPONSE, rid, {"command_id": f"c{r}", "success": r % 2 == 0, "message": "ok"})
+        yield event(
+            EventType.COMMAND_RESPONSE, rid, {"command_id": f"c{r}", "success": r % 2 == 0, "message": "ok"}
+        )
     yield event(EventType.ROBOT_REGISTERED, "tonypi_api", {"name": "API robot"})
     yield event(EventType.ROBOT_UPDATED, "tonypi_api", {"changes": {"location": "Dock"}})
     yield event(EventType.ROBOT_DEACTIVATED, "tonypi_00")
-    yield event(EventType.INGEST_REJECTED, "_unattributed",
-                {"reason": "missing_robot_id", "detail": "no robot_id", "topic": "tonypi/battery", "size": 12})
+    yield event(
+        EventType.INGEST_REJECTED,
+        "_unattributed",
+        {"reason": "missing_robot_id", "detail": "no robot_id", "topic": "tonypi/battery", "size": 12},
+    )
 
 
 async def test_replay_equals_live_tables_and_swaps_them_in(js, streams, projector_env, database_url):
@@ -54,16 +67,20 @@ async def test_replay_equals_live_tables_and_swaps_them_in(js, streams, projecto
         conn = await asyncpg.connect(database_url)
         try:
             assert await conn.fetchval("SELECT 'robots'::regclass::oid") != old_oid  # really new tables
-            leftovers = await conn.fetch("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tonypi_replay%'")
+            leftovers = await conn.fetch(
+                "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tonypi_replay%'"
+            )
             assert leftovers == []
         finally:
             await conn.close()
 
         # The live projector carries on into the swapped-in tables.
-        seq = await publish(js, streams, event(EventType.LOG, "tonypi_01", {"message": "after swap", "source": "main"}))
+        seq = await publish(
+            js, streams, event(EventType.LOG, "tonypi_01", {"message": "after swap", "source": "main"})
+        )
         await wait_for_checkpoint(database_url, seq)
         after = await snapshot(database_url)
-        assert [l["message"] for l in after["system_logs"]][-1] == "after swap"
+        assert [line["message"] for line in after["system_logs"]][-1] == "after swap"
 
 
 async def test_replay_command_shows_progress_and_events_per_second(js, streams, projector_env, database_url):
@@ -71,8 +88,14 @@ async def test_replay_command_shows_progress_and_events_per_second(js, streams, 
     for ev in mixed_fleet_events(robots=2, rounds=3):
         last = await publish(js, streams, ev)
     proc = await asyncio.create_subprocess_exec(
-        str(BIN / "tonypi"), "replay", "--batch-size", "5", env={**__import__("os").environ, **projector_env},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        str(BIN / "tonypi"),
+        "replay",
+        "--batch-size",
+        "5",
+        env={**__import__("os").environ, **projector_env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     _, err = await asyncio.wait_for(proc.communicate(), 60)
     text = err.decode()
     assert proc.returncode == 0, text
@@ -85,7 +108,9 @@ async def test_replay_command_shows_progress_and_events_per_second(js, streams, 
         await conn.close()
 
 
-async def test_replay_swaps_in_under_a_live_projector_and_load_losing_nothing(js, streams, projector_env, database_url):
+async def test_replay_swaps_in_under_a_live_projector_and_load_losing_nothing(
+    js, streams, projector_env, database_url
+):
     from tests.projector.load import Load, assert_applied_exactly_once
 
     load = Load(js, streams, total=20000, rate=1500)
@@ -109,6 +134,7 @@ async def test_replay_reads_past_the_consumers_ack_window(js, streams, projector
     """More events than a consumer may have unacknowledged (10,000): the replay acks nothing."""
     payload = event(EventType.SENSOR, "r1", {"sensor_type": "x", "value": 1})
     from tonypi_events import encode
+
     data, subject = encode(payload), streams.subjects.event("r1", EventType.SENSOR)
     for _ in range(24):
         await asyncio.gather(*(js.publish(subject, data, stream=streams.events) for _ in range(500)))

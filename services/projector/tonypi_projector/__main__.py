@@ -1,4 +1,5 @@
 """`tonypi-projector`: fold the events stream into the read tables."""
+
 from tonypi_runtime.entrypoint import run_service
 
 from .bootstrap import main as _main

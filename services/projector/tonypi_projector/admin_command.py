@@ -1,4 +1,5 @@
 """`tonypi projector dead-letters`: the events the projector could not apply, with the error."""
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,9 @@ async def _dead_letters(dsn: str, limit: int) -> list[asyncpg.Record]:
     try:
         return await conn.fetch(
             "SELECT stream_seq, event_id, event_type, schema_version, robot_id, error, failed_at, "
-            "length(raw) AS size FROM projection_dead_letters ORDER BY stream_seq DESC LIMIT $1", limit)
+            "length(raw) AS size FROM projection_dead_letters ORDER BY stream_seq DESC LIMIT $1",
+            limit,
+        )
     except asyncpg.UndefinedTableError:
         return []
     finally:
@@ -53,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"{'seq':>10}  {'type':<24} {'v':>2}  {'robot':<20} {'failed at':<25} error")
     for r in rows:
-        print(f"{r['stream_seq']:>10}  {r['event_type'] or '?':<24} {r['schema_version'] or '?':>2}  "
-              f"{r['robot_id'] or '?':<20} {r['failed_at'].isoformat(timespec='seconds'):<25} {r['error']}")
+        print(
+            f"{r['stream_seq']:>10}  {r['event_type'] or '?':<24} {r['schema_version'] or '?':>2}  "
+            f"{r['robot_id'] or '?':<20} {r['failed_at'].isoformat(timespec='seconds'):<25} {r['error']}"
+        )
     return 0

@@ -4,6 +4,7 @@ Shared by the live projector and `tonypi replay`. The batch's rows, its dead let
 and the checkpoint commit together or not at all, so each event takes effect exactly
 once whatever crashes. Events at or below the checkpoint are skipped.
 """
+
 from __future__ import annotations
 
 import logging
@@ -44,8 +45,14 @@ def find_gaps(events: list[StreamEvent], checkpoint: int) -> int:
 
 
 class BatchApplier:
-    def __init__(self, stream: str, items: ItemCatalogue, *, live: bool = True,
-                 cache: dict[str, RobotState] | None = None) -> None:
+    def __init__(
+        self,
+        stream: str,
+        items: ItemCatalogue,
+        *,
+        live: bool = True,
+        cache: dict[str, RobotState] | None = None,
+    ) -> None:
         # live: take the tables lock, notify the query service and feed the metrics.
         # cache: robot states kept between batches, for a sole writer (a replay's staging
         # tables). The live projector reads them afresh in each batch's transaction instead,
@@ -58,31 +65,48 @@ class BatchApplier:
             return Applied(checkpoint, 0, 0)
         lost = find_gaps(fresh, checkpoint)
         if lost:
-            log.error("%d events between sequence %d and %d are gone from stream %s (retention dropped them "
-                      "before they were applied); continuing from %d", lost, checkpoint + 1, fresh[-1].seq,
-                      self.stream, fresh[0].seq)
+            log.error(
+                "%d events between sequence %d and %d are gone from stream %s (retention dropped them "
+                "before they were applied); continuing from %d",
+                lost,
+                checkpoint + 1,
+                fresh[-1].seq,
+                self.stream,
+                fresh[0].seq,
+            )
             if self.live:
                 metrics.EVENTS_LOST.inc(lost)
         started = time.perf_counter()
         try:
             changes = await self._commit(conn, fresh, checkpoint)
         except _EVENT_FAULTS as exc:
-            log.warning("batch up to sequence %d refused by the database (%s); applying its events one by one",
-                        fresh[-1].seq, exc)
+            log.warning(
+                "batch up to sequence %d refused by the database (%s); applying its events one by one",
+                fresh[-1].seq,
+                exc,
+            )
             changes = await self._commit_one_by_one(conn, fresh, checkpoint)
         if self.live:
             self._observe(changes, len(fresh), time.perf_counter() - started, fresh[-1].seq)
         return Applied(fresh[-1].seq, len(fresh), lost)
 
-    async def _commit(self, conn: asyncpg.Connection, events: list[StreamEvent], checkpoint: int) -> BatchChanges:
+    async def _commit(
+        self, conn: asyncpg.Connection, events: list[StreamEvent], checkpoint: int
+    ) -> BatchChanges:
         async with conn.transaction():
             if self.live:
                 await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", TABLES_LOCK_KEY)
             robot_ids = sorted({e.event.robot_id for e in events if e.event is not None})
             states = await self._states(conn, robot_ids)
             changes = fold_batch(states, events, self.items)
-            await store.write_batch(conn, changes, stream=self.stream, expected_seq=checkpoint,
-                                    last_seq=events[-1].seq, notify=self.live)
+            await store.write_batch(
+                conn,
+                changes,
+                stream=self.stream,
+                expected_seq=checkpoint,
+                last_seq=events[-1].seq,
+                notify=self.live,
+            )
         if self.cache is not None:
             self.cache.update(states)  # only once committed
         return changes
@@ -94,18 +118,28 @@ class BatchApplier:
         loaded = await store.load_states(conn, missing) if missing else {}
         return {r: self.cache.get(r) or loaded.get(r) or RobotState() for r in robot_ids}
 
-    async def _commit_one_by_one(self, conn: asyncpg.Connection, events: list[StreamEvent],
-                                 checkpoint: int) -> BatchChanges:
+    async def _commit_one_by_one(
+        self, conn: asyncpg.Connection, events: list[StreamEvent], checkpoint: int
+    ) -> BatchChanges:
         total = BatchChanges()
         for event in events:
             try:
                 changes = await self._commit(conn, [event], checkpoint)
             except _EVENT_FAULTS as exc:
-                changes = BatchChanges(dead_letters=[DeadLetter(event.seq, event.raw,
-                                                                f"{type(exc).__name__}: {exc}", event.event)])
+                changes = BatchChanges(
+                    dead_letters=[
+                        DeadLetter(event.seq, event.raw, f"{type(exc).__name__}: {exc}", event.event)
+                    ]
+                )
                 async with conn.transaction():
-                    await store.write_batch(conn, changes, stream=self.stream, expected_seq=checkpoint,
-                                            last_seq=event.seq, notify=self.live)
+                    await store.write_batch(
+                        conn,
+                        changes,
+                        stream=self.stream,
+                        expected_seq=checkpoint,
+                        last_seq=event.seq,
+                        notify=self.live,
+                    )
             checkpoint = event.seq
             total.dead_letters.extend(changes.dead_letters)
             for event_type, n in changes.applied.items():

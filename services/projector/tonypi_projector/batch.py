@@ -4,6 +4,7 @@ The store loads the state of every robot the batch touches, `fold_batch` folds t
 events in stream order, and the store writes what changed once: ten sensor readings
 of one robot in a batch cost one row update (last value wins).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -46,7 +47,9 @@ class BatchChanges:
         return [self.jobs[i] for i in sorted(self.jobs)]
 
 
-def fold_batch(states: dict[str, RobotState], events: list[StreamEvent], items: ItemCatalogue) -> BatchChanges:
+def fold_batch(
+    states: dict[str, RobotState], events: list[StreamEvent], items: ItemCatalogue
+) -> BatchChanges:
     """Fold `events` over `states` (updated in place, keyed by robot id). An event that
     fails to fold is dead-lettered and leaves its robot's state as it was."""
     changes = BatchChanges()

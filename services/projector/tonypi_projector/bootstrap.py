@@ -1,4 +1,5 @@
 """Composition root: settings, connections, the projector, retention and the ops server."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,7 +23,12 @@ from .store import init_connection
 
 log = logging.getLogger("tonypi_projector")
 
-DB_UNREACHABLE = (OSError, asyncio.TimeoutError, asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError)
+DB_UNREACHABLE = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+)
 
 
 def database_connector(settings: ProjectorSettings):
@@ -32,6 +38,7 @@ def database_connector(settings: ProjectorSettings):
         conn = await asyncpg.connect(dsn, timeout=10)
         await init_connection(conn)
         return conn
+
     return connect
 
 
@@ -48,10 +55,17 @@ async def prepare_database(settings: ProjectorSettings) -> None:
 
 async def connect_nats(settings: ProjectorSettings) -> nats.NATS:
     return await retry_forever(
-        lambda: nats.connect(settings.nats.with_credentials, max_reconnect_attempts=-1, reconnect_time_wait=1,
-                             connect_timeout=5, name="tonypi-projector"),
-        f"NATS at {settings.nats.redacted} (NATS_URL)", log,
-        retry_on=(OSError, asyncio.TimeoutError, nats.errors.NoServersError))
+        lambda: nats.connect(
+            settings.nats.with_credentials,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=1,
+            connect_timeout=5,
+            name="tonypi-projector",
+        ),
+        f"NATS at {settings.nats.redacted} (NATS_URL)",
+        log,
+        retry_on=(OSError, asyncio.TimeoutError, nats.errors.NoServersError),
+    )
 
 
 async def run(settings: ProjectorSettings, stop: asyncio.Event) -> None:
@@ -68,8 +82,14 @@ async def run(settings: ProjectorSettings, stop: asyncio.Event) -> None:
         try:
             await asyncio.gather(
                 projector.run(stop),
-                run_retention(settings.log_retention_days, settings.log_retention_interval, connect,
-                              lambda: projector.active, stop))
+                run_retention(
+                    settings.log_retention_days,
+                    settings.log_retention_interval,
+                    connect,
+                    lambda: projector.active,
+                    stop,
+                ),
+            )
         finally:
             await ops.stop()
     finally:

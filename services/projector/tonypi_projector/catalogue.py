@@ -1,4 +1,5 @@
 """The item catalogue jobs.last_item comes from: ITEM_CATALOGUE_PATH, as ingest reads it."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -13,6 +13,7 @@ LOG_RETENTION_INTERVAL      seconds between pruning passes (300)
 ITEM_CATALOGUE_PATH         JSON catalogue of QR code -> item for jobs.last_item; the same file
                             ingest answers scans from (default: tonypi_events' demo catalogue)
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

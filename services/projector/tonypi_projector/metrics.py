@@ -1,17 +1,26 @@
 """The projector's Prometheus metrics (default registry; names fixed in docs/projector.md)."""
+
 from prometheus_client import Counter, Gauge, Histogram
 
-EVENTS_APPLIED = Counter("tonypi_projector_events_applied_total", "Events folded into the read tables",
-                         ["event_type"])
-BATCH_SIZE = Histogram("tonypi_projector_batch_size", "Events per applied batch",
-                       buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000))
-BATCH_APPLY_SECONDS = Histogram("tonypi_projector_batch_apply_seconds",
-                                "Time to fold and commit one batch",
-                                buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+EVENTS_APPLIED = Counter(
+    "tonypi_projector_events_applied_total", "Events folded into the read tables", ["event_type"]
+)
+BATCH_SIZE = Histogram(
+    "tonypi_projector_batch_size",
+    "Events per applied batch",
+    buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000),
+)
+BATCH_APPLY_SECONDS = Histogram(
+    "tonypi_projector_batch_apply_seconds",
+    "Time to fold and commit one batch",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
 CHECKPOINT_SEQUENCE = Gauge("tonypi_projector_checkpoint_sequence", "Last stream sequence committed")
 LAG_EVENTS = Gauge("tonypi_projector_lag_events", "Stream last sequence minus the checkpoint")
 DEAD_LETTERS = Counter("tonypi_projector_dead_letters_total", "Events the projector could not apply")
-EVENTS_LOST = Counter("tonypi_projector_events_lost_total",
-                      "Events dropped by stream retention before the projector applied them")
+EVENTS_LOST = Counter(
+    "tonypi_projector_events_lost_total",
+    "Events dropped by stream retention before the projector applied them",
+)
 ACTIVE = Gauge("tonypi_projector_active", "1 while this replica holds the active lock")
 LOGS_PRUNED = Counter("tonypi_projector_logs_pruned_total", "system_logs rows removed by retention")

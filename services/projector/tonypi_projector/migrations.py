@@ -6,6 +6,7 @@ transaction lock, so two projectors starting at once apply each file exactly onc
 (the second waits, then finds them recorded). Names are unqualified: the caller's
 search_path decides the schema (`tonypi replay` builds a staging schema this way).
 """
+
 from __future__ import annotations
 
 import logging
@@ -31,8 +32,10 @@ async def apply_migrations(conn: asyncpg.Connection) -> list[str]:
     applied_now: list[str] = []
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATIONS_LOCK_KEY)
-        await conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
-                           "version VARCHAR PRIMARY KEY, applied_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT NOW())")
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            "version VARCHAR PRIMARY KEY, applied_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT NOW())"
+        )
         done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
         for version, sql in migration_files():
             if version in done:

@@ -1,4 +1,5 @@
 """A one-line progress bar with events/s, on stderr."""
+
 from __future__ import annotations
 
 import sys
@@ -7,9 +8,21 @@ from typing import TextIO
 
 
 class ProgressBar:
-    def __init__(self, total: int, label: str = "replay", out: TextIO | None = None, width: int = 30,
-                 every: float = 0.2) -> None:
-        self.total, self.label, self.out, self.width, self.every = max(total, 0), label, out or sys.stderr, width, every
+    def __init__(
+        self,
+        total: int,
+        label: str = "replay",
+        out: TextIO | None = None,
+        width: int = 30,
+        every: float = 0.2,
+    ) -> None:
+        self.total, self.label, self.out, self.width, self.every = (
+            max(total, 0),
+            label,
+            out or sys.stderr,
+            width,
+            every,
+        )
         self.done = 0
         self.started = time.monotonic()
         self._last_draw = 0.0
@@ -30,8 +43,10 @@ class ProgressBar:
         fraction = min(1.0, self.done / self.total) if self.total else 1.0
         filled = int(fraction * self.width)
         bar = "#" * filled + "-" * (self.width - filled)
-        self.out.write(f"\r{self.label} [{bar}] {fraction:4.0%} {self.done:,}/{self.total:,} events "
-                       f"{self.rate:,.0f} ev/s{end}")
+        self.out.write(
+            f"\r{self.label} [{bar}] {fraction:4.0%} {self.done:,}/{self.total:,} events "
+            f"{self.rate:,.0f} ev/s{end}"
+        )
         self.out.flush()
 
     def finish(self) -> None:

@@ -6,6 +6,7 @@ dies its connection closes, PostgreSQL releases the lock, and a standby polling 
 PROJECTOR_STANDBY_POLL seconds takes over, resuming from the committed checkpoint.
 The checkpoint's compare-and-set makes a second writer fail rather than double-apply.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -38,8 +39,13 @@ async def sleep_unless(stop: asyncio.Event, seconds: float) -> None:
 class Projector:
     def __init__(self, settings: ProjectorSettings, nc: NATS, connect: Connect, items: ItemCatalogue) -> None:
         self.settings, self.nc, self.connect = settings, nc, connect
-        self.source = EventSource(nc, settings.streams, settings.consumer,
-                                  batch_size=settings.batch_size, fetch_timeout=settings.fetch_timeout)
+        self.source = EventSource(
+            nc,
+            settings.streams,
+            settings.consumer,
+            batch_size=settings.batch_size,
+            fetch_timeout=settings.fetch_timeout,
+        )
         self.applier = BatchApplier(settings.streams.events, items)
         self.role = "starting"
         self.database_ok = False
@@ -61,7 +67,9 @@ class Projector:
             except Exception as exc:  # database or broker gone: reconnect with backoff, say so
                 self._failures += 1
                 delay = min(0.5 * 2 ** min(self._failures - 1, 5), 15.0)
-                log.warning("projection interrupted (%s: %s); retrying in %.1fs", type(exc).__name__, exc, delay)
+                log.warning(
+                    "projection interrupted (%s: %s); retrying in %.1fs", type(exc).__name__, exc, delay
+                )
                 self.database_ok = False
                 await sleep_unless(stop, delay)
             finally:
@@ -80,20 +88,26 @@ class Projector:
                 self._set_role("active")
                 return True
             if not announced:
-                log.info("standby: another projector holds the active lock; polling every %.1fs",
-                         self.settings.standby_poll)
+                log.info(
+                    "standby: another projector holds the active lock; polling every %.1fs",
+                    self.settings.standby_poll,
+                )
                 announced = True
             self._set_role("standby")
             await sleep_unless(stop, self.settings.standby_poll)
         return False
 
-    async def _project(self, conn: asyncpg.Connection, stop: asyncio.Event, on_started: Callable[[], None]) -> None:
+    async def _project(
+        self, conn: asyncpg.Connection, stop: asyncio.Event, on_started: Callable[[], None]
+    ) -> None:
         stream = self.settings.streams.events
         checkpoint = await store.ensure_checkpoint(conn, stream)
         await self.source.open(checkpoint + 1)
         metrics.CHECKPOINT_SEQUENCE.set(checkpoint)
         first, last = await self.source.bounds()
-        log.info("active: resuming %s from sequence %d (stream holds %d..%d)", stream, checkpoint + 1, first, last)
+        log.info(
+            "active: resuming %s from sequence %d (stream holds %d..%d)", stream, checkpoint + 1, first, last
+        )
         on_started()
         batches = self.source.batches()
         try:
@@ -107,8 +121,11 @@ class Projector:
                 except store.CheckpointMoved:
                     await batches.aclose()
                     checkpoint = await store.read_checkpoint(conn)
-                    log.warning("the checkpoint moved under this projector (a replay swapped tables in?); "
-                                "resuming from sequence %d", checkpoint + 1)
+                    log.warning(
+                        "the checkpoint moved under this projector (a replay swapped tables in?); "
+                        "resuming from sequence %d",
+                        checkpoint + 1,
+                    )
                     await self.source.open(checkpoint + 1)
                     batches = self.source.batches()
                     continue
@@ -126,7 +143,9 @@ class Projector:
         metrics.ACTIVE.set(1 if role == "active" else 0)
 
     async def readiness(self) -> tuple[bool, dict[str, str]]:
-        checks = {"database": "ok" if self.database_ok else "unreachable",
-                  "nats": "connected" if self.nc.is_connected else "disconnected",
-                  "role": self.role}
+        checks = {
+            "database": "ok" if self.database_ok else "unreachable",
+            "nats": "connected" if self.nc.is_connected else "disconnected",
+            "role": self.role,
+        }
         return self.database_ok and self.nc.is_connected and self.role in ("active", "standby"), checks

@@ -8,6 +8,7 @@
    checkpoint, move the live tables out and the staging ones in, drop the old ones.
    Readers see the old tables or the new ones, never a half-built one.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,7 +25,6 @@ from .applier import TABLES_LOCK_KEY, BatchApplier
 from .bootstrap import connect_nats, database_connector, prepare_database
 from .catalogue import load_items
 from .config import ProjectorSettings
-from .folds import RobotState
 from .migrations import apply_migrations
 from .retention import prune_logs, retention_cutoff
 from .source import EventSource, to_stream_event
@@ -33,8 +33,14 @@ log = logging.getLogger(__name__)
 
 REPLAY_LOCK_KEY = 0x7470_7270_6C79  # "tprply": one replay at a time
 STAGING_PREFIX = "tonypi_replay_"
-SWAPPED_TABLES = ("robots", "jobs", "system_logs", "projection_checkpoint", "projection_dead_letters",
-                  "schema_migrations")
+SWAPPED_TABLES = (
+    "robots",
+    "jobs",
+    "system_logs",
+    "projection_checkpoint",
+    "projection_dead_letters",
+    "schema_migrations",
+)
 
 
 class ReplayRefused(Exception):
@@ -55,8 +61,9 @@ class ReplayResult:
 
 
 async def _drop_stale_staging(conn: asyncpg.Connection) -> None:
-    for name in await conn.fetch("SELECT nspname FROM pg_namespace WHERE nspname LIKE $1",
-                                 STAGING_PREFIX.replace("_", r"\_") + "%"):
+    for name in await conn.fetch(
+        "SELECT nspname FROM pg_namespace WHERE nspname LIKE $1", STAGING_PREFIX.replace("_", r"\_") + "%"
+    ):
         await conn.execute(f"DROP SCHEMA {await _ident(conn, name['nspname'])} CASCADE")
 
 
@@ -64,8 +71,13 @@ async def _ident(conn: asyncpg.Connection, name: str) -> str:
     return await conn.fetchval("SELECT quote_ident($1)", name)
 
 
-async def replay(settings: ProjectorSettings, *, batch_size: int = 2000,
-                 on_progress: Callable[[int, int], None] | None = None, swap: bool = True) -> ReplayResult:
+async def replay(
+    settings: ProjectorSettings,
+    *,
+    batch_size: int = 2000,
+    on_progress: Callable[[int, int], None] | None = None,
+    swap: bool = True,
+) -> ReplayResult:
     """Rebuild and (unless swap=False) swap in. on_progress(events_done_now, total_expected)."""
     started = time.monotonic()
     await prepare_database(settings)
@@ -73,8 +85,7 @@ async def replay(settings: ProjectorSettings, *, batch_size: int = 2000,
     conn = await connect()
     nc = await connect_nats(settings)
     batches = None
-    source = EventSource(nc, settings.streams, "", batch_size=batch_size, fetch_timeout=0.5,
-                         durable=False)
+    source = EventSource(nc, settings.streams, "", batch_size=batch_size, fetch_timeout=0.5, durable=False)
     try:
         if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", REPLAY_LOCK_KEY):
             raise ReplayRefused("another `tonypi replay` is running against this database")
@@ -87,8 +98,9 @@ async def replay(settings: ProjectorSettings, *, batch_size: int = 2000,
         await apply_migrations(conn)
         checkpoint = await store.ensure_checkpoint(conn, settings.streams.events)
 
-        applier = BatchApplier(settings.streams.events, load_items(settings.item_catalogue_path), live=False,
-                               cache={})
+        applier = BatchApplier(
+            settings.streams.events, load_items(settings.item_catalogue_path), live=False, cache={}
+        )
         first, target = await source.bounds()
         await source.open(1)
         total = max(0, target - first + 1) if target else 0
@@ -118,7 +130,8 @@ async def replay(settings: ProjectorSettings, *, batch_size: int = 2000,
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", TABLES_LOCK_KEY)
             live_seq = await conn.fetchval(
-                f"SELECT last_seq FROM {live}.projection_checkpoint WHERE projection = $1", store.PROJECTION)
+                f"SELECT last_seq FROM {live}.projection_checkpoint WHERE projection = $1", store.PROJECTION
+            )
             # Never wait for more than the stream holds (a checkpoint from another stream).
             await fold_until(min(int(live_seq or 0), (await source.bounds())[1]))
             retired = await _ident(conn, f"{STAGING_PREFIX}retired_{os.getpid()}_{int(time.time())}")
@@ -138,4 +151,4 @@ async def replay(settings: ProjectorSettings, *, batch_size: int = 2000,
         await conn.close()
 
 
-__all__ = ["ReplayRefused", "ReplayResult", "RobotState", "replay"]
+__all__ = ["ReplayRefused", "ReplayResult", "replay"]

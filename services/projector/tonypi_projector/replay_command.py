@@ -1,4 +1,5 @@
 """`tonypi replay`: rebuild the read tables from the event stream and swap them in atomically."""
+
 from __future__ import annotations
 
 import argparse
@@ -12,8 +13,11 @@ from tonypi_runtime.logs import configure_logging
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=2000, help="events per transaction (2000)")
-    parser.add_argument("--no-swap", action="store_true",
-                        help="build the staging schema and leave it, without touching the live tables")
+    parser.add_argument(
+        "--no-swap",
+        action="store_true",
+        help="build the staging schema and leave it, without touching the live tables",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -43,8 +47,9 @@ def run(args: argparse.Namespace) -> int:
         bar.advance(n)
 
     try:
-        result = asyncio.run(replay(settings, batch_size=args.batch_size, on_progress=progress,
-                                    swap=not args.no_swap))
+        result = asyncio.run(
+            replay(settings, batch_size=args.batch_size, on_progress=progress, swap=not args.no_swap)
+        )
     except ReplayRefused as exc:
         print(f"tonypi replay: refused: {exc}", file=sys.stderr)
         return 1
@@ -55,8 +60,11 @@ def run(args: argparse.Namespace) -> int:
         bar.finish()
     logging.getLogger("tonypi_projector").debug("replay done")
     swapped = "kept in staging (--no-swap)" if args.no_swap else "swapped in"
-    print(f"replayed {result.events:,} events up to sequence {result.last_seq} in {result.seconds:.1f}s "
-          f"({result.rate:,.0f} events/s); tables {swapped}"
-          + (f"; {result.lost} events were already gone from the stream" if result.lost else "")
-          + (f"; pruned {result.pruned} logs past retention" if result.pruned else ""), file=sys.stderr)
+    print(
+        f"replayed {result.events:,} events up to sequence {result.last_seq} in {result.seconds:.1f}s "
+        f"({result.rate:,.0f} events/s); tables {swapped}"
+        + (f"; {result.lost} events were already gone from the stream" if result.lost else "")
+        + (f"; pruned {result.pruned} logs past retention" if result.pruned else ""),
+        file=sys.stderr,
+    )
     return 0

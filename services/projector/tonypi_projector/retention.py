@@ -5,6 +5,7 @@ delete its own short transaction, so the projector's batches never wait long
 behind it. `tonypi replay` prunes its rebuilt tables with the same cutoff before the
 swap, so a replay still equals the live tables (see docs/projector.md).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -25,8 +26,9 @@ def retention_cutoff(days: float, now: datetime | None = None) -> datetime:
     return (now or datetime.now(timezone.utc)) - timedelta(days=days)
 
 
-async def prune_logs(conn: asyncpg.Connection, cutoff: datetime, batch: int = PRUNE_BATCH,
-                     pause: float = 0.01) -> int:
+async def prune_logs(
+    conn: asyncpg.Connection, cutoff: datetime, batch: int = PRUNE_BATCH, pause: float = 0.01
+) -> int:
     """Delete system_logs rows older than `cutoff`, `batch` at a time. Returns how many."""
     total = 0
     while True:
@@ -40,12 +42,16 @@ async def prune_logs(conn: asyncpg.Connection, cutoff: datetime, batch: int = PR
 async def _delete_some(conn: asyncpg.Connection, cutoff: datetime, batch: int) -> int:
     status = await conn.execute(
         "DELETE FROM system_logs WHERE id IN "
-        "(SELECT id FROM system_logs WHERE timestamp < $1 ORDER BY timestamp LIMIT $2)", cutoff, batch)
+        "(SELECT id FROM system_logs WHERE timestamp < $1 ORDER BY timestamp LIMIT $2)",
+        cutoff,
+        batch,
+    )
     return int(status.split()[-1])
 
 
-async def run_retention(days: float, interval: float, connect: Callable, is_active: Callable[[], bool],
-                        stop: asyncio.Event) -> None:
+async def run_retention(
+    days: float, interval: float, connect: Callable, is_active: Callable[[], bool], stop: asyncio.Event
+) -> None:
     """Every `interval` seconds, on the active replica only, prune what is older than `days`."""
     if days <= 0:
         log.info("log retention off (LOG_RETENTION_DAYS=0): system_logs are kept forever")

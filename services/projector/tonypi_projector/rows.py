@@ -2,6 +2,7 @@
 
 Field names are the table's column names, so the store writes them without a mapping.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields

@@ -8,6 +8,7 @@ Batches are pulled with JetStream's pull API directly into a subscription callba
 nats-py's `fetch` awaits each message through its own timeout task, which cost more
 than folding the event did.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -36,8 +37,16 @@ class ConsumerGone(Exception):
 
 
 class EventSource:
-    def __init__(self, nc: NATS, streams: StreamNames, consumer: str, *,
-                 batch_size: int, fetch_timeout: float, durable: bool = True) -> None:
+    def __init__(
+        self,
+        nc: NATS,
+        streams: StreamNames,
+        consumer: str,
+        *,
+        batch_size: int,
+        fetch_timeout: float,
+        durable: bool = True,
+    ) -> None:
         self.nc, self.js, self.streams = nc, nc.jetstream(), streams
         self.consumer, self.durable = consumer, durable
         self.batch_size, self.fetch_timeout = batch_size, fetch_timeout
@@ -96,9 +105,16 @@ class EventSource:
         within `wait` seconds. Returns when the server ends the request or the batch is full."""
         self._wanted = len(self._received) + batch
         self._done.clear()
-        request = {"batch": batch, "no_wait": True} if wait is None else {"batch": batch, "expires": int(wait * 1e9)}
-        await self.nc.publish(f"$JS.API.CONSUMER.MSG.NEXT.{self.streams.events}.{self._name}",
-                              json.dumps(request).encode(), reply=self._inbox)
+        request = (
+            {"batch": batch, "no_wait": True}
+            if wait is None
+            else {"batch": batch, "expires": int(wait * 1e9)}
+        )
+        await self.nc.publish(
+            f"$JS.API.CONSUMER.MSG.NEXT.{self.streams.events}.{self._name}",
+            json.dumps(request).encode(),
+            reply=self._inbox,
+        )
         try:
             await asyncio.wait_for(self._done.wait(), (wait or 0) + 5)
         except asyncio.TimeoutError:  # no answer (a reconnect): the caller simply pulls again

@@ -4,6 +4,7 @@ Table names are unqualified: the connection's search_path picks the live schema 
 for `tonypi replay`, a staging one. Rows are written with one `unnest` statement per
 table per batch, so a batch of any size costs a handful of round trips.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,14 +21,35 @@ NOTIFY_CHANNEL = "tonypi_checkpoint"
 
 # PostgreSQL type of every column, in the row dataclasses' field order.
 _TYPES = {
-    "id": "int8", "robot_id": "text", "name": "text", "created_at": "timestamptz",
-    "updated_at": "timestamptz", "description": "text", "location": "text", "status": "text",
-    "battery_threshold_low": "float8", "battery_threshold_critical": "float8",
-    "temp_threshold_warning": "float8", "temp_threshold_critical": "float8", "settings": "json",
-    "last_seen": "timestamptz", "is_active": "bool", "telemetry": "jsonb",
-    "start_time": "timestamptz", "end_time": "timestamptz", "items_total": "int4", "items_done": "int4",
-    "percent_complete": "float8", "last_item": "json", "task_name": "text", "phase": "text",
-    "reason": "text", "level": "text", "category": "text", "message": "text", "details": "json",
+    "id": "int8",
+    "robot_id": "text",
+    "name": "text",
+    "created_at": "timestamptz",
+    "updated_at": "timestamptz",
+    "description": "text",
+    "location": "text",
+    "status": "text",
+    "battery_threshold_low": "float8",
+    "battery_threshold_critical": "float8",
+    "temp_threshold_warning": "float8",
+    "temp_threshold_critical": "float8",
+    "settings": "json",
+    "last_seen": "timestamptz",
+    "is_active": "bool",
+    "telemetry": "jsonb",
+    "start_time": "timestamptz",
+    "end_time": "timestamptz",
+    "items_total": "int4",
+    "items_done": "int4",
+    "percent_complete": "float8",
+    "last_item": "json",
+    "task_name": "text",
+    "phase": "text",
+    "reason": "text",
+    "level": "text",
+    "category": "text",
+    "message": "text",
+    "details": "json",
     "timestamp": "timestamptz",
 }
 _JSON = frozenset({"json", "jsonb"})
@@ -45,9 +67,12 @@ async def init_connection(conn: asyncpg.Connection) -> None:
 def _bulk_insert(table: str, row_type: type, conflict: str | None) -> str:
     cols = columns(row_type)
     # JSON travels as text[] (one encode per value, no codec per element) and is cast back.
-    arrays = ", ".join(f"${i}::{'text' if _TYPES[c] in _JSON else _TYPES[c]}[]" for i, c in enumerate(cols, 1))
+    arrays = ", ".join(
+        f"${i}::{'text' if _TYPES[c] in _JSON else _TYPES[c]}[]" for i, c in enumerate(cols, 1)
+    )
     select = ", ".join(f"t.{c}::{_TYPES[c]}" if _TYPES[c] in _JSON else f"t.{c}" for c in cols)
-    sql = f"INSERT INTO {table} ({', '.join(cols)}) SELECT {select} FROM unnest({arrays}) AS t({', '.join(cols)})"
+    names = ", ".join(cols)
+    sql = f"INSERT INTO {table} ({names}) SELECT {select} FROM unnest({arrays}) AS t({names})"
     if conflict:
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols if c != conflict)
         sql += f" ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
@@ -63,7 +88,7 @@ def _column_arrays(rows: Iterable[object], row_type: type) -> list[list]:
     cols = columns(row_type)
     arrays: list[list] = [[] for _ in cols]
     for row in rows:
-        for array, col in zip(arrays, cols):
+        for array, col in zip(arrays, cols, strict=True):
             value = getattr(row, col)
             if _TYPES[col] in _JSON and value is not None:
                 value = json.dumps(value)
@@ -72,31 +97,48 @@ def _column_arrays(rows: Iterable[object], row_type: type) -> list[list]:
 
 
 async def load_states(conn: asyncpg.Connection, robot_ids: list[str]) -> dict[str, RobotState]:
-    robots = await conn.fetch(f"SELECT {', '.join(columns(Robot))} FROM robots WHERE robot_id = ANY($1::text[])",
-                              robot_ids)
-    jobs = await conn.fetch(f"SELECT {', '.join(columns(Job))} FROM jobs "
-                            "WHERE robot_id = ANY($1::text[]) AND status = 'active'", robot_ids)
+    robots = await conn.fetch(
+        f"SELECT {', '.join(columns(Robot))} FROM robots WHERE robot_id = ANY($1::text[])", robot_ids
+    )
+    jobs = await conn.fetch(
+        f"SELECT {', '.join(columns(Job))} FROM jobs WHERE robot_id = ANY($1::text[]) AND status = 'active'",
+        robot_ids,
+    )
     active = {r["robot_id"]: Job(**dict(r)) for r in jobs}
-    states = {r["robot_id"]: RobotState(robot=Robot(**dict(r)), job=active.pop(r["robot_id"], None))
-              for r in robots}
+    states = {
+        r["robot_id"]: RobotState(robot=Robot(**dict(r)), job=active.pop(r["robot_id"], None)) for r in robots
+    }
     for robot_id, job in active.items():  # a job whose robot row is gone: keep folding it
         states[robot_id] = RobotState(job=job)
     return states
 
 
 async def ensure_checkpoint(conn: asyncpg.Connection, stream: str) -> int:
-    await conn.execute("INSERT INTO projection_checkpoint (projection, stream, last_seq) VALUES ($1, $2, 0) "
-                       "ON CONFLICT (projection) DO NOTHING", PROJECTION, stream)
+    await conn.execute(
+        "INSERT INTO projection_checkpoint (projection, stream, last_seq) VALUES ($1, $2, 0) "
+        "ON CONFLICT (projection) DO NOTHING",
+        PROJECTION,
+        stream,
+    )
     return await read_checkpoint(conn)
 
 
 async def read_checkpoint(conn: asyncpg.Connection) -> int:
-    value = await conn.fetchval("SELECT last_seq FROM projection_checkpoint WHERE projection = $1", PROJECTION)
+    value = await conn.fetchval(
+        "SELECT last_seq FROM projection_checkpoint WHERE projection = $1", PROJECTION
+    )
     return int(value or 0)
 
 
-async def write_batch(conn: asyncpg.Connection, changes: BatchChanges, *, stream: str,
-                      expected_seq: int, last_seq: int, notify: bool = True) -> None:
+async def write_batch(
+    conn: asyncpg.Connection,
+    changes: BatchChanges,
+    *,
+    stream: str,
+    expected_seq: int,
+    last_seq: int,
+    notify: bool = True,
+) -> None:
     """Inside the caller's transaction: the rows, the dead letters and the checkpoint
     (compare-and-set from `expected_seq`), then the notification the query service waits on."""
     if changes.robots:
@@ -107,14 +149,29 @@ async def write_batch(conn: asyncpg.Connection, changes: BatchChanges, *, stream
         await conn.execute(_INSERT_LOGS, *_column_arrays(changes.logs, LogEntry))
     if changes.dead_letters:
         await conn.executemany(
-            "INSERT INTO projection_dead_letters (stream_seq, event_id, event_type, schema_version, robot_id, "
-            "error, raw) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (stream_seq) DO NOTHING",
-            [(d.seq, d.event.event_id if d.event else None, d.event.event_type.value if d.event else None,
-              d.event.schema_version if d.event else None, d.event.robot_id if d.event else None,
-              d.error, d.raw) for d in changes.dead_letters])
+            "INSERT INTO projection_dead_letters (stream_seq, event_id, event_type, schema_version, "
+            "robot_id, error, raw) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (stream_seq) DO NOTHING",
+            [
+                (
+                    d.seq,
+                    d.event.event_id if d.event else None,
+                    d.event.event_type.value if d.event else None,
+                    d.event.schema_version if d.event else None,
+                    d.event.robot_id if d.event else None,
+                    d.error,
+                    d.raw,
+                )
+                for d in changes.dead_letters
+            ],
+        )
     moved = await conn.fetchval(
         "UPDATE projection_checkpoint SET last_seq = $1, stream = $2, updated_at = NOW() "
-        "WHERE projection = $3 AND last_seq = $4 RETURNING last_seq", last_seq, stream, PROJECTION, expected_seq)
+        "WHERE projection = $3 AND last_seq = $4 RETURNING last_seq",
+        last_seq,
+        stream,
+        PROJECTION,
+        expected_seq,
+    )
     if moved is None:
         raise CheckpointMoved(f"checkpoint is no longer {expected_seq}")
     if notify:

@@ -3,13 +3,14 @@
 `fold_event(state, seq, event, items)` returns the robot's new state and the rows the
 event wrote. Handlers are registered as data, by event type.
 """
+
 from __future__ import annotations
 
 from typing import Callable
 
 from tonypi_events import EventEnvelope, EventType, decode_payload
 
-from .context import FoldContext, ItemCatalogue, LOG_IDS_PER_EVENT, Outcome, RobotState
+from .context import LOG_IDS_PER_EVENT, FoldContext, ItemCatalogue, Outcome, RobotState
 from .jobs import JOB_FOLDS
 from .logs import ROBOT_LOG_FOLDS, on_ingest_rejected
 from .robots import API_FOLDS, ROBOT_MESSAGE_FOLDS, auto_register, seen

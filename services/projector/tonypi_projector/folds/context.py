@@ -1,4 +1,5 @@
 """What a fold sees of one event, and what it hands back."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -51,14 +52,30 @@ class FoldContext:
     def robot_id(self) -> str:
         return self.event.robot_id
 
-    def log(self, level: str, category: str, message: str, details: JsonObject | None = None,
-            *, robot_id: str | None | type[Ellipsis] = ...) -> None:
+    def log(
+        self,
+        level: str,
+        category: str,
+        message: str,
+        details: JsonObject | None = None,
+        *,
+        about_robot: bool = True,
+    ) -> None:
+        """Append a line; its robot_id is the event's, unless about_robot is False."""
         n = len(self.logs)
         if n >= LOG_IDS_PER_EVENT:
             raise RuntimeError(f"event {self.seq} wrote more than {LOG_IDS_PER_EVENT} log lines")
-        self.logs.append(LogEntry(
-            id=self.seq * LOG_IDS_PER_EVENT + n, level=level, category=category, message=message,
-            robot_id=self.robot_id if robot_id is ... else robot_id, details=details, timestamp=self.at))
+        self.logs.append(
+            LogEntry(
+                id=self.seq * LOG_IDS_PER_EVENT + n,
+                level=level,
+                category=category,
+                message=message,
+                robot_id=self.robot_id if about_robot else None,
+                details=details,
+                timestamp=self.at,
+            )
+        )
 
     def wrote_job(self, job: Job) -> None:
         self.jobs = [j for j in self.jobs if j.id != job.id] + [job]

@@ -3,11 +3,10 @@
 At most one active job per robot: `RobotState.job`. Scans and job events start it
 when none is active; starting one while another is active completes the old one first.
 """
+
 from __future__ import annotations
 
-
-from tonypi_events import EventType
-from tonypi_events import kinds
+from tonypi_events import EventType, kinds
 
 from ..rows import Job, evolve
 from .context import FoldContext, RobotState, without_none
@@ -22,15 +21,27 @@ def _percent(done: int, total: int | None) -> float | None:
     return min(100.0, done / total * 100.0)
 
 
-def start_job(ctx: FoldContext, state: RobotState, *, items_total: int | None,
-              task_name: str | None = None) -> RobotState:
+def start_job(
+    ctx: FoldContext, state: RobotState, *, items_total: int | None, task_name: str | None = None
+) -> RobotState:
     if state.job is not None:
         state = end_job(ctx, state, "completed")
-    job = Job(id=ctx.seq, robot_id=ctx.robot_id, start_time=ctx.at, created_at=ctx.at, updated_at=ctx.at,
-              items_total=items_total, task_name=task_name)
+    job = Job(
+        id=ctx.seq,
+        robot_id=ctx.robot_id,
+        start_time=ctx.at,
+        created_at=ctx.at,
+        updated_at=ctx.at,
+        items_total=items_total,
+        task_name=task_name,
+    )
     ctx.wrote_job(job)
-    ctx.log("INFO", "job", f"Job {job.id} started on {ctx.robot_id}",
-            without_none({"job_id": job.id, "task_name": task_name, "items_total": items_total}))
+    ctx.log(
+        "INFO",
+        "job",
+        f"Job {job.id} started on {ctx.robot_id}",
+        without_none({"job_id": job.id, "task_name": task_name, "items_total": items_total}),
+    )
     return evolve(state, job=job)
 
 
@@ -38,12 +49,29 @@ def end_job(ctx: FoldContext, state: RobotState, status: str, reason: str | None
     job = state.job
     assert job is not None
     percent = 100.0 if status == "completed" else job.percent_complete
-    ended = evolve(job, status=status, end_time=ctx.at, updated_at=ctx.at, percent_complete=percent,
-                    reason=reason if reason is not None else job.reason)
+    ended = evolve(
+        job,
+        status=status,
+        end_time=ctx.at,
+        updated_at=ctx.at,
+        percent_complete=percent,
+        reason=reason if reason is not None else job.reason,
+    )
     ctx.wrote_job(ended)
-    ctx.log(ENDINGS[status], "job", f"Job {job.id} {status} on {ctx.robot_id}",
-            without_none({"job_id": job.id, "task_name": job.task_name, "items_done": job.items_done,
-                          "items_total": job.items_total, "reason": ended.reason}))
+    ctx.log(
+        ENDINGS[status],
+        "job",
+        f"Job {job.id} {status} on {ctx.robot_id}",
+        without_none(
+            {
+                "job_id": job.id,
+                "task_name": job.task_name,
+                "items_done": job.items_done,
+                "items_total": job.items_total,
+                "reason": ended.reason,
+            }
+        ),
+    )
     return evolve(state, job=None)
 
 
@@ -64,8 +92,12 @@ def on_scan(ctx: FoldContext, state: RobotState, payload: kinds.ScanV2) -> Robot
     last_item = dict(item) if item is not None else {"qr": payload.qr_data}
     done = job.items_done + 1
     percent = _percent(done, job.items_total)
-    job = evolve(job, items_done=done, last_item=last_item,
-                  percent_complete=job.percent_complete if percent is None else percent)
+    job = evolve(
+        job,
+        items_done=done,
+        last_item=last_item,
+        percent_complete=job.percent_complete if percent is None else percent,
+    )
     return _update(ctx, state, job)
 
 
@@ -86,9 +118,15 @@ def on_job(ctx: FoldContext, state: RobotState, payload: kinds.JobV2) -> RobotSt
         percent = job.percent_complete if computed is None else computed
     else:
         percent = job.percent_complete
-    job = evolve(job, items_done=done, items_total=total, percent_complete=percent,
-                  task_name=payload.task_name or job.task_name, phase=payload.phase or job.phase,
-                  reason=payload.reason or job.reason)
+    job = evolve(
+        job,
+        items_done=done,
+        items_total=total,
+        percent_complete=percent,
+        task_name=payload.task_name or job.task_name,
+        phase=payload.phase or job.phase,
+        reason=payload.reason or job.reason,
+    )
     state = _update(ctx, state, job)
     if status in ENDINGS:
         state = end_job(ctx, state, status, payload.reason)

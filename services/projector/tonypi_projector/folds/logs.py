@@ -1,9 +1,9 @@
 """Folds that only write system_logs lines: command answers, the robots' own log lines,
 and messages ingest rejected."""
+
 from __future__ import annotations
 
-from tonypi_events import EventType
-from tonypi_events import kinds
+from tonypi_events import EventType, kinds
 
 from .context import FoldContext, RobotState, without_none
 
@@ -18,10 +18,18 @@ def _answer(what: str):
         message = f"{what} {payload.command_id or '(no id)'} {outcome} on {ctx.robot_id}"
         if payload.message:
             message += f": {payload.message}"
-        details = without_none({"command_id": payload.command_id, "success": payload.success,
-                                "status": payload.status, "message": payload.message, "data": payload.data})
+        details = without_none(
+            {
+                "command_id": payload.command_id,
+                "success": payload.success,
+                "status": payload.status,
+                "message": payload.message,
+                "data": payload.data,
+            }
+        )
         ctx.log("INFO" if ok else "WARNING", "command", message, details)
         return state
+
     fold.__name__ = f"on_{what.lower().replace(' ', '_')}_response"
     return fold
 
@@ -38,11 +46,22 @@ def on_robot_log(ctx: FoldContext, state: RobotState, payload: kinds.LogV1) -> R
 
 
 def on_ingest_rejected(ctx: FoldContext, state: RobotState, payload: kinds.IngestRejectedV1) -> RobotState:
-    details = without_none({"reason": payload.reason, "detail": payload.detail, "topic": payload.topic,
-                            "size": payload.size, "dead_letter_subject": payload.dead_letter_subject})
-    robot_id = None if ctx.robot_id == UNATTRIBUTED else ctx.robot_id
-    ctx.log("WARNING", "ingest", f"Rejected message on {payload.topic}: {payload.reason}: {payload.detail}",
-            details, robot_id=robot_id)
+    details = without_none(
+        {
+            "reason": payload.reason,
+            "detail": payload.detail,
+            "topic": payload.topic,
+            "size": payload.size,
+            "dead_letter_subject": payload.dead_letter_subject,
+        }
+    )
+    ctx.log(
+        "WARNING",
+        "ingest",
+        f"Rejected message on {payload.topic}: {payload.reason}: {payload.detail}",
+        details,
+        about_robot=ctx.robot_id != UNATTRIBUTED,
+    )
     return state
 
 

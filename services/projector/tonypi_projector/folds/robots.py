@@ -1,28 +1,45 @@
 """Folds onto the robots table: registration (automatic and through the API), status,
 last_seen and the latest-telemetry snapshot."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from pydantic import BaseModel
-from tonypi_events import EventType
-from tonypi_events import kinds
+from tonypi_events import EventType, kinds
 
 from ..rows import Robot, evolve
 from .context import FoldContext, RobotState, iso, without_none
 
 # Fields of an API update the robots table takes; anything else in `changes` is ignored.
-UPDATABLE = ("name", "description", "location", "status", "battery_threshold_low",
-             "battery_threshold_critical", "temp_threshold_warning", "temp_threshold_critical",
-             "is_active", "settings")
-_FLOAT_FIELDS = frozenset({"battery_threshold_low", "battery_threshold_critical",
-                           "temp_threshold_warning", "temp_threshold_critical"})
+UPDATABLE = (
+    "name",
+    "description",
+    "location",
+    "status",
+    "battery_threshold_low",
+    "battery_threshold_critical",
+    "temp_threshold_warning",
+    "temp_threshold_critical",
+    "is_active",
+    "settings",
+)
+_FLOAT_FIELDS = frozenset(
+    {
+        "battery_threshold_low",
+        "battery_threshold_critical",
+        "temp_threshold_warning",
+        "temp_threshold_critical",
+    }
+)
 
 # Status transitions an operator should see, by the status entered.
 _TRANSITION_LEVEL = {"online": "INFO", "offline": "WARNING", "emergency_stopped": "ERROR"}
 
 
-def _robot_part(payload: BaseModel, ctx: FoldContext, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
+def _robot_part(
+    payload: BaseModel, ctx: FoldContext, exclude: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     part = payload.model_dump(exclude={"robot_id", "timestamp", *exclude}, exclude_none=True)
     part["received_at"] = iso(ctx.at)
     return part
@@ -34,12 +51,24 @@ def _with_telemetry(robot: Robot, key: str, part: Any) -> Robot:
 
 # --- robot messages ---------------------------------------------------------------------
 
+
 def auto_register(ctx: FoldContext, state: RobotState, status: str = "online") -> RobotState:
     """The first message of any kind from an unknown robot registers it."""
-    robot = Robot(id=ctx.seq, robot_id=ctx.robot_id, name=ctx.robot_id, status=status,
-                  created_at=ctx.at, updated_at=ctx.at, last_seen=ctx.at)
-    ctx.log("INFO", "robot", f"Robot auto-registered: {ctx.robot_id}",
-            {"source": ctx.event.source, "event_type": ctx.event.event_type.value})
+    robot = Robot(
+        id=ctx.seq,
+        robot_id=ctx.robot_id,
+        name=ctx.robot_id,
+        status=status,
+        created_at=ctx.at,
+        updated_at=ctx.at,
+        last_seen=ctx.at,
+    )
+    ctx.log(
+        "INFO",
+        "robot",
+        f"Robot auto-registered: {ctx.robot_id}",
+        {"source": ctx.event.source, "event_type": ctx.event.event_type.value},
+    )
     return evolve(state, robot=robot)
 
 
@@ -53,9 +82,12 @@ def on_status(ctx: FoldContext, state: RobotState, payload: kinds.StatusV1) -> R
     assert robot is not None
     if payload.status != robot.status:
         level = _TRANSITION_LEVEL.get(payload.status, "WARNING")
-        details = without_none({"from": robot.status, "to": payload.status,
-                                "emergency_reason": payload.emergency_reason})
-        ctx.log(level, "status", f"Robot {robot.robot_id} is now {payload.status} (was {robot.status})", details)
+        details = without_none(
+            {"from": robot.status, "to": payload.status, "emergency_reason": payload.emergency_reason}
+        )
+        ctx.log(
+            level, "status", f"Robot {robot.robot_id} is now {payload.status} (was {robot.status})", details
+        )
         robot = evolve(robot, status=payload.status)
     info = payload.system_info.model_dump(exclude_none=True) if payload.system_info else {}
     info.update(_robot_part(payload, ctx, exclude=frozenset({"status", "system_info"})))
@@ -74,6 +106,7 @@ def _snapshot(key: str):
     def fold(ctx: FoldContext, state: RobotState, payload: BaseModel) -> RobotState:
         assert state.robot is not None
         return evolve(state, robot=_with_telemetry(state.robot, key, _robot_part(payload, ctx)))
+
     fold.__name__ = f"on_{key}"
     return fold
 
@@ -88,33 +121,47 @@ _ALERT_RANK = {"normal": 0, "warning": 1, "critical": 2}
 def on_servos(ctx: FoldContext, state: RobotState, payload: kinds.ServosV1) -> RobotState:
     """A summary an operator scans at a glance, plus each servo's position, temperature and alert."""
     assert state.robot is not None
-    servos = {name: s.model_dump(include={"id", "position", "temperature", "voltage", "alert_level"},
-                                 exclude_none=True) for name, s in payload.servos.items()}
+    servos = {
+        name: s.model_dump(
+            include={"id", "position", "temperature", "voltage", "alert_level"}, exclude_none=True
+        )
+        for name, s in payload.servos.items()
+    }
     temperatures = [s.temperature for s in payload.servos.values() if s.temperature is not None]
     alerts: dict[str, int] = {}
     for s in payload.servos.values():
         if s.alert_level:
             alerts[s.alert_level] = alerts.get(s.alert_level, 0) + 1
     worst = max(alerts, key=lambda level: _ALERT_RANK.get(level, 1), default=None)
-    summary = without_none({
-        "servo_count": payload.servo_count if payload.servo_count is not None else len(payload.servos),
-        "max_temperature": max(temperatures, default=None),
-        "alerts": alerts or None, "worst_alert": worst, "servos": servos,
-        "received_at": iso(ctx.at)})
+    summary = without_none(
+        {
+            "servo_count": payload.servo_count if payload.servo_count is not None else len(payload.servos),
+            "max_temperature": max(temperatures, default=None),
+            "alerts": alerts or None,
+            "worst_alert": worst,
+            "servos": servos,
+            "received_at": iso(ctx.at),
+        }
+    )
     return evolve(state, robot=_with_telemetry(state.robot, "servos", summary))
 
 
 # --- operator writes through the API (REST.md) -----------------------------------------
 
+
 def on_registered(ctx: FoldContext, state: RobotState, payload: kinds.RobotRegisteredV1) -> RobotState:
     """POST /robots. If the robot already exists (it reported and was auto-registered before
     the API's event landed), the operator's configuration is applied to that row: the
     operator's intent wins, the id, history and telemetry stay."""
-    config = dict(name=payload.name or ctx.robot_id, description=payload.description,
-                  location=payload.location, battery_threshold_low=payload.battery_threshold_low,
-                  battery_threshold_critical=payload.battery_threshold_critical,
-                  temp_threshold_warning=payload.temp_threshold_warning,
-                  temp_threshold_critical=payload.temp_threshold_critical)
+    config = dict(
+        name=payload.name or ctx.robot_id,
+        description=payload.description,
+        location=payload.location,
+        battery_threshold_low=payload.battery_threshold_low,
+        battery_threshold_critical=payload.battery_threshold_critical,
+        temp_threshold_warning=payload.temp_threshold_warning,
+        temp_threshold_critical=payload.temp_threshold_critical,
+    )
     details: dict[str, Any] = {k: v for k, v in config.items() if v is not None}
     if state.robot is None:
         robot = Robot(id=ctx.seq, robot_id=ctx.robot_id, created_at=ctx.at, updated_at=ctx.at, **config)
@@ -130,8 +177,11 @@ def on_updated(ctx: FoldContext, state: RobotState, payload: kinds.RobotUpdatedV
     if state.robot is None:
         ctx.log("WARNING", "api", f"Robot update ignored: {ctx.robot_id} is not registered", payload.changes)
         return state
-    changes = {k: (float(v) if k in _FLOAT_FIELDS and v is not None else v)
-               for k, v in payload.changes.items() if k in UPDATABLE}
+    changes = {
+        k: (float(v) if k in _FLOAT_FIELDS and v is not None else v)
+        for k, v in payload.changes.items()
+        if k in UPDATABLE
+    }
     robot = evolve(state.robot, updated_at=ctx.at, **changes)
     ctx.log("INFO", "api", f"Robot updated: {ctx.robot_id}", changes)
     return evolve(state, robot=robot)
