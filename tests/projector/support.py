@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -95,7 +96,6 @@ async def table_rows(database_url: str, table: str, schema: str = "public") -> l
         )
     finally:
         await conn.close()
-    import json
 
     return [json.loads(r["row"]) for r in rows]
 

@@ -11,12 +11,13 @@ from pathlib import Path
 from urllib.request import urlopen
 
 import pytest
+from tonypi_events import EventType
 from tonypi_projector.config import load_settings
 from tonypi_projector.replay import replay
 
 from tests.projector.load import Load, assert_applied_exactly_once
 from tests.projector.private_postgres import PrivatePostgres
-from tests.projector.support import checkpoint, snapshot, wait_for_checkpoint
+from tests.projector.support import checkpoint, event, publish, snapshot, wait_for_checkpoint
 from tests.support.ports import free_port
 from tests.support.processes import ServiceProcess
 
@@ -125,6 +126,11 @@ async def test_postgresql_restarted_under_load_the_projector_recovers_by_itself(
         assert proc.proc.poll() is None, "the projector must ride out the restart, not exit"
         assert "projection interrupted" in proc.log_text()
         await assert_applied_exactly_once(pg.url, load)
+        # Restarted while the projector idles: it notices, and the next event still lands.
+        await asyncio.to_thread(pg.restart)
+        await wait_role(env, "active")
+        seq = await publish(js, streams, event(EventType.LOG, "tonypi_00", {"message": "after idle restart"}))
+        await wait_for_checkpoint(pg.url, seq, timeout=30)
         await assert_equals_clean_replay(env, pg.url)
     finally:
         proc.stop()

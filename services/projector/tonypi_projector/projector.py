@@ -114,6 +114,8 @@ class Projector:
             while not stop.is_set():
                 msgs = await anext(batches)
                 if not msgs:
+                    if conn.is_closed():  # lost while idle: so was the lock; let a standby take over
+                        raise ConnectionError("database connection lost while idle")
                     continue
                 events = [to_stream_event(m) for m in msgs]
                 try:
