@@ -5,21 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from dataclasses import replace
 
 import aiohttp
 import pytest
 from tonypi_events import ensure_streams
 from tonypi_projector import bootstrap
 from tonypi_projector.config import load_settings
-
-# JetStream reserves a stream's max_bytes up front: 50 GiB test streams would not fit beside each other.
-TEST_EVENTS_MAX_BYTES = 256 * 1024 * 1024
-
-
-@pytest.fixture
-def stream_names(stream_names):
-    return replace(stream_names, events_max_bytes=TEST_EVENTS_MAX_BYTES)
 
 
 @pytest.fixture
@@ -30,12 +21,7 @@ async def streams(js, stream_names):
 
 @pytest.fixture
 def projector_env(service_env) -> dict[str, str]:
-    return {
-        **service_env,
-        "PROJECTOR_BATCH_SIZE": "200",
-        "PROJECTOR_STANDBY_POLL": "0.2",
-        "EVENTS_MAX_BYTES": str(TEST_EVENTS_MAX_BYTES),
-    }
+    return {**service_env, "PROJECTOR_BATCH_SIZE": "200", "PROJECTOR_STANDBY_POLL": "0.2"}
 
 
 async def wait_ready(env: dict[str, str], task: asyncio.Task, timeout: float = 30.0) -> None:
