@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import pytest
-
-from tonypi_ingest.config import DEFAULT_CATALOGUE, load_config
+from tonypi_events.items import DEFAULT_CATALOGUE_PATH as DEFAULT_CATALOGUE
+from tonypi_ingest.config import load_config
 from tonypi_ingest.mqtt_session import V5, V311, ProtocolChoice, subscriptions
 from tonypi_ingest.mqtt_source import subscription_filters
 from tonypi_runtime.config import ConfigError

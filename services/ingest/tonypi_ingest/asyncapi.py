@@ -18,11 +18,9 @@ from faststream.mqtt import MQTTBroker, QoS
 from faststream.nats import NatsBroker
 from faststream.specification import AsyncAPI
 from pydantic import BaseModel, Field, create_model
-
 from tonypi_events import ROUTES, SCHEMAS, EventEnvelope, EventType, StreamNames
+from tonypi_events.items import ITEM_FIELDS
 from tonypi_events.rejections import MAX_PAYLOAD_BYTES, RejectReason
-
-from .catalogue import ITEM_FIELDS
 
 TITLE = "TonyPi Fleet Monitor ingest"
 VERSION = "1.0.0"

@@ -2,15 +2,13 @@
 on `tonypi/items/{robot_id}` (shapes in MQTT.md)."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from tonypi_events.items import ITEM_FIELDS, CatalogueError, load_item_catalogue
 from tonypi_runtime.config import ConfigError
-
-ITEM_FIELDS = ("sku", "name", "description", "weight_kg", "location")
 
 
 @dataclass(frozen=True)
@@ -20,16 +18,9 @@ class ItemCatalogue:
     @classmethod
     def from_file(cls, path: Path) -> "ItemCatalogue":
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"ITEM_CATALOGUE_PATH={str(path)!r} is not readable JSON: {exc}") from None
-        if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-            raise ConfigError(f"ITEM_CATALOGUE_PATH={str(path)!r} must be an object of QR code -> item object")
-        for qr, item in data.items():
-            missing = [f for f in ITEM_FIELDS if f not in item]
-            if missing:
-                raise ConfigError(f"ITEM_CATALOGUE_PATH={str(path)!r}: item {qr} lacks {', '.join(missing)}")
-        return cls(data)
+            return cls(load_item_catalogue(path))
+        except CatalogueError as exc:
+            raise ConfigError(f"ITEM_CATALOGUE_PATH={exc}") from None
 
     def reply(self, robot_id: str, qr: str, now: datetime | None = None) -> dict[str, Any]:
         """The lookup answer for one scan, found or not."""

@@ -5,10 +5,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tonypi_events import StreamNames
+from tonypi_events.items import DEFAULT_CATALOGUE_PATH
 from tonypi_runtime.config import ConfigError, Env, ServiceUrl, env_float, env_int, env_str
-from tonypi_runtime.connections import HttpBind, http_bind, mqtt_topic_prefix, mqtt_url, nats_url, stream_names
-
-DEFAULT_CATALOGUE = Path(__file__).with_name("item_catalogue.json")
+from tonypi_runtime.connections import (
+    HttpBind,
+    http_bind,
+    mqtt_topic_prefix,
+    mqtt_url,
+    nats_url,
+    stream_names,
+)
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,7 @@ def load_config(env: Env) -> IngestConfig:
     log_level = (env_str(env, "LOG_LEVEL", "INFO") or "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigError(f"LOG_LEVEL={log_level!r} must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
-    catalogue = Path(env_str(env, "ITEM_CATALOGUE_PATH", str(DEFAULT_CATALOGUE)) or DEFAULT_CATALOGUE)
+    catalogue = Path(env_str(env, "ITEM_CATALOGUE_PATH", str(DEFAULT_CATALOGUE_PATH)) or DEFAULT_CATALOGUE_PATH)
     if not catalogue.is_file():
         raise ConfigError(f"ITEM_CATALOGUE_PATH={str(catalogue)!r} is not a readable file")
     return IngestConfig(
