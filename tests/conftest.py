@@ -26,12 +26,14 @@ def run_id() -> str:
 # JetStream reserves a stream's max_bytes up front: the production 50 GiB per test
 # would exhaust the server's store when suites run side by side.
 TEST_EVENTS_MAX_BYTES = 256 * 1024 * 1024
+TEST_DEAD_LETTER_MAX_BYTES = 16 * 1024 * 1024
 
 
 @pytest.fixture
 def stream_names(run_id: str) -> StreamNames:
     return StreamNames(events=f"T_{run_id}_EVENTS", dead_letter=f"T_{run_id}_DEADLETTER",
-                       subject_prefix=f"t{run_id}", events_max_bytes=TEST_EVENTS_MAX_BYTES)
+                       subject_prefix=f"t{run_id}", events_max_bytes=TEST_EVENTS_MAX_BYTES,
+                       dead_letter_max_bytes=TEST_DEAD_LETTER_MAX_BYTES)
 
 
 @pytest.fixture
@@ -81,6 +83,7 @@ def service_env(stream_names: StreamNames, database_url: str, mqtt_prefix: str) 
         "DEAD_LETTER_STREAM": stream_names.dead_letter,
         "SUBJECT_PREFIX": stream_names.subject_prefix,
         "EVENTS_MAX_BYTES": str(stream_names.events_max_bytes),
+        "DEAD_LETTER_MAX_BYTES": str(stream_names.dead_letter_max_bytes),
         "MQTT_TOPIC_PREFIX": mqtt_prefix,
         "INGEST_PORT": str(free_port()),
         "PROJECTOR_PORT": str(free_port()),

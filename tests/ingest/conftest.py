@@ -31,8 +31,8 @@ def ingest_env(stream_names: StreamNames, mqtt_prefix: str) -> dict[str, str]:
         "MQTT_TOPIC_PREFIX": mqtt_prefix,
         "INGEST_PORT": str(free_port()),
         "INGEST_DRAIN_TIMEOUT_S": "10",
-        # JetStream reserves a stream's max_bytes up front: 50 GiB per test would not fit beside others.
-        "EVENTS_MAX_BYTES": str(64 * 1024 * 1024),
+        "EVENTS_MAX_BYTES": str(stream_names.events_max_bytes),
+        "DEAD_LETTER_MAX_BYTES": str(stream_names.dead_letter_max_bytes),
     }
 
 

@@ -6,11 +6,11 @@ import asyncio
 
 import nats
 import pytest
-
 from tonypi_ingest.config import load_config
 
+from tests.support.private_nats import PrivateNats
+
 from .conftest import RunningIngest, raw, wait_stored
-from .private_nats import PrivateNats
 
 COUNT = 600
 

@@ -16,9 +16,9 @@ from tonypi_projector.config import load_settings
 from tonypi_projector.replay import replay
 
 from tests.projector.load import Load, assert_applied_exactly_once
-from tests.projector.private_postgres import PrivatePostgres
 from tests.projector.support import checkpoint, event, publish, snapshot, wait_for_checkpoint
 from tests.support.ports import free_port
+from tests.support.private_postgres import PrivatePostgres
 from tests.support.processes import ServiceProcess
 
 pytestmark = pytest.mark.slow

@@ -20,8 +20,7 @@ API = "/api/robots-db"
 
 @pytest.fixture
 def query_env(service_env: dict[str, str]) -> dict[str, str]:
-    # EVENTS_MAX_BYTES: JetStream reserves a stream's max_bytes up front; 50 GiB per test does not fit.
-    return {**service_env, "EVENTS_MAX_BYTES": str(64 * 1024 * 1024),
+    return {**service_env,
             # generous: a machine loaded by other suites must not turn read-your-writes into 202s
             "WRITE_WAIT_TIMEOUT": "30",
             "PROJECTOR_FETCH_TIMEOUT": "0.02",

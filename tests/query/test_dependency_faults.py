@@ -4,49 +4,19 @@ servers on free ports (the shared ones are never touched)."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 
 import pytest
 
-from tests.projector.private_postgres import PrivatePostgres
-from tests.support.ports import free_port
+from tests.support.private_nats import PrivateNats
+from tests.support.private_postgres import PrivatePostgres
 
 from .conftest import API, Projector, _serve
-
-NATS_SERVER = "/usr/sbin/nats-server"
-
-
-class PrivateNats:
-    def __init__(self, store: str) -> None:
-        self.port, self.store = free_port(), store
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"nats://127.0.0.1:{self.port}"
-
-    async def start(self) -> None:
-        command = [NATS_SERVER, "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", self.store]
-        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(100):
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
-                writer.close()
-                return
-            except OSError:
-                await asyncio.sleep(0.05)
-        raise TimeoutError("private nats-server did not start")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
 
 
 @pytest.fixture
 async def private_nats(tmp_path):
-    server = PrivateNats(str(tmp_path / "jetstream"))
-    await server.start()
+    server = PrivateNats(tmp_path / "jetstream")
+    server.start()
     yield server
     server.stop()
 
@@ -69,7 +39,7 @@ async def test_without_nats_writes_are_503_reads_go_on_and_writes_come_back(quer
         ready = await api.get("/readyz")
         assert ready.status == 200 and (await ready.json())["checks"]["nats"].startswith("disconnected")
 
-        await private_nats.start()  # same port, same store: the clients reconnect by themselves
+        private_nats.start()  # same port, same store: the clients reconnect by themselves
         for _ in range(10):
             again = await api.put(f"{API}/robots/steady", json={"location": "Dock"})
             if again.status != 503:
@@ -86,19 +56,9 @@ async def test_without_nats_writes_are_503_reads_go_on_and_writes_come_back(quer
         projector.stop()
 
 
-class PausablePostgres(PrivatePostgres):
-    """The projector tests' private server, stopped and started with its data kept."""
-
-    def pause(self) -> None:
-        self._ctl("stop", "-m", "fast")
-
-    def resume(self) -> None:
-        self._ctl("start")
-
-
 @pytest.fixture
 def private_postgres():
-    server = PausablePostgres().start()
+    server = PrivatePostgres().start()
     yield server
     server.stop()
 
@@ -152,7 +112,7 @@ async def test_reads_are_served_before_nats_answers_and_writes_follow_it(query_e
         ready = await api.get("/readyz")
         assert ready.status == 200 and (await ready.json())["checks"]["nats"].startswith("disconnected")
 
-        await late_nats.start()
+        late_nats.start()
         for _ in range(100):  # the background connect retries with backoff
             if (await (await api.get("/readyz")).json())["checks"]["nats"] == "ok":
                 break

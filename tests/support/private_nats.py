@@ -40,6 +40,12 @@ class PrivateNats:
                 time.sleep(0.05)
         raise TimeoutError("private nats-server did not start")
 
+    def stop(self) -> None:
+        """A clean shutdown; start() again brings it back on the same port and store."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
     def kill(self) -> None:
         """A crash, not a shutdown: SIGKILL."""
         if self.proc and self.proc.poll() is None:

@@ -56,6 +56,13 @@ class PrivatePostgres:
     def restart(self) -> None:
         self._ctl("restart", "-m", "fast")
 
+    def pause(self) -> None:
+        """Stopped with its data kept, until resume()."""
+        self._ctl("stop", "-m", "fast")
+
+    def resume(self) -> None:
+        self._ctl("start")
+
     def stop(self) -> None:
         try:
             self._ctl("stop", "-m", "immediate")

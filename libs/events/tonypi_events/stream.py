@@ -32,6 +32,7 @@ class StreamNames:
     replicas: int = 1
     events_max_age_days: float = 365
     events_max_bytes: int = 50 * GIB
+    dead_letter_max_bytes: int = GIB
     dead_letter_max_age_days: float = 30
     duplicate_window_s: float = 120  # how long a Nats-Msg-Id is remembered
 
@@ -62,7 +63,7 @@ class StreamNames:
             discard=DiscardPolicy.OLD,
             storage=StorageType.FILE,
             max_age=self.dead_letter_max_age_days * DAY,
-            max_bytes=GIB,
+            max_bytes=self.dead_letter_max_bytes,
             duplicate_window=self.duplicate_window_s,
             num_replicas=self.replicas,
             description="Robot messages ingest rejected: raw bytes, topic and reason",

@@ -4,7 +4,8 @@ MQTT_URL     mqtt://[user[:password]@]host[:port]   (default mqtt://127.0.0.1:18
 MQTT_USERNAME, MQTT_PASSWORD                         override the URL's credentials
 NATS_URL     nats://[user:password@]host[:port]     (default nats://127.0.0.1:4222)
 DATABASE_URL postgresql://user[:password]@host[:port]/db (default postgresql://postgres@127.0.0.1:5432/tonypi_db)
-EVENTS_STREAM, DEAD_LETTER_STREAM, SUBJECT_PREFIX, STREAM_REPLICAS, EVENTS_MAX_AGE_DAYS, EVENTS_MAX_BYTES
+EVENTS_STREAM, DEAD_LETTER_STREAM, SUBJECT_PREFIX, STREAM_REPLICAS, EVENTS_MAX_AGE_DAYS, EVENTS_MAX_BYTES,
+DEAD_LETTER_MAX_BYTES
 MQTT_TOPIC_PREFIX   prepended to every robot topic (tests isolate themselves with it)
 """
 from __future__ import annotations
@@ -51,6 +52,8 @@ def stream_names(env: Env) -> StreamNames:
         # JetStream reserves max_bytes up front: two 50 GiB streams do not fit one server
         # with less free disk, so tests (many streams at once) set this small.
         events_max_bytes=env_int(env, "EVENTS_MAX_BYTES", defaults.events_max_bytes, minimum=1024 * 1024),
+        dead_letter_max_bytes=env_int(env, "DEAD_LETTER_MAX_BYTES", defaults.dead_letter_max_bytes,
+                                      minimum=1024 * 1024),
     )
 
 
