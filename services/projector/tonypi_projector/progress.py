@@ -1,4 +1,7 @@
-"""A one-line progress bar with events/s, on stderr."""
+"""A one-line progress bar with events/s, on stderr.
+
+On a terminal the bar redraws in place; elsewhere (a Kubernetes Job's log, a file) it
+writes a whole line every few seconds, since a log shows nothing of a line never ended."""
 
 from __future__ import annotations
 
@@ -26,6 +29,9 @@ class ProgressBar:
         self.done = 0
         self.started = time.monotonic()
         self._last_draw = 0.0
+        self._in_place = self.out.isatty()
+        if not self._in_place:
+            self.every = max(self.every, 5.0)
 
     @property
     def rate(self) -> float:
@@ -37,14 +43,15 @@ class ProgressBar:
         now = time.monotonic()
         if force or now - self._last_draw >= self.every:
             self._last_draw = now
-            self._draw()
+            self._draw("" if self._in_place else "\n")
 
     def _draw(self, end: str = "") -> None:
         fraction = min(1.0, self.done / self.total) if self.total else 1.0
         filled = int(fraction * self.width)
         bar = "#" * filled + "-" * (self.width - filled)
+        start = "\r" if self._in_place else ""
         self.out.write(
-            f"\r{self.label} [{bar}] {fraction:4.0%} {self.done:,}/{self.total:,} events "
+            f"{start}{self.label} [{bar}] {fraction:4.0%} {self.done:,}/{self.total:,} events "
             f"{self.rate:,.0f} ev/s{end}"
         )
         self.out.flush()
