@@ -26,5 +26,14 @@ tools: install
 test: install tools
 	$(BIN)/pytest
 
+# The benchmarks of docs/ingest.md, docs/projector.md and docs/query.md, one after another
+# (each wants the machine to itself). The query benchmark loads the API with wrk.
+bench: install
+	@command -v wrk >/dev/null || { echo "bench: bench/query_http.py needs wrk (apt-get install wrk)"; exit 1; }
+	$(BIN)/python bench/ingest_throughput.py
+	$(BIN)/python bench/projector_replay.py
+	$(BIN)/python bench/projector_e2e.py
+	$(BIN)/python bench/query_http.py
+
 clean:
 	rm -rf $(VENV) .data
