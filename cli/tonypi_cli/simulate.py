@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import aiomqtt
 
+from tonypi_events.topics import COMMAND_PATTERN
 from tonypi_runtime.config import ServiceUrl, process_env
 from tonypi_runtime.connections import mqtt_topic_prefix, mqtt_url
 from tonypi_runtime.entrypoint import run_service, stop_event_on_signals
@@ -119,8 +120,8 @@ async def run_robot(behaviour: RobotBehaviour, url: ServiceUrl, prefix: str, qos
         try:
             async with client:
                 delays = backoff_delays()
-                await client.subscribe(f"{prefix}tonypi/commands/{robot_id}", qos=1)
-                await client.subscribe(f"{prefix}tonypi/commands/broadcast", qos=1)
+                for target in (robot_id, "broadcast"):
+                    await client.subscribe(prefix + COMMAND_PATTERN.format(robot_id=target), qos=1)
                 answering = asyncio.create_task(_answer_commands(client, behaviour, prefix, qos, counter))
                 try:
                     await _publish_on_schedule(client, behaviour, prefix, qos, stop, counter)

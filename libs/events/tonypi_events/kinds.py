@@ -5,7 +5,7 @@ in the event. A known field with the wrong type is a validation error.
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
@@ -91,9 +91,6 @@ class JobV1(Payload):
     items_total: int | None = None
 
 
-JobStatus = Literal["started", "in_progress", "completed", "cancelled", "failed"]
-
-
 class JobV2(Payload):
     task_name: str | None = None
     status: str | None = None
@@ -144,9 +141,6 @@ class VisionV1(Payload):
     is_locked: StrictBool | None = None
     navigation_command: str | None = None
     error: str | None = None
-
-
-LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
 class LogV1(Payload):

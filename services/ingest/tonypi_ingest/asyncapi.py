@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field, create_model
 from tonypi_events import ROUTES, SCHEMAS, EventEnvelope, EventType, StreamNames
 from tonypi_events.items import ITEM_FIELDS
 from tonypi_events.rejections import MAX_PAYLOAD_BYTES, RejectReason
+from tonypi_events.topics import ITEM_REPLY_PATTERN
 
 TITLE = "TonyPi Fleet Monitor ingest"
 VERSION = "1.0.0"
@@ -91,7 +92,7 @@ def build() -> AsyncAPI:
     nats.publisher(subjects.dead_letter("{reason}"), title="dead letter", schema=bytes,
                    description="The refused message's raw bytes. Headers: Tonypi-Topic, Tonypi-Reason, "
                                "Tonypi-Detail, Tonypi-Size, Tonypi-Received-At.")
-    mqtt.publisher("tonypi/items/{robot_id}", title="tonypi/items/{robot_id}:publish",
+    mqtt.publisher(ITEM_REPLY_PATTERN, title=f"{ITEM_REPLY_PATTERN}:publish",
                    schema=Union[ItemFound, ItemNotFound],
                    description="The item lookup answer, published for every scan once its event is stored.")
     return AsyncAPI(mqtt, nats, title=TITLE, version=VERSION, description=DESCRIPTION, schema_version="3.0.0")

@@ -10,6 +10,7 @@ from typing import Callable
 
 from tonypi_events import Subjects, encode, headers_for, utc_now
 from tonypi_events.codec import MSG_ID_HEADER
+from tonypi_events.topics import ITEM_REPLY_PATTERN
 from tonypi_runtime.logs import Throttled
 
 from . import metrics
@@ -23,7 +24,6 @@ log = logging.getLogger("tonypi_ingest")
 
 # Dead letters keep the raw bytes; a giant message keeps its head (NATS caps message size).
 DEAD_LETTER_MAX_BYTES = 256 * 1024
-ITEM_REPLY_TOPIC = "tonypi/items/{robot_id}"
 
 
 def _header_value(text: str, limit: int = 1000) -> str:
@@ -77,7 +77,7 @@ class Ingestor:
         def reply() -> None:
             answer = self._catalogue.reply(robot_id, qr)
             metrics.SCAN_REPLIES.labels(str(answer["found"]).lower()).inc()
-            self._send_reply(self._prefix + ITEM_REPLY_TOPIC.format(robot_id=robot_id),
+            self._send_reply(self._prefix + ITEM_REPLY_PATTERN.format(robot_id=robot_id),
                              json.dumps(answer).encode())
         return reply
 

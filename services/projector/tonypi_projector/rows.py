@@ -84,7 +84,3 @@ def evolve(row: Row, **changes: Any) -> Row:
 
 def columns(row_type: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(row_type))
-
-
-def values(row: Robot | Job | LogEntry) -> tuple[Any, ...]:
-    return tuple(getattr(row, name) for name in columns(type(row)))
