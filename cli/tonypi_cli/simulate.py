@@ -20,7 +20,7 @@ import aiomqtt
 
 from tonypi_events.topics import COMMAND_PATTERN
 from tonypi_runtime.config import ServiceUrl, process_env
-from tonypi_runtime.connections import mqtt_topic_prefix, mqtt_url
+from tonypi_runtime.connections import log_format, log_level, mqtt_topic_prefix, mqtt_url
 from tonypi_runtime.entrypoint import run_service, stop_event_on_signals
 from tonypi_runtime.logs import configure_logging
 from tonypi_runtime.retry import backoff_delays
@@ -176,6 +176,7 @@ async def _answer_commands(client: aiomqtt.Client, behaviour: RobotBehaviour, pr
 def run(args: argparse.Namespace) -> int:
     async def main() -> None:
         env = process_env()
+        configure_logging(log_format(env), log_level(env))
         url, prefix = mqtt_url(env), mqtt_topic_prefix(env)
         plan = plan_fleet(args.robots, args.gen, args.rate, args.qos, args.duration, args.id_prefix)
         stop = stop_event_on_signals()
@@ -185,7 +186,6 @@ def run(args: argparse.Namespace) -> int:
                  len(plan.robots), *gens, url.redacted, f" under {prefix!r}" if prefix else "", rate, plan.qos)
         await simulate_fleet(plan, url, prefix, stop, args.seed)
 
-    configure_logging(process_env().get("LOG_FORMAT", "text"), process_env().get("LOG_LEVEL", "INFO"))
     run_service("tonypi simulate", main)
     return 0
 

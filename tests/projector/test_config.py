@@ -27,6 +27,7 @@ def test_defaults():
         ({"LOG_RETENTION_DAYS": "-1"}, "LOG_RETENTION_DAYS"),
         ({"PROJECTOR_CONSUMER": "a.b"}, "PROJECTOR_CONSUMER"),
         ({"LOG_FORMAT": "xml"}, "LOG_FORMAT"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
     ],
 )

@@ -1,4 +1,4 @@
-"""The connection settings shared by more than one service, read from the environment.
+"""The settings shared by more than one service, read from the environment.
 
 MQTT_URL     mqtt://[user[:password]@]host[:port]   (default mqtt://127.0.0.1:1883)
 MQTT_USERNAME, MQTT_PASSWORD                         override the URL's credentials
@@ -7,9 +7,12 @@ DATABASE_URL postgresql://user[:password]@host[:port]/db (default postgresql://p
 EVENTS_STREAM, DEAD_LETTER_STREAM, SUBJECT_PREFIX, STREAM_REPLICAS, EVENTS_MAX_AGE_DAYS, EVENTS_MAX_BYTES,
 DEAD_LETTER_MAX_BYTES
 MQTT_TOPIC_PREFIX   prepended to every robot topic (tests isolate themselves with it)
+HTTP_HOST           where a service listens (default 127.0.0.1), with its own port variable
+LOG_FORMAT          text (default) or json;  LOG_LEVEL  DEBUG, INFO (default), WARNING, ERROR, CRITICAL
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 
 from tonypi_events import StreamNames
@@ -76,3 +79,21 @@ def http_bind(env: Env, port_variable: str, default_port: int) -> HttpBind:
     """Where a service listens. Loopback unless HTTP_HOST asks for more (containers set 0.0.0.0)."""
     return HttpBind(env_str(env, "HTTP_HOST", "127.0.0.1"),
                     env_int(env, port_variable, default_port, minimum=0))
+
+
+LOG_FORMATS = ("text", "json")
+
+
+def log_format(env: Env) -> str:
+    value = (env_str(env, "LOG_FORMAT", "text") or "text").lower()
+    if value not in LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT={value!r} must be one of {', '.join(LOG_FORMATS)}")
+    return value
+
+
+def log_level(env: Env) -> str:
+    # Checked here: logging would otherwise refuse it only at configure time, with a traceback.
+    value = (env_str(env, "LOG_LEVEL", "INFO") or "INFO").upper()
+    if value not in logging.getLevelNamesMapping():
+        raise ConfigError(f"LOG_LEVEL={value!r} is not a level (DEBUG, INFO, WARNING, ERROR, CRITICAL)")
+    return value

@@ -10,6 +10,8 @@ from tonypi_runtime.config import ConfigError, Env, ServiceUrl, env_float, env_i
 from tonypi_runtime.connections import (
     HttpBind,
     http_bind,
+    log_format,
+    log_level,
     mqtt_topic_prefix,
     mqtt_url,
     nats_url,
@@ -64,13 +66,7 @@ def load_config(env: Env) -> IngestConfig:
     qos = env_int(env, "MQTT_SUBSCRIBE_QOS", 1, minimum=0)
     if qos > 1:
         raise ConfigError(f"MQTT_SUBSCRIBE_QOS={qos} must be 0 or 1")
-    log_format = (env_str(env, "LOG_FORMAT", "text") or "text").lower()
-    if log_format not in ("text", "json"):
-        raise ConfigError(f"LOG_FORMAT={log_format!r} must be text or json")
-    log_level = (env_str(env, "LOG_LEVEL", "INFO") or "INFO").upper()
-    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-        raise ConfigError(f"LOG_LEVEL={log_level!r} must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
-    catalogue = Path(env_str(env, "ITEM_CATALOGUE_PATH", str(DEFAULT_CATALOGUE_PATH)) or DEFAULT_CATALOGUE_PATH)
+    catalogue = Path(env_str(env, "ITEM_CATALOGUE_PATH", str(DEFAULT_CATALOGUE_PATH)))
     if not catalogue.is_file():
         raise ConfigError(f"ITEM_CATALOGUE_PATH={str(catalogue)!r} is not a readable file")
     return IngestConfig(
@@ -90,6 +86,6 @@ def load_config(env: Env) -> IngestConfig:
         drain_timeout_s=env_float(env, "INGEST_DRAIN_TIMEOUT_S", 15.0, minimum=0),
         catalogue_path=catalogue,
         http=http_bind(env, "INGEST_PORT", 9101),
-        log_format=log_format,
-        log_level=log_level,
+        log_format=log_format(env),
+        log_level=log_level(env),
     )

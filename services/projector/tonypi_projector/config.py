@@ -22,9 +22,15 @@ from pathlib import Path
 from tonypi_events import StreamNames
 from tonypi_events.items import DEFAULT_CATALOGUE_PATH
 from tonypi_runtime.config import ConfigError, Env, ServiceUrl, env_float, env_int, env_str, process_env
-from tonypi_runtime.connections import HttpBind, database_url, http_bind, nats_url, stream_names
-
-LOG_FORMATS = ("text", "json")
+from tonypi_runtime.connections import (
+    HttpBind,
+    database_url,
+    http_bind,
+    log_format,
+    log_level,
+    nats_url,
+    stream_names,
+)
 
 
 @dataclass(frozen=True)
@@ -46,9 +52,6 @@ class ProjectorSettings:
 
 def load_settings(env: Env | None = None) -> ProjectorSettings:
     env = process_env() if env is None else env
-    log_format = env_str(env, "LOG_FORMAT", "text")
-    if log_format not in LOG_FORMATS:
-        raise ConfigError(f"LOG_FORMAT={log_format!r} must be one of {', '.join(LOG_FORMATS)}")
     consumer = env_str(env, "PROJECTOR_CONSUMER", "tonypi_projector")
     if any(c in consumer for c in ". *>\t"):
         raise ConfigError(f"PROJECTOR_CONSUMER={consumer!r} may not contain '.', '*', '>' or spaces")
@@ -64,6 +67,6 @@ def load_settings(env: Env | None = None) -> ProjectorSettings:
         log_retention_days=env_float(env, "LOG_RETENTION_DAYS", 30.0, minimum=0),
         log_retention_interval=env_float(env, "LOG_RETENTION_INTERVAL", 300.0, minimum=1),
         item_catalogue_path=Path(env_str(env, "ITEM_CATALOGUE_PATH", str(DEFAULT_CATALOGUE_PATH))),
-        log_format=log_format,
-        log_level=env_str(env, "LOG_LEVEL", "INFO"),
+        log_format=log_format(env),
+        log_level=log_level(env),
     )

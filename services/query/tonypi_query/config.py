@@ -11,14 +11,12 @@ FLEET_GAUGE_INTERVAL seconds between refreshes of the fleet gauges on /metrics (
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from tonypi_events import StreamNames
-from tonypi_runtime.config import ConfigError, Env, ServiceUrl, env_float, env_int, env_str, process_env
-from tonypi_runtime.connections import HttpBind, database_url, http_bind, nats_url, stream_names
-
-LOG_FORMATS = ("text", "json")
+from tonypi_runtime.config import Env, ServiceUrl, env_float, env_int, process_env
+from tonypi_runtime.connections import (HttpBind, database_url, http_bind, log_format, log_level, nats_url,
+                                        stream_names)
 
 
 @dataclass(frozen=True)
@@ -38,12 +36,6 @@ class QuerySettings:
 
 def load_settings(env: Env | None = None) -> QuerySettings:
     env = process_env() if env is None else env
-    log_format = env_str(env, "LOG_FORMAT", "text")
-    if log_format not in LOG_FORMATS:
-        raise ConfigError(f"LOG_FORMAT={log_format!r} must be one of {', '.join(LOG_FORMATS)}")
-    log_level = env_str(env, "LOG_LEVEL", "INFO").upper()
-    if log_level not in logging.getLevelNamesMapping():
-        raise ConfigError(f"LOG_LEVEL={log_level!r} is not a level (DEBUG, INFO, WARNING, ERROR)")
     return QuerySettings(
         bind=http_bind(env, "QUERY_PORT", 8000),
         database=database_url(env),
@@ -54,6 +46,6 @@ def load_settings(env: Env | None = None) -> QuerySettings:
         statement_timeout_ms=env_int(env, "STATEMENT_TIMEOUT_MS", 3000, minimum=1),
         pool_max_size=env_int(env, "DB_POOL_MAX", 10, minimum=1),
         fleet_gauge_interval=env_float(env, "FLEET_GAUGE_INTERVAL", 15.0, minimum=1),
-        log_format=log_format,
-        log_level=log_level,
+        log_format=log_format(env),
+        log_level=log_level(env),
     )
