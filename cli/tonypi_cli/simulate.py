@@ -21,7 +21,7 @@ import aiomqtt
 from tonypi_events.topics import COMMAND_PATTERN
 from tonypi_runtime.config import ServiceUrl, process_env
 from tonypi_runtime.connections import log_format, log_level, mqtt_topic_prefix, mqtt_url
-from tonypi_runtime.entrypoint import run_service, stop_event_on_signals
+from tonypi_runtime.entrypoint import run_service, sleep_unless, stop_event_on_signals
 from tonypi_runtime.logs import configure_logging
 from tonypi_runtime.retry import backoff_delays
 
@@ -131,22 +131,14 @@ async def run_robot(behaviour: RobotBehaviour, url: ServiceUrl, prefix: str, qos
         except aiomqtt.MqttError as exc:
             delay = next(delays)
             log.warning("%s: MQTT %s unreachable (%s); retrying in %.1fs", robot_id, url.redacted, exc, delay)
-            try:
-                await asyncio.wait_for(stop.wait(), delay)
-            except asyncio.TimeoutError:
-                pass
+            await sleep_unless(stop, delay)
 
 
 async def _publish_on_schedule(client: aiomqtt.Client, behaviour: RobotBehaviour, prefix: str,
                                qos: int, stop: asyncio.Event, counter: Counter) -> None:
     loop = asyncio.get_running_loop()
     await _publish(client, behaviour.start(loop.time()), prefix, qos, counter)
-    while not stop.is_set():
-        try:
-            await asyncio.wait_for(stop.wait(), max(0.0, behaviour.next_due() - loop.time()))
-            break
-        except asyncio.TimeoutError:
-            pass
+    while not await sleep_unless(stop, max(0.0, behaviour.next_due() - loop.time())):
         await _publish(client, behaviour.tick(loop.time()), prefix, qos, counter)
     await _publish(client, behaviour.stop(loop.time()), prefix, 1, counter)
 

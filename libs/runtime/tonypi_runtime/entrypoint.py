@@ -18,6 +18,17 @@ def stop_event_on_signals() -> asyncio.Event:
     return stop
 
 
+async def sleep_unless(stop: asyncio.Event, seconds: float) -> bool:
+    """Sleep `seconds`, cut short when `stop` is set. True when `stop` was set (a shutdown)."""
+    if stop.is_set():  # wait_for with no time left would report a timeout even then
+        return True
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except asyncio.TimeoutError:
+        return False
+    return True
+
+
 def run_service(name: str, main: Callable[[], Awaitable[None]]) -> None:
     """Run `main` on uvloop where installed; a ConfigError becomes one line and exit 2."""
     try:

@@ -14,6 +14,7 @@ from typing import Awaitable, Callable
 import aiomqtt
 
 from tonypi_events import ROUTES, subscription_filter
+from tonypi_runtime.entrypoint import sleep_unless
 from tonypi_runtime.logs import Throttled
 from tonypi_runtime.retry import backoff_delays
 
@@ -92,7 +93,7 @@ class MqttSource:
                 delay = next(delays)
                 log.warning("MQTT broker at %s unreachable or lost (%s); retrying in %.1fs",
                             url.redacted, exc, delay)
-                await _sleep_unless(stop, delay)
+                await sleep_unless(stop, delay)
             finally:
                 self._client, self.subscribed = None, False
                 metrics.MQTT_CONNECTED.set(0)
@@ -141,10 +142,3 @@ def _acker(paho, mid: int) -> Callback:
         if paho.is_connected():  # a PUBACK belongs to the connection that got the message
             paho.ack(mid, 1)
     return ack
-
-
-async def _sleep_unless(stop: asyncio.Event, delay: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), delay)
-    except asyncio.TimeoutError:
-        pass

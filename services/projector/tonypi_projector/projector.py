@@ -15,6 +15,7 @@ from typing import Awaitable, Callable
 
 import asyncpg
 from nats.aio.client import Client as NATS
+from tonypi_runtime.entrypoint import sleep_unless
 
 from . import metrics, store
 from .applier import BatchApplier
@@ -27,13 +28,6 @@ log = logging.getLogger(__name__)
 ACTIVE_LOCK_KEY = 0x7470_6163_7476  # "tpactv"
 
 Connect = Callable[[], Awaitable[asyncpg.Connection]]
-
-
-async def sleep_unless(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), seconds)
-    except asyncio.TimeoutError:
-        pass
 
 
 class Projector:

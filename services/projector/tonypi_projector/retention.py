@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 import asyncpg
+from tonypi_runtime.entrypoint import sleep_unless
 
 from . import metrics
 
@@ -56,12 +57,7 @@ async def run_retention(
     if days <= 0:
         log.info("log retention off (LOG_RETENTION_DAYS=0): system_logs are kept forever")
         return
-    while not stop.is_set():
-        try:
-            await asyncio.wait_for(stop.wait(), interval)
-            return
-        except asyncio.TimeoutError:
-            pass
+    while not await sleep_unless(stop, interval):
         if not is_active():
             continue
         try:
