@@ -31,8 +31,9 @@ class SystemInfo(BaseModel):
     uptime: Number | str | None = None
     # gen 2
     cpu_temperature: Number | None = None
-    hardware_mode: str | None = None
-    hardware_sdk: str | None = None
+    # MQTT.md gives no type for these; deployed firmware sends booleans, other builds strings.
+    hardware_mode: Any = None
+    hardware_sdk: Any = None
 
 
 class StatusV1(Payload):
@@ -140,7 +141,7 @@ class VisionV1(Payload):
     state: str | None = None
     is_locked: StrictBool | None = None
     navigation_command: str | None = None
-    error: str | None = None
+    error: Any = None  # untyped in MQTT.md; the firmware sends its steering offset, a number
 
 
 class LogV1(Payload):
