@@ -71,6 +71,12 @@ async def test_replay_equals_live_tables_and_swaps_them_in(js, streams, projecto
                 "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tonypi_replay%'"
             )
             assert leftovers == []
+            # The migrations' extended statistics follow the rebuilt tables into place.
+            statistics = await conn.fetch(
+                "SELECT n.nspname, s.stxrelid::regclass::text AS tbl FROM pg_statistic_ext s "
+                "JOIN pg_namespace n ON n.oid = s.stxnamespace WHERE s.stxname = 'system_logs_level_category'"
+            )
+            assert [(r["nspname"], r["tbl"]) for r in statistics] == [("public", "system_logs")]
         finally:
             await conn.close()
 

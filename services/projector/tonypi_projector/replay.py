@@ -19,6 +19,7 @@ from typing import Callable
 
 import asyncpg
 from tonypi_events import ensure_streams
+from tonypi_runtime.postgres import CHECKPOINT_CHANNEL, READ_TABLES_PROJECTION
 
 from . import store
 from .applier import TABLES_LOCK_KEY, BatchApplier
@@ -69,6 +70,17 @@ async def _drop_stale_staging(conn: asyncpg.Connection) -> None:
 
 async def _ident(conn: asyncpg.Connection, name: str) -> str:
     return await conn.fetchval("SELECT quote_ident($1)", name)
+
+
+async def _move_statistics(conn: asyncpg.Connection, source: str, target: str) -> None:
+    """Extended statistics (CREATE STATISTICS in the migrations) do not move with ALTER TABLE."""
+    names = await conn.fetch(
+        "SELECT quote_ident(s.stxname) AS name FROM pg_statistic_ext s "
+        "JOIN pg_namespace n ON n.oid = s.stxnamespace WHERE quote_ident(n.nspname) = $1",
+        source,
+    )
+    for row in names:
+        await conn.execute(f"ALTER STATISTICS {source}.{row['name']} SET SCHEMA {target}")
 
 
 async def replay(
@@ -130,7 +142,7 @@ async def replay(
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", TABLES_LOCK_KEY)
             live_seq = await conn.fetchval(
-                f"SELECT last_seq FROM {live}.projection_checkpoint WHERE projection = $1", store.PROJECTION
+                f"SELECT last_seq FROM {live}.projection_checkpoint WHERE projection = $1", READ_TABLES_PROJECTION
             )
             # Never wait for more than the stream holds (a checkpoint from another stream).
             await fold_until(min(int(live_seq or 0), (await source.bounds())[1]))
@@ -139,9 +151,12 @@ async def replay(
             for table in SWAPPED_TABLES:
                 await conn.execute(f"ALTER TABLE IF EXISTS {live}.{table} SET SCHEMA {retired}")
                 await conn.execute(f"ALTER TABLE {staging}.{table} SET SCHEMA {live}")
+            # Dropping the retired tables drops their statistics objects, which stay in the
+            # live schema when a table moves; the rebuilt tables' ones follow them in.
             await conn.execute(f"DROP SCHEMA {retired} CASCADE")
+            await _move_statistics(conn, staging, live)
             await conn.execute(f"DROP SCHEMA {staging} CASCADE")
-            await conn.execute("SELECT pg_notify($1, $2)", store.NOTIFY_CHANNEL, str(checkpoint))
+            await conn.execute("SELECT pg_notify($1, $2)", CHECKPOINT_CHANNEL, str(checkpoint))
         return ReplayResult(events, checkpoint, time.monotonic() - started, lost, pruned)
     finally:
         if batches is not None:
