@@ -12,6 +12,7 @@ from tonypi_events import ensure_streams
 from tonypi_runtime.entrypoint import stop_event_on_signals
 from tonypi_runtime.logs import configure_logging
 from tonypi_runtime.ops import OpsServer
+from tonypi_runtime.postgres import use_json_codecs
 from tonypi_runtime.retry import retry_forever
 
 from .catalogue import load_items
@@ -19,7 +20,6 @@ from .config import ProjectorSettings, load_settings
 from .migrations import apply_migrations, ensure_database
 from .projector import Projector
 from .retention import run_retention
-from .store import init_connection
 
 log = logging.getLogger("tonypi_projector")
 
@@ -36,7 +36,7 @@ def database_connector(settings: ProjectorSettings):
 
     async def connect() -> asyncpg.Connection:
         conn = await asyncpg.connect(dsn, timeout=10)
-        await init_connection(conn)
+        await use_json_codecs(conn)
         return conn
 
     return connect

@@ -11,13 +11,11 @@ import json
 from typing import Iterable
 
 import asyncpg
+from tonypi_runtime.postgres import CHECKPOINT_CHANNEL, READ_TABLES_PROJECTION
 
 from .batch import BatchChanges
 from .folds import RobotState
 from .rows import Job, LogEntry, Robot, columns
-
-PROJECTION = "read_tables"
-NOTIFY_CHANNEL = "tonypi_checkpoint"
 
 # PostgreSQL type of every column, in the row dataclasses' field order.
 _TYPES = {
@@ -57,11 +55,6 @@ _JSON = frozenset({"json", "jsonb"})
 
 class CheckpointMoved(Exception):
     """Another writer (a replay's swap, a second projector) moved the checkpoint."""
-
-
-async def init_connection(conn: asyncpg.Connection) -> None:
-    for type_name in ("json", "jsonb"):
-        await conn.set_type_codec(type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
 def _bulk_insert(table: str, row_type: type, conflict: str | None) -> str:
@@ -117,7 +110,7 @@ async def ensure_checkpoint(conn: asyncpg.Connection, stream: str) -> int:
     await conn.execute(
         "INSERT INTO projection_checkpoint (projection, stream, last_seq) VALUES ($1, $2, 0) "
         "ON CONFLICT (projection) DO NOTHING",
-        PROJECTION,
+        READ_TABLES_PROJECTION,
         stream,
     )
     return await read_checkpoint(conn)
@@ -125,7 +118,7 @@ async def ensure_checkpoint(conn: asyncpg.Connection, stream: str) -> int:
 
 async def read_checkpoint(conn: asyncpg.Connection) -> int:
     value = await conn.fetchval(
-        "SELECT last_seq FROM projection_checkpoint WHERE projection = $1", PROJECTION
+        "SELECT last_seq FROM projection_checkpoint WHERE projection = $1", READ_TABLES_PROJECTION
     )
     return int(value or 0)
 
@@ -169,10 +162,10 @@ async def write_batch(
         "WHERE projection = $3 AND last_seq = $4 RETURNING last_seq",
         last_seq,
         stream,
-        PROJECTION,
+        READ_TABLES_PROJECTION,
         expected_seq,
     )
     if moved is None:
         raise CheckpointMoved(f"checkpoint is no longer {expected_seq}")
     if notify:
-        await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, str(last_seq))
+        await conn.execute("SELECT pg_notify($1, $2)", CHECKPOINT_CHANNEL, str(last_seq))

@@ -7,7 +7,6 @@ the background, streams ensured) and the fleet gauge refresher.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import AsyncIterator
 
@@ -17,6 +16,7 @@ from aiohttp import web
 from tonypi_runtime.entrypoint import stop_event_on_signals
 from tonypi_runtime.logs import configure_logging
 from tonypi_runtime.ops import add_ops_routes
+from tonypi_runtime.postgres import use_json_codecs
 from tonypi_runtime.retry import retry_forever
 
 from .api import ENDPOINTS
@@ -50,11 +50,6 @@ CHECKPOINT = web.AppKey("checkpoint", CheckpointWatcher)
 EVENT_STREAM = web.AppKey("event_stream", EventStreamConnection)
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
-    for pg_type in ("json", "jsonb"):
-        await conn.set_type_codec(pg_type, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
-
-
 async def _keep_session(_conn: asyncpg.Connection) -> None:
     """Pool connections never change session state (no SET, LISTEN, advisory lock or cursor:
     the LISTEN has its own connection), so the default reset (RESET ALL, UNLISTEN *, ...)
@@ -72,7 +67,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
     async def open_pool() -> asyncpg.Pool:
         return await asyncpg.create_pool(**_connect_kwargs(settings), min_size=1,
-                                         max_size=settings.pool_max_size, init=_init_connection,
+                                         max_size=settings.pool_max_size, init=use_json_codecs,
                                          reset=_keep_session)
 
     app[POOL] = await retry_forever(open_pool, f"PostgreSQL at {settings.database.redacted}", log,

@@ -13,11 +13,10 @@ from typing import Awaitable, Callable
 
 import asyncpg
 
+from tonypi_runtime.postgres import CHECKPOINT_CHANNEL
 from tonypi_runtime.retry import retry_forever
 
 log = logging.getLogger(__name__)
-
-CHANNEL = "tonypi_checkpoint"
 
 Connect = Callable[[], Awaitable[asyncpg.Connection]]
 ReadCheckpoint = Callable[[], Awaitable[int]]
@@ -77,7 +76,7 @@ class CheckpointWatcher:
         try:
             self._advance(int(payload))
         except ValueError:
-            log.warning("ignoring %s notification with payload %r", CHANNEL, payload[:40])
+            log.warning("ignoring %s notification with payload %r", CHECKPOINT_CHANNEL, payload[:40])
 
     async def _listen_forever(self) -> None:
         while True:
@@ -86,11 +85,11 @@ class CheckpointWatcher:
             lost = asyncio.Event()
             conn.add_termination_listener(lambda _c: lost.set())
             try:
-                await conn.add_listener(CHANNEL, self._on_notify)
+                await conn.add_listener(CHECKPOINT_CHANNEL, self._on_notify)
                 await lost.wait()
                 log.warning("LISTEN connection lost; polling the checkpoint until it is back")
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("LISTEN %s failed (%s); reconnecting", CHANNEL, exc)
+                log.warning("LISTEN %s failed (%s); reconnecting", CHECKPOINT_CHANNEL, exc)
             finally:
                 if not conn.is_closed():
                     await conn.close(timeout=2)

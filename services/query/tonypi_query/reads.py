@@ -7,6 +7,8 @@ from typing import Any
 
 import asyncpg
 
+from tonypi_runtime.postgres import READ_TABLES_PROJECTION
+
 from .models import JobsQuery, LogsQuery
 
 ROBOT_COLUMNS = """id, robot_id, name, description, location, status, battery_threshold_low,
@@ -30,7 +32,6 @@ SELECT_TELEMETRY = (f"SELECT robot_id, status, last_seen, telemetry, {ONLINE} AS
                     " FROM robots WHERE robot_id = $2")
 ROBOT_EXISTS = "SELECT EXISTS (SELECT 1 FROM robots WHERE robot_id = $1)"
 SELECT_JOB = f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"
-CHECKPOINT_PROJECTION = "read_tables"
 SELECT_CHECKPOINT = "SELECT last_seq FROM projection_checkpoint WHERE projection = $1"
 
 SELECT_STATS = f"""
@@ -167,7 +168,7 @@ class Reads:
     async def checkpoint(self) -> int:
         """The projector's last applied stream sequence; 0 before it has migrated or applied."""
         try:
-            return await self._fetchval(SELECT_CHECKPOINT, CHECKPOINT_PROJECTION) or 0
+            return await self._fetchval(SELECT_CHECKPOINT, READ_TABLES_PROJECTION) or 0
         except asyncpg.UndefinedTableError:
             return 0
 

@@ -1,0 +1,17 @@
+"""What the projector (the read tables' only writer) and the query service (their reader)
+agree on in PostgreSQL: the checkpoint row, its notification, and JSON columns as values."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+# projection_checkpoint.projection of the read tables; last_seq = last stream sequence applied.
+READ_TABLES_PROJECTION = "read_tables"
+# NOTIFY'd with last_seq inside each batch's transaction: it arrives once the rows are committed.
+CHECKPOINT_CHANNEL = "tonypi_checkpoint"
+
+
+async def use_json_codecs(conn: Any) -> None:
+    """json and jsonb columns read and written as Python values (an asyncpg connection's `init`)."""
+    for type_name in ("json", "jsonb"):
+        await conn.set_type_codec(type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
