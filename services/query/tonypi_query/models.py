@@ -57,6 +57,18 @@ FilterText = Annotated[str, StringConstraints(min_length=1, max_length=128, patt
 Cursor = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
+def _empty_means_absent(value: str) -> str | None:
+    # The seed tested these filters with `if level:`, so `?level=` (a form's empty field)
+    # meant "no filter"; its clients still send that.
+    return value or None
+
+
+SeedFilterText = Annotated[str, StringConstraints(max_length=128, pattern=r"^[^\x00]*$"),
+                           AfterValidator(_empty_means_absent)]
+SeedRobotFilter = Annotated[str, StringConstraints(max_length=128, pattern=r"^[^\x00-\x1f\x7f/]*$"),
+                            AfterValidator(_empty_means_absent)]
+
+
 # --- requests -----------------------------------------------------------------------------
 
 class RobotCreate(BaseModel):
@@ -117,9 +129,9 @@ class LogsQuery(BaseModel):
     model_config = _QUERY
 
     limit: int = Field(100, ge=0, le=MAX_PAGE_SIZE, description=f"page size, at most {MAX_PAGE_SIZE}")
-    level: FilterText | None = Field(None, description="compared upper-cased: error matches ERROR")
-    category: FilterText | None = None
-    robot_id: RobotId | None = None
+    level: SeedFilterText | None = Field(None, description="compared upper-cased: error matches ERROR")
+    category: SeedFilterText | None = None
+    robot_id: SeedRobotFilter | None = None
     q: FilterText | None = Field(None, description="case-insensitive substring of the message")
     since: TimeFilter | None = _SINCE
     until: TimeFilter | None = _UNTIL
@@ -130,7 +142,7 @@ class JobsQuery(BaseModel):
     model_config = _QUERY
 
     limit: int = Field(50, ge=0, le=MAX_PAGE_SIZE, description=f"page size, at most {MAX_PAGE_SIZE}")
-    robot_id: RobotId | None = None
+    robot_id: SeedRobotFilter | None = None
     status: FilterText | None = Field(None, description="active, completed, cancelled or failed")
     since: TimeFilter | None = Field(None, description="only jobs started at or after this time (ISO 8601)")
     until: TimeFilter | None = Field(None, description="only jobs started before this time (ISO 8601)")
