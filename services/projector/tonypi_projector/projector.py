@@ -16,6 +16,7 @@ from typing import Awaitable, Callable
 import asyncpg
 from nats.aio.client import Client as NATS
 from tonypi_runtime.entrypoint import sleep_unless
+from tonypi_runtime.retry import backoff_delays
 
 from . import metrics, store
 from .applier import BatchApplier
@@ -50,17 +51,21 @@ class Projector:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until `stop`: connect, wait to become active, project; on any failure start over."""
-        self._failures = 0
+        delays = backoff_delays()
+
+        def started() -> None:  # projecting again: the next failure starts the backoff afresh
+            nonlocal delays
+            delays = backoff_delays()
+
         while not stop.is_set():
             conn: asyncpg.Connection | None = None
             try:
                 conn = await self.connect()
                 self.database_ok = True
                 if await self._become_active(conn, stop):
-                    await self._project(conn, stop, on_started=lambda: setattr(self, "_failures", 0))
+                    await self._project(conn, stop, on_started=started)
             except Exception as exc:  # database or broker gone: reconnect with backoff, say so
-                self._failures += 1
-                delay = min(0.5 * 2 ** min(self._failures - 1, 5), 15.0)
+                delay = next(delays)
                 log.warning(
                     "projection interrupted (%s: %s); retrying in %.1fs", type(exc).__name__, exc, delay
                 )
