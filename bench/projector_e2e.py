@@ -39,6 +39,7 @@ import asyncpg
 import nats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from databases import drop_database  # noqa: E402
 from ingest_load import Publisher, robot_messages  # noqa: E402
 from ingest_throughput import (
     cpu_seconds,
@@ -249,9 +250,7 @@ async def run_scenario(name: str, args, brokers, workdir: Path) -> dict:
             except Exception:
                 pass
         await nc.close()
-        admin = await asyncpg.connect(args.pg_admin_url)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        await admin.close()
+        await drop_database(args.pg_admin_url, db)
 
 
 async def main(argv: list[str] | None = None) -> int:

@@ -33,6 +33,7 @@ import asyncpg
 import nats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from databases import drop_database  # noqa: E402
 from ingest_load import robot_messages  # noqa: E402
 from ingest_throughput import cpu_seconds, free_port, machine_cpu_seconds, wait_port  # noqa: E402
 from tonypi_events import EventEnvelope, StreamNames, encode, ensure_streams, headers_for, route_for  # noqa: E402
@@ -211,9 +212,7 @@ async def main(argv: list[str] | None = None) -> int:
         finally:
             nats_proc.terminate()
             nats_proc.wait(10)
-            admin = await asyncpg.connect(args.pg_admin_url)
-            await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-            await admin.close()
+            await drop_database(args.pg_admin_url, db)
     return 0
 
 

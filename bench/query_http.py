@@ -72,9 +72,10 @@ async def log_paths(url: str) -> dict[str, dict[int, str]]:
             for depth in DEPTHS:
                 query = {**params, "limit": "100"}
                 if depth:
+                    offset = f"${len(args) + 1}"
                     row = await conn.fetchrow(
                         f"SELECT timestamp, id FROM system_logs WHERE {where} "  # constant templates above
-                        f"ORDER BY timestamp DESC, id DESC OFFSET {depth - 1} LIMIT 1", *args)
+                        f"ORDER BY timestamp DESC, id DESC OFFSET {offset} LIMIT 1", *args, depth - 1)
                     if row is None:
                         continue
                     query["before"] = encode_cursor(row["timestamp"], row["id"])

@@ -12,6 +12,7 @@ import time
 
 import asyncpg
 
+from databases import recreate_database
 from tonypi_projector.migrations import apply_migrations
 
 ROBOTS, JOBS, LOGS = 1_000, 100_000, 1_000_000
@@ -59,13 +60,8 @@ INSERT INTO projection_checkpoint (projection, stream, last_seq) VALUES ('read_t
 
 async def seed(url: str) -> dict[str, float]:
     """Recreate the database named in `url`, migrate, fill it; returns seconds per step."""
-    name = url.rsplit("/", 1)[1]
-    admin = await asyncpg.connect(url.rsplit("/", 1)[0] + "/postgres")
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
+    server, name = url.rsplit("/", 1)
+    await recreate_database(f"{server}/postgres", name)
     conn = await asyncpg.connect(url)
     timings = {}
     try:
