@@ -12,7 +12,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tonypi_events import EventEnvelope, EventType, TopicRoute, model_for, mqtt_event_id, parse_robot_timestamp, route_for
+from tonypi_events import (
+    EventEnvelope,
+    EventType,
+    TopicRoute,
+    model_for,
+    mqtt_event_id,
+    parse_robot_timestamp,
+    route_for,
+)
 from tonypi_events.rejections import MAX_PAYLOAD_BYTES, UNATTRIBUTED_ROBOT_ID, RejectReason
 
 
@@ -36,13 +44,16 @@ def _route(relative_topic: str) -> TopicRoute | None:
     return route_for(relative_topic)
 
 
-def _robot_id(route: TopicRoute, relative_topic: str, payload: dict[str, Any]) -> str | None:
+def _topic_robot(route: TopicRoute, relative_topic: str) -> str | None:
+    """The robot a per-robot topic (`tonypi/status/+`) names in its last level."""
+    return (relative_topic.rsplit("/", 1)[1] or None) if route.robot_id_in_topic else None
+
+
+def _robot_id(payload: dict[str, Any], topic_robot: str | None) -> str | None:
     claimed = payload.get("robot_id")
     if isinstance(claimed, str) and claimed:
         return claimed  # the payload's id wins over the topic's
-    if route.robot_id_in_topic:
-        return relative_topic.rsplit("/", 1)[1] or None
-    return None
+    return topic_robot
 
 
 def _describe(error: ValidationError, limit: int = 3) -> str:
@@ -56,23 +67,24 @@ def _describe(error: ValidationError, limit: int = 3) -> str:
 
 def admit(topic: str, raw: bytes, received_at: datetime, topic_prefix: str = "") -> Accepted | Rejected:
     """The event this message becomes, or why it cannot become one."""
-    route = _route(topic[len(topic_prefix):]) if topic.startswith(topic_prefix) else None
+    relative = topic[len(topic_prefix):]
+    route = _route(relative) if topic.startswith(topic_prefix) else None
     if route is None:
         return Rejected(RejectReason.UNKNOWN_TOPIC, f"no robot topic matches {topic!r}")
     kind = route.event_type
-    relative = topic[len(topic_prefix):]
     # Unreadable messages on per-robot topics are still filed under the topic's robot.
-    topic_robot = (relative.rsplit("/", 1)[1] or None) if route.robot_id_in_topic else None
+    topic_robot = _topic_robot(route, relative)
     if len(raw) > MAX_PAYLOAD_BYTES:
-        return Rejected(RejectReason.TOO_LARGE, f"payload is {len(raw)} bytes; the limit is {MAX_PAYLOAD_BYTES}",
-                        kind, topic_robot)
+        return Rejected(RejectReason.TOO_LARGE,
+                        f"payload is {len(raw)} bytes; the limit is {MAX_PAYLOAD_BYTES}", kind, topic_robot)
     try:
         payload = json.loads(raw)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         return Rejected(RejectReason.NOT_JSON, f"not UTF-8 JSON: {exc}", kind, topic_robot)
     if not isinstance(payload, dict):
-        return Rejected(RejectReason.NOT_OBJECT, f"JSON {type(payload).__name__}, not an object", kind, topic_robot)
-    robot_id = _robot_id(route, relative, payload)
+        return Rejected(RejectReason.NOT_OBJECT, f"JSON {type(payload).__name__}, not an object",
+                        kind, topic_robot)
+    robot_id = _robot_id(payload, topic_robot)
     occurred_at = parse_robot_timestamp(payload.get("timestamp"))
     version = route.detect_version(payload)
     try:
