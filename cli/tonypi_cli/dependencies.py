@@ -53,7 +53,8 @@ class Choice:
         if self.how == "embedded":
             assert self.embedded is not None
             data = f", data in {self.embedded.data_dir}" if self.embedded.data_dir else ", in memory"
-            return f"{name}: started embedded {self.embedded.description} on {self.url.host}:{self.url.port}{data}"
+            return (f"{name}: started embedded {self.embedded.description} "
+                    f"on {self.url.host}:{self.url.port}{data}")
         if self.how == "running":
             return f"{name}: using {where} (already running)"
         note = "" if self.answering else "; not answering yet, the services will retry"

@@ -51,7 +51,8 @@ def _version(distribution: str) -> str:
 
 
 def _missing(distribution: str) -> EmbeddedUnavailable:
-    return EmbeddedUnavailable(f"{distribution} is not installed: pip install 'tonypi-cli[embedded]' (make install does)")
+    return EmbeddedUnavailable(
+        f"{distribution} is not installed: pip install 'tonypi-cli[embedded]' (make install does)")
 
 
 def bind_host(url: ServiceUrl) -> str:
@@ -157,7 +158,8 @@ def _copy_binaries(package_dir: Path, target: Path) -> None:
         return
     shutil.rmtree(target, ignore_errors=True)
     for part in ("bin", "lib", "share"):
-        shutil.copytree(package_dir / "pginstall" / part, target / "pgserver" / "pginstall" / part, symlinks=True)
+        shutil.copytree(package_dir / "pginstall" / part, target / "pgserver" / "pginstall" / part,
+                        symlinks=True)
     shutil.copytree(package_dir.parent / "pgserver.libs", target / "pgserver.libs", symlinks=True)
     target.chmod(0o755)
     marker.write_text(_version("pgserver"))

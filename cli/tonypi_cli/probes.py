@@ -24,7 +24,9 @@ async def tcp_answers(host: str, port: int, timeout: float = 0.5) -> bool:
 
 def tcp_ready(host: str, port: int) -> ReadyCheck:
     async def check() -> tuple[bool, str]:
-        return (True, "") if await tcp_answers(host, port) else (False, f"nothing listens on {host}:{port} yet")
+        if await tcp_answers(host, port):
+            return True, ""
+        return False, f"nothing listens on {host}:{port} yet"
     return check
 
 

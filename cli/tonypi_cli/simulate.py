@@ -38,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gen", choices=("1", "2", "mixed"), default="mixed",
                         help="firmware generation of the robots (default: mixed, alternating)")
     parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
-    parser.add_argument("--qos", type=int, choices=(0, 1), default=0, help="MQTT QoS (default 0, like the firmware)")
+    parser.add_argument("--qos", type=int, choices=(0, 1), default=0,
+                        help="MQTT QoS (default 0, like the firmware)")
     parser.add_argument("--id-prefix", default="tonypi_sim", help="robot ids are <prefix>01, <prefix>02, ...")
     parser.add_argument("--seed", type=int, default=None, help="random seed, for a repeatable fleet")
 
@@ -69,7 +70,8 @@ def plan_fleet(count: int, generation: str, rate: float | None, qos: int = 0,
                duration: float | None = None, id_prefix: str = "tonypi_sim") -> FleetPlan:
     width = max(2, len(str(count)))
     robots = tuple(
-        fleet.Robot(f"{id_prefix}{n:0{width}d}", (1 if n % 2 else 2) if generation == "mixed" else int(generation))
+        fleet.Robot(f"{id_prefix}{n:0{width}d}",
+                    (1 if n % 2 else 2) if generation == "mixed" else int(generation))
         for n in range(1, count + 1)
     )
     natural = sum(messages_per_second(r.generation) for r in robots)
@@ -147,7 +149,8 @@ async def _publish(client: aiomqtt.Client, messages: list[fleet.Message], prefix
                    counter: Counter) -> None:
     # Concurrently: at QoS 1 each publish waits for its PUBACK, and a burst should not
     # wait for them one at a time.
-    await asyncio.gather(*(client.publish(prefix + m.topic, json.dumps(m.payload), qos=qos) for m in messages))
+    await asyncio.gather(*(client.publish(prefix + m.topic, json.dumps(m.payload), qos=qos)
+                           for m in messages))
     counter.published += len(messages)
 
 
@@ -175,7 +178,8 @@ def run(args: argparse.Namespace) -> int:
         gens = sum(r.generation == 1 for r in plan.robots), sum(r.generation == 2 for r in plan.robots)
         rate = sum(messages_per_second(r.generation) for r in plan.robots) * plan.speed
         log.info("simulating %d robots (%d gen 1, %d gen 2) on %s%s, about %.0f msg/s at QoS %d",
-                 len(plan.robots), *gens, url.redacted, f" under {prefix!r}" if prefix else "", rate, plan.qos)
+                 len(plan.robots), *gens, url.redacted, f" under {prefix!r}" if prefix else "", rate,
+                 plan.qos)
         await simulate_fleet(plan, url, prefix, stop, args.seed)
 
     run_service("tonypi simulate", main)

@@ -95,7 +95,8 @@ async def _up(args: argparse.Namespace, env: dict[str, str]) -> int:
 async def _start(supervisor: Supervisor, args: argparse.Namespace, env: dict[str, str],
                  stop: asyncio.Event) -> None:
     data_root = args.data_dir or Path(env_str(env, "TONYPI_DATA_DIR", ".data"))
-    choices = [await choose(d, env, data_root, embedded_when_down=args.embedded_when_down) for d in DEPENDENCIES]
+    choices = [await choose(d, env, data_root, embedded_when_down=args.embedded_when_down)
+               for d in DEPENDENCIES]
     await _start_embedded(supervisor, choices, args.ready_timeout, stop)
     service_env = {**env, "PYTHONUNBUFFERED": "1", **{c.dependency.variable: c.value for c in choices}}
     if any(c.dependency.name == "mqtt" and c.how == "embedded" for c in choices):
@@ -107,7 +108,8 @@ async def _start(supervisor: Supervisor, args: argparse.Namespace, env: dict[str
         if args.deps_only:
             supervisor.say("up: dependencies ready; export these to run the services yourself:")
             for c in choices:  # a password stays out of the terminal: you have it already
-                supervisor.say(f"  export {c.dependency.variable}={c.url.redacted if c.url.password else c.value}")
+                shown = c.url.redacted if c.url.password else c.value
+                supervisor.say(f"  export {c.dependency.variable}={shown}")
         return
     services = [_service_spec(s, service_env) for s in SERVICES]
     await supervisor.wait_ready(await supervisor.start_group(services), args.ready_timeout, stop)

@@ -80,8 +80,8 @@ def build() -> AsyncAPI:
     subjects = StreamNames().subjects
     for route in ROUTES:
         topic = route.pattern.replace("+", "{robot_id}")
-        mqtt.subscriber(topic, qos=QoS.AT_LEAST_ONCE, title=f"{topic}:consume", description=route.description)(
-            _spec_handler(_payload_type(route.event_type)))
+        mqtt.subscriber(topic, qos=QoS.AT_LEAST_ONCE, title=f"{topic}:consume",
+                        description=route.description)(_spec_handler(_payload_type(route.event_type)))
         subject = subjects.event("{robot}", route.event_type).replace("%7B", "{").replace("%7D", "}")
         nats.publisher(subject, title=f"{subject}:publish", schema=_event_model(route.event_type),
                        description=f"One `{route.event_type.value}` event per message on {route.pattern}; "
@@ -101,7 +101,8 @@ def build() -> AsyncAPI:
 def render() -> str:
     # FastStream keeps subscribers and publishers unordered: sort keys so the document
     # is byte-for-byte reproducible and the staleness test means something.
-    return yaml.safe_dump(build().to_specification().to_jsonable(), sort_keys=True, allow_unicode=True, width=100)
+    return yaml.safe_dump(build().to_specification().to_jsonable(), sort_keys=True, allow_unicode=True,
+                          width=100)
 
 
 if __name__ == "__main__":

@@ -56,7 +56,8 @@ async def serve(config: IngestConfig, stop: asyncio.Event) -> None:
             log.info("draining %d publishes", forwarder.depth)
         if not await forwarder.drained(config.drain_timeout_s):
             log.error("drain timed out after %.0fs: %d messages not acknowledged by JetStream "
-                      "(QoS 1 ones stay unacknowledged at the broker)", config.drain_timeout_s, forwarder.depth)
+                      "(QoS 1 ones stay unacknowledged at the broker)",
+                      config.drain_timeout_s, forwarder.depth)
 
     try:
         await source.run(stop, drain)

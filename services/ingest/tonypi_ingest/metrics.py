@@ -2,8 +2,8 @@
 from prometheus_client import Counter, Gauge, Histogram
 
 MESSAGES_RECEIVED = Counter(
-    "tonypi_ingest_messages_received_total", "MQTT messages received, by kind (event type; unknown for no route)",
-    ["kind"])
+    "tonypi_ingest_messages_received_total",
+    "MQTT messages received, by kind (event type; unknown for no route)", ["kind"])
 EVENTS_PUBLISHED = Counter(
     "tonypi_ingest_events_published_total", "Events JetStream acknowledged, by kind", ["kind"])
 REJECTED = Counter(

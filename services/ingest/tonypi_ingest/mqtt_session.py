@@ -55,7 +55,8 @@ def make_client(config: IngestConfig, protocol: aiomqtt.ProtocolVersion) -> aiom
         properties.ReceiveMaximum = config.receive_maximum
         if persistent:
             properties.SessionExpiryInterval = config.session_expiry_s
-        options = {"properties": properties, "clean_start": MQTT_CLEAN_START_FIRST_ONLY if not persistent else False}
+        options = {"properties": properties,
+                   "clean_start": MQTT_CLEAN_START_FIRST_ONLY if not persistent else False}
     else:
         options = {"clean_session": not persistent}
     client = aiomqtt.Client(

@@ -69,16 +69,18 @@ class MqttSource:
                 async with client:
                     self._protocol.connected()
                     filters = subscription_filters(self._config)
-                    granted = await client.subscribe(subscriptions(filters, self._config.subscribe_qos, protocol))
+                    granted = await client.subscribe(
+                        subscriptions(filters, self._config.subscribe_qos, protocol))
                     refused = [f for f, code in zip(filters, granted) if getattr(code, "value", code) >= 0x80]
                     if refused:  # an ACL or a broker without shared subscriptions: not ready
                         log.error("the MQTT broker refused subscriptions to %s; retrying", ", ".join(refused))
                         raise aiomqtt.MqttError("subscription refused")
                     self._client, self.subscribed = client, True
                     metrics.MQTT_CONNECTED.set(1)
+                    group = self._config.shared_group
                     log.info("subscribed to %d robot topics on %s (MQTT %s)%s", len(ROUTES), url.redacted,
                              "5" if protocol is aiomqtt.ProtocolVersion.V5 else "3.1.1",
-                             f" (shared group {self._config.shared_group})" if self._config.shared_group else "")
+                             f" (shared group {group})" if group else "")
                     delays = backoff_delays()
                     await self._until_lost_or_stopped(client, stop)
                     await self._stop_taking(client, taking)

@@ -142,7 +142,8 @@ async def replay(
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", TABLES_LOCK_KEY)
             live_seq = await conn.fetchval(
-                f"SELECT last_seq FROM {live}.projection_checkpoint WHERE projection = $1", READ_TABLES_PROJECTION
+                f"SELECT last_seq FROM {live}.projection_checkpoint WHERE projection = $1",
+                READ_TABLES_PROJECTION,
             )
             # Never wait for more than the stream holds (a checkpoint from another stream).
             await fold_until(min(int(live_seq or 0), (await source.bounds())[1]))
