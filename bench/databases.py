@@ -3,16 +3,13 @@ identifier still goes into SQL only as PostgreSQL's own quote_ident spells it.""
 from __future__ import annotations
 
 import asyncpg
-
-
-async def _quoted(admin: asyncpg.Connection, name: str) -> str:
-    return await admin.fetchval("SELECT quote_ident($1)", name)
+from tonypi_runtime.postgres import quote_ident
 
 
 async def drop_database(admin_url: str, name: str) -> None:
     admin = await asyncpg.connect(admin_url)
     try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {await _quoted(admin, name)} WITH (FORCE)")
+        await admin.execute(f"DROP DATABASE IF EXISTS {await quote_ident(admin, name)} WITH (FORCE)")
     finally:
         await admin.close()
 
@@ -21,7 +18,7 @@ async def recreate_database(admin_url: str, name: str) -> None:
     """An empty database `name`, whatever was there before."""
     admin = await asyncpg.connect(admin_url)
     try:
-        quoted = await _quoted(admin, name)
+        quoted = await quote_ident(admin, name)
         await admin.execute(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
         await admin.execute(f"CREATE DATABASE {quoted}")
     finally:

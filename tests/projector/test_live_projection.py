@@ -16,6 +16,7 @@ from tonypi_events import EventEnvelope, EventType
 from tonypi_projector.config import load_settings
 from tonypi_projector.migrations import apply_migrations, ensure_database, migration_files
 from tonypi_projector.replay import replay
+from tonypi_runtime.postgres import quote_ident
 
 from tests.projector.conftest import projector_running
 from tests.projector.support import event, publish, publish_raw, snapshot, wait_for_checkpoint
@@ -155,15 +156,16 @@ async def test_events_dropped_by_retention_are_reported_and_the_rest_applies(
 async def test_the_checkpoint_not_the_consumer_decides_where_a_restored_backup_resumes(
     js, streams, projector_env, database_url, run_id
 ):
-    backup_url = database_url.rsplit("/", 1)[0] + f"/tonypi_test_{run_id}_backup"
+    backup = f"tonypi_test_{run_id}_backup"
+    backup_url = database_url.rsplit("/", 1)[0] + f"/{backup}"
     admin = await asyncpg.connect(database_url.rsplit("/", 1)[0] + "/postgres")
     try:
         async with projector_running(projector_env):
             for i in range(50):
                 seq = await publish(js, streams, event(EventType.SCAN, f"r{i % 3}", {"qr": f"Q{i}"}))
             await wait_for_checkpoint(database_url, seq)
-        name = database_url.rsplit("/", 1)[1]
-        await admin.execute(f'CREATE DATABASE "tonypi_test_{run_id}_backup" TEMPLATE "{name}"')  # the backup
+        live = await quote_ident(admin, database_url.rsplit("/", 1)[1])
+        await admin.execute(f"CREATE DATABASE {await quote_ident(admin, backup)} TEMPLATE {live}")  # backup
         async with projector_running(projector_env):
             for i in range(50, 120):
                 seq = await publish(js, streams, event(EventType.SCAN, f"r{i % 3}", {"qr": f"Q{i}"}))
@@ -173,7 +175,7 @@ async def test_the_checkpoint_not_the_consumer_decides_where_a_restored_backup_r
             await wait_for_checkpoint(backup_url, seq)
         assert await snapshot(backup_url) == await snapshot(database_url)
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "tonypi_test_{run_id}_backup" WITH (FORCE)')
+        await admin.execute(f"DROP DATABASE IF EXISTS {await quote_ident(admin, backup)} WITH (FORCE)")
         await admin.close()
 
 

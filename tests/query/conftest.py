@@ -12,6 +12,7 @@ from tests.conftest import PG_ADMIN_URL
 from tests.support.processes import ServiceProcess
 from tonypi_query.bootstrap import init_app
 from tonypi_query.config import load_settings
+from tonypi_runtime.postgres import quote_ident
 
 from .events import Fleet
 
@@ -69,7 +70,7 @@ async def bare_api(query_env, database_url, js):
     refuses before they reach a table."""
     admin = await asyncpg.connect(PG_ADMIN_URL)
     try:
-        await admin.execute(f'CREATE DATABASE "{database_url.rsplit("/", 1)[1]}"')
+        await admin.execute(f"CREATE DATABASE {await quote_ident(admin, database_url.rsplit('/', 1)[1])}")
     finally:
         await admin.close()
     client = await _serve(query_env)

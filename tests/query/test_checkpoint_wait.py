@@ -8,6 +8,7 @@ import asyncpg
 
 from tonypi_query.checkpoint import CheckpointWatcher
 from tonypi_query.reads import Reads
+from tonypi_runtime.postgres import quote_ident
 
 SCHEMA = """CREATE TABLE projection_checkpoint (projection VARCHAR PRIMARY KEY, stream VARCHAR NOT NULL,
             last_seq BIGINT NOT NULL DEFAULT 0, updated_at TIMESTAMPTZ NOT NULL DEFAULT NOW());
@@ -17,7 +18,7 @@ SCHEMA = """CREATE TABLE projection_checkpoint (projection VARCHAR PRIMARY KEY, 
 async def _database(database_url: str) -> None:
     admin = await asyncpg.connect(database_url.rsplit("/", 1)[0] + "/postgres")
     try:
-        await admin.execute(f'CREATE DATABASE "{database_url.rsplit("/", 1)[1]}"')
+        await admin.execute(f"CREATE DATABASE {await quote_ident(admin, database_url.rsplit('/', 1)[1])}")
     finally:
         await admin.close()
 

@@ -11,6 +11,12 @@ READ_TABLES_PROJECTION = "read_tables"
 CHECKPOINT_CHANNEL = "tonypi_checkpoint"
 
 
+async def quote_ident(conn: Any, name: str) -> str:
+    """`name` as an SQL identifier, quoted by PostgreSQL itself: how a name we did not write
+    as a constant (a database, a schema) may enter SQL text. Values are always bind parameters."""
+    return await conn.fetchval("SELECT quote_ident($1)", name)
+
+
 async def use_json_codecs(conn: Any) -> None:
     """json and jsonb columns read and written as Python values (an asyncpg connection's `init`)."""
     for type_name in ("json", "jsonb"):

@@ -15,6 +15,7 @@ from importlib import resources
 
 import asyncpg
 from tonypi_runtime.config import ServiceUrl
+from tonypi_runtime.postgres import quote_ident
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ async def ensure_database(url: ServiceUrl) -> bool:
     try:
         if await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
             return False
-        quoted = await admin.fetchval("SELECT quote_ident($1)", name)
+        quoted = await quote_ident(admin, name)
         try:
             await admin.execute(f"CREATE DATABASE {quoted}")
         except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):

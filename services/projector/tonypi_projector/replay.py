@@ -19,7 +19,7 @@ from typing import Callable
 
 import asyncpg
 from tonypi_events import ensure_streams
-from tonypi_runtime.postgres import CHECKPOINT_CHANNEL, READ_TABLES_PROJECTION
+from tonypi_runtime.postgres import CHECKPOINT_CHANNEL, READ_TABLES_PROJECTION, quote_ident
 
 from . import store
 from .applier import TABLES_LOCK_KEY, BatchApplier
@@ -65,11 +65,7 @@ async def _drop_stale_staging(conn: asyncpg.Connection) -> None:
     for name in await conn.fetch(
         "SELECT nspname FROM pg_namespace WHERE nspname LIKE $1", STAGING_PREFIX.replace("_", r"\_") + "%"
     ):
-        await conn.execute(f"DROP SCHEMA {await _ident(conn, name['nspname'])} CASCADE")
-
-
-async def _ident(conn: asyncpg.Connection, name: str) -> str:
-    return await conn.fetchval("SELECT quote_ident($1)", name)
+        await conn.execute(f"DROP SCHEMA {await quote_ident(conn, name['nspname'])} CASCADE")
 
 
 async def _move_statistics(conn: asyncpg.Connection, source: str, target: str) -> None:
@@ -102,9 +98,9 @@ async def replay(
         if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", REPLAY_LOCK_KEY):
             raise ReplayRefused("another `tonypi replay` is running against this database")
         await ensure_streams(nc.jetstream(), settings.streams)
-        live = await _ident(conn, await conn.fetchval("SELECT current_schema()"))
+        live = await quote_ident(conn, await conn.fetchval("SELECT current_schema()"))
         await _drop_stale_staging(conn)
-        staging = await _ident(conn, f"{STAGING_PREFIX}{os.getpid()}_{int(time.time())}")
+        staging = await quote_ident(conn, f"{STAGING_PREFIX}{os.getpid()}_{int(time.time())}")
         await conn.execute(f"CREATE SCHEMA {staging}")
         await conn.execute(f"SET search_path TO {staging}")
         await apply_migrations(conn)
@@ -147,7 +143,7 @@ async def replay(
             )
             # Never wait for more than the stream holds (a checkpoint from another stream).
             await fold_until(min(int(live_seq or 0), (await source.bounds())[1]))
-            retired = await _ident(conn, f"{STAGING_PREFIX}retired_{os.getpid()}_{int(time.time())}")
+            retired = await quote_ident(conn, f"{STAGING_PREFIX}retired_{os.getpid()}_{int(time.time())}")
             await conn.execute(f"CREATE SCHEMA {retired}")
             for table in SWAPPED_TABLES:
                 await conn.execute(f"ALTER TABLE IF EXISTS {live}.{table} SET SCHEMA {retired}")
