@@ -73,6 +73,16 @@ class _Where:
     def sql(self) -> str:
         return f"WHERE {' AND '.join(self.clauses)}" if self.clauses else ""
 
+    def newest_first(self, select: str, sort_column: str, cursor: tuple[datetime, int] | None,
+                     limit: int) -> tuple[str, list[Any]]:
+        """One keyset page of `select` (constant text): newest `sort_column` first, ties by id,
+        starting after `cursor`."""
+        if cursor is not None:
+            self.add(f"({sort_column}, id) < ({{}}, {{}})", *cursor)
+        self.args.append(limit)
+        return (f"{select} {self.sql()} ORDER BY {sort_column} DESC, id DESC LIMIT ${len(self.args)}",
+                self.args)
+
 
 def logs_sql(query: LogsQuery, cursor: tuple[datetime, int] | None) -> tuple[str, list[Any]]:
     where = _Where()
@@ -88,12 +98,7 @@ def logs_sql(query: LogsQuery, cursor: tuple[datetime, int] | None) -> tuple[str
         where.add("timestamp < {}", query.until)
     if query.q is not None:
         where.add("message ILIKE {}", _like_pattern(query.q))
-    if cursor is not None:
-        where.add("(timestamp, id) < ({}, {})", *cursor)
-    where.args.append(query.limit)
-    sql = (f"SELECT {LOG_COLUMNS} FROM system_logs {where.sql()} "
-           f"ORDER BY timestamp DESC, id DESC LIMIT ${len(where.args)}")
-    return sql, where.args
+    return where.newest_first(f"SELECT {LOG_COLUMNS} FROM system_logs", "timestamp", cursor, query.limit)
 
 
 def jobs_sql(query: JobsQuery, cursor: tuple[datetime, int] | None) -> tuple[str, list[Any]]:
@@ -106,12 +111,7 @@ def jobs_sql(query: JobsQuery, cursor: tuple[datetime, int] | None) -> tuple[str
         where.add("start_time >= {}", query.since)
     if query.until is not None:
         where.add("start_time < {}", query.until)
-    if cursor is not None:
-        where.add("(start_time, id) < ({}, {})", *cursor)
-    where.args.append(query.limit)
-    sql = (f"SELECT {JOB_COLUMNS} FROM jobs {where.sql()} "
-           f"ORDER BY start_time DESC, id DESC LIMIT ${len(where.args)}")
-    return sql, where.args
+    return where.newest_first(f"SELECT {JOB_COLUMNS} FROM jobs", "start_time", cursor, query.limit)
 
 
 class Reads:
