@@ -63,6 +63,18 @@ def by_kind(docs: list[dict], kind: str) -> dict[str, dict]:
     return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}
 
 
+def pod_spec(workload: dict) -> dict:
+    return workload["spec"]["template"]["spec"]
+
+
+def config_of(docs: list[dict]) -> dict[str, str]:
+    return by_kind(docs, "ConfigMap")["tonypi-config"]["data"]
+
+
+def secret_of(docs: list[dict]) -> dict[str, str]:
+    return by_kind(docs, "Secret")["tonypi-secrets"]["stringData"]
+
+
 @pytest.fixture(scope="session")
 def compose() -> dict:
     return yaml.safe_load((REPO / "docker-compose.yml").read_text())
