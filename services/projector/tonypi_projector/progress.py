@@ -19,13 +19,11 @@ class ProgressBar:
         width: int = 30,
         every: float = 0.2,
     ) -> None:
-        self.total, self.label, self.out, self.width, self.every = (
-            max(total, 0),
-            label,
-            out or sys.stderr,
-            width,
-            every,
-        )
+        self.total = max(total, 0)
+        self.label = label
+        self.out = out or sys.stderr
+        self.width = width
+        self.every = every
         self.done = 0
         self.started = time.monotonic()
         self._last_draw = 0.0

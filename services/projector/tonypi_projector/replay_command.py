@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 
 from tonypi_runtime.config import ConfigError
@@ -58,7 +57,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if bar is not None:
         bar.finish()
-    logging.getLogger("tonypi_projector").debug("replay done")
     swapped = "kept in staging (--no-swap)" if args.no_swap else "swapped in"
     print(
         f"replayed {result.events:,} events up to sequence {result.last_seq} in {result.seconds:.1f}s "
