@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from datetime import datetime, timezone
 
 
@@ -37,7 +38,6 @@ class Throttled:
     occurrences the quiet period held, so a flood becomes one line a minute, not one per message."""
 
     def __init__(self, log: logging.Logger, interval_s: float = 60.0, clock=None) -> None:
-        import time
         self._log, self._interval = log, interval_s
         self._clock = clock or time.monotonic
         self._last: dict[str, float] = {}
