@@ -21,7 +21,8 @@ from tonypi_cli import fleet
 
 # ---- what robots publish ------------------------------------------------------------
 
-def robot_messages(robot_index: int, count: int, start: datetime, rng: random.Random) -> list[tuple[str, bytes]]:
+def robot_messages(robot_index: int, count: int, start: datetime,
+                   rng: random.Random) -> list[tuple[str, bytes]]:
     """`count` messages in a robot's real mix: sensor bursts, location, battery, status,
     job progress and scans. Each carries a `bench_seq` (an unknown field ingest keeps) so
     no two are identical and JetStream's de-duplication cannot hide a loss."""
@@ -64,7 +65,8 @@ def _string(s: str) -> bytes:
 
 
 def connect_packet(client_id: str) -> bytes:
-    body = _string("MQTT") + bytes([4, 0x02]) + struct.pack("!H", 0) + _string(client_id)  # clean, no keepalive
+    # Clean session, no keepalive.
+    body = _string("MQTT") + bytes([4, 0x02]) + struct.pack("!H", 0) + _string(client_id)
     return b"\x10" + _remaining_length(len(body)) + body
 
 

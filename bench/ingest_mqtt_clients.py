@@ -34,8 +34,9 @@ NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
 async def _load(prefix: str, qos: int, port: int) -> float:
     rng = random.Random(1)
-    publishers = [Publisher(f"p{i}-{prefix}", [(prefix + t, p) for t, p in
-                                               robot_messages(i, MESSAGES // PUBLISHERS, datetime(2026, 1, 1), rng)], qos)
+    start, per_robot = datetime(2026, 1, 1), MESSAGES // PUBLISHERS
+    publishers = [Publisher(f"p{i}-{prefix}",
+                            [(prefix + t, p) for t, p in robot_messages(i, per_robot, start, rng)], qos)
                   for i in range(PUBLISHERS)]
     for p in publishers:
         await p.connect("127.0.0.1", port)
@@ -110,8 +111,8 @@ async def main() -> None:
                     for qos in (0, 1):
                         rates.setdefault((library, qos), []).append(await receive_rate(library, qos, port))
             for (library, qos), values in rates.items():
-                print(f"subscriber {library:14s} QoS {qos}: median {statistics.median(values):6.0f} msg/s received "
-                      f"(runs: {', '.join(f'{v:.0f}' for v in values)})", flush=True)
+                print(f"subscriber {library:14s} QoS {qos}: median {statistics.median(values):6.0f} msg/s "
+                      f"received (runs: {', '.join(f'{v:.0f}' for v in values)})", flush=True)
             for nodelay in (False, True):
                 rate = await one_publisher_awaiting_each_ack(port, nodelay)
                 print(f"one publisher, QoS 0/1 alternating, awaiting each publish, TCP_NODELAY={nodelay}: "

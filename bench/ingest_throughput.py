@@ -1,7 +1,7 @@
 """Ingest throughput: many robot connections -> Mosquitto -> tonypi-ingest -> JetStream.
 
-    .venv/bin/python bench/ingest_throughput.py                      # the targets: QoS 0 @ 10k/s, QoS 1 @ 5k/s
-    .venv/bin/python bench/ingest_throughput.py --qos 1 --rate 0     # QoS 1 as fast as it goes
+    .venv/bin/python bench/ingest_throughput.py                   # targets: QoS 0 @ 10k/s, QoS 1 @ 5k/s
+    .venv/bin/python bench/ingest_throughput.py --qos 1 --rate 0  # QoS 1 as fast as it goes
 
 Each scenario runs a fresh `tonypi-ingest` process (own streams, own topic prefix) against a
 private Mosquitto and a private nats-server on free ports (or --mqtt-port/--nats-url to use
@@ -69,7 +69,8 @@ def cpu_seconds(pid: int) -> float:
 
 def machine_cpu_seconds() -> float:
     """CPU time all processes on the machine used so far (every core), from /proc/stat."""
-    user, nice, system, idle, iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
+    fields = Path("/proc/stat").read_text().split()[1:9]
+    user, nice, system, idle, iowait, irq, softirq, steal = map(int, fields)
     return (user + nice + system + irq + softirq + steal) / TICKS
 
 
@@ -107,7 +108,8 @@ def start_brokers(args, workdir: Path) -> Brokers:
     if mqtt_port is None:
         mqtt_port = free_port()
         conf = workdir / "mosquitto.conf"
-        conf.write_text(MOSQUITTO_CONF.format(port=mqtt_port, inflight=args.broker_inflight, queued=args.broker_queued))
+        conf.write_text(MOSQUITTO_CONF.format(port=mqtt_port, inflight=args.broker_inflight,
+                                              queued=args.broker_queued))
         procs.append(subprocess.Popen([args.mosquitto, "-c", str(conf)], stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL))
         pids["mosquitto"] = procs[-1].pid
@@ -157,8 +159,9 @@ async def run_scenario(args, brokers: Brokers, qos: int, rate: float, workdir: P
         rng = random.Random(42)
         start = datetime(2026, 11, 26, 8, 0, 0)
         per_robot = args.messages // args.publishers
-        publishers = [Publisher(f"bench-{run}-{i}", [(prefix + t, p) for t, p in robot_messages(i, per_robot, start, rng)],
-                              qos, window=args.window) for i in range(args.publishers)]
+        publishers = [Publisher(f"bench-{run}-{i}",
+                                [(prefix + t, p) for t, p in robot_messages(i, per_robot, start, rng)],
+                                qos, window=args.window) for i in range(args.publishers)]
         total = per_robot * args.publishers
         for p in publishers:
             await p.connect("127.0.0.1", brokers.mqtt_port)
@@ -178,7 +181,8 @@ async def run_scenario(args, brokers: Brokers, qos: int, rate: float, workdir: P
         elapsed_cpu = time.monotonic() - t0
         cpu = {name: 100 * (cpu_seconds(pid) - cpu_before[name]) / elapsed_cpu for name, pid in pids.items()}
         # The box is shared: what everything else used meanwhile says how noisy the figure is.
-        cpu["everything else"] = max(0.0, 100 * (machine_cpu_seconds() - machine_before) / elapsed_cpu - sum(cpu.values()))
+        machine = 100 * (machine_cpu_seconds() - machine_before) / elapsed_cpu
+        cpu["everything else"] = max(0.0, machine - sum(cpu.values()))
         info = await js.stream_info(events)
         last = await js.get_msg(events, info.state.last_seq)
         span = (last.time - wall_start).total_seconds()
@@ -206,18 +210,23 @@ async def run_scenario(args, brokers: Brokers, qos: int, rate: float, workdir: P
 
 
 async def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--publishers", type=int, default=200)
     parser.add_argument("--messages", type=int, default=60_000, help="per scenario, across all publishers")
     parser.add_argument("--qos", type=int, choices=(0, 1), action="append", help="repeatable; default both")
     parser.add_argument("--rate", type=float, action="append",
                         help="offered msg/s per scenario, 0 = as fast as possible; default 10000 for QoS 0, "
                              "5000 for QoS 1 (the targets)")
-    parser.add_argument("--window", type=int, default=20, help="QoS 1 PUBLISHes in flight per robot connection")
-    parser.add_argument("--settle", type=float, default=5.0, help="stop waiting after this long without progress")
-    parser.add_argument("--mqtt-port", type=int, help="use a running Mosquitto on 127.0.0.1 instead of a private one")
+    parser.add_argument("--window", type=int, default=20,
+                        help="QoS 1 PUBLISHes in flight per robot connection")
+    parser.add_argument("--settle", type=float, default=5.0,
+                        help="stop waiting after this long without progress")
+    parser.add_argument("--mqtt-port", type=int,
+                        help="use a running Mosquitto on 127.0.0.1 instead of a private one")
     parser.add_argument("--nats-url", help="use a running NATS instead of a private one")
-    parser.add_argument("--broker-inflight", type=int, default=1000, help="private Mosquitto max_inflight_messages")
+    parser.add_argument("--broker-inflight", type=int, default=1000,
+                        help="private Mosquitto max_inflight_messages")
     parser.add_argument("--broker-queued", type=int, default=0, help="private Mosquitto max_queued_messages")
     parser.add_argument("--ingest-env", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--profile", metavar="PATH", help="run ingest under cProfile, writing PATH.q<qos>")
