@@ -69,12 +69,16 @@ async def test_create_of_an_existing_robot_is_400(api, fleet):
 
 async def test_read_your_writes_update_delete_and_reactivate(api):
     await api.post(f"{API}/robots", json={"robot_id": "rw", "description": "first"})
-    put = await api.put(f"{API}/robots/rw", json={"description": None, "status": "maintenance",
-                                                  "battery_threshold_critical": 5})
+    # A null leaves its field unchanged, as the seed did: dashboards send whole forms.
+    put = await api.put(f"{API}/robots/rw", json={"description": None, "location": "Lab", "status": "maintenance",
+                                                  "battery_threshold_critical": 5, "temp_threshold_warning": None,
+                                                  "is_active": None})
     assert put.status == 200
     changed = await put.json()
-    assert {k: changed[k] for k in ("description", "status", "battery_threshold_critical", "name")} == {
-        "description": None, "status": "maintenance", "battery_threshold_critical": 5.0, "name": "rw"}
+    assert {k: changed[k] for k in ("description", "location", "status", "battery_threshold_critical",
+                                    "temp_threshold_warning", "is_active", "name")} == {
+        "description": "first", "location": "Lab", "status": "maintenance", "battery_threshold_critical": 5.0,
+        "temp_threshold_warning": 70.0, "is_active": True, "name": "rw"}
     got = await (await api.get(f"{API}/robots/rw")).json()
     assert got["status"] == "maintenance"
 

@@ -61,7 +61,7 @@ async def test_bad_create_bodies(bare_api, body, loc, type_):
 
 @pytest.mark.parametrize("body, loc, type_", [
     (b'{"is_active": "perhaps"}', ["body", "is_active"], "bool_type"),
-    (b'{"temp_threshold_warning": null}', ["body", "temp_threshold_warning"], "float_type"),
+    (b'{"temp_threshold_warning": "75"}', ["body", "temp_threshold_warning"], "float_type"),
     (b'{"robot_id": "renamed"}', ["body", "robot_id"], "extra_forbidden"),
     (b'{"status": ""}', ["body", "status"], "string_too_short"),
 ])

@@ -86,28 +86,21 @@ class RobotCreate(BaseModel):
     temp_threshold_critical: FiniteFloat = 80.0
 
 
-def _absent_means_unchanged(schema: dict[str, Any]) -> None:
-    schema.pop("default", None)  # None is "not sent", not a value a client may send
-
-
-def _optional() -> Any:
-    return Field(None, json_schema_extra=_absent_means_unchanged)
-
-
 class RobotUpdate(BaseModel):
-    """PUT /robots/{robot_id}. Only the fields present are changed; text fields may be set to null."""
+    """PUT /robots/{robot_id}. Only the fields sent with a value are changed: a null leaves
+    the field as it is, as the seed did (dashboards send whole forms with empty fields)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)  # JSON types as documented: "9" is no number
 
     name: ShortText | None = None
     description: LongText | None = None
     location: ShortText | None = None
-    status: RobotStatus = _optional()
-    battery_threshold_low: FiniteFloat = _optional()
-    battery_threshold_critical: FiniteFloat = _optional()
-    temp_threshold_warning: FiniteFloat = _optional()
-    temp_threshold_critical: FiniteFloat = _optional()
-    is_active: bool = _optional()
+    status: RobotStatus | None = None
+    battery_threshold_low: FiniteFloat | None = None
+    battery_threshold_critical: FiniteFloat | None = None
+    temp_threshold_warning: FiniteFloat | None = None
+    temp_threshold_critical: FiniteFloat | None = None
+    is_active: bool | None = None
 
 
 class RobotPath(BaseModel):

@@ -69,7 +69,7 @@ class RobotWrites:
 
     async def update(self, robot_id: str, update: RobotUpdate) -> WriteResult:
         await self._require(robot_id)
-        changes = update.model_dump(mode="json", exclude_unset=True)
+        changes = update.model_dump(mode="json", exclude_none=True)  # null: unchanged
         payload = kinds.RobotUpdatedV1(robot_id=robot_id, changes=changes)
         return await self._append(EventType.ROBOT_UPDATED, robot_id, payload)
 
