@@ -45,7 +45,8 @@ def test_up_uses_running_services_and_stops_everything_when_a_service_dies(tmp_p
     """Defaults answer here, so nothing is embedded; a bad setting makes each service
     exit 2, which stops the run with exit code 1 and says why."""
     env = {**BASE_ENV, "EVENTS_MAX_AGE_DAYS": "-1", "TONYPI_DATA_DIR": str(tmp_path),
-           "INGEST_PORT": str(free_port()), "PROJECTOR_PORT": str(free_port()), "QUERY_PORT": str(free_port())}
+           "INGEST_PORT": str(free_port()), "PROJECTOR_PORT": str(free_port()),
+           "QUERY_PORT": str(free_port())}
     run = subprocess.run([sys.executable, "-m", "tonypi_cli", "up", "--robots", "0"], env=env,
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 1, run.stdout + run.stderr
@@ -63,5 +64,6 @@ def test_a_malformed_url_is_one_line_naming_the_variable_and_exit_2(tmp_path):
     run = subprocess.run([sys.executable, "-m", "tonypi_cli", "up"], env=env, capture_output=True, text=True,
                          timeout=30)
     assert run.returncode == 2, run.stdout + run.stderr
-    assert "tonypi up: configuration error: NATS_URL='http://127.0.0.1:4222' must start with nats://" in run.stdout
+    expected = "tonypi up: configuration error: NATS_URL='http://127.0.0.1:4222' must start with nats://"
+    assert expected in run.stdout
     assert "Traceback" not in run.stdout + run.stderr

@@ -21,8 +21,9 @@ async def test_simulated_fleet_publishes_both_generations_and_goes_offline_on_si
         await sub.subscribe(f"{mqtt_prefix}#", qos=1)
         log = tmp_path / "simulate.log"
         env = {"MQTT_URL": MQTT_URL, "MQTT_TOPIC_PREFIX": mqtt_prefix, "PATH": "/usr/bin:/bin"}
-        proc = subprocess.Popen([sys.executable, "-m", "tonypi_cli", "simulate", "--robots", "4", "--gen", "mixed",
-                                 "--rate", "400", "--qos", "1", "--id-prefix", "simbot", "--seed", "3",
+        proc = subprocess.Popen([sys.executable, "-m", "tonypi_cli", "simulate", "--robots", "4",
+                                 "--gen", "mixed", "--rate", "400", "--qos", "1", "--id-prefix", "simbot",
+                                 "--seed", "3",
                                  "--duration", "30"],  # a bound, should the test fail before its SIGTERM
                                 env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
 
@@ -61,8 +62,8 @@ async def test_simulated_fleet_publishes_both_generations_and_goes_offline_on_si
     # The generations differ on the wire as MQTT.md says.
     scans = {p["robot_id"]: p for t, ps in seen.items() if t.startswith("tonypi/scan/") for p in ps}
     assert "qr" in scans["simbot01"] and "qr_data" in scans["simbot02"]
-    units = {p["robot_id"]: p["unit"] for p in seen["tonypi/sensors/simbot01"] + seen["tonypi/sensors/simbot02"]
-             if p["sensor_type"] == "accelerometer_x"}
+    sensors = seen["tonypi/sensors/simbot01"] + seen["tonypi/sensors/simbot02"]
+    units = {p["robot_id"]: p["unit"] for p in sensors if p["sensor_type"] == "accelerometer_x"}
     assert units == {"simbot01": "m/s²", "simbot02": "m/s^2"}
     headings = {p["robot_id"]: "heading" in p for p in seen["tonypi/location"]}
     assert headings["simbot01"] is False and headings["simbot02"] is True

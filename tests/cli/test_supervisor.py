@@ -82,7 +82,8 @@ async def test_readiness_waits_and_fails_when_the_child_dies():
 
 
 async def test_a_child_that_ignores_its_stop_signal_is_killed():
-    stubborn = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up', flush=True); time.sleep(60)"
+    stubborn = ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                "print('up', flush=True); time.sleep(60)")
     out = io.StringIO()
     supervisor = Supervisor(out)
     [started] = await supervisor.start_group([child("stubborn", stubborn, stop_timeout=0.5)])

@@ -38,7 +38,8 @@ def get_json(url: str):
 def test_up_with_nothing_running_embeds_everything_and_stops_cleanly(data_dir, tmp_path):
     mqtt, nats, pg, ingest, projector, query = (free_port() for _ in range(6))
     env = {**BASE_ENV, "MQTT_URL": f"mqtt://127.0.0.1:{mqtt}", "NATS_URL": f"nats://127.0.0.1:{nats}",
-           "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{pg}/tonypi_db", "TONYPI_DATA_DIR": str(data_dir),
+           "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{pg}/tonypi_db",
+           "TONYPI_DATA_DIR": str(data_dir),
            "INGEST_PORT": str(ingest), "PROJECTOR_PORT": str(projector), "QUERY_PORT": str(query),
            "MQTT_SHARED_GROUP": "ingest"}  # amqtt has no $share: up must drop it, or ingest hears nothing
     log = tmp_path / "up.log"

@@ -21,7 +21,8 @@ def test_every_topic_of_both_generations_becomes_its_event(sample):
     verdict = admit("p/" + sample.topic, raw, NOW, "p/")
     assert isinstance(verdict, Accepted), verdict
     event = verdict.event
-    assert (event.event_type, event.schema_version, event.robot_id) == (sample.event_type, sample.version, sample.robot_id)
+    assert (event.event_type, event.schema_version, event.robot_id) == \
+        (sample.event_type, sample.version, sample.robot_id)
     assert event.payload == sample.payload
     assert event.event_id == mqtt_event_id("p/" + sample.topic, raw)
     assert event.source == "p/" + sample.topic
@@ -111,7 +112,8 @@ def test_rejection_without_robot_is_filed_as_unattributed():
 
 
 def test_topic_outside_the_prefix_is_unknown():
-    assert admit("other/tonypi/status/r1", b'{"status": "online"}', NOW, "mine/").reason is RejectReason.UNKNOWN_TOPIC
+    verdict = admit("other/tonypi/status/r1", b'{"status": "online"}', NOW, "mine/")
+    assert verdict.reason is RejectReason.UNKNOWN_TOPIC
 
 
 def test_unreadable_message_on_a_robot_topic_is_filed_under_that_robot():

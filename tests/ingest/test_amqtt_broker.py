@@ -34,8 +34,8 @@ def amqtt_port():
     proc.wait(10)
 
 
-async def test_ingest_falls_back_to_mqtt_311_on_a_broker_without_mqtt_5(amqtt_port, ingest_env, js, mqtt_prefix,
-                                                                       stream_names):
+async def test_ingest_falls_back_to_mqtt_311_on_a_broker_without_mqtt_5(
+        amqtt_port, ingest_env, js, mqtt_prefix, stream_names):
     config = load_config({**ingest_env, "MQTT_URL": f"mqtt://127.0.0.1:{amqtt_port}"})
     running = await RunningIngest(config).start(wait_ready=False)
     try:

@@ -23,6 +23,7 @@ def test_document_describes_every_topic_consumed_and_subject_produced():
     for route in ROUTES:
         assert route.pattern.replace("+", "{robot_id}") in addresses
         assert f"tonypi.events.{{robot}}.{route.event_type.value}" in addresses
-    assert {"tonypi/items/{robot_id}", "tonypi.deadletter.{reason}", "tonypi.events.{robot}.ingest_rejected"} <= addresses
+    assert {"tonypi/items/{robot_id}", "tonypi.deadletter.{reason}",
+            "tonypi.events.{robot}.ingest_rejected"} <= addresses
     assert spec["components"]["schemas"]["ScanEvent"]["properties"]["payload"]["anyOf"] == [
         {"$ref": "#/components/schemas/ScanV1"}, {"$ref": "#/components/schemas/ScanV2"}]

@@ -10,7 +10,8 @@ from .conftest import raw, wait_stored
 from .samples import SAMPLES, TS
 
 
-async def test_every_topic_of_both_generations_arrives_as_exactly_one_event(ingest, mqtt, mqtt_prefix, js, stream_names):
+async def test_every_topic_of_both_generations_arrives_as_exactly_one_event(
+        ingest, mqtt, mqtt_prefix, js, stream_names):
     for qos, sample in enumerate(SAMPLES):
         await mqtt.publish(mqtt_prefix + sample.topic, raw(sample.payload), qos=qos % 2)
     messages = await wait_stored(js, stream_names.events, len(SAMPLES))
@@ -37,7 +38,8 @@ async def test_the_same_message_twice_is_one_event(ingest, mqtt, mqtt_prefix, js
     await mqtt.publish(mqtt_prefix + "tonypi/sensors/r1", twice, qos=1)
     # A different message after both: once it is stored, the second copy was handled.
     await mqtt.publish(mqtt_prefix + "tonypi/sensors/r1",
-                       raw({"robot_id": "r1", "sensor_type": "gyroscope_y", "value": 0.5, "timestamp": TS}), qos=1)
+                       raw({"robot_id": "r1", "sensor_type": "gyroscope_y", "value": 0.5, "timestamp": TS}),
+                       qos=1)
     messages = await wait_stored(js, stream_names.events, 2)
     assert sorted(m.event.payload["sensor_type"] for m in messages) == ["gyroscope_x", "gyroscope_y"]
 
@@ -63,7 +65,8 @@ async def test_ready_means_subscribed_and_jetstream_reachable(ingest):
     assert body["checks"] == {"mqtt": "subscribed", "jetstream": "reachable"}
 
 
-async def test_a_stream_deleted_under_a_running_ingest_is_declared_again(ingest, mqtt, mqtt_prefix, js, stream_names):
+async def test_a_stream_deleted_under_a_running_ingest_is_declared_again(
+        ingest, mqtt, mqtt_prefix, js, stream_names):
     await mqtt.publish(mqtt_prefix + "tonypi/logs/r3", raw({"message": "before"}), qos=1)
     await wait_stored(js, stream_names.events, 1)
     await js.delete_stream(stream_names.events)

@@ -54,7 +54,8 @@ async def _publish(port: int, topic: str, payload: dict) -> None:
         await robot.publish(topic, raw(payload), qos=1)
 
 
-async def test_ingest_reconnects_after_mosquitto_restarts(private_mosquitto, ingest_env, js, mqtt_prefix, stream_names):
+async def test_ingest_reconnects_after_mosquitto_restarts(
+        private_mosquitto, ingest_env, js, mqtt_prefix, stream_names):
     config = load_config({**ingest_env, "MQTT_URL": f"mqtt://127.0.0.1:{private_mosquitto.port}"})
     running = await RunningIngest(config).start()
     try:

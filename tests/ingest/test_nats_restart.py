@@ -59,13 +59,15 @@ async def test_beyond_the_buffer_messages_are_dropped_counted_and_logged_never_s
         private_nats, ingest_env, mqtt, mqtt_prefix, stream_names, caplog):
     from tonypi_ingest import metrics
     running = await RunningIngest(load_config({**ingest_env, "NATS_URL": private_nats.url,
-                                               "INGEST_BUFFER_SIZE": "10", "INGEST_ACK_TIMEOUT_S": "1"})).start()
+                                               "INGEST_BUFFER_SIZE": "10",
+                                               "INGEST_ACK_TIMEOUT_S": "1"})).start()
     dropped_before = metrics.BUFFER_DROPPED._value.get()
     try:
         private_nats.kill()
         await running.wait_status(503)
         for n in range(30):
-            await mqtt.publish(mqtt_prefix + "tonypi/sensors/r1", raw({"sensor_type": "x", "value": n}), qos=0)
+            await mqtt.publish(mqtt_prefix + "tonypi/sensors/r1", raw({"sensor_type": "x", "value": n}),
+                               qos=0)
         async with asyncio.timeout(10):
             while metrics.BUFFER_DROPPED._value.get() - dropped_before < 20:
                 await asyncio.sleep(0.05)
@@ -90,7 +92,8 @@ async def test_ingest_started_while_nats_is_down_takes_messages_and_stores_them_
         # Subscribed, though JetStream is not there yet: not ready, but taking messages.
         await running.wait_status(503, timeout=15, mqtt="subscribed", jetstream="unreachable")
         for n in range(20):
-            await mqtt.publish(mqtt_prefix + "tonypi/sensors/r1", raw({"sensor_type": "x", "value": n}), qos=n % 2)
+            await mqtt.publish(mqtt_prefix + "tonypi/sensors/r1", raw({"sensor_type": "x", "value": n}),
+                               qos=n % 2)
         server.start()
         await running.wait_status(200, timeout=30)
         nc = await nats.connect(server.url)

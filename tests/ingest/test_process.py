@@ -23,14 +23,16 @@ async def received_total(url: str) -> float:
                if line.startswith("tonypi_ingest_messages_received_total{"))
 
 
-async def test_sigterm_flushes_everything_received_and_exits_0(ingest_env, js, mqtt, mqtt_prefix, stream_names, tmp_path):
+async def test_sigterm_flushes_everything_received_and_exits_0(
+        ingest_env, js, mqtt, mqtt_prefix, stream_names, tmp_path):
     log_path = tmp_path / "ingest.log"
     url = f"http://127.0.0.1:{ingest_env['INGEST_PORT']}"
     proc = ServiceProcess("tonypi-ingest", {**ingest_env, "LOG_FORMAT": "json"}, log_path=log_path).start()
     try:
         await proc.async_wait_http_ok(url + "/readyz")
         for n in range(BURST):  # QoS 0: as fast as the client goes, so publishes are still in flight
-            await mqtt.publish(mqtt_prefix + "tonypi/sensors/burst", raw({"sensor_type": "x", "value": n}), qos=0)
+            await mqtt.publish(mqtt_prefix + "tonypi/sensors/burst", raw({"sensor_type": "x", "value": n}),
+                               qos=0)
         async with asyncio.timeout(20):
             while await received_total(url) < BURST:
                 await asyncio.sleep(0.01)

@@ -26,7 +26,8 @@ async def test_gen1_scan_of_a_known_item_is_answered_found(ingest, mqtt, mqtt_pr
 
 async def test_gen2_scan_of_a_known_item_is_answered_found(ingest, mqtt, mqtt_prefix):
     reply = await _reply(mqtt, mqtt_prefix, "scanner2",
-                         {"robot_id": "scanner2", "qr_data": "QR00001", "station_name": "S", "action": "scanned"})
+                         {"robot_id": "scanner2", "qr_data": "QR00001", "station_name": "S",
+                          "action": "scanned"})
     assert (reply["found"], reply["qr"]) == (True, "QR00001")
 
 

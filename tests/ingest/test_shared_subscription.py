@@ -24,12 +24,12 @@ async def test_replicas_in_a_shared_group_split_the_messages(ingest_env, js, mqt
         for proc, url in replicas:
             await proc.async_wait_http_ok(url + "/readyz")
         for n in range(COUNT):
-            await mqtt.publish(mqtt_prefix + f"tonypi/sensors/r{n % 10}", raw({"sensor_type": "x", "value": n}),
-                               qos=n % 2)
+            await mqtt.publish(mqtt_prefix + f"tonypi/sensors/r{n % 10}",
+                               raw({"sensor_type": "x", "value": n}), qos=n % 2)
         messages = await wait_stored(js, stream_names.events, COUNT)
         await asyncio.sleep(0.3)  # nothing more arrives: no message went to both replicas
-        assert sorted(m.event.payload["value"] for m in await wait_stored(js, stream_names.events, COUNT)) == \
-            list(range(COUNT))
+        stored = await wait_stored(js, stream_names.events, COUNT)
+        assert sorted(m.event.payload["value"] for m in stored) == list(range(COUNT))
         assert len(messages) == COUNT
         shares = [await received_total(url) for _, url in replicas]
         assert sum(shares) == COUNT

@@ -33,7 +33,8 @@ class ServiceProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc and self.proc.poll() is not None:
-                raise RuntimeError(f"{self.script} exited with {self.proc.returncode}; log: {self.log_text()}")
+                raise RuntimeError(
+                    f"{self.script} exited with {self.proc.returncode}; log: {self.log_text()}")
             try:
                 with urlopen(url, timeout=1) as resp:
                     if resp.status == 200:
@@ -47,7 +48,9 @@ class ServiceProcess:
         await asyncio.to_thread(self.wait_http_ok, url, timeout)
 
     def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path and self.log_path.exists() else ""
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return self.log_path.read_text(errors="replace")[-4000:]
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
