@@ -64,7 +64,10 @@ class MqttSource:
             # Messages go straight from paho's callback to the handler: aiomqtt's queue costs
             # a task and a wait per message, a third of ingest's CPU at 10k msg/s.
             taking = [True]
-            paho.on_message = lambda _c, _u, message: taking[0] and self._dispatch(paho, message)
+            # Bound now, not looked up when called: a late message from this connection must be
+            # acknowledged on it, never on the next one.
+            paho.on_message = lambda _c, _u, message, paho=paho, taking=taking: (
+                taking[0] and self._dispatch(paho, message))
             try:
                 async with client:
                     self._protocol.connected()
