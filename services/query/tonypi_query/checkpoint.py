@@ -83,7 +83,8 @@ class CheckpointWatcher:
             conn = await retry_forever(self._connect, "PostgreSQL (LISTEN connection)", log,
                                        retry_on=(OSError, asyncio.TimeoutError, asyncpg.PostgresError))
             lost = asyncio.Event()
-            conn.add_termination_listener(lambda _c: lost.set())
+            # Bound now: a late signal from a closed connection must not cut the next one short.
+            conn.add_termination_listener(lambda _c, lost=lost: lost.set())
             try:
                 await conn.add_listener(CHECKPOINT_CHANNEL, self._on_notify)
                 await lost.wait()
