@@ -22,3 +22,14 @@ async def test_an_empty_seed_filter_means_no_filter_as_in_the_seed(api, fleet):
     assert blank_jobs.status == 200, await blank_jobs.text()
     assert [j["id"] for j in await blank_jobs.json()] == [j["id"] for j in jobs]
     assert len(jobs) == 1
+
+
+async def test_a_trailing_slash_redirects_as_fastapi_did(api):
+    # FastAPI answered `/robots/` with 307 to `/robots`; scripts written against it follow that.
+    await api.post(f"{API}/robots", json={"robot_id": "slash"})
+    moved = await api.get(f"{API}/robots/", allow_redirects=False)
+    assert moved.status == 307
+    assert moved.headers["Location"] == f"{API}/robots"
+    followed = await api.get(f"{API}/robots/slash/")
+    assert followed.status == 200 and (await followed.json())["robot_id"] == "slash"
+    assert (await api.get(f"{API}/nothing/", allow_redirects=False)).status == 404  # no target: no redirect

@@ -113,7 +113,11 @@ async def _fleet_gauges(app: web.Application) -> AsyncIterator[None]:
 
 
 def init_app(settings: QuerySettings) -> web.Application:
-    app = web.Application(middlewares=[metrics_middleware, error_middleware], client_max_size=MAX_BODY_BYTES)
+    # FastAPI answered `/robots/` with a 307 to `/robots`; the seed's clients may rely on it.
+    trailing_slash = web.normalize_path_middleware(append_slash=False, remove_slash=True,
+                                                   redirect_class=web.HTTPTemporaryRedirect)
+    app = web.Application(middlewares=[trailing_slash, metrics_middleware, error_middleware],
+                          client_max_size=MAX_BODY_BYTES)
     app[SETTINGS] = settings
     app.cleanup_ctx.extend([_database, _checkpoint_listener, _event_stream, _fleet_gauges])
     register(app, ENDPOINTS)
