@@ -33,3 +33,25 @@ async def test_a_trailing_slash_redirects_as_fastapi_did(api):
     followed = await api.get(f"{API}/robots/slash/")
     assert followed.status == 200 and (await followed.json())["robot_id"] == "slash"
     assert (await api.get(f"{API}/nothing/", allow_redirects=False)).status == 404  # no target: no redirect
+
+
+async def test_the_seed_dashboards_origin_may_call_the_api_from_a_browser(api):
+    # The seed allowed its dashboard (http://localhost:3001) cross-origin; other origins get no grant.
+    dashboard = {"Origin": "http://localhost:3001"}
+    preflight = await api.options(f"{API}/robots", headers={
+        **dashboard, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"})
+    assert preflight.status == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == "http://localhost:3001"
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    assert preflight.headers["Access-Control-Allow-Headers"] == "content-type"
+
+    listed = await api.get(f"{API}/robots", headers=dashboard)
+    assert listed.status == 200
+    assert listed.headers["Access-Control-Allow-Origin"] == "http://localhost:3001"
+    assert "Link" in listed.headers["Access-Control-Expose-Headers"]
+
+    stranger = await api.get(f"{API}/robots", headers={"Origin": "http://evil.example"})
+    assert stranger.status == 200 and "Access-Control-Allow-Origin" not in stranger.headers
+    refused = await api.options(f"{API}/robots", headers={
+        "Origin": "http://evil.example", "Access-Control-Request-Method": "POST"})
+    assert "Access-Control-Allow-Origin" not in refused.headers

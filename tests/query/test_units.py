@@ -60,6 +60,10 @@ def test_settings_defaults_and_one_line_errors():
     settings = load_settings({})
     assert (settings.bind.host, settings.bind.port) == ("127.0.0.1", 8000)
     assert (settings.write_wait_timeout, settings.online_timeout) == (5.0, 90.0)
+    assert settings.cors_allow_origins == {"http://localhost:3001", "http://frontend:3000"}
+    assert load_settings({"CORS_ALLOW_ORIGINS": ""}).cors_allow_origins == frozenset()
+    assert load_settings({"CORS_ALLOW_ORIGINS": " https://a.example , https://b.example"}).cors_allow_origins == {
+        "https://a.example", "https://b.example"}
     with pytest.raises(ConfigError, match="WRITE_WAIT_TIMEOUT"):
         load_settings({"WRITE_WAIT_TIMEOUT": "soon"})
     with pytest.raises(ConfigError, match="ONLINE_TIMEOUT"):

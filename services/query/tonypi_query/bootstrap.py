@@ -12,7 +12,6 @@ from typing import AsyncIterator
 
 import asyncpg
 from aiohttp import web
-
 from tonypi_runtime.entrypoint import stop_event_on_signals
 from tonypi_runtime.logs import configure_logging
 from tonypi_runtime.ops import add_ops_routes
@@ -22,6 +21,7 @@ from tonypi_runtime.retry import retry_forever
 from .api import ENDPOINTS
 from .checkpoint import CheckpointWatcher
 from .config import QuerySettings, load_settings
+from .cors import cors_middleware
 from .endpoints import register
 from .event_stream import EventStreamConnection
 from .fleet import refresh_fleet_gauges
@@ -116,7 +116,8 @@ def init_app(settings: QuerySettings) -> web.Application:
     # FastAPI answered `/robots/` with a 307 to `/robots`; the seed's clients may rely on it.
     trailing_slash = web.normalize_path_middleware(append_slash=False, remove_slash=True,
                                                    redirect_class=web.HTTPTemporaryRedirect)
-    app = web.Application(middlewares=[trailing_slash, metrics_middleware, error_middleware],
+    app = web.Application(middlewares=[cors_middleware(settings.cors_allow_origins), trailing_slash,
+                                       metrics_middleware, error_middleware],
                           client_max_size=MAX_BODY_BYTES)
     app[SETTINGS] = settings
     app.cleanup_ctx.extend([_database, _checkpoint_listener, _event_stream, _fleet_gauges])

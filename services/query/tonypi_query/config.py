@@ -8,6 +8,9 @@ ONLINE_TIMEOUT       seconds since last_seen within which a robot counts as onli
 STATEMENT_TIMEOUT_MS PostgreSQL statement_timeout for every query (3000)
 DB_POOL_MAX          connections in the asyncpg pool (10)
 FLEET_GAUGE_INTERVAL seconds between refreshes of the fleet gauges on /metrics (15)
+CORS_ALLOW_ORIGINS   comma-separated browser origins allowed to call the API; the seed's
+                     dashboard origins by default (http://localhost:3001,http://frontend:3000);
+                     empty to allow none
 """
 from __future__ import annotations
 
@@ -15,8 +18,18 @@ from dataclasses import dataclass
 
 from tonypi_events import StreamNames
 from tonypi_runtime.config import Env, ServiceUrl, env_float, env_int, process_env
-from tonypi_runtime.connections import (HttpBind, database_url, http_bind, log_format, log_level, nats_url,
-                                        stream_names)
+from tonypi_runtime.connections import (
+    HttpBind,
+    database_url,
+    http_bind,
+    log_format,
+    log_level,
+    nats_url,
+    stream_names,
+)
+
+# Where the seed's dashboard ran (its CORS settings); existing deployments keep working.
+SEED_DASHBOARD_ORIGINS = "http://localhost:3001,http://frontend:3000"
 
 
 @dataclass(frozen=True)
@@ -30,6 +43,7 @@ class QuerySettings:
     statement_timeout_ms: int = 3000
     pool_max_size: int = 10
     fleet_gauge_interval: float = 15.0
+    cors_allow_origins: frozenset[str] = frozenset()
     log_format: str = "text"
     log_level: str = "INFO"
 
@@ -46,6 +60,8 @@ def load_settings(env: Env | None = None) -> QuerySettings:
         statement_timeout_ms=env_int(env, "STATEMENT_TIMEOUT_MS", 3000, minimum=1),
         pool_max_size=env_int(env, "DB_POOL_MAX", 10, minimum=1),
         fleet_gauge_interval=env_float(env, "FLEET_GAUGE_INTERVAL", 15.0, minimum=1),
+        cors_allow_origins=frozenset(
+            o.strip() for o in env.get("CORS_ALLOW_ORIGINS", SEED_DASHBOARD_ORIGINS).split(",") if o.strip()),
         log_format=log_format(env),
         log_level=log_level(env),
     )
