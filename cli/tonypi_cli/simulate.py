@@ -79,14 +79,16 @@ def plan_fleet(count: int, generation: str, rate: float | None, qos: int = 0,
     return FleetPlan(robots, speed, qos, duration)
 
 
-class Counter:
+class PublishCounter:
+    """Messages the whole simulated fleet has published so far (for the progress lines)."""
+
     def __init__(self) -> None:
         self.published = 0
 
 
 async def simulate_fleet(plan: FleetPlan, url: ServiceUrl, prefix: str, stop: asyncio.Event,
                          seed: int | None = None) -> int:
-    counter = Counter()
+    counter = PublishCounter()
     rng = random.Random(seed)
     robots = [run_robot(RobotBehaviour(robot, random.Random(rng.random()), speed=plan.speed),
                         url, prefix, plan.qos, stop, counter) for robot in plan.robots]
@@ -102,7 +104,7 @@ async def simulate_fleet(plan: FleetPlan, url: ServiceUrl, prefix: str, stop: as
     return counter.published
 
 
-async def _report(counter: Counter, stop: asyncio.Event, started: float, every: float = 60.0) -> None:
+async def _report(counter: PublishCounter, stop: asyncio.Event, started: float, every: float = 60.0) -> None:
     while not stop.is_set():
         await asyncio.sleep(every)
         log.info("%d messages published so far (%.0f msg/s)", counter.published,
@@ -110,7 +112,7 @@ async def _report(counter: Counter, stop: asyncio.Event, started: float, every: 
 
 
 async def run_robot(behaviour: RobotBehaviour, url: ServiceUrl, prefix: str, qos: int,
-                    stop: asyncio.Event, counter: Counter) -> None:
+                    stop: asyncio.Event, counter: PublishCounter) -> None:
     """One robot: connect (retrying with backoff), publish on schedule, answer commands,
     and on stop say offline and disconnect."""
     robot_id = behaviour.robot.robot_id
@@ -137,7 +139,7 @@ async def run_robot(behaviour: RobotBehaviour, url: ServiceUrl, prefix: str, qos
 
 
 async def _publish_on_schedule(client: aiomqtt.Client, behaviour: RobotBehaviour, prefix: str,
-                               qos: int, stop: asyncio.Event, counter: Counter) -> None:
+                               qos: int, stop: asyncio.Event, counter: PublishCounter) -> None:
     loop = asyncio.get_running_loop()
     await _publish(client, behaviour.start(loop.time()), prefix, qos, counter)
     while not await sleep_unless(stop, max(0.0, behaviour.next_due() - loop.time())):
@@ -146,7 +148,7 @@ async def _publish_on_schedule(client: aiomqtt.Client, behaviour: RobotBehaviour
 
 
 async def _publish(client: aiomqtt.Client, messages: list[fleet.Message], prefix: str, qos: int,
-                   counter: Counter) -> None:
+                   counter: PublishCounter) -> None:
     # Concurrently: at QoS 1 each publish waits for its PUBACK, and a burst should not
     # wait for them one at a time.
     await asyncio.gather(*(client.publish(prefix + m.topic, json.dumps(m.payload), qos=qos)
@@ -155,7 +157,7 @@ async def _publish(client: aiomqtt.Client, messages: list[fleet.Message], prefix
 
 
 async def _answer_commands(client: aiomqtt.Client, behaviour: RobotBehaviour, prefix: str, qos: int,
-                           counter: Counter) -> None:
+                           counter: PublishCounter) -> None:
     try:
         async for message in client.messages:
             try:
