@@ -9,8 +9,9 @@ import uuid
 import asyncpg
 import nats
 import pytest
-
 from tonypi_events import StreamNames
+from tonypi_runtime.postgres import quote_ident
+
 from tests.support.ports import free_port
 
 NATS_URL = os.environ.get("TEST_NATS_URL", "nats://127.0.0.1:4222")
@@ -62,7 +63,8 @@ async def database_url(run_id: str):
     admin = await asyncpg.connect(PG_ADMIN_URL)
     try:
         yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        quoted = await quote_ident(admin, name)
+        await admin.execute(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
     finally:
         await admin.close()
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-
-from tests.conftest import PG_ADMIN_URL
-from tests.support.processes import ServiceProcess
 from tonypi_query.bootstrap import init_app
 from tonypi_query.config import load_settings
 from tonypi_runtime.postgres import quote_ident
+
+from tests.conftest import PG_ADMIN_URL
+from tests.support.processes import ServiceProcess
 
 from .events import Fleet
 

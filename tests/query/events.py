@@ -8,9 +8,15 @@ from typing import Any
 
 import asyncpg
 from nats.js import JetStreamContext
-
-from tonypi_events import (CURRENT_VERSION, EventEnvelope, EventType, StreamNames, encode, headers_for,
-                           new_event_id)
+from tonypi_events import (
+    CURRENT_VERSION,
+    EventEnvelope,
+    EventType,
+    StreamNames,
+    encode,
+    headers_for,
+    new_event_id,
+)
 
 
 class Fleet:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
-
 from tonypi_query.checkpoint import CheckpointWatcher
 from tonypi_query.reads import Reads
 from tonypi_runtime.postgres import quote_ident

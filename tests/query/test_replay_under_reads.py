@@ -8,8 +8,9 @@ import os
 import subprocess
 from collections import Counter
 
-from tests.support.processes import BIN
 from tonypi_events import EventType
+
+from tests.support.processes import BIN
 
 from .conftest import API
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from prometheus_client import REGISTRY
 from nats.js.api import ConsumerConfig, DeliverPolicy
-
+from prometheus_client import REGISTRY
 from tonypi_events import EventType
 
 from .conftest import API
@@ -70,9 +69,9 @@ async def test_create_of_an_existing_robot_is_400(api, fleet):
 async def test_read_your_writes_update_delete_and_reactivate(api):
     await api.post(f"{API}/robots", json={"robot_id": "rw", "description": "first"})
     # A null leaves its field unchanged, as the seed did: dashboards send whole forms.
-    put = await api.put(f"{API}/robots/rw", json={"description": None, "location": "Lab", "status": "maintenance",
-                                                  "battery_threshold_critical": 5, "temp_threshold_warning": None,
-                                                  "is_active": None})
+    put = await api.put(f"{API}/robots/rw", json={
+        "description": None, "location": "Lab", "status": "maintenance",
+        "battery_threshold_critical": 5, "temp_threshold_warning": None, "is_active": None})
     assert put.status == 200
     changed = await put.json()
     assert {k: changed[k] for k in ("description", "location", "status", "battery_threshold_critical",

@@ -10,12 +10,16 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
-from schemathesis.specs.openapi.checks import (content_type_conformance, negative_data_rejection,
-                                               response_headers_conformance, response_schema_conformance,
-                                               status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from tonypi_events import EventType
 
 from tests.support.processes import ServiceProcess
-from tonypi_events import EventType
 
 EXAMPLES = 50  # per operation and mode: the whole run stays well under a minute
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,

@@ -39,7 +39,8 @@ async def test_the_seed_dashboards_origin_may_call_the_api_from_a_browser(api):
     # The seed allowed its dashboard (http://localhost:3001) cross-origin; other origins get no grant.
     dashboard = {"Origin": "http://localhost:3001"}
     preflight = await api.options(f"{API}/robots", headers={
-        **dashboard, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"})
+        **dashboard, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type"})
     assert preflight.status == 204
     assert preflight.headers["Access-Control-Allow-Origin"] == "http://localhost:3001"
     assert "POST" in preflight.headers["Access-Control-Allow-Methods"]

@@ -7,9 +7,6 @@ import subprocess
 from datetime import datetime, timezone
 
 import pytest
-
-from tests.support.processes import BIN
-
 from tonypi_query.api import ENDPOINTS
 from tonypi_query.config import load_settings
 from tonypi_query.errors import RequestValidationError
@@ -18,6 +15,8 @@ from tonypi_query.openapi import openapi_document, to_openapi_30
 from tonypi_query.pagination import decode_cursor, encode_cursor
 from tonypi_query.reads import jobs_sql, logs_sql
 from tonypi_runtime.config import ConfigError
+
+from tests.support.processes import BIN
 
 
 def test_a_cursor_round_trips_and_a_forged_one_is_a_422():
@@ -62,8 +61,8 @@ def test_settings_defaults_and_one_line_errors():
     assert (settings.write_wait_timeout, settings.online_timeout) == (5.0, 90.0)
     assert settings.cors_allow_origins == {"http://localhost:3001", "http://frontend:3000"}
     assert load_settings({"CORS_ALLOW_ORIGINS": ""}).cors_allow_origins == frozenset()
-    assert load_settings({"CORS_ALLOW_ORIGINS": " https://a.example , https://b.example"}).cors_allow_origins == {
-        "https://a.example", "https://b.example"}
+    listed = load_settings({"CORS_ALLOW_ORIGINS": " https://a.example , https://b.example"})
+    assert listed.cors_allow_origins == {"https://a.example", "https://b.example"}
     with pytest.raises(ConfigError, match="WRITE_WAIT_TIMEOUT"):
         load_settings({"WRITE_WAIT_TIMEOUT": "soon"})
     with pytest.raises(ConfigError, match="ONLINE_TIMEOUT"):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-
 from tonypi_query.models import MAX_PAGE_SIZE
 
 from .conftest import API
