@@ -150,6 +150,14 @@ class LogV1(Payload):
     source: str | None = None
 
 
+# The seed's threshold defaults (REST.md): what the API fills in, the event carries and the
+# row starts with, when an operator or an auto-registration says nothing.
+BATTERY_THRESHOLD_LOW = 20.0
+BATTERY_THRESHOLD_CRITICAL = 10.0
+TEMP_THRESHOLD_WARNING = 70.0
+TEMP_THRESHOLD_CRITICAL = 80.0
+
+
 class RobotRegisteredV1(Payload):
     """An operator created a robot (POST). Field defaults are the seed's."""
 
@@ -157,10 +165,10 @@ class RobotRegisteredV1(Payload):
     name: str | None = None
     description: str | None = None
     location: str | None = None
-    battery_threshold_low: Number = 20.0
-    battery_threshold_critical: Number = 10.0
-    temp_threshold_warning: Number = 70.0
-    temp_threshold_critical: Number = 80.0
+    battery_threshold_low: Number = BATTERY_THRESHOLD_LOW
+    battery_threshold_critical: Number = BATTERY_THRESHOLD_CRITICAL
+    temp_threshold_warning: Number = TEMP_THRESHOLD_WARNING
+    temp_threshold_critical: Number = TEMP_THRESHOLD_CRITICAL
 
 
 class RobotUpdatedV1(Payload):

@@ -9,6 +9,13 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, TypeVar
 
+from tonypi_events.kinds import (
+    BATTERY_THRESHOLD_CRITICAL,
+    BATTERY_THRESHOLD_LOW,
+    TEMP_THRESHOLD_CRITICAL,
+    TEMP_THRESHOLD_WARNING,
+)
+
 JsonObject = dict[str, Any]
 
 ACTIVE = "active"
@@ -24,10 +31,10 @@ class Robot:
     description: str | None = None
     location: str | None = None
     status: str = "offline"
-    battery_threshold_low: float = 20.0
-    battery_threshold_critical: float = 10.0
-    temp_threshold_warning: float = 70.0
-    temp_threshold_critical: float = 80.0
+    battery_threshold_low: float = BATTERY_THRESHOLD_LOW
+    battery_threshold_critical: float = BATTERY_THRESHOLD_CRITICAL
+    temp_threshold_warning: float = TEMP_THRESHOLD_WARNING
+    temp_threshold_critical: float = TEMP_THRESHOLD_CRITICAL
     settings: JsonObject | None = None
     last_seen: datetime | None = None
     is_active: bool = True

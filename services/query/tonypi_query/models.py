@@ -5,8 +5,23 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, FiniteFloat,
-                      PlainSerializer, StringConstraints, WithJsonSchema)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    FiniteFloat,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+)
+from tonypi_events.kinds import (
+    BATTERY_THRESHOLD_CRITICAL,
+    BATTERY_THRESHOLD_LOW,
+    TEMP_THRESHOLD_CRITICAL,
+    TEMP_THRESHOLD_WARNING,
+)
 
 # The largest page any list endpoint returns; a bigger `limit` is a 422, not a silent clamp,
 # so a client never believes it got everything when it did not.
@@ -80,10 +95,10 @@ class RobotCreate(BaseModel):
     name: ShortText | None = None
     description: LongText | None = None
     location: ShortText | None = None
-    battery_threshold_low: FiniteFloat = 20.0
-    battery_threshold_critical: FiniteFloat = 10.0
-    temp_threshold_warning: FiniteFloat = 70.0
-    temp_threshold_critical: FiniteFloat = 80.0
+    battery_threshold_low: FiniteFloat = BATTERY_THRESHOLD_LOW
+    battery_threshold_critical: FiniteFloat = BATTERY_THRESHOLD_CRITICAL
+    temp_threshold_warning: FiniteFloat = TEMP_THRESHOLD_WARNING
+    temp_threshold_critical: FiniteFloat = TEMP_THRESHOLD_CRITICAL
 
 
 class RobotUpdate(BaseModel):
