@@ -13,6 +13,18 @@ from tests.support.private_postgres import PrivatePostgres
 from .conftest import API, Projector, _serve
 
 
+async def location_once_applied(api, robot_id: str, expected: str, attempts: int = 100) -> str | None:
+    """The robot's location once it reads `expected` (a write answered 202 lands later), or
+    the last value read after `attempts` tries 0.1 s apart."""
+    location = None
+    for _ in range(attempts):
+        location = (await (await api.get(f"{API}/robots/{robot_id}")).json())["location"]
+        if location == expected:
+            break
+        await asyncio.sleep(0.1)
+    return location
+
+
 @pytest.fixture
 async def private_nats(tmp_path):
     server = PrivateNats(tmp_path / "jetstream")
@@ -46,11 +58,7 @@ async def test_without_nats_writes_are_503_reads_go_on_and_writes_come_back(quer
                 break
             await asyncio.sleep(0.5)
         assert again.status in (200, 202)  # 202 if the projector is still reconnecting
-        for _ in range(100):
-            if (await (await api.get(f"{API}/robots/steady")).json())["location"] == "Dock":
-                break
-            await asyncio.sleep(0.1)
-        assert (await (await api.get(f"{API}/robots/steady")).json())["location"] == "Dock"
+        assert await location_once_applied(api, "steady", "Dock") == "Dock"
     finally:
         await api.close()
         projector.stop()
@@ -88,11 +96,7 @@ async def test_without_postgres_answers_are_503_and_the_pool_recovers(query_env,
         assert (await api.get("/readyz")).status == 200
         # writes too: 200, or 202 while the projector is still reconnecting
         assert (await api.put(f"{API}/robots/durable", json={"location": "Vault"})).status in (200, 202)
-        for _ in range(100):
-            if (await (await api.get(f"{API}/robots/durable")).json())["location"] == "Vault":
-                break
-            await asyncio.sleep(0.1)
-        assert (await (await api.get(f"{API}/robots/durable")).json())["location"] == "Vault"
+        assert await location_once_applied(api, "durable", "Vault") == "Vault"
     finally:
         await api.close()
         projector.stop()
