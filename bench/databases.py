@@ -1,5 +1,6 @@
 """The throwaway databases the benchmarks create and drop. Their names are ours, but an
 identifier still goes into SQL only as PostgreSQL's own quote_ident spells it."""
+
 from __future__ import annotations
 
 import asyncpg

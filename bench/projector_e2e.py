@@ -39,9 +39,9 @@ import asyncpg
 import nats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from databases import drop_database  # noqa: E402
-from ingest_load import Publisher, robot_messages  # noqa: E402
-from ingest_throughput import (  # noqa: E402
+from databases import drop_database
+from ingest_load import Publisher, robot_messages
+from ingest_throughput import (
     NATS_SERVER,
     cpu_seconds,
     free_port,
@@ -49,8 +49,8 @@ from ingest_throughput import (  # noqa: E402
     start_brokers,
     wait_http_ok,
 )
-from tonypi_events import StreamNames, decode  # noqa: E402
-from tonypi_projector.source import EventSource  # noqa: E402
+from tonypi_events import StreamNames, decode
+from tonypi_projector.source import EventSource
 
 BIN = Path(sys.executable).parent
 SCENARIOS = {

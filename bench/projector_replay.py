@@ -26,23 +26,23 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import nats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from databases import drop_database  # noqa: E402
-from ingest_load import robot_messages  # noqa: E402
-from ingest_throughput import (  # noqa: E402
+from databases import drop_database
+from ingest_load import robot_messages
+from ingest_throughput import (
     NATS_SERVER,
     cpu_seconds,
     free_port,
     machine_cpu_seconds,
     wait_port,
 )
-from tonypi_events import EventEnvelope, StreamNames, encode, ensure_streams, headers_for, route_for  # noqa: E402
+from tonypi_events import EventEnvelope, StreamNames, encode, ensure_streams, headers_for, route_for
 
 BIN = Path(sys.executable).parent
 
@@ -50,7 +50,7 @@ BIN = Path(sys.executable).parent
 def envelopes(robots: int, total: int, seed: int = 42):
     rng = random.Random(seed)
     start = datetime(2026, 11, 26, 8, 0, 0)
-    received = datetime(2026, 11, 26, 8, 0, 0, tzinfo=timezone.utc)
+    received = datetime(2026, 11, 26, 8, 0, 0, tzinfo=UTC)
     per_robot = total // robots
     streams = [robot_messages(i, per_robot, start, rng) for i in range(robots)]
     n = 0

@@ -7,6 +7,7 @@ loaded by `wrk` (C, one thread, so the load generator takes little of the 2 core
 Targets (docs/query.md): GET /api/robots-db/robots/{id} >= 2,000 req/s with p99 <= 20 ms;
 /logs with filters p99 <= 50 ms at any page depth. Needs `wrk` (apt-get install wrk).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,7 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 from urllib.request import urlopen
@@ -28,9 +29,8 @@ import asyncpg
 import nats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from query_seed import ROBOTS, seed  # noqa: E402
-
-from tonypi_query.pagination import encode_cursor  # noqa: E402
+from query_seed import ROBOTS, seed
+from tonypi_query.pagination import encode_cursor
 
 BIN = Path(sys.executable).parent
 API = "/api/robots-db"
@@ -43,7 +43,7 @@ math.randomseed(os.time())
 request = function() return wrk.format("GET", paths[math.random(#paths)]) end
 """
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 DAY_AGO_10, DAY_AGO_9 = NOW - timedelta(days=10), NOW - timedelta(days=9)
 # name -> (query parameters, the same filter in SQL for finding deep cursors)
 LOG_FILTERS: dict[str, tuple[dict[str, str], str, tuple]] = {
@@ -51,13 +51,22 @@ LOG_FILTERS: dict[str, tuple[dict[str, str], str, tuple]] = {
     "level=ERROR": ({"level": "error"}, "level = $1", ("ERROR",)),
     "category=status": ({"category": "status"}, "category = $1", ("status",)),
     "robot_id": ({"robot_id": "robot_7"}, "robot_id = $1", ("robot_7",)),
-    "level+category": ({"level": "WARNING", "category": "job"}, "level = $1 AND category = $2",
-                       ("WARNING", "job")),
+    "level+category": (
+        {"level": "WARNING", "category": "job"},
+        "level = $1 AND category = $2",
+        ("WARNING", "job"),
+    ),
     "q=servo": ({"q": "servo"}, "message ILIKE $1", ("%servo%",)),
-    "since+until (1 day)": ({"since": DAY_AGO_10.isoformat(), "until": DAY_AGO_9.isoformat()},
-                            "timestamp >= $1 AND timestamp < $2", (DAY_AGO_10, DAY_AGO_9)),
-    "empty pair (api+ERROR)": ({"category": "api", "level": "ERROR"}, "category = $1 AND level = $2",
-                               ("api", "ERROR")),
+    "since+until (1 day)": (
+        {"since": DAY_AGO_10.isoformat(), "until": DAY_AGO_9.isoformat()},
+        "timestamp >= $1 AND timestamp < $2",
+        (DAY_AGO_10, DAY_AGO_9),
+    ),
+    "empty pair (api+ERROR)": (
+        {"category": "api", "level": "ERROR"},
+        "category = $1 AND level = $2",
+        ("api", "ERROR"),
+    ),
     "rare q": ({"q": "#777777"}, "message ILIKE $1", ("%#777777%",)),
 }
 
@@ -75,7 +84,10 @@ async def log_paths(url: str) -> dict[str, dict[int, str]]:
                     offset = f"${len(args) + 1}"
                     row = await conn.fetchrow(
                         f"SELECT timestamp, id FROM system_logs WHERE {where} "  # constant templates above
-                        f"ORDER BY timestamp DESC, id DESC OFFSET {offset} LIMIT 1", *args, depth - 1)
+                        f"ORDER BY timestamp DESC, id DESC OFFSET {offset} LIMIT 1",
+                        *args,
+                        depth - 1,
+                    )
                     if row is None:
                         continue
                     query["before"] = encode_cursor(row["timestamp"], row["id"])
@@ -90,17 +102,23 @@ def wrk(base: str, paths: list[str], seconds: int, connections: int, workdir: Pa
     script.write_text(LUA)
     listing.write_text("\n".join(paths) + "\n")
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), base]
-    out = subprocess.run(command, env={**os.environ, "PATHS_FILE": str(listing)},
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        command, env={**os.environ, "PATHS_FILE": str(listing)}, capture_output=True, text=True, check=True
+    ).stdout
 
     def ms(label: str) -> float:
         value, unit = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-            "p50": ms("50"), "p99": ms("99"), "non_2xx": int(errors.group(1)) if errors else 0,
-            "socket_errors": socket_errors.group(1) if socket_errors else ""}
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": ms("50"),
+        "p99": ms("99"),
+        "non_2xx": int(errors.group(1)) if errors else 0,
+        "socket_errors": socket_errors.group(1) if socket_errors else "",
+    }
 
 
 def row(name: str, r: dict) -> str:
@@ -109,8 +127,9 @@ def row(name: str, r: dict) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/tonypi_bench_query")
     parser.add_argument("--skip-seed", action="store_true")
     parser.add_argument("--seconds", type=int, default=15, help="per robot-by-id run")
@@ -124,9 +143,16 @@ def main() -> int:
         print("seeding:", asyncio.run(seed(args.database_url)), flush=True)
 
     run = uuid.uuid4().hex[:8]
-    env = {**os.environ, "DATABASE_URL": args.database_url, "QUERY_PORT": str(args.port),
-           "EVENTS_STREAM": f"BENCH_{run}_EVENTS", "DEAD_LETTER_STREAM": f"BENCH_{run}_DL",
-           "SUBJECT_PREFIX": f"bench{run}", "EVENTS_MAX_BYTES": str(64 * 1024 * 1024), "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": args.database_url,
+        "QUERY_PORT": str(args.port),
+        "EVENTS_STREAM": f"BENCH_{run}_EVENTS",
+        "DEAD_LETTER_STREAM": f"BENCH_{run}_DL",
+        "SUBJECT_PREFIX": f"bench{run}",
+        "EVENTS_MAX_BYTES": str(64 * 1024 * 1024),
+        "LOG_LEVEL": "WARNING",
+    }
     base = f"http://127.0.0.1:{args.port}"
     server = subprocess.Popen([str(BIN / "tonypi-query")], env=env)
     results: list[str] = []
@@ -149,8 +175,11 @@ def main() -> int:
             print("\n".join(results), flush=True)
 
             paths = asyncio.run(log_paths(args.database_url))
-            results += ["", "| /logs, limit 100, 8 connections | req/s | p50 ms | p99 ms |",
-                        "|---|---|---|---|"]
+            results += [
+                "",
+                "| /logs, limit 100, 8 connections | req/s | p50 ms | p99 ms |",
+                "|---|---|---|---|",
+            ]
             for name, by_depth in paths.items():
                 r = wrk(base, list(by_depth.values()), args.log_seconds, 8, work)
                 results.append(row(f"{name} (depths {', '.join(f'{d:,}' for d in by_depth)})", r))
@@ -161,16 +190,19 @@ def main() -> int:
                 results.append(row(f"every filter at depth {depth:,}", r))
                 print(results[-1], flush=True)
             results += ["", "| other reads, 8 connections | req/s | p50 ms | p99 ms |", "|---|---|---|---|"]
-            for name, path in (("GET /robots (all 1,000)", f"{API}/robots"), ("GET /stats", f"{API}/stats"),
-                               ("GET /jobs/history?status=failed", f"{API}/jobs/history?status=failed"),
-                               ("GET /robots/{id}/telemetry", f"{API}/robots/robot_5/telemetry")):
+            for name, path in (
+                ("GET /robots (all 1,000)", f"{API}/robots"),
+                ("GET /stats", f"{API}/stats"),
+                ("GET /jobs/history?status=failed", f"{API}/jobs/history?status=failed"),
+                ("GET /robots/{id}/telemetry", f"{API}/robots/robot_5/telemetry"),
+            ):
                 results.append(row(name, wrk(base, [path], args.log_seconds, 8, work)))
                 print(results[-1], flush=True)
     finally:
         server.terminate()
         server.wait(15)
         asyncio.run(_delete_streams(env))
-    print(f"\n## {datetime.now(timezone.utc):%Y-%m-%d}, {os.cpu_count()} cores, one query process\n")
+    print(f"\n## {datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} cores, one query process\n")
     print("\n".join(results))
     return 0
 

@@ -4,6 +4,7 @@ events: the point is a table of production size, fast.
 
     .venv/bin/python bench/query_seed.py postgresql://postgres@127.0.0.1:5432/tonypi_bench_query
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -11,7 +12,6 @@ import sys
 import time
 
 import asyncpg
-
 from databases import recreate_database
 from tonypi_projector.migrations import apply_migrations
 

@@ -1,6 +1,7 @@
 """Fixtures every suite shares. Each test gets its own stream names, subject prefix,
 MQTT topic prefix and PostgreSQL database, so tests run in any order and in parallel
 against the machine's real PostgreSQL, Mosquitto and NATS JetStream."""
+
 from __future__ import annotations
 
 import os
@@ -32,9 +33,13 @@ TEST_DEAD_LETTER_MAX_BYTES = 16 * 1024 * 1024
 
 @pytest.fixture
 def stream_names(run_id: str) -> StreamNames:
-    return StreamNames(events=f"T_{run_id}_EVENTS", dead_letter=f"T_{run_id}_DEADLETTER",
-                       subject_prefix=f"t{run_id}", events_max_bytes=TEST_EVENTS_MAX_BYTES,
-                       dead_letter_max_bytes=TEST_DEAD_LETTER_MAX_BYTES)
+    return StreamNames(
+        events=f"T_{run_id}_EVENTS",
+        dead_letter=f"T_{run_id}_DEADLETTER",
+        subject_prefix=f"t{run_id}",
+        events_max_bytes=TEST_EVENTS_MAX_BYTES,
+        dead_letter_max_bytes=TEST_DEAD_LETTER_MAX_BYTES,
+    )
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """`tonypi <command>`: each command is a module with `add_arguments(parser)` and
 `run(args) -> int`, registered here as data and imported only when called."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,8 +10,10 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "up": ("tonypi_cli.up", "run the whole system and a simulated fleet, in the foreground"),
     "simulate": ("tonypi_cli.simulate", "publish what a fleet of robots publishes, both generations"),
-    "replay": ("tonypi_projector.replay_command",
-               "rebuild the read tables from the event stream and swap them in"),
+    "replay": (
+        "tonypi_projector.replay_command",
+        "rebuild the read tables from the event stream and swap them in",
+    ),
     "projector": ("tonypi_projector.admin_command", "projector administration (dead-letters)"),
 }
 

@@ -4,13 +4,14 @@ at simulated-clock time `t`, so the cadence is testable without a broker.
 
 The real cadence (MQTT.md) is the schedule below; `speed` > 1 compresses it to make load.
 """
+
 from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
 
 from . import fleet
 
@@ -22,8 +23,8 @@ CADENCE: tuple[tuple[str, float], ...] = (
     ("battery", 30.0),
     ("location", 5.0),
     ("scan", 12.0),
-    ("servos", 10.0),   # gen 2 only
-    ("vision", 6.0),    # gen 2 only
+    ("servos", 10.0),  # gen 2 only
+    ("vision", 6.0),  # gen 2 only
 )
 GEN2_ONLY = frozenset({"servos", "vision"})
 ITEMS_PER_JOB = 10
@@ -32,8 +33,9 @@ ITEMS_PER_JOB = 10
 def messages_per_second(generation: int) -> float:
     """Average messages a robot sends per second at real cadence (scans also bring job progress)."""
     per_kind = {"sensors": len(fleet.sensor_types(generation)), "scan": 2}
-    return sum(per_kind.get(kind, 1) / period for kind, period in CADENCE
-               if generation == 2 or kind not in GEN2_ONLY)
+    return sum(
+        per_kind.get(kind, 1) / period for kind, period in CADENCE if generation == 2 or kind not in GEN2_ONLY
+    )
 
 
 @dataclass
@@ -80,8 +82,9 @@ class RobotBehaviour:
         """What the firmware answers to an operator command."""
         kind, command_id = command.get("type"), str(command.get("id", ""))
         data = {"percentage": round(self.battery_percent, 1)} if kind == "battery_request" else None
-        return fleet.command_response(self.robot, self.clock(), command_id,
-                                      message=f"{kind or 'command'} executed", data=data)
+        return fleet.command_response(
+            self.robot, self.clock(), command_id, message=f"{kind or 'command'} executed", data=data
+        )
 
     # ---- internals --------------------------------------------------------------------
 
@@ -89,8 +92,9 @@ class RobotBehaviour:
         return [(k, p) for k, p in CADENCE if self.robot.generation == 2 or k not in GEN2_ONLY]
 
     def _status(self, t: float, state: str) -> fleet.Message:
-        return fleet.status(self.robot, self.clock(), self.rng, state=state,
-                            uptime_s=(t - self._started_at) * self.speed)
+        return fleet.status(
+            self.robot, self.clock(), self.rng, state=state, uptime_s=(t - self._started_at) * self.speed
+        )
 
     def _emit(self, kind: str, t: float) -> list[fleet.Message]:
         now, robot, rng = self.clock(), self.robot, self.rng
@@ -123,8 +127,9 @@ class RobotBehaviour:
         if not self.job_active:
             self.job_active, self.items_done, self.job_started_at = True, 0, t
             if self.robot.generation == 2:
-                out.append(fleet.job_progress(self.robot, now, items_done=0, items_total=ITEMS_PER_JOB,
-                                              started=True))
+                out.append(
+                    fleet.job_progress(self.robot, now, items_done=0, items_total=ITEMS_PER_JOB, started=True)
+                )
                 out.append(fleet.log_line(self.robot, now, "job started: Transport"))
         known = self.rng.random() >= 0.125
         qr = self.rng.choice(fleet.DEMO_ITEMS) if known else fleet.UNKNOWN_ITEM
@@ -132,8 +137,15 @@ class RobotBehaviour:
         if not known:
             return out
         self.items_done += 1
-        out.append(fleet.job_progress(self.robot, now, items_done=self.items_done, items_total=ITEMS_PER_JOB,
-                                      elapsed_s=(t - self.job_started_at) * self.speed))
+        out.append(
+            fleet.job_progress(
+                self.robot,
+                now,
+                items_done=self.items_done,
+                items_total=ITEMS_PER_JOB,
+                elapsed_s=(t - self.job_started_at) * self.speed,
+            )
+        )
         if self.items_done >= ITEMS_PER_JOB:
             self.job_active = False
             if self.robot.generation == 2:

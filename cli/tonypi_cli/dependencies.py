@@ -6,12 +6,13 @@ answering on the default address, or an embedded one it starts itself.
 - variable unset, default address answers: use that;
 - variable unset, nothing answers: start an embedded server on the default address.
 """
+
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
 
 from tonypi_runtime import connections
 from tonypi_runtime.config import Env, ServiceUrl, env_str
@@ -34,8 +35,13 @@ class Dependency:
 DEPENDENCIES: tuple[Dependency, ...] = (
     Dependency("mqtt", "MQTT_URL", connections.DEFAULT_MQTT_URL, connections.mqtt_url, embedded.amqtt_broker),
     Dependency("nats", "NATS_URL", connections.DEFAULT_NATS_URL, connections.nats_url, embedded.nats_server),
-    Dependency("postgres", "DATABASE_URL", connections.DEFAULT_DATABASE_URL, connections.database_url,
-               embedded.postgres_server),
+    Dependency(
+        "postgres",
+        "DATABASE_URL",
+        connections.DEFAULT_DATABASE_URL,
+        connections.database_url,
+        embedded.postgres_server,
+    ),
 )
 
 
@@ -53,8 +59,10 @@ class Choice:
         if self.how == "embedded":
             assert self.embedded is not None
             data = f", data in {self.embedded.data_dir}" if self.embedded.data_dir else ", in memory"
-            return (f"{name}: started embedded {self.embedded.description} "
-                    f"on {self.url.host}:{self.url.port}{data}")
+            return (
+                f"{name}: started embedded {self.embedded.description} "
+                f"on {self.url.host}:{self.url.port}{data}"
+            )
         if self.how == "running":
             return f"{name}: using {where} (already running)"
         note = "" if self.answering else "; not answering yet, the services will retry"
@@ -70,8 +78,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-async def choose(dependency: Dependency, env: Env, data_root: Path, *,
-                 embedded_when_down: bool = False) -> Choice:
+async def choose(
+    dependency: Dependency, env: Env, data_root: Path, *, embedded_when_down: bool = False
+) -> Choice:
     url = dependency.parse(env)  # ConfigError names the variable when malformed
     configured = env_str(env, dependency.variable)
     value = configured or dependency.default

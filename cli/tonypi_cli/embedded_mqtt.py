@@ -4,6 +4,7 @@ SIGTERM/SIGINT. `python -m tonypi_cli.embedded_mqtt --host 127.0.0.1 --port 1883
 amqtt keeps sessions in memory; there is nothing to persist for a demo fleet.
 It does not implement shared subscriptions (`$share/...`), so one ingest replica.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,10 +16,12 @@ import signal
 async def serve(host: str, port: int) -> None:
     from amqtt.broker import Broker  # imported here: only this process needs it
 
-    broker = Broker({
-        "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
-        "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
-    })
+    broker = Broker(
+        {
+            "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
+            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+        }
+    )
     await broker.start()
     logging.getLogger("tonypi.embedded_mqtt").info("amqtt listening on %s:%d", host, port)
     stop = asyncio.Event()

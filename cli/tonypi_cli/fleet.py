@@ -6,6 +6,7 @@ out. Nothing here connects or sleeps, so the simulator, the ingest benchmark and
 build the same messages. Topics are relative: callers prepend MQTT_TOPIC_PREFIX.
 Timestamps are what the firmware writes, `datetime.now().isoformat()`: naive local time.
 """
+
 from __future__ import annotations
 
 import random
@@ -41,8 +42,16 @@ def _base(robot: Robot, now: datetime) -> Payload:
 
 # ---- status -------------------------------------------------------------------------
 
-def status(robot: Robot, now: datetime, rng: random.Random, *, state: str = "online",
-           uptime_s: float = 0.0, ip_address: str = "192.168.1.50") -> Message:
+
+def status(
+    robot: Robot,
+    now: datetime,
+    rng: random.Random,
+    *,
+    state: str = "online",
+    uptime_s: float = 0.0,
+    ip_address: str = "192.168.1.50",
+) -> Message:
     """On connect, every 60 s, and with state="offline" on a clean shutdown."""
     system_info: Payload = {
         "platform": "Linux-6.1.21-v8+-aarch64-with-glibc2.36",
@@ -54,11 +63,16 @@ def status(robot: Robot, now: datetime, rng: random.Random, *, state: str = "onl
     }
     payload = {**_base(robot, now), "status": state, "system_info": system_info}
     if robot.generation == 2:
-        system_info.update(cpu_temperature=system_info["temperature"], hardware_mode="real",
-                           hardware_sdk="hiwonder")
-        payload.update(ip_address=ip_address, camera_url=f"http://{ip_address}:8080/?action=stream",
-                       hardware_available=True, emergency_stopped=state == "emergency_stopped",
-                       emergency_reason="operator pressed stop" if state == "emergency_stopped" else None)
+        system_info.update(
+            cpu_temperature=system_info["temperature"], hardware_mode="real", hardware_sdk="hiwonder"
+        )
+        payload.update(
+            ip_address=ip_address,
+            camera_url=f"http://{ip_address}:8080/?action=stream",
+            hardware_available=True,
+            emergency_stopped=state == "emergency_stopped",
+            emergency_reason="operator pressed stop" if state == "emergency_stopped" else None,
+        )
     return Message(f"tonypi/status/{robot.robot_id}", payload)
 
 
@@ -91,32 +105,41 @@ def sensor_types(generation: int) -> list[str]:
 def sensor_burst(robot: Robot, now: datetime, rng: random.Random) -> list[Message]:
     """Every 2 s: one message per sensor, on the robot's sensors topic."""
     topic = f"tonypi/sensors/{robot.robot_id}"
-    readings = [(name, unit1 if robot.generation == 1 else unit2, span)
-                for name, unit1, unit2, span in _SENSORS]
+    readings = [
+        (name, unit1 if robot.generation == 1 else unit2, span) for name, unit1, unit2, span in _SENSORS
+    ]
     if robot.generation == 2:
         readings += list(_GEN2_ONLY_SENSORS)
     messages = []
     for name, unit, (low, high) in readings:
         value = float(rng.random() < 0.2) if unit == "bool" else round(rng.uniform(low, high), 3)
-        messages.append(Message(topic, {**_base(robot, now), "sensor_type": name,
-                                        "value": value, "unit": unit}))
+        messages.append(
+            Message(topic, {**_base(robot, now), "sensor_type": name, "value": value, "unit": unit})
+        )
     return messages
 
 
 # ---- battery and location: robot id only in the payload -----------------------------
 
-def battery(robot: Robot, now: datetime, rng: random.Random, *, percentage: float,
-            charging: bool = False) -> Message:
+
+def battery(
+    robot: Robot, now: datetime, rng: random.Random, *, percentage: float, charging: bool = False
+) -> Message:
     """Every 30 s. The simulator keeps the charge; this only shapes the message."""
-    payload = {**_base(robot, now), "percentage": round(percentage, 1),
-               "voltage": round(9.6 + 3.0 * percentage / 100, 2), "charging": charging}
+    payload = {
+        **_base(robot, now),
+        "percentage": round(percentage, 1),
+        "voltage": round(9.6 + 3.0 * percentage / 100, 2),
+        "charging": charging,
+    }
     if robot.generation == 2:
         payload.update(current=round(rng.uniform(0.4, 2.2), 2), temperature=round(rng.uniform(25, 40), 1))
     return Message("tonypi/battery", payload)
 
 
-def location(robot: Robot, now: datetime, *, x: float, y: float, z: float = 0.0,
-             heading: float = 0.0) -> Message:
+def location(
+    robot: Robot, now: datetime, *, x: float, y: float, z: float = 0.0, heading: float = 0.0
+) -> Message:
     """Every 5 s. Gen 2 adds the heading in degrees."""
     payload = {**_base(robot, now), "x": round(x, 3), "y": round(y, 3), "z": round(z, 3)}
     if robot.generation == 2:
@@ -140,23 +163,41 @@ def scan(robot: Robot, now: datetime, qr: str, *, station_name: str = "Station A
     return Message(f"tonypi/scan/{robot.robot_id}", payload)
 
 
-def job_progress(robot: Robot, now: datetime, *, items_done: int, items_total: int,
-                 task_name: str = "Transport", started: bool = False, elapsed_s: float = 0.0,
-                 estimated_s: float = 120.0) -> Message:
+def job_progress(
+    robot: Robot,
+    now: datetime,
+    *,
+    items_done: int,
+    items_total: int,
+    task_name: str = "Transport",
+    started: bool = False,
+    elapsed_s: float = 0.0,
+    estimated_s: float = 120.0,
+) -> Message:
     """Job progress. Gen 1: percent and working/completed. Gen 2: task_name and
     started/in_progress/completed, with phase and timings."""
     percent = round(100.0 * items_done / items_total, 1) if items_total else 0.0
     done = items_total > 0 and items_done >= items_total
     payload = _base(robot, now)
     if robot.generation == 1:
-        payload.update(percent=percent, status="completed" if done else "working",
-                       items_done=items_done, items_total=items_total)
+        payload.update(
+            percent=percent,
+            status="completed" if done else "working",
+            items_done=items_done,
+            items_total=items_total,
+        )
     else:
         state = "completed" if done else ("started" if started else "in_progress")
-        payload.update(task_name=task_name, status=state,
-                       phase="delivering" if done else ("planning" if started else "collecting"),
-                       elapsed_time=round(elapsed_s, 1), estimated_duration=round(estimated_s, 1),
-                       items_done=items_done, items_total=items_total, progress_percent=percent)
+        payload.update(
+            task_name=task_name,
+            status=state,
+            phase="delivering" if done else ("planning" if started else "collecting"),
+            elapsed_time=round(elapsed_s, 1),
+            estimated_duration=round(estimated_s, 1),
+            items_done=items_done,
+            items_total=items_total,
+            progress_percent=percent,
+        )
         if done:
             payload["success"] = True
     return Message(f"tonypi/job/{robot.robot_id}", payload)
@@ -164,8 +205,16 @@ def job_progress(robot: Robot, now: datetime, *, items_done: int, items_total: i
 
 # ---- answers to operator commands ----------------------------------------------------
 
-def command_response(robot: Robot, now: datetime, command_id: str, *, success: bool = True,
-                     message: str = "command executed", data: Any = None) -> Message:
+
+def command_response(
+    robot: Robot,
+    now: datetime,
+    command_id: str,
+    *,
+    success: bool = True,
+    message: str = "command executed",
+    data: Any = None,
+) -> Message:
     payload = {**_base(robot, now), "command_id": command_id, "success": success, "message": message}
     if data is not None:
         payload["data"] = data
@@ -174,8 +223,13 @@ def command_response(robot: Robot, now: datetime, command_id: str, *, success: b
 
 def emergency_stop_response(robot: Robot, now: datetime, command_id: str) -> Message:
     _require_gen2(robot, "emergency_stop/response")
-    payload = {**_base(robot, now), "command_id": command_id, "success": True,
-               "message": "emergency stop engaged", "status": "emergency_stopped"}
+    payload = {
+        **_base(robot, now),
+        "command_id": command_id,
+        "success": True,
+        "message": "emergency stop engaged",
+        "status": "emergency_stopped",
+    }
     return Message("tonypi/emergency_stop/response", payload)
 
 
@@ -190,8 +244,11 @@ def servos(robot: Robot, now: datetime, rng: random.Random) -> Message:
     for number, name in enumerate(_SERVO_NAMES, start=1):
         temperature = round(rng.uniform(30, 62), 1)
         states[f"servo_{number}"] = {
-            "id": number, "name": name, "position": rng.randint(0, 1000),
-            "temperature": temperature, "voltage": round(rng.uniform(7.2, 8.4), 2),
+            "id": number,
+            "name": name,
+            "position": rng.randint(0, 1000),
+            "temperature": temperature,
+            "voltage": round(rng.uniform(7.2, 8.4), 2),
             "torque_enabled": True,
             "alert_level": "critical" if temperature > 60 else ("warning" if temperature > 55 else "normal"),
         }
@@ -203,19 +260,27 @@ def vision(robot: Robot, now: datetime, rng: random.Random) -> Message:
     _require_gen2(robot, "vision")
     detected = rng.random() < 0.5
     center = round(rng.uniform(0, 640), 1) if detected else None
-    payload = {**_base(robot, now), "detection": detected, "label": "qr_code" if detected else None,
-               "confidence": round(rng.uniform(0.6, 0.99), 3) if detected else 0.0,
-               "bbox": [center - 40, 200, center + 40, 280] if center is not None else None,
-               "center_x": center, "frame_width": 640, "state": "tracking" if detected else "searching",
-               "is_locked": detected and rng.random() < 0.5,
-               "navigation_command": ("turn_left" if center < 280 else "turn_right" if center > 360
-                                      else "forward") if center is not None else "search",
-               "error": None}
+    payload = {
+        **_base(robot, now),
+        "detection": detected,
+        "label": "qr_code" if detected else None,
+        "confidence": round(rng.uniform(0.6, 0.99), 3) if detected else 0.0,
+        "bbox": [center - 40, 200, center + 40, 280] if center is not None else None,
+        "center_x": center,
+        "frame_width": 640,
+        "state": "tracking" if detected else "searching",
+        "is_locked": detected and rng.random() < 0.5,
+        "navigation_command": ("turn_left" if center < 280 else "turn_right" if center > 360 else "forward")
+        if center is not None
+        else "search",
+        "error": None,
+    }
     return Message(f"tonypi/vision/{robot.robot_id}", payload)
 
 
-def log_line(robot: Robot, now: datetime, message: str, *, level: str = "INFO",
-             source: str = "main") -> Message:
+def log_line(
+    robot: Robot, now: datetime, message: str, *, level: str = "INFO", source: str = "main"
+) -> Message:
     _require_gen2(robot, "logs")
     payload = {**_base(robot, now), "level": level, "message": message, "source": source}
     return Message(f"tonypi/logs/{robot.robot_id}", payload)

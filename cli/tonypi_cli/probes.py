@@ -1,4 +1,5 @@
 """Is something answering there? Small checks `tonypi up` uses to choose and to wait."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,7 +13,7 @@ from .supervisor import ReadyCheck
 async def tcp_answers(host: str, port: int, timeout: float = 0.5) -> bool:
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-    except (OSError, asyncio.TimeoutError):
+    except (TimeoutError, OSError):
         return False
     writer.close()
     try:
@@ -27,11 +28,13 @@ def tcp_ready(host: str, port: int) -> ReadyCheck:
         if await tcp_answers(host, port):
             return True, ""
         return False, f"nothing listens on {host}:{port} yet"
+
     return check
 
 
 def http_ready(url: str) -> ReadyCheck:
     """Ready when `url` (a /readyz) answers 200; otherwise what it reported."""
+
     async def check() -> tuple[bool, str]:
         try:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
@@ -39,11 +42,12 @@ def http_ready(url: str) -> ReadyCheck:
                     if response.status == 200:
                         return True, ""
                     body = await response.text()
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             return False, f"{url}: {type(exc).__name__}"
         try:
             checks = json.loads(body).get("checks", body)
         except (ValueError, AttributeError):
             checks = body[:200]
         return False, f"{url} answers {response.status}: {checks}"
+
     return check

@@ -5,6 +5,7 @@ At real cadence a robot sends about 5 messages a second (mostly its sensor burst
 `--rate` compresses time so the whole fleet sends that many messages a second instead.
 SIGINT/SIGTERM (or --duration) stops it cleanly: every robot says "offline" and disconnects.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,7 +18,6 @@ import uuid
 from dataclasses import dataclass
 
 import aiomqtt
-
 from tonypi_events.topics import COMMAND_PATTERN
 from tonypi_runtime.config import ServiceUrl, process_env
 from tonypi_runtime.connections import log_format, log_level, mqtt_topic_prefix, mqtt_url
@@ -33,13 +33,22 @@ log = logging.getLogger("tonypi.simulate")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--robots", type=_positive_int, default=5, help="how many robots (default 5)")
-    parser.add_argument("--rate", type=_positive_float, default=None,
-                        help="messages per second for the whole fleet (default: real cadence)")
-    parser.add_argument("--gen", choices=("1", "2", "mixed"), default="mixed",
-                        help="firmware generation of the robots (default: mixed, alternating)")
+    parser.add_argument(
+        "--rate",
+        type=_positive_float,
+        default=None,
+        help="messages per second for the whole fleet (default: real cadence)",
+    )
+    parser.add_argument(
+        "--gen",
+        choices=("1", "2", "mixed"),
+        default="mixed",
+        help="firmware generation of the robots (default: mixed, alternating)",
+    )
     parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
-    parser.add_argument("--qos", type=int, choices=(0, 1), default=0,
-                        help="MQTT QoS (default 0, like the firmware)")
+    parser.add_argument(
+        "--qos", type=int, choices=(0, 1), default=0, help="MQTT QoS (default 0, like the firmware)"
+    )
     parser.add_argument("--id-prefix", default="tonypi_sim", help="robot ids are <prefix>01, <prefix>02, ...")
     parser.add_argument("--seed", type=int, default=None, help="random seed, for a repeatable fleet")
 
@@ -66,12 +75,19 @@ class FleetPlan:
     duration: float | None
 
 
-def plan_fleet(count: int, generation: str, rate: float | None, qos: int = 0,
-               duration: float | None = None, id_prefix: str = "tonypi_sim") -> FleetPlan:
+def plan_fleet(
+    count: int,
+    generation: str,
+    rate: float | None,
+    qos: int = 0,
+    duration: float | None = None,
+    id_prefix: str = "tonypi_sim",
+) -> FleetPlan:
     width = max(2, len(str(count)))
     robots = tuple(
-        fleet.Robot(f"{id_prefix}{n:0{width}d}",
-                    (1 if n % 2 else 2) if generation == "mixed" else int(generation))
+        fleet.Robot(
+            f"{id_prefix}{n:0{width}d}", (1 if n % 2 else 2) if generation == "mixed" else int(generation)
+        )
         for n in range(1, count + 1)
     )
     natural = sum(messages_per_second(r.generation) for r in robots)
@@ -86,12 +102,22 @@ class PublishCounter:
         self.published = 0
 
 
-async def simulate_fleet(plan: FleetPlan, url: ServiceUrl, prefix: str, stop: asyncio.Event,
-                         seed: int | None = None) -> int:
+async def simulate_fleet(
+    plan: FleetPlan, url: ServiceUrl, prefix: str, stop: asyncio.Event, seed: int | None = None
+) -> int:
     counter = PublishCounter()
     rng = random.Random(seed)
-    robots = [run_robot(RobotBehaviour(robot, random.Random(rng.random()), speed=plan.speed),
-                        url, prefix, plan.qos, stop, counter) for robot in plan.robots]
+    robots = [
+        run_robot(
+            RobotBehaviour(robot, random.Random(rng.random()), speed=plan.speed),
+            url,
+            prefix,
+            plan.qos,
+            stop,
+            counter,
+        )
+        for robot in plan.robots
+    ]
     started = time.monotonic()
     if plan.duration is not None:
         asyncio.get_running_loop().call_later(plan.duration, stop.set)
@@ -99,27 +125,46 @@ async def simulate_fleet(plan: FleetPlan, url: ServiceUrl, prefix: str, stop: as
     await asyncio.gather(*robots)
     reporter.cancel()
     elapsed = time.monotonic() - started
-    log.info("stopped: %d messages in %.1fs (%.0f msg/s)", counter.published, elapsed,
-             counter.published / elapsed if elapsed else 0)
+    log.info(
+        "stopped: %d messages in %.1fs (%.0f msg/s)",
+        counter.published,
+        elapsed,
+        counter.published / elapsed if elapsed else 0,
+    )
     return counter.published
 
 
 async def _report(counter: PublishCounter, stop: asyncio.Event, started: float, every: float = 60.0) -> None:
     while not stop.is_set():
         await asyncio.sleep(every)
-        log.info("%d messages published so far (%.0f msg/s)", counter.published,
-                 counter.published / (time.monotonic() - started))
+        log.info(
+            "%d messages published so far (%.0f msg/s)",
+            counter.published,
+            counter.published / (time.monotonic() - started),
+        )
 
 
-async def run_robot(behaviour: RobotBehaviour, url: ServiceUrl, prefix: str, qos: int,
-                    stop: asyncio.Event, counter: PublishCounter) -> None:
+async def run_robot(
+    behaviour: RobotBehaviour,
+    url: ServiceUrl,
+    prefix: str,
+    qos: int,
+    stop: asyncio.Event,
+    counter: PublishCounter,
+) -> None:
     """One robot: connect (retrying with backoff), publish on schedule, answer commands,
     and on stop say offline and disconnect."""
     robot_id = behaviour.robot.robot_id
     delays = backoff_delays()
     while not stop.is_set():
-        client = aiomqtt.Client(url.host, url.port, username=url.username, password=url.password,
-                                identifier=f"{robot_id}-{uuid.uuid4().hex[:8]}", keepalive=30)
+        client = aiomqtt.Client(
+            url.host,
+            url.port,
+            username=url.username,
+            password=url.password,
+            identifier=f"{robot_id}-{uuid.uuid4().hex[:8]}",
+            keepalive=30,
+        )
         client.pending_calls_threshold = 64  # a sensor burst is a dozen publishes at once, by design
         try:
             async with client:
@@ -138,8 +183,14 @@ async def run_robot(behaviour: RobotBehaviour, url: ServiceUrl, prefix: str, qos
             await sleep_unless(stop, delay)
 
 
-async def _publish_on_schedule(client: aiomqtt.Client, behaviour: RobotBehaviour, prefix: str,
-                               qos: int, stop: asyncio.Event, counter: PublishCounter) -> None:
+async def _publish_on_schedule(
+    client: aiomqtt.Client,
+    behaviour: RobotBehaviour,
+    prefix: str,
+    qos: int,
+    stop: asyncio.Event,
+    counter: PublishCounter,
+) -> None:
     loop = asyncio.get_running_loop()
     await _publish(client, behaviour.start(loop.time()), prefix, qos, counter)
     while not await sleep_unless(stop, max(0.0, behaviour.next_due() - loop.time())):
@@ -147,17 +198,20 @@ async def _publish_on_schedule(client: aiomqtt.Client, behaviour: RobotBehaviour
     await _publish(client, behaviour.stop(loop.time()), prefix, 1, counter)
 
 
-async def _publish(client: aiomqtt.Client, messages: list[fleet.Message], prefix: str, qos: int,
-                   counter: PublishCounter) -> None:
+async def _publish(
+    client: aiomqtt.Client, messages: list[fleet.Message], prefix: str, qos: int, counter: PublishCounter
+) -> None:
     # Concurrently: at QoS 1 each publish waits for its PUBACK, and a burst should not
     # wait for them one at a time.
-    await asyncio.gather(*(client.publish(prefix + m.topic, json.dumps(m.payload), qos=qos)
-                           for m in messages))
+    await asyncio.gather(
+        *(client.publish(prefix + m.topic, json.dumps(m.payload), qos=qos) for m in messages)
+    )
     counter.published += len(messages)
 
 
-async def _answer_commands(client: aiomqtt.Client, behaviour: RobotBehaviour, prefix: str, qos: int,
-                           counter: PublishCounter) -> None:
+async def _answer_commands(
+    client: aiomqtt.Client, behaviour: RobotBehaviour, prefix: str, qos: int, counter: PublishCounter
+) -> None:
     try:
         async for message in client.messages:
             try:
@@ -179,11 +233,16 @@ def run(args: argparse.Namespace) -> int:
         stop = stop_event_on_signals()
         gens = sum(r.generation == 1 for r in plan.robots), sum(r.generation == 2 for r in plan.robots)
         rate = sum(messages_per_second(r.generation) for r in plan.robots) * plan.speed
-        log.info("simulating %d robots (%d gen 1, %d gen 2) on %s%s, about %.0f msg/s at QoS %d",
-                 len(plan.robots), *gens, url.redacted, f" under {prefix!r}" if prefix else "", rate,
-                 plan.qos)
+        log.info(
+            "simulating %d robots (%d gen 1, %d gen 2) on %s%s, about %.0f msg/s at QoS %d",
+            len(plan.robots),
+            *gens,
+            url.redacted,
+            f" under {prefix!r}" if prefix else "",
+            rate,
+            plan.qos,
+        )
         await simulate_fleet(plan, url, prefix, stop, args.seed)
 
     run_service("tonypi simulate", main)
     return 0
-

@@ -7,6 +7,7 @@ own ends the whole run. Children get their own session so a terminal's Ctrl-C
 reaches only the supervisor, which then stops them in order; on Linux they also get
 their stop signal should the supervisor itself die.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -14,8 +15,9 @@ import ctypes
 import signal
 import sys
 import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable, Mapping, TextIO
+from typing import TextIO
 
 # (ready, what is still missing)
 ReadyCheck = Callable[[], Awaitable[tuple[bool, str]]]
@@ -85,10 +87,17 @@ class Supervisor:
         self.groups.append(group)
         for spec in specs:
             process = await asyncio.create_subprocess_exec(
-                *spec.argv, env=dict(spec.env), cwd=spec.cwd, user=spec.user,
-                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT, start_new_session=True,
-                preexec_fn=_die_with_parent(spec.stop_signal), limit=1 << 20)
+                *spec.argv,
+                env=dict(spec.env),
+                cwd=spec.cwd,
+                user=spec.user,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent(spec.stop_signal),
+                limit=1 << 20,
+            )
             group.append(Child(spec, process, asyncio.create_task(self._pump(spec.name, process))))
         return group
 
@@ -98,8 +107,9 @@ class Supervisor:
         async for raw in process.stdout:
             self.say(label + raw.decode(errors="replace").rstrip("\n"))
 
-    async def wait_ready(self, children: list[Child], timeout: float,
-                         stop: asyncio.Event | None = None) -> None:
+    async def wait_ready(
+        self, children: list[Child], timeout: float, stop: asyncio.Event | None = None
+    ) -> None:
         """Until every child's ready check passes, or `stop` is set.
         Raises ChildExited or TimeoutError."""
         pending = [c for c in children if c.spec.ready is not None]
@@ -154,7 +164,7 @@ class Supervisor:
                 pass
             try:
                 await asyncio.wait_for(process.wait(), spec.stop_timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.say(f"{spec.name}: did not stop within {spec.stop_timeout:g}s; killing it")
                 process.kill()
                 await process.wait()

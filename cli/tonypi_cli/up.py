@@ -8,15 +8,16 @@ foreground.
 Ctrl-C or SIGTERM stops everything it started, services before brokers, and exits 0.
 A child that exits on its own stops everything too, with exit code 1.
 """
+
 from __future__ import annotations
 
 import argparse
 import asyncio
 import shutil
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from tonypi_runtime.config import ConfigError, env_str, process_env
 from tonypi_runtime.connections import http_bind
@@ -45,15 +46,29 @@ SERVICES: tuple[Service, ...] = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="where embedded servers keep their data (default $TONYPI_DATA_DIR or .data)")
-    parser.add_argument("--embedded-when-down", action="store_true",
-                        help="also start an embedded server on a configured loopback URL nothing answers on")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="where embedded servers keep their data (default $TONYPI_DATA_DIR or .data)",
+    )
+    parser.add_argument(
+        "--embedded-when-down",
+        action="store_true",
+        help="also start an embedded server on a configured loopback URL nothing answers on",
+    )
     parser.add_argument("--robots", type=int, default=5, help="simulated robots, mixed generations (0: none)")
-    parser.add_argument("--deps-only", action="store_true",
-                        help="only MQTT, NATS and PostgreSQL: for running the services yourself")
-    parser.add_argument("--ready-timeout", type=float, default=60.0,
-                        help="seconds to wait for each step to be ready (default 60)")
+    parser.add_argument(
+        "--deps-only",
+        action="store_true",
+        help="only MQTT, NATS and PostgreSQL: for running the services yourself",
+    )
+    parser.add_argument(
+        "--ready-timeout",
+        type=float,
+        default=60.0,
+        help="seconds to wait for each step to be ready (default 60)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -92,11 +107,13 @@ async def _up(args: argparse.Namespace, env: dict[str, str]) -> int:
     return code
 
 
-async def _start(supervisor: Supervisor, args: argparse.Namespace, env: dict[str, str],
-                 stop: asyncio.Event) -> None:
+async def _start(
+    supervisor: Supervisor, args: argparse.Namespace, env: dict[str, str], stop: asyncio.Event
+) -> None:
     data_root = args.data_dir or Path(env_str(env, "TONYPI_DATA_DIR", ".data"))
-    choices = [await choose(d, env, data_root, embedded_when_down=args.embedded_when_down)
-               for d in DEPENDENCIES]
+    choices = [
+        await choose(d, env, data_root, embedded_when_down=args.embedded_when_down) for d in DEPENDENCIES
+    ]
     await _start_embedded(supervisor, choices, args.ready_timeout, stop)
     service_env = {**env, "PYTHONUNBUFFERED": "1", **{c.dependency.variable: c.value for c in choices}}
     if any(c.dependency.name == "mqtt" and c.how == "embedded" for c in choices):
@@ -118,13 +135,17 @@ async def _start(supervisor: Supervisor, args: argparse.Namespace, env: dict[str
     for line in where_to_look(service_env):
         supervisor.say(line)
     if args.robots > 0:
-        simulate = ProcessSpec("simulate", (sys.executable, "-m", "tonypi_cli", "simulate",
-                                            "--robots", str(args.robots), "--gen", "mixed"), service_env)
+        simulate = ProcessSpec(
+            "simulate",
+            (sys.executable, "-m", "tonypi_cli", "simulate", "--robots", str(args.robots), "--gen", "mixed"),
+            service_env,
+        )
         await supervisor.start_group([simulate])
 
 
-async def _start_embedded(supervisor: Supervisor, choices: list[Choice], timeout: float,
-                          stop: asyncio.Event) -> None:
+async def _start_embedded(
+    supervisor: Supervisor, choices: list[Choice], timeout: float, stop: asyncio.Event
+) -> None:
     for choice in choices:
         if choice.embedded is not None:
             try:
@@ -161,4 +182,3 @@ def where_to_look(env: Mapping[str, str]) -> list[str]:
         *(f"  {name:<9} {base}/metrics  {base}/readyz" for name, base in by_name.items()),
         "  Ctrl-C stops everything",
     ]
-

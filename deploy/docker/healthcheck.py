@@ -5,6 +5,7 @@ The port comes from the same variable the service reads (INGEST_PORT, ...), so a
 container started with another port is still probed where it listens. Standard
 library only: the runtime image carries no curl or wget.
 """
+
 from __future__ import annotations
 
 import os

@@ -20,5 +20,8 @@ def free_loopback_url(scheme: str, port: int, path: str = "") -> str:
     return f"{scheme}://127.0.0.1:{port}{path}"
 
 
-BASE_ENV = {k: v for k, v in os.environ.items()
-            if k not in ("MQTT_URL", "NATS_URL", "DATABASE_URL", "MQTT_TOPIC_PREFIX")}
+BASE_ENV = {
+    k: v
+    for k, v in os.environ.items()
+    if k not in ("MQTT_URL", "NATS_URL", "DATABASE_URL", "MQTT_TOPIC_PREFIX")
+}

@@ -1,4 +1,5 @@
 """A simulated robot keeps the real cadence (MQTT.md), and `speed` compresses it."""
+
 import random
 from collections import Counter
 from datetime import datetime
@@ -21,8 +22,12 @@ def kinds(messages: list[fleet.Message]) -> Counter:
 
 
 def behaviour(generation: int, speed: float = 1.0, seed: int = 1) -> RobotBehaviour:
-    return RobotBehaviour(fleet.Robot("r1", generation), random.Random(seed), speed=speed,
-                          clock=lambda: datetime(2026, 11, 26, 10, 0, 0))
+    return RobotBehaviour(
+        fleet.Robot("r1", generation),
+        random.Random(seed),
+        speed=speed,
+        clock=lambda: datetime(2026, 11, 26, 10, 0, 0),
+    )
 
 
 def test_real_cadence_over_ten_minutes():

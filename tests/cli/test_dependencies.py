@@ -1,12 +1,13 @@
 """Which MQTT broker, NATS and PostgreSQL `tonypi up` uses: configured, already running,
 or embedded. Against real sockets: this machine's services answer on the defaults."""
+
 import subprocess
 import sys
 
 import pytest
+from tonypi_cli.dependencies import DEPENDENCIES, choose, is_loopback
 
 from tests.support.ports import free_port
-from tonypi_cli.dependencies import DEPENDENCIES, choose, is_loopback
 
 from .conftest import BASE_ENV
 
@@ -44,14 +45,27 @@ def test_only_loopback_addresses_get_an_embedded_server():
 def test_up_uses_running_services_and_stops_everything_when_a_service_dies(tmp_path):
     """Defaults answer here, so nothing is embedded; a bad setting makes each service
     exit 2, which stops the run with exit code 1 and says why."""
-    env = {**BASE_ENV, "EVENTS_MAX_AGE_DAYS": "-1", "TONYPI_DATA_DIR": str(tmp_path),
-           "INGEST_PORT": str(free_port()), "PROJECTOR_PORT": str(free_port()),
-           "QUERY_PORT": str(free_port())}
-    run = subprocess.run([sys.executable, "-m", "tonypi_cli", "up", "--robots", "0"], env=env,
-                         capture_output=True, text=True, timeout=60)
+    env = {
+        **BASE_ENV,
+        "EVENTS_MAX_AGE_DAYS": "-1",
+        "TONYPI_DATA_DIR": str(tmp_path),
+        "INGEST_PORT": str(free_port()),
+        "PROJECTOR_PORT": str(free_port()),
+        "QUERY_PORT": str(free_port()),
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "tonypi_cli", "up", "--robots", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 1, run.stdout + run.stderr
-    for name, url in (("mqtt", "mqtt://127.0.0.1:1883"), ("nats", "nats://127.0.0.1:4222"),
-                      ("postgres", "postgresql://postgres@127.0.0.1:5432/tonypi_db")):
+    for name, url in (
+        ("mqtt", "mqtt://127.0.0.1:1883"),
+        ("nats", "nats://127.0.0.1:4222"),
+        ("postgres", "postgresql://postgres@127.0.0.1:5432/tonypi_db"),
+    ):
         assert f"{name}: using {url} (already running)" in run.stdout
     assert "exited with code 2; stopping everything" in run.stdout
     assert "EVENTS_MAX_AGE_DAYS=-1.0 must be at least 0" in run.stdout
@@ -61,8 +75,9 @@ def test_up_uses_running_services_and_stops_everything_when_a_service_dies(tmp_p
 
 def test_a_malformed_url_is_one_line_naming_the_variable_and_exit_2(tmp_path):
     env = {**BASE_ENV, "NATS_URL": "http://127.0.0.1:4222", "TONYPI_DATA_DIR": str(tmp_path)}
-    run = subprocess.run([sys.executable, "-m", "tonypi_cli", "up"], env=env, capture_output=True, text=True,
-                         timeout=30)
+    run = subprocess.run(
+        [sys.executable, "-m", "tonypi_cli", "up"], env=env, capture_output=True, text=True, timeout=30
+    )
     assert run.returncode == 2, run.stdout + run.stderr
     expected = "tonypi up: configuration error: NATS_URL='http://127.0.0.1:4222' must start with nats://"
     assert expected in run.stdout

@@ -1,6 +1,7 @@
 """The embedded PostgreSQL when we are root: it runs as an unprivileged user, from a copy
 of the binaries when the venv is out of that user's reach, and refuses a data directory
 it could not enter with a line saying which directory is in the way."""
+
 import asyncio
 import os
 import tempfile
@@ -8,19 +9,20 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-
-from tests.support.ports import free_port
 from tonypi_cli import embedded
 from tonypi_cli.supervisor import Supervisor
 from tonypi_runtime.connections import database_url
+
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the unprivileged-user path is taken only as root")
 
 
 async def test_runs_from_a_copy_when_the_venv_is_out_of_reach(data_dir, monkeypatch):
     reachable = embedded._can_enter
-    monkeypatch.setattr(embedded, "_can_enter",
-                        lambda path, user: "site-packages" not in str(path) and reachable(path, user))
+    monkeypatch.setattr(
+        embedded, "_can_enter", lambda path, user: "site-packages" not in str(path) and reachable(path, user)
+    )
     port = free_port()
     url = database_url({"DATABASE_URL": f"postgresql://postgres@127.0.0.1:{port}/tonypi_db"})
     server = embedded.postgres_server(url, data_dir, {"PATH": "/usr/bin:/bin"})

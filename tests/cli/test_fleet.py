@@ -1,10 +1,10 @@
 """The simulated fleet's messages are what MQTT.md says robots send: each one is routed to
 the right event type, detected as the right schema version, and validates against it."""
+
 import random
 from datetime import datetime
 
 import pytest
-
 from tonypi_cli import fleet
 from tonypi_events import EventType, model_for, route_for
 
@@ -27,9 +27,12 @@ def every_message(robot: fleet.Robot) -> list[fleet.Message]:
         fleet.command_response(robot, NOW, "c-1", data={"battery": 80}),
     ]
     if robot.generation == 2:
-        messages += [fleet.servos(robot, NOW, rng), fleet.vision(robot, NOW, rng),
-                     fleet.log_line(robot, NOW, "walking", level="WARNING"),
-                     fleet.emergency_stop_response(robot, NOW, "c-2")]
+        messages += [
+            fleet.servos(robot, NOW, rng),
+            fleet.vision(robot, NOW, rng),
+            fleet.log_line(robot, NOW, "walking", level="WARNING"),
+            fleet.emergency_stop_response(robot, NOW, "c-2"),
+        ]
     return messages
 
 
@@ -73,8 +76,10 @@ def test_generations_differ_where_the_contract_says():
 
     _, v1, job1 = validate(fleet.job_progress(GEN1, NOW, items_done=4, items_total=10))
     assert (v1, job1.percent, job1.status) == (1, 40.0, "working")
-    statuses = [validate(fleet.job_progress(GEN2, NOW, items_done=d, items_total=10, started=d == 0))
-                for d in (0, 4, 10)]
+    statuses = [
+        validate(fleet.job_progress(GEN2, NOW, items_done=d, items_total=10, started=d == 0))
+        for d in (0, 4, 10)
+    ]
     assert [(v, j.status) for _, v, j in statuses] == [(2, "started"), (2, "in_progress"), (2, "completed")]
 
     assert "heading" not in fleet.location(GEN1, NOW, x=0, y=0).payload

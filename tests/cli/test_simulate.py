@@ -1,5 +1,6 @@
 """`tonypi simulate` against the real Mosquitto: a subscriber sees both generations on
 their topics, under the test's topic prefix, and every robot says offline on SIGTERM."""
+
 import asyncio
 import json
 import signal
@@ -9,9 +10,9 @@ from collections import defaultdict
 from urllib.parse import urlsplit
 
 import aiomqtt
+from tonypi_events import route_for
 
 from tests.conftest import MQTT_URL
-from tonypi_events import route_for
 
 
 async def test_simulated_fleet_publishes_both_generations_and_goes_offline_on_sigterm(mqtt_prefix, tmp_path):
@@ -21,11 +22,31 @@ async def test_simulated_fleet_publishes_both_generations_and_goes_offline_on_si
         await sub.subscribe(f"{mqtt_prefix}#", qos=1)
         log = tmp_path / "simulate.log"
         env = {"MQTT_URL": MQTT_URL, "MQTT_TOPIC_PREFIX": mqtt_prefix, "PATH": "/usr/bin:/bin"}
-        proc = subprocess.Popen([sys.executable, "-m", "tonypi_cli", "simulate", "--robots", "4",
-                                 "--gen", "mixed", "--rate", "400", "--qos", "1", "--id-prefix", "simbot",
-                                 "--seed", "3",
-                                 "--duration", "30"],  # a bound, should the test fail before its SIGTERM
-                                env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tonypi_cli",
+                "simulate",
+                "--robots",
+                "4",
+                "--gen",
+                "mixed",
+                "--rate",
+                "400",
+                "--qos",
+                "1",
+                "--id-prefix",
+                "simbot",
+                "--seed",
+                "3",
+                "--duration",
+                "30",
+            ],  # a bound, should the test fail before its SIGTERM
+            env=env,
+            stdout=open(log, "wb"),
+            stderr=subprocess.STDOUT,
+        )
 
         async def collect():
             async for message in sub.messages:

@@ -1,12 +1,12 @@
 """The supervisor with real child processes: prefixed output, readiness, stop order,
 a child that dies, a child that will not stop."""
+
 import asyncio
 import io
 import signal
 import sys
 
 import pytest
-
 from tonypi_cli.supervisor import ChildExited, ProcessSpec, Supervisor
 
 # A child that says it started, and on SIGTERM says it is stopping and exits 0.
@@ -74,16 +74,25 @@ async def test_readiness_waits_and_fails_when_the_child_dies():
     flag.set()
     await supervisor.wait_ready(group, timeout=5)
 
-    dying = await supervisor.start_group([child("dies", "import time, sys; time.sleep(0.3); sys.exit(5)",
-                                                ready=lambda: asyncio.sleep(0, (False, "never")))])
+    dying = await supervisor.start_group(
+        [
+            child(
+                "dies",
+                "import time, sys; time.sleep(0.3); sys.exit(5)",
+                ready=lambda: asyncio.sleep(0, (False, "never")),
+            )
+        ]
+    )
     with pytest.raises(ChildExited, match="dies exited with code 5"):
         await supervisor.wait_ready(dying, timeout=10)
     await supervisor.stop_all()
 
 
 async def test_a_child_that_ignores_its_stop_signal_is_killed():
-    stubborn = ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-                "print('up', flush=True); time.sleep(60)")
+    stubborn = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "print('up', flush=True); time.sleep(60)"
+    )
     out = io.StringIO()
     supervisor = Supervisor(out)
     [started] = await supervisor.start_group([child("stubborn", stubborn, stop_timeout=0.5)])

@@ -1,6 +1,7 @@
 """`tonypi up` on a machine where nothing answers: it starts embedded MQTT, NATS and
 PostgreSQL with their data in the data directory, brings the services up, a simulated
 robot becomes visible through the API, and SIGTERM stops every process it started."""
+
 import json
 import signal
 import subprocess
@@ -37,14 +38,24 @@ def get_json(url: str):
 @pytest.mark.timeout(120)
 def test_up_with_nothing_running_embeds_everything_and_stops_cleanly(data_dir, tmp_path):
     mqtt, nats, pg, ingest, projector, query = (free_port() for _ in range(6))
-    env = {**BASE_ENV, "MQTT_URL": f"mqtt://127.0.0.1:{mqtt}", "NATS_URL": f"nats://127.0.0.1:{nats}",
-           "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{pg}/tonypi_db",
-           "TONYPI_DATA_DIR": str(data_dir),
-           "INGEST_PORT": str(ingest), "PROJECTOR_PORT": str(projector), "QUERY_PORT": str(query),
-           "MQTT_SHARED_GROUP": "ingest"}  # amqtt has no $share: up must drop it, or ingest hears nothing
+    env = {
+        **BASE_ENV,
+        "MQTT_URL": f"mqtt://127.0.0.1:{mqtt}",
+        "NATS_URL": f"nats://127.0.0.1:{nats}",
+        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{pg}/tonypi_db",
+        "TONYPI_DATA_DIR": str(data_dir),
+        "INGEST_PORT": str(ingest),
+        "PROJECTOR_PORT": str(projector),
+        "QUERY_PORT": str(query),
+        "MQTT_SHARED_GROUP": "ingest",
+    }  # amqtt has no $share: up must drop it, or ingest hears nothing
     log = tmp_path / "up.log"
-    up = subprocess.Popen([sys.executable, "-m", "tonypi_cli", "up", "--embedded-when-down", "--robots", "2"],
-                          env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    up = subprocess.Popen(
+        [sys.executable, "-m", "tonypi_cli", "up", "--embedded-when-down", "--robots", "2"],
+        env=env,
+        stdout=open(log, "wb"),
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_for(lambda: "up: ready" in log.read_text(), 60, "up did not get ready", log)
         text = log.read_text()
@@ -59,15 +70,24 @@ def test_up_with_nothing_running_embeds_everything_and_stops_cleanly(data_dir, t
 
         # A simulated robot's messages travel MQTT -> ingest -> NATS -> projector -> PostgreSQL -> API.
         robots_url = f"http://127.0.0.1:{query}/api/robots-db/robots"
+
         def simulated_robots():
             ids = {r["robot_id"] for r in get_json(robots_url) or []}
             return ids >= {"tonypi_sim01", "tonypi_sim02"}  # one gen 1, one gen 2
+
         wait_for(simulated_robots, 30, "simulated robots not visible through the API", log)
 
         started = psutil.Process(up.pid).children(recursive=True)
         names = " ".join(" ".join(p.cmdline()) for p in started)
-        for expected in ("nats-server", "tonypi_cli.embedded_mqtt", "postgres", "tonypi-ingest",
-                         "tonypi-projector", "tonypi-query", "simulate"):
+        for expected in (
+            "nats-server",
+            "tonypi_cli.embedded_mqtt",
+            "postgres",
+            "tonypi-ingest",
+            "tonypi-projector",
+            "tonypi-query",
+            "simulate",
+        ):
             assert expected in names
     finally:
         up.send_signal(signal.SIGTERM)
@@ -87,12 +107,20 @@ def test_up_with_nothing_running_embeds_everything_and_stops_cleanly(data_dir, t
 def test_killing_up_itself_still_stops_what_it_started(data_dir, tmp_path):
     """SIGKILL gives up no chance to clean up: its children get their stop signal from the
     kernel (PR_SET_PDEATHSIG) and exit on their own."""
-    env = {**BASE_ENV, "TONYPI_DATA_DIR": str(data_dir), "MQTT_URL": f"mqtt://127.0.0.1:{free_port()}",
-           "NATS_URL": f"nats://127.0.0.1:{free_port()}",
-           "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/tonypi_db"}
+    env = {
+        **BASE_ENV,
+        "TONYPI_DATA_DIR": str(data_dir),
+        "MQTT_URL": f"mqtt://127.0.0.1:{free_port()}",
+        "NATS_URL": f"nats://127.0.0.1:{free_port()}",
+        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/tonypi_db",
+    }
     log = tmp_path / "up.log"
-    up = subprocess.Popen([sys.executable, "-m", "tonypi_cli", "up", "--embedded-when-down", "--deps-only"],
-                          env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    up = subprocess.Popen(
+        [sys.executable, "-m", "tonypi_cli", "up", "--embedded-when-down", "--deps-only"],
+        env=env,
+        stdout=open(log, "wb"),
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_for(lambda: "up: dependencies ready" in log.read_text(), 30, "dependencies not ready", log)
         started = psutil.Process(up.pid).children()

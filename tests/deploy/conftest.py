@@ -3,6 +3,7 @@ them, and each kustomize overlay rendered once per session.
 
 A missing tool fails the test that needs it, with the command that installs it: these
 checks are the only evidence the manifests work, so none is skipped silently."""
+
 from __future__ import annotations
 
 import shutil

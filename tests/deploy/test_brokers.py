@@ -2,6 +2,7 @@
 the machine's mosquitto with password authentication on or off and with persistence that
 survives a restart; both NATS configs pass `nats-server -t`, and a server started from
 the single-node config creates the TonyPi streams at their full retention limits."""
+
 from __future__ import annotations
 
 import asyncio
@@ -20,9 +21,9 @@ import aiomqtt
 import nats
 import pytest
 from nats.js.errors import APIError
+from tonypi_events import StreamNames, ensure_streams
 
 from tests.support.ports import free_port
-from tonypi_events import StreamNames, ensure_streams
 
 from .conftest import K8S, run, tool
 
@@ -65,21 +66,30 @@ class Mosquitto:
         os.chmod(self.data, 0o777)  # mosquitto drops root for its own user before writing here
         conf = (MOSQUITTO_DIR / "mosquitto.conf").read_text()
         conf, listeners = re.subn(r"^listener 1883$", f"listener {self.port} 127.0.0.1", conf, flags=re.M)
-        conf, locations = re.subn(r"^persistence_location .*$", f"persistence_location {self.data}/", conf,
-                                  flags=re.M)
+        conf, locations = re.subn(
+            r"^persistence_location .*$", f"persistence_location {self.data}/", conf, flags=re.M
+        )
         assert listeners == locations == 1, "the shipped config changed shape: update this test"
         self.conf = tmp / "base.conf"
         self.conf.write_text(conf)
-        self.env = {**os.environ, "MOSQUITTO_BASE_CONF": str(self.conf),
-                    "MOSQUITTO_RUN_DIR": str(tmp / "run"),
-                    "MQTT_USERNAME": username, "MQTT_PASSWORD": password,
-                    "PATH": f"{os.environ.get('PATH', '')}:/usr/sbin"}
+        self.env = {
+            **os.environ,
+            "MOSQUITTO_BASE_CONF": str(self.conf),
+            "MOSQUITTO_RUN_DIR": str(tmp / "run"),
+            "MQTT_USERNAME": username,
+            "MQTT_PASSWORD": password,
+            "PATH": f"{os.environ.get('PATH', '')}:/usr/sbin",
+        }
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "Mosquitto":
+    def start(self) -> Mosquitto:
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(["sh", str(MOSQUITTO_DIR / "entrypoint.sh")], env=self.env,
-                                         stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                ["sh", str(MOSQUITTO_DIR / "entrypoint.sh")],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         wait_for_port(self.port, self.proc, self.log)
         return self
 
@@ -101,6 +111,7 @@ def mosquitto_dirs():
         broker = Mosquitto(home, **credentials)
         made.append(broker)
         return broker
+
     try:
         yield make
     finally:
@@ -117,8 +128,9 @@ async def test_mosquitto_requires_the_password_when_credentials_are_set(mosquitt
     with pytest.raises(aiomqtt.MqttError, match="(?i)not authori[sz]ed|bad user"):
         async with aiomqtt.Client("127.0.0.1", broker.port, username="ingest", password="wrong", timeout=5):
             pass
-    async with aiomqtt.Client("127.0.0.1", broker.port, username="ingest",
-                              password=broker.env["MQTT_PASSWORD"], timeout=5) as client:
+    async with aiomqtt.Client(
+        "127.0.0.1", broker.port, username="ingest", password=broker.env["MQTT_PASSWORD"], timeout=5
+    ) as client:
         await client.publish("tonypi/check", b"ok", qos=1)
     assert "password authentication on" in broker.log.read_text()
 
@@ -141,8 +153,13 @@ async def test_mosquitto_keeps_retained_messages_across_a_restart(mosquitto_dirs
 
 def test_mosquitto_refuses_half_set_credentials(mosquitto_dirs):
     broker = mosquitto_dirs(username="ingest")
-    done = subprocess.run(["sh", str(MOSQUITTO_DIR / "entrypoint.sh")], env=broker.env,
-                          capture_output=True, text=True, timeout=10)
+    done = subprocess.run(
+        ["sh", str(MOSQUITTO_DIR / "entrypoint.sh")],
+        env=broker.env,
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
     assert done.returncode == 2 and "both MQTT_USERNAME and MQTT_PASSWORD" in done.stderr
 
 

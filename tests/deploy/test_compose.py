@@ -2,6 +2,7 @@
 check-jsonschema ships, `vendor.compose-spec`), and wired as docs/deploy.md says: services
 configured only by environment, no committed secret, every bind mount present, the sim
 profile, Prometheus scraping each service where it listens."""
+
 from __future__ import annotations
 
 import copy
@@ -62,8 +63,11 @@ def test_no_secret_value_is_committed(compose):
 
 def test_env_example_lists_every_variable_with_empty_secrets(compose):
     used = set(INTERPOLATION.findall((REPO / "docker-compose.yml").read_text()))
-    example = dict(line.split("=", 1) for line in (REPO / ".env.example").read_text().splitlines()
-                   if line and not line.startswith("#"))
+    example = dict(
+        line.split("=", 1)
+        for line in (REPO / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
     assert used - set(example) == set(), "variables compose reads but .env.example does not show"
     assert set(example) - used == set(), ".env.example shows variables compose never reads"
     for secret in SECRETS:
@@ -79,8 +83,10 @@ def test_bind_mounts_exist_and_data_lives_on_volumes(compose):
                 assert (REPO / source).exists(), f"{name} mounts missing {source}"
             else:
                 assert source in compose["volumes"], f"{name} uses undeclared volume {source}"
-    mounts = {name: {v.split(":")[1] for v in compose["services"][name]["volumes"] if not v.startswith("./")}
-              for name in ("mosquitto", "nats", "postgres", "prometheus", "grafana")}
+    mounts = {
+        name: {v.split(":")[1] for v in compose["services"][name]["volumes"] if not v.startswith("./")}
+        for name in ("mosquitto", "nats", "postgres", "prometheus", "grafana")
+    }
     assert mounts["postgres"] == {"/var/lib/postgresql/data"}
     assert mounts["mosquitto"] == {"/mosquitto/data"}
     assert mounts["nats"] == {"/data"}
@@ -97,8 +103,11 @@ def test_dependencies_exist_and_can_become_healthy(compose):
     services = compose["services"]
     for name, service in services.items():
         depends = service.get("depends_on", {})
-        for target, condition in (depends.items() if isinstance(depends, dict) else
-                                  ((t, {"condition": "service_started"}) for t in depends)):
+        for target, condition in (
+            depends.items()
+            if isinstance(depends, dict)
+            else ((t, {"condition": "service_started"}) for t in depends)
+        ):
             assert target in services, f"{name} depends on unknown {target}"
             if condition["condition"] == "service_healthy":
                 assert "healthcheck" in services[target], f"{name} waits on {target}: no healthcheck"

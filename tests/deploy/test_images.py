@@ -3,6 +3,7 @@ moby/buildkit's), since no Docker engine runs here to build them: two stages, a 
 non-root runtime with a /livez HEALTHCHECK and nothing of the build left in it, every
 local package a service needs copied in, every third-party package pinned. The health
 check script itself runs against real HTTP servers."""
+
 from __future__ import annotations
 
 import asyncio
@@ -20,18 +21,23 @@ import pytest
 from aiohttp import web
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from tonypi_runtime.ops import OpsServer
 
 from tests.support.ports import free_port
-from tonypi_runtime.ops import OpsServer
 
 from .conftest import DEPLOY, REPO
 from .test_kubernetes import SERVICES
 
 DOCKER = DEPLOY / "docker"
 HEALTHCHECK = DOCKER / "healthcheck.py"
-LOCAL_SOURCES = {"tonypi-events": "libs/events", "tonypi-runtime": "libs/runtime",
-                 "tonypi-ingest": "services/ingest", "tonypi-projector": "services/projector",
-                 "tonypi-query": "services/query", "tonypi-cli": "cli"}
+LOCAL_SOURCES = {
+    "tonypi-events": "libs/events",
+    "tonypi-runtime": "libs/runtime",
+    "tonypi-ingest": "services/ingest",
+    "tonypi-projector": "services/projector",
+    "tonypi-query": "services/query",
+    "tonypi-cli": "cli",
+}
 
 
 def stages(path: Path) -> list[list[dockerfile.Command]]:
@@ -67,10 +73,17 @@ def local_closure(package: str) -> set[str]:
 
 
 def dockerignored(relative: str) -> bool:
-    patterns = [line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()
-                if line.strip() and not line.startswith("#")]
-    return any(fnmatch.fnmatch(relative, p) or fnmatch.fnmatch(relative, p.removeprefix("**/"))
-               or relative.startswith(p.rstrip("/") + "/") for p in patterns)
+    patterns = [
+        line.strip()
+        for line in (REPO / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    return any(
+        fnmatch.fnmatch(relative, p)
+        or fnmatch.fnmatch(relative, p.removeprefix("**/"))
+        or relative.startswith(p.rstrip("/") + "/")
+        for p in patterns
+    )
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -85,8 +98,9 @@ def test_service_image_is_two_stage_slim_and_non_root(service):
     uid = user.value[0].split(":")[0]
     assert uid.isdigit() and int(uid) >= 1000, "a numeric non-root uid lets Kubernetes check runAsNonRoot"
     for run in instructions(runtime, "RUN"):
-        assert not re.search(r"\b(apt-get|apk|pip|gcc|make)\b", run.value[0]), \
+        assert not re.search(r"\b(apt-get|apk|pip|gcc|make)\b", run.value[0]), (
             f"the runtime stage installs or builds: {run.value[0]}"
+        )
     copies = instructions(runtime, "COPY")
     assert [c.value for c in copies if c.flags == ("--from=build",)] == [("/opt/tonypi", "/opt/tonypi")]
     assert [c.value[0] for c in copies if not c.flags] == ["deploy/docker/healthcheck.py"]
@@ -133,8 +147,9 @@ def test_build_stage_copies_and_pins_everything_the_packages_need(image):
 
 def _pinned() -> set[str]:
     lines = (REPO / "constraints.txt").read_text().splitlines()
-    return {canonicalize_name(line.split("==")[0]) for line in lines
-            if "==" in line and not line.startswith("#")}
+    return {
+        canonicalize_name(line.split("==")[0]) for line in lines if "==" in line and not line.startswith("#")
+    }
 
 
 def _third_party_closure(package: str) -> set[str]:
@@ -173,8 +188,9 @@ def test_dockerignore_keeps_local_state_and_secrets_out():
 
 def _healthcheck(variable: str, port: int | str) -> subprocess.CompletedProcess:
     env = {**os.environ, variable: str(port)}
-    return subprocess.run([sys.executable, str(HEALTHCHECK), variable, "1"], env=env,
-                          capture_output=True, text=True, timeout=30)
+    return subprocess.run(
+        [sys.executable, str(HEALTHCHECK), variable, "1"], env=env, capture_output=True, text=True, timeout=30
+    )
 
 
 async def test_healthcheck_passes_when_livez_answers():
@@ -182,6 +198,7 @@ async def test_healthcheck_passes_when_livez_answers():
 
     async def ready():
         return True, {}
+
     server = OpsServer("127.0.0.1", port, ready)
     await server.start()
     try:
@@ -193,8 +210,10 @@ async def test_healthcheck_passes_when_livez_answers():
 
 async def test_healthcheck_fails_when_livez_errs_or_nothing_listens():
     port = free_port()
+
     async def broken(_: web.Request) -> web.Response:
         return web.Response(status=500)
+
     app = web.Application()
     app.router.add_get("/livez", broken)
     runner = web.AppRunner(app)
@@ -214,8 +233,15 @@ def test_every_data_file_is_declared_package_data(package):
     """Images install wheels, not the source tree: a data file (catalogue, migration) that
     no package-data pattern names would be missing in the container only."""
     source = REPO / LOCAL_SOURCES[package]
-    patterns = [p for globs in pyproject(LOCAL_SOURCES[package]).get("tool", {}).get("setuptools", {})
-                .get("package-data", {}).values() for p in globs]
+    patterns = [
+        p
+        for globs in pyproject(LOCAL_SOURCES[package])
+        .get("tool", {})
+        .get("setuptools", {})
+        .get("package-data", {})
+        .values()
+        for p in globs
+    ]
     undeclared = []
     for module_dir in source.glob("tonypi_*"):
         if not module_dir.is_dir() or module_dir.name.endswith(".egg-info"):

@@ -2,6 +2,7 @@
 Kubernetes OpenAPI schemas (kubernetes-validate, strict: unknown fields are errors), and
 checked for what the deployment design promises (replicas, probes, PDBs, HPA, references,
 placeholder-only secrets). What each overlay adds: test_kubernetes_overlays.py."""
+
 from __future__ import annotations
 
 import copy
@@ -67,8 +68,9 @@ def test_every_container_has_requests_and_limits(rendered, name):
         for container in pod_spec(workload)["containers"]:
             resources = container.get("resources", {})
             for part in ("requests", "limits"):
-                assert set(resources.get(part, {})) >= {"cpu", "memory"}, \
+                assert set(resources.get(part, {})) >= {"cpu", "memory"}, (
                     f"{workload['metadata']['name']}/{container['name']} lacks {part}"
+                )
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -79,8 +81,11 @@ def test_services_probe_livez_and_readyz_and_are_scraped(rendered, overlay):
         pod = deployments[name]["spec"]["template"]
         container = pod["spec"]["containers"][0]
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-        for probe, path in (("livenessProbe", "/livez"), ("readinessProbe", "/readyz"),
-                            ("startupProbe", "/livez")):
+        for probe, path in (
+            ("livenessProbe", "/livez"),
+            ("readinessProbe", "/readyz"),
+            ("startupProbe", "/livez"),
+        ):
             http = container[probe]["httpGet"]
             assert http["path"] == path, f"{name} {probe}"
             assert ports[http["port"]] == port, f"{name} {probe} probes the wrong port"
@@ -110,8 +115,11 @@ def test_ingest_replicas_share_one_mqtt_subscription(rendered, overlay):
     assert ingest["spec"]["replicas"] >= 2
     group = config_of(rendered[overlay]).get("MQTT_SHARED_GROUP")
     assert group and not set(group) & set("/+#")
-    refs = [ref["configMapRef"]["name"] for ref in pod_spec(ingest)["containers"][0]["envFrom"]
-            if "configMapRef" in ref]
+    refs = [
+        ref["configMapRef"]["name"]
+        for ref in pod_spec(ingest)["containers"][0]["envFrom"]
+        if "configMapRef" in ref
+    ]
     assert refs == ["tonypi-config"]
 
 
@@ -132,8 +140,9 @@ def test_query_scales_on_cpu(rendered, overlay):
     assert 1 <= hpa["spec"]["minReplicas"] < hpa["spec"]["maxReplicas"]
     [metric] = hpa["spec"]["metrics"]
     assert metric["resource"]["name"] == "cpu" and metric["resource"]["target"]["type"] == "Utilization"
-    assert all(c["resources"]["requests"]["cpu"] for c in pod_spec(query)["containers"]), \
+    assert all(c["resources"]["requests"]["cpu"] for c in pod_spec(query)["containers"]), (
         "CPU utilisation is measured against the request"
+    )
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -141,6 +150,7 @@ def test_query_at_its_maximum_fits_the_database_connections(rendered, overlay):
     """PostgreSQL allows 100 connections by default; the API's pools at full scale must
     leave room for the projectors, a replay and an operator (20 of them)."""
     from tonypi_query.config import load_settings
+
     config = config_of(rendered[overlay])
     pool = int(config["DB_POOL_MAX"]) if "DB_POOL_MAX" in config else load_settings({}).pool_max_size
     hpa = by_kind(rendered[overlay], "HorizontalPodAutoscaler")["query"]
@@ -151,13 +161,13 @@ def test_query_at_its_maximum_fits_the_database_connections(rendered, overlay):
 def test_every_replicated_workload_has_a_disruption_budget(rendered, overlay):
     docs = rendered[overlay]
     budgets = list(by_kind(docs, "PodDisruptionBudget").values())
-    replicated = [w for w in workloads(docs)
-                  if w["spec"].get("replicas", 2) > 1]  # no replicas: the HPA's minimum (>= 1) rules
+    replicated = [
+        w for w in workloads(docs) if w["spec"].get("replicas", 2) > 1
+    ]  # no replicas: the HPA's minimum (>= 1) rules
     assert {w["metadata"]["name"] for w in replicated} >= set(SERVICES)
     for workload in replicated:
         labels = workload["spec"]["template"]["metadata"]["labels"]
-        covering = [b for b in budgets
-                    if b["spec"]["selector"]["matchLabels"].items() <= labels.items()]
+        covering = [b for b in budgets if b["spec"]["selector"]["matchLabels"].items() <= labels.items()]
         assert len(covering) == 1, f"{workload['metadata']['name']} has {len(covering)} PDBs"
 
 
@@ -165,8 +175,10 @@ def test_every_replicated_workload_has_a_disruption_budget(rendered, overlay):
 def test_disruption_budgets_still_let_a_node_drain(rendered, overlay):
     """A budget that allows no eviction at the workload's smallest size blocks every drain."""
     docs = rendered[overlay]
-    autoscaled = {h["spec"]["scaleTargetRef"]["name"]: h["spec"]["minReplicas"]
-                  for h in by_kind(docs, "HorizontalPodAutoscaler").values()}
+    autoscaled = {
+        h["spec"]["scaleTargetRef"]["name"]: h["spec"]["minReplicas"]
+        for h in by_kind(docs, "HorizontalPodAutoscaler").values()
+    }
     for workload in workloads(docs):
         name = workload["metadata"]["name"]
         smallest = autoscaled.get(name, workload["spec"].get("replicas", 1))
@@ -183,14 +195,19 @@ def test_every_reference_resolves(rendered, name):
     """ConfigMaps, Secrets and their keys named by pods exist in the same render (the
     replay Job's in its overlay's), so nothing fails at pod start for a missing name."""
     overlay = name.split("/")[0]
-    available = {(d["kind"], d["metadata"]["name"]): {**d.get("data", {}), **d.get("stringData", {})}
-                 for d in rendered[overlay]}
+    available = {
+        (d["kind"], d["metadata"]["name"]): {**d.get("data", {}), **d.get("stringData", {})}
+        for d in rendered[overlay]
+    }
     for workload in workloads(rendered[name]):
         spec = pod_spec(workload)
         for container in spec["containers"]:
             for ref in container.get("envFrom", []):
-                kind, target = ("ConfigMap", ref["configMapRef"]) if "configMapRef" in ref \
+                kind, target = (
+                    ("ConfigMap", ref["configMapRef"])
+                    if "configMapRef" in ref
                     else ("Secret", ref["secretRef"])
+                )
                 assert (kind, target["name"]) in available, f"{kind} {target['name']}"
             for var in container.get("env", []):
                 source = var.get("valueFrom", {})

@@ -1,6 +1,7 @@
 """What each kustomize overlay adds: prod's three-node NATS cluster and external database,
 dev's in-cluster PostgreSQL and single NATS, the replay Job beside each, and a private
 overlay that replaces the placeholder secret as docs/deploy.md says."""
+
 from __future__ import annotations
 
 import os
@@ -55,8 +56,9 @@ def test_replay_job_runs_the_deployed_projector_image(rendered, overlay):
     projector = by_kind(rendered[overlay], "Deployment")["projector"]
     assert container["image"] == pod_spec(projector)["containers"][0]["image"]
     assert pod_spec(job)["restartPolicy"] == "Never"
-    assert not any(d["kind"] == "Job" for d in rendered[overlay]), \
+    assert not any(d["kind"] == "Job" for d in rendered[overlay]), (
         "a Job in the main apply would rebuild the tables on every deploy"
+    )
 
 
 def test_a_private_overlay_replaces_the_placeholder_secret(tmp_path: Path):
@@ -66,12 +68,13 @@ def test_a_private_overlay_replaces_the_placeholder_secret(tmp_path: Path):
     private.mkdir()
     (private / "secrets.env").write_text(
         "DATABASE_URL=postgresql://tonypi:s3cret@db.internal:5432/tonypi_db\n"
-        "MQTT_USERNAME=ingest\nMQTT_PASSWORD=hunter22\n")
+        "MQTT_USERNAME=ingest\nMQTT_PASSWORD=hunter22\n"
+    )
     (private / "kustomization.yaml").write_text(f"""\
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources:
-  - {os.path.relpath(K8S / 'overlays' / 'prod', private)}
+  - {os.path.relpath(K8S / "overlays" / "prod", private)}
 secretGenerator:
   - name: tonypi-secrets
     behavior: replace

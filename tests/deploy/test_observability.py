@@ -1,6 +1,7 @@
 """Prometheus and Grafana: promtool (Prometheus's own checker) parses the config, the alert
 rules and every PromQL query of the dashboard; the alert rules pass their unit tests; and
 every metric the dashboard or the alerts query is one the services register."""
+
 from __future__ import annotations
 
 import json
@@ -29,10 +30,15 @@ REQUIRED_PANELS = {
     "API latency": "tonypi_query_request_duration_seconds_bucket",
     "robots online": "tonypi_fleet_robots_online",
 }
-SUFFIXES = {"counter": ("_total", "_created"), "gauge": ("",),
-            "histogram": ("_bucket", "_count", "_sum", "_created"),
-            "summary": ("", "_count", "_sum", "_created"),
-            "info": ("_info",), "stateset": ("",), "unknown": ("",)}
+SUFFIXES = {
+    "counter": ("_total", "_created"),
+    "gauge": ("",),
+    "histogram": ("_bucket", "_count", "_sum", "_created"),
+    "summary": ("", "_count", "_sum", "_created"),
+    "info": ("_info",),
+    "stateset": ("",),
+    "unknown": ("",),
+}
 
 
 def registered_series_names() -> set[str]:
@@ -42,6 +48,7 @@ def registered_series_names() -> set[str]:
     import tonypi_ingest.metrics  # noqa: F401  (registering is the import's effect)
     import tonypi_projector.metrics  # noqa: F401
     import tonypi_query.metrics  # noqa: F401
+
     names = set()
     for family in REGISTRY.collect():
         names.update(family.name + suffix for suffix in SUFFIXES[family.type])
@@ -50,8 +57,11 @@ def registered_series_names() -> set[str]:
 
 def dashboard_queries() -> list[tuple[str, str]]:
     dashboard = json.loads(DASHBOARD.read_text())
-    return [(panel["title"], target["expr"]) for panel in dashboard["panels"]
-            for target in panel.get("targets", [])]
+    return [
+        (panel["title"], target["expr"])
+        for panel in dashboard["panels"]
+        for target in panel.get("targets", [])
+    ]
 
 
 def alert_expressions() -> list[tuple[str, str]]:
@@ -101,9 +111,17 @@ def test_dashboard_queries_parse_as_promql(tmp_path: Path):
     """Each query goes through promtool's PromQL parser as a recording rule (Grafana's
     $__rate_interval is replaced with a duration, as Grafana does before sending it)."""
     queries = dashboard_queries()
-    rules = {"groups": [{"name": "dashboard", "rules": [
-        {"record": f"dashboard:query_{i}", "expr": expr.replace("$__rate_interval", "1m")}
-        for i, (_, expr) in enumerate(queries)]}]}
+    rules = {
+        "groups": [
+            {
+                "name": "dashboard",
+                "rules": [
+                    {"record": f"dashboard:query_{i}", "expr": expr.replace("$__rate_interval", "1m")}
+                    for i, (_, expr) in enumerate(queries)
+                ],
+            }
+        ]
+    }
     path = tmp_path / "dashboard_rules.yml"
     path.write_text(yaml.safe_dump(rules))
     done = run(tool("promtool"), "check", "rules", str(path))
@@ -114,8 +132,9 @@ def test_dashboard_queries_parse_as_promql(tmp_path: Path):
 def test_every_queried_metric_is_registered_by_a_service(source):
     queries = dashboard_queries() if source == "dashboard" else alert_expressions()
     registered = registered_series_names()
-    missing = sorted({(title, name) for title, expr in queries for name in METRIC.findall(expr)
-                      if name not in registered})
+    missing = sorted(
+        {(title, name) for title, expr in queries for name in METRIC.findall(expr) if name not in registered}
+    )
     assert missing == [], f"{source} queries metrics no service registers: {missing}"
 
 

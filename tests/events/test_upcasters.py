@@ -1,17 +1,24 @@
 """Gen 1 and gen 2 payloads of one kind read as the same current schema."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
-
 from tonypi_events import EventEnvelope, EventType, UnknownSchemaVersion, decode, decode_payload, encode
 from tonypi_events.kinds import JobV2, ScanV2
 from tonypi_events.topics import job_version, scan_version
 
 
 def envelope(event_type: EventType, version: int, payload: dict) -> EventEnvelope:
-    return EventEnvelope(event_id="e1", event_type=event_type, schema_version=version, robot_id="r1",
-                         received_at=datetime.now(timezone.utc), source="test", payload=payload)
+    return EventEnvelope(
+        event_id="e1",
+        event_type=event_type,
+        schema_version=version,
+        robot_id="r1",
+        received_at=datetime.now(UTC),
+        source="test",
+        payload=payload,
+    )
 
 
 def test_gen1_scan_reads_as_gen2_and_keeps_unknown_fields():

@@ -1,5 +1,6 @@
 """Running ingest in-process against the real Mosquitto and NATS, with this test's own
 stream names, subject prefix and MQTT topic prefix, and reading back what it stored."""
+
 from __future__ import annotations
 
 import asyncio
@@ -11,11 +12,11 @@ from typing import Any
 import aiohttp
 import aiomqtt
 import pytest
-
 from tonypi_events import EventEnvelope, StreamNames, decode
 from tonypi_ingest.bootstrap import serve
 from tonypi_ingest.config import IngestConfig, load_config
 from tonypi_ingest.mqtt_source import NO_DELAY
+
 from tests.conftest import MQTT_URL, NATS_URL
 from tests.support.ports import free_port
 
@@ -48,16 +49,15 @@ class RunningIngest:
     def url(self) -> str:
         return f"http://{self.config.http.host}:{self.config.http.port}"
 
-    async def start(self, wait_ready: bool = True) -> "RunningIngest":
+    async def start(self, wait_ready: bool = True) -> RunningIngest:
         self.task = asyncio.create_task(serve(self.config, self._stop))
         if wait_ready:
             await self.wait_ready()
         return self
 
     async def readiness(self) -> tuple[int, dict]:
-        async with aiohttp.ClientSession() as http:
-            async with http.get(self.url + "/readyz") as resp:
-                return resp.status, await resp.json()
+        async with aiohttp.ClientSession() as http, http.get(self.url + "/readyz") as resp:
+            return resp.status, await resp.json()
 
     async def wait_status(self, status: int, timeout: float = 10.0, **checks: str) -> dict:
         """The /readyz body once it answers `status` (and these checks), failing after `timeout`."""

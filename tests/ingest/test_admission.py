@@ -1,18 +1,18 @@
 """Unit tests of the pure admission rules: what a message becomes, or why it is refused."""
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-
 from tonypi_events import EventType, decode_payload, mqtt_event_id
 from tonypi_events.rejections import MAX_PAYLOAD_BYTES, RejectReason
 from tonypi_ingest.admission import Accepted, Rejected, admit, rejection_event
 
 from .samples import SAMPLES, TS
 
-NOW = datetime(2026, 11, 26, 10, 15, 3, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, 10, 15, 3, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda s: s.name)
@@ -21,8 +21,11 @@ def test_every_topic_of_both_generations_becomes_its_event(sample):
     verdict = admit("p/" + sample.topic, raw, NOW, "p/")
     assert isinstance(verdict, Accepted), verdict
     event = verdict.event
-    assert (event.event_type, event.schema_version, event.robot_id) == \
-        (sample.event_type, sample.version, sample.robot_id)
+    assert (event.event_type, event.schema_version, event.robot_id) == (
+        sample.event_type,
+        sample.version,
+        sample.robot_id,
+    )
     assert event.payload == sample.payload
     assert event.event_id == mqtt_event_id("p/" + sample.topic, raw)
     assert event.source == "p/" + sample.topic
@@ -60,24 +63,27 @@ def test_unparseable_robot_timestamp_is_unknown_not_fatal():
     assert event.occurred_at is None
 
 
-@pytest.mark.parametrize("topic, raw, reason", [
-    ("tonypi/status/r1", b"\xff\xfe not utf-8", RejectReason.NOT_JSON),
-    ("tonypi/status/r1", b"{status: online}", RejectReason.NOT_JSON),
-    ("tonypi/status/r1", b"", RejectReason.NOT_JSON),
-    ("tonypi/status/r1", b'["status", "online"]', RejectReason.NOT_OBJECT),
-    ("tonypi/status/r1", b'"online"', RejectReason.NOT_OBJECT),
-    ("tonypi/battery", b'{"percentage": 50}', RejectReason.NO_ROBOT_ID),
-    ("tonypi/location", b'{"robot_id": "", "x": 1}', RejectReason.NO_ROBOT_ID),
-    ("tonypi/commands/response", b'{"success": true}', RejectReason.NO_ROBOT_ID),
-    ("tonypi/emergency_stop/response", b'{"success": true}', RejectReason.NO_ROBOT_ID),
-    ("tonypi/status/", b'{"status": "online"}', RejectReason.NO_ROBOT_ID),
-    ("tonypi/battery", b'{"robot_id": "r1", "percentage": "full"}', RejectReason.INVALID_FIELDS),
-    ("tonypi/battery", b'{"robot_id": "r1", "charging": "yes"}', RejectReason.INVALID_FIELDS),
-    ("tonypi/status/r1", b'{"system_info": {}}', RejectReason.INVALID_FIELDS),  # status is required
-    ("tonypi/sensors/r1", b'{"robot_id": 7, "sensor_type": "x"}', RejectReason.INVALID_FIELDS),
-    ("tonypi/job/r1", b'{"task_name": "T", "items_done": "four"}', RejectReason.INVALID_FIELDS),
-    ("tonypi/unknown/r1", b'{}', RejectReason.UNKNOWN_TOPIC),
-])
+@pytest.mark.parametrize(
+    "topic, raw, reason",
+    [
+        ("tonypi/status/r1", b"\xff\xfe not utf-8", RejectReason.NOT_JSON),
+        ("tonypi/status/r1", b"{status: online}", RejectReason.NOT_JSON),
+        ("tonypi/status/r1", b"", RejectReason.NOT_JSON),
+        ("tonypi/status/r1", b'["status", "online"]', RejectReason.NOT_OBJECT),
+        ("tonypi/status/r1", b'"online"', RejectReason.NOT_OBJECT),
+        ("tonypi/battery", b'{"percentage": 50}', RejectReason.NO_ROBOT_ID),
+        ("tonypi/location", b'{"robot_id": "", "x": 1}', RejectReason.NO_ROBOT_ID),
+        ("tonypi/commands/response", b'{"success": true}', RejectReason.NO_ROBOT_ID),
+        ("tonypi/emergency_stop/response", b'{"success": true}', RejectReason.NO_ROBOT_ID),
+        ("tonypi/status/", b'{"status": "online"}', RejectReason.NO_ROBOT_ID),
+        ("tonypi/battery", b'{"robot_id": "r1", "percentage": "full"}', RejectReason.INVALID_FIELDS),
+        ("tonypi/battery", b'{"robot_id": "r1", "charging": "yes"}', RejectReason.INVALID_FIELDS),
+        ("tonypi/status/r1", b'{"system_info": {}}', RejectReason.INVALID_FIELDS),  # status is required
+        ("tonypi/sensors/r1", b'{"robot_id": 7, "sensor_type": "x"}', RejectReason.INVALID_FIELDS),
+        ("tonypi/job/r1", b'{"task_name": "T", "items_done": "four"}', RejectReason.INVALID_FIELDS),
+        ("tonypi/unknown/r1", b"{}", RejectReason.UNKNOWN_TOPIC),
+    ],
+)
 def test_bad_input_is_rejected_with_its_reason(topic, raw, reason):
     verdict = admit(topic, raw, NOW)
     assert isinstance(verdict, Rejected)

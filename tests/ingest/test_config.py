@@ -1,4 +1,5 @@
 """Ingest settings from the environment, and the MQTT protocol choice (pure logic)."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,13 +18,26 @@ def test_defaults():
     assert config.catalogue_path == DEFAULT_CATALOGUE
 
 
-@pytest.mark.parametrize("variable, value", [
-    ("INGEST_BUFFER_SIZE", "0"), ("INGEST_BUFFER_SIZE", "many"), ("INGEST_MAX_IN_FLIGHT", "-1"),
-    ("INGEST_ACK_TIMEOUT_S", "soon"), ("MQTT_SUBSCRIBE_QOS", "2"), ("MQTT_SHARED_GROUP", "a/b"),
-    ("MQTT_CLIENT_ID", "x+y"), ("MQTT_PROTOCOL", "4"), ("MQTT_RECEIVE_MAXIMUM", "70000"),
-    ("LOG_FORMAT", "xml"), ("LOG_LEVEL", "LOUD"), ("ITEM_CATALOGUE_PATH", "/nonexistent/items.json"),
-    ("MQTT_URL", "http://broker"), ("NATS_URL", "nats://"), ("INGEST_PORT", "http"),
-])
+@pytest.mark.parametrize(
+    "variable, value",
+    [
+        ("INGEST_BUFFER_SIZE", "0"),
+        ("INGEST_BUFFER_SIZE", "many"),
+        ("INGEST_MAX_IN_FLIGHT", "-1"),
+        ("INGEST_ACK_TIMEOUT_S", "soon"),
+        ("MQTT_SUBSCRIBE_QOS", "2"),
+        ("MQTT_SHARED_GROUP", "a/b"),
+        ("MQTT_CLIENT_ID", "x+y"),
+        ("MQTT_PROTOCOL", "4"),
+        ("MQTT_RECEIVE_MAXIMUM", "70000"),
+        ("LOG_FORMAT", "xml"),
+        ("LOG_LEVEL", "LOUD"),
+        ("ITEM_CATALOGUE_PATH", "/nonexistent/items.json"),
+        ("MQTT_URL", "http://broker"),
+        ("NATS_URL", "nats://"),
+        ("INGEST_PORT", "http"),
+    ],
+)
 def test_a_bad_value_names_its_variable(variable, value):
     with pytest.raises(ConfigError, match=variable):
         load_config({variable: value})
@@ -57,6 +71,6 @@ def test_protocol_setting_fixes_the_choice():
 
 
 def test_mqtt5_subscriptions_carry_options():
-    (topic, options), = subscriptions(["a/+"], 1, V5)
+    ((topic, options),) = subscriptions(["a/+"], 1, V5)
     assert (topic, options.QoS) == ("a/+", 1)
     assert subscriptions(["a/+"], 1, V311) == [("a/+", 1)]

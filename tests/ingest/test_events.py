@@ -1,7 +1,7 @@
 """Every robot topic of both generations, published by a real MQTT client through the real
 Mosquitto, becomes exactly one event on JetStream."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 from tonypi_events import mqtt_event_id
 from tonypi_events.codec import MSG_ID_HEADER
@@ -11,7 +11,8 @@ from .samples import SAMPLES, TS
 
 
 async def test_every_topic_of_both_generations_arrives_as_exactly_one_event(
-        ingest, mqtt, mqtt_prefix, js, stream_names):
+    ingest, mqtt, mqtt_prefix, js, stream_names
+):
     for qos, sample in enumerate(SAMPLES):
         await mqtt.publish(mqtt_prefix + sample.topic, raw(sample.payload), qos=qos % 2)
     messages = await wait_stored(js, stream_names.events, len(SAMPLES))
@@ -37,24 +38,27 @@ async def test_the_same_message_twice_is_one_event(ingest, mqtt, mqtt_prefix, js
     await mqtt.publish(mqtt_prefix + "tonypi/sensors/r1", twice, qos=1)
     await mqtt.publish(mqtt_prefix + "tonypi/sensors/r1", twice, qos=1)
     # A different message after both: once it is stored, the second copy was handled.
-    await mqtt.publish(mqtt_prefix + "tonypi/sensors/r1",
-                       raw({"robot_id": "r1", "sensor_type": "gyroscope_y", "value": 0.5, "timestamp": TS}),
-                       qos=1)
+    await mqtt.publish(
+        mqtt_prefix + "tonypi/sensors/r1",
+        raw({"robot_id": "r1", "sensor_type": "gyroscope_y", "value": 0.5, "timestamp": TS}),
+        qos=1,
+    )
     messages = await wait_stored(js, stream_names.events, 2)
     assert sorted(m.event.payload["sensor_type"] for m in messages) == ["gyroscope_x", "gyroscope_y"]
 
 
 async def test_metrics_count_received_and_published_by_kind(ingest, mqtt, mqtt_prefix, js, stream_names):
     from tonypi_ingest import metrics
+
     before = metrics.EVENTS_PUBLISHED.labels("log")._value.get()
     for n in range(3):
         await mqtt.publish(mqtt_prefix + "tonypi/logs/r2", raw({"level": "INFO", "message": f"m{n}"}), qos=1)
     await wait_stored(js, stream_names.events, 3)
     assert metrics.EVENTS_PUBLISHED.labels("log")._value.get() - before == 3
     import aiohttp
-    async with aiohttp.ClientSession() as http:
-        async with http.get(ingest.url + "/metrics") as resp:
-            body = await resp.text()
+
+    async with aiohttp.ClientSession() as http, http.get(ingest.url + "/metrics") as resp:
+        body = await resp.text()
     assert 'tonypi_ingest_events_published_total{kind="log"}' in body
     assert "tonypi_ingest_buffer_depth 0.0" in body
 
@@ -66,7 +70,8 @@ async def test_ready_means_subscribed_and_jetstream_reachable(ingest):
 
 
 async def test_a_stream_deleted_under_a_running_ingest_is_declared_again(
-        ingest, mqtt, mqtt_prefix, js, stream_names):
+    ingest, mqtt, mqtt_prefix, js, stream_names
+):
     await mqtt.publish(mqtt_prefix + "tonypi/logs/r3", raw({"message": "before"}), qos=1)
     await wait_stored(js, stream_names.events, 1)
     await js.delete_stream(stream_names.events)

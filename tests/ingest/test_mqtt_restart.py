@@ -1,5 +1,6 @@
 """Mosquitto crashes and comes back: ingest says it is not ready meanwhile, reconnects with
 backoff, subscribes again, and carries on."""
+
 from __future__ import annotations
 
 import socket
@@ -8,9 +9,9 @@ import time
 
 import aiomqtt
 import pytest
-
 from tonypi_ingest.config import load_config
 from tonypi_ingest.mqtt_source import NO_DELAY
+
 from tests.support.ports import free_port
 
 from .conftest import RunningIngest, raw, wait_stored
@@ -24,8 +25,11 @@ class PrivateMosquitto:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(["/usr/sbin/mosquitto", "-c", str(self.conf)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            ["/usr/sbin/mosquitto", "-c", str(self.conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -55,7 +59,8 @@ async def _publish(port: int, topic: str, payload: dict) -> None:
 
 
 async def test_ingest_reconnects_after_mosquitto_restarts(
-        private_mosquitto, ingest_env, js, mqtt_prefix, stream_names):
+    private_mosquitto, ingest_env, js, mqtt_prefix, stream_names
+):
     config = load_config({**ingest_env, "MQTT_URL": f"mqtt://127.0.0.1:{private_mosquitto.port}"})
     running = await RunningIngest(config).start()
     try:

@@ -1,5 +1,6 @@
 """NATS crashes and comes back while robots keep publishing: every message published
 while it was up, or buffered while it was down, ends up in the stream, once."""
+
 from __future__ import annotations
 
 import asyncio
@@ -24,10 +25,13 @@ def private_nats(tmp_path):
 
 
 async def test_messages_published_across_a_nats_restart_all_reach_the_stream(
-        private_nats, ingest_env, mqtt, mqtt_prefix, stream_names):
-    running = await RunningIngest(load_config({**ingest_env, "NATS_URL": private_nats.url,
-                                               "INGEST_ACK_TIMEOUT_S": "1"})).start()
+    private_nats, ingest_env, mqtt, mqtt_prefix, stream_names
+):
+    running = await RunningIngest(
+        load_config({**ingest_env, "NATS_URL": private_nats.url, "INGEST_ACK_TIMEOUT_S": "1"})
+    ).start()
     try:
+
         async def publish_all() -> None:
             for n in range(COUNT):
                 payload = {"robot_id": f"r{n % 7}", "sensor_type": "ultrasonic_distance", "value": n}
@@ -56,18 +60,28 @@ async def test_messages_published_across_a_nats_restart_all_reach_the_stream(
 
 
 async def test_beyond_the_buffer_messages_are_dropped_counted_and_logged_never_silently(
-        private_nats, ingest_env, mqtt, mqtt_prefix, stream_names, caplog):
+    private_nats, ingest_env, mqtt, mqtt_prefix, stream_names, caplog
+):
     from tonypi_ingest import metrics
-    running = await RunningIngest(load_config({**ingest_env, "NATS_URL": private_nats.url,
-                                               "INGEST_BUFFER_SIZE": "10",
-                                               "INGEST_ACK_TIMEOUT_S": "1"})).start()
+
+    running = await RunningIngest(
+        load_config(
+            {
+                **ingest_env,
+                "NATS_URL": private_nats.url,
+                "INGEST_BUFFER_SIZE": "10",
+                "INGEST_ACK_TIMEOUT_S": "1",
+            }
+        )
+    ).start()
     dropped_before = metrics.BUFFER_DROPPED._value.get()
     try:
         private_nats.kill()
         await running.wait_status(503)
         for n in range(30):
-            await mqtt.publish(mqtt_prefix + "tonypi/sensors/r1", raw({"sensor_type": "x", "value": n}),
-                               qos=0)
+            await mqtt.publish(
+                mqtt_prefix + "tonypi/sensors/r1", raw({"sensor_type": "x", "value": n}), qos=0
+            )
         async with asyncio.timeout(10):
             while metrics.BUFFER_DROPPED._value.get() - dropped_before < 20:
                 await asyncio.sleep(0.05)
@@ -85,15 +99,17 @@ async def test_beyond_the_buffer_messages_are_dropped_counted_and_logged_never_s
 
 
 async def test_ingest_started_while_nats_is_down_takes_messages_and_stores_them_when_it_comes(
-        tmp_path, ingest_env, mqtt, mqtt_prefix, stream_names):
+    tmp_path, ingest_env, mqtt, mqtt_prefix, stream_names
+):
     server = PrivateNats(tmp_path / "late")  # its port is chosen, nothing listens yet
     running = await RunningIngest(load_config({**ingest_env, "NATS_URL": server.url})).start(wait_ready=False)
     try:
         # Subscribed, though JetStream is not there yet: not ready, but taking messages.
         await running.wait_status(503, timeout=15, mqtt="subscribed", jetstream="unreachable")
         for n in range(20):
-            await mqtt.publish(mqtt_prefix + "tonypi/sensors/r1", raw({"sensor_type": "x", "value": n}),
-                               qos=n % 2)
+            await mqtt.publish(
+                mqtt_prefix + "tonypi/sensors/r1", raw({"sensor_type": "x", "value": n}), qos=n % 2
+            )
         server.start()
         await running.wait_status(200, timeout=30)
         nc = await nats.connect(server.url)

@@ -1,5 +1,6 @@
 """The `tonypi-ingest` process: SIGTERM drains and exits 0; a bad setting is one line and exit 2;
 a persistent MQTT session keeps what robots sent while ingest was away."""
+
 from __future__ import annotations
 
 import asyncio
@@ -16,23 +17,27 @@ BURST = 2000
 
 
 async def received_total(url: str) -> float:
-    async with aiohttp.ClientSession() as http:
-        async with http.get(url + "/metrics") as resp:
-            body = await resp.text()
-    return sum(float(line.rsplit(" ", 1)[1]) for line in body.splitlines()
-               if line.startswith("tonypi_ingest_messages_received_total{"))
+    async with aiohttp.ClientSession() as http, http.get(url + "/metrics") as resp:
+        body = await resp.text()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in body.splitlines()
+        if line.startswith("tonypi_ingest_messages_received_total{")
+    )
 
 
 async def test_sigterm_flushes_everything_received_and_exits_0(
-        ingest_env, js, mqtt, mqtt_prefix, stream_names, tmp_path):
+    ingest_env, js, mqtt, mqtt_prefix, stream_names, tmp_path
+):
     log_path = tmp_path / "ingest.log"
     url = f"http://127.0.0.1:{ingest_env['INGEST_PORT']}"
     proc = ServiceProcess("tonypi-ingest", {**ingest_env, "LOG_FORMAT": "json"}, log_path=log_path).start()
     try:
         await proc.async_wait_http_ok(url + "/readyz")
         for n in range(BURST):  # QoS 0: as fast as the client goes, so publishes are still in flight
-            await mqtt.publish(mqtt_prefix + "tonypi/sensors/burst", raw({"sensor_type": "x", "value": n}),
-                               qos=0)
+            await mqtt.publish(
+                mqtt_prefix + "tonypi/sensors/burst", raw({"sensor_type": "x", "value": n}), qos=0
+            )
         async with asyncio.timeout(20):
             while await received_total(url) < BURST:
                 await asyncio.sleep(0.01)
@@ -48,8 +53,13 @@ async def test_sigterm_flushes_everything_received_and_exits_0(
 
 
 def test_bad_setting_is_one_line_naming_the_variable_and_exit_2(ingest_env):
-    result = subprocess.run([str(BIN / "tonypi-ingest")], env={**ingest_env, "NATS_URL": "http://127.0.0.1:4222"},
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [str(BIN / "tonypi-ingest")],
+        env={**ingest_env, "NATS_URL": "http://127.0.0.1:4222"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -57,16 +67,24 @@ def test_bad_setting_is_one_line_naming_the_variable_and_exit_2(ingest_env):
 
 
 def test_bad_buffer_size_is_refused(ingest_env):
-    result = subprocess.run([str(BIN / "tonypi-ingest")], env={**ingest_env, "INGEST_BUFFER_SIZE": "lots"},
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [str(BIN / "tonypi-ingest")],
+        env={**ingest_env, "INGEST_BUFFER_SIZE": "lots"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert (result.returncode, result.stderr.count("\n")) == (2, 1)
     assert "INGEST_BUFFER_SIZE" in result.stderr
 
 
 async def test_persistent_session_keeps_qos1_messages_sent_while_ingest_was_down(
-        ingest_env, js, mqtt, mqtt_prefix, stream_names, run_id):
+    ingest_env, js, mqtt, mqtt_prefix, stream_names, run_id
+):
     from tonypi_ingest.config import load_config
+
     from .conftest import RunningIngest
+
     config = load_config({**ingest_env, "MQTT_CLIENT_ID": f"ingest-test-{run_id}"})
     first = await RunningIngest(config).start()
     await first.stop()
@@ -82,11 +100,17 @@ async def test_persistent_session_keeps_qos1_messages_sent_while_ingest_was_down
 
 def test_port_in_use_is_one_line_and_exit_2(ingest_env):
     import socket
+
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run([str(BIN / "tonypi-ingest")], env={**ingest_env, "INGEST_PORT": str(port)},
-                                capture_output=True, text=True, timeout=30)
+        result = subprocess.run(
+            [str(BIN / "tonypi-ingest")],
+            env={**ingest_env, "INGEST_PORT": str(port)},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     assert (result.returncode, result.stderr.count("\n")) == (2, 1), result.stderr
     assert "INGEST_PORT" in result.stderr

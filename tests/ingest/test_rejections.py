@@ -1,8 +1,8 @@
 """Bad input is never fatal and never silent: each class lands in the dead-letter stream
 with its raw bytes, topic and reason, an `ingest_rejected` event says so, and the good
 messages around it are stored unharmed."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 from tonypi_events import EventType
 from tonypi_events.rejections import MAX_PAYLOAD_BYTES
@@ -26,7 +26,8 @@ def good(n: int) -> bytes:
 
 
 async def test_each_bad_input_class_is_dead_lettered_with_its_reason_and_neighbours_survive(
-        ingest, mqtt, mqtt_prefix, js, stream_names):
+    ingest, mqtt, mqtt_prefix, js, stream_names
+):
     for n, (topic, payload, _, _) in enumerate(BAD):
         await mqtt.publish(mqtt_prefix + "tonypi/sensors/ok", good(n), qos=1)
         await mqtt.publish(mqtt_prefix + topic, payload, qos=n % 2)
@@ -47,7 +48,8 @@ async def test_each_bad_input_class_is_dead_lettered_with_its_reason_and_neighbo
     assert values == list(range(len(BAD) + 1))  # every good neighbour stored
     rejected = [e.event for e in events if e.event.event_type is EventType.INGEST_REJECTED]
     assert [(r.payload["reason"], r.robot_id, r.source) for r in rejected] == [
-        (reason, robot, mqtt_prefix + topic) for topic, _, reason, robot in BAD]
+        (reason, robot, mqtt_prefix + topic) for topic, _, reason, robot in BAD
+    ]
     for event, letter in zip(rejected, dead):
         assert event.payload["dead_letter_subject"] == letter.subject
         assert event.payload["detail"] == letter.headers["Tonypi-Detail"]
@@ -58,6 +60,7 @@ async def test_each_bad_input_class_is_dead_lettered_with_its_reason_and_neighbo
 
 async def test_rejections_are_counted_by_reason(ingest, mqtt, mqtt_prefix, js, stream_names):
     from tonypi_ingest import metrics
+
     before = metrics.REJECTED.labels("not_object")._value.get()
     await mqtt.publish(mqtt_prefix + "tonypi/logs/r1", b"42", qos=1)
     await mqtt.publish(mqtt_prefix + "tonypi/logs/r1", b"true", qos=1)

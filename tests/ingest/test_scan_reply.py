@@ -1,4 +1,5 @@
 """Every scan gets the item lookup answer on tonypi/items/{robot_id}, found or not."""
+
 from __future__ import annotations
 
 import asyncio
@@ -25,24 +26,45 @@ async def test_gen1_scan_of_a_known_item_is_answered_found(ingest, mqtt, mqtt_pr
 
 
 async def test_gen2_scan_of_a_known_item_is_answered_found(ingest, mqtt, mqtt_prefix):
-    reply = await _reply(mqtt, mqtt_prefix, "scanner2",
-                         {"robot_id": "scanner2", "qr_data": "QR00001", "station_name": "S",
-                          "action": "scanned"})
+    reply = await _reply(
+        mqtt,
+        mqtt_prefix,
+        "scanner2",
+        {"robot_id": "scanner2", "qr_data": "QR00001", "station_name": "S", "action": "scanned"},
+    )
     assert (reply["found"], reply["qr"]) == (True, "QR00001")
 
 
 async def test_scan_of_an_unknown_item_is_answered_not_found(ingest, mqtt, mqtt_prefix):
     reply = await _reply(mqtt, mqtt_prefix, "scanner3", {"qr": "QR99999"})
-    assert reply == {"robot_id": "scanner3", "qr": "QR99999", "found": False, "message": "Item not found",
-                     "timestamp": reply["timestamp"]}
+    assert reply == {
+        "robot_id": "scanner3",
+        "qr": "QR99999",
+        "found": False,
+        "message": "Item not found",
+        "timestamp": reply["timestamp"],
+    }
 
 
 async def test_catalogue_is_read_from_the_configured_file(ingest_env, js, mqtt, mqtt_prefix, tmp_path):
     from tonypi_ingest.config import load_config
+
     from .conftest import RunningIngest
+
     catalogue = tmp_path / "items.json"
-    catalogue.write_text(json.dumps({"QRLOCAL": {"sku": "L-1", "name": "Local", "description": "d",
-                                                 "weight_kg": 2.0, "location": "here"}}))
+    catalogue.write_text(
+        json.dumps(
+            {
+                "QRLOCAL": {
+                    "sku": "L-1",
+                    "name": "Local",
+                    "description": "d",
+                    "weight_kg": 2.0,
+                    "location": "here",
+                }
+            }
+        )
+    )
     running = await RunningIngest(load_config({**ingest_env, "ITEM_CATALOGUE_PATH": str(catalogue)})).start()
     try:
         reply = await _reply(mqtt, mqtt_prefix, "scanner4", {"qr": "QRLOCAL"})

@@ -1,5 +1,6 @@
 """Two replicas in one MQTT shared-subscription group split the load; every message is
 still exactly one event."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,19 +14,25 @@ from .test_process import received_total
 COUNT = 300
 
 
-async def test_replicas_in_a_shared_group_split_the_messages(ingest_env, js, mqtt, mqtt_prefix, stream_names,
-                                                             run_id, tmp_path):
+async def test_replicas_in_a_shared_group_split_the_messages(
+    ingest_env, js, mqtt, mqtt_prefix, stream_names, run_id, tmp_path
+):
     replicas = []
     for n in range(2):
         env = {**ingest_env, "MQTT_SHARED_GROUP": f"ingest{run_id}", "INGEST_PORT": str(free_port())}
-        replicas.append((ServiceProcess("tonypi-ingest", env, log_path=tmp_path / f"ingest{n}.log").start(),
-                         f"http://127.0.0.1:{env['INGEST_PORT']}"))
+        replicas.append(
+            (
+                ServiceProcess("tonypi-ingest", env, log_path=tmp_path / f"ingest{n}.log").start(),
+                f"http://127.0.0.1:{env['INGEST_PORT']}",
+            )
+        )
     try:
         for proc, url in replicas:
             await proc.async_wait_http_ok(url + "/readyz")
         for n in range(COUNT):
-            await mqtt.publish(mqtt_prefix + f"tonypi/sensors/r{n % 10}",
-                               raw({"sensor_type": "x", "value": n}), qos=n % 2)
+            await mqtt.publish(
+                mqtt_prefix + f"tonypi/sensors/r{n % 10}", raw({"sensor_type": "x", "value": n}), qos=n % 2
+            )
         messages = await wait_stored(js, stream_names.events, COUNT)
         await asyncio.sleep(0.3)  # nothing more arrives: no message went to both replicas
         stored = await wait_stored(js, stream_names.events, COUNT)

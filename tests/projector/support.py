@@ -6,14 +6,14 @@ import asyncio
 import itertools
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 from nats.js import JetStreamContext
 from tonypi_events import API_SOURCE, EventEnvelope, EventType, StreamNames, encode, headers_for, new_event_id
 
-BASE_TIME = datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)
+BASE_TIME = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 _clock = itertools.count()
 
 TABLE_ORDER = {"robots": "id", "jobs": "id", "system_logs": "id"}

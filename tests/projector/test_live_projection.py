@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.request import urlopen
 
 import asyncpg
@@ -201,8 +201,8 @@ async def test_retention_prunes_old_logs_and_a_replay_still_equals_the_live_tabl
     js, streams, projector_env, database_url
 ):
     env = {**projector_env, "LOG_RETENTION_DAYS": "30", "LOG_RETENTION_INTERVAL": "1"}
-    old = datetime.now(timezone.utc) - timedelta(days=40)
-    recent = datetime.now(timezone.utc) - timedelta(days=1)
+    old = datetime.now(UTC) - timedelta(days=40)
+    recent = datetime.now(UTC) - timedelta(days=1)
     for i in range(30):
         await publish(
             js, streams, event(EventType.LOG, "r1", {"message": f"old {i}"}, at=old + timedelta(seconds=i))

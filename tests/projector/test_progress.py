@@ -1,4 +1,5 @@
 """The replay's progress bar: in place on a terminal, whole lines in a log."""
+
 import io
 
 from tonypi_projector.progress import ProgressBar

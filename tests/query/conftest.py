@@ -1,5 +1,6 @@
 """The query service's fixtures: the real projector as a subprocess (it creates and fills the
 test's database from real events) and the query app in-process on a real port."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,11 +22,13 @@ API = "/api/robots-db"
 
 @pytest.fixture
 def query_env(service_env: dict[str, str]) -> dict[str, str]:
-    return {**service_env,
-            # generous: a machine loaded by other suites must not turn read-your-writes into 202s
-            "WRITE_WAIT_TIMEOUT": "30",
-            "PROJECTOR_FETCH_TIMEOUT": "0.02",
-            "FLEET_GAUGE_INTERVAL": "1"}
+    return {
+        **service_env,
+        # generous: a machine loaded by other suites must not turn read-your-writes into 202s
+        "WRITE_WAIT_TIMEOUT": "30",
+        "PROJECTOR_FETCH_TIMEOUT": "0.02",
+        "FLEET_GAUGE_INTERVAL": "1",
+    }
 
 
 class Projector:

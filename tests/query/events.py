@@ -1,9 +1,10 @@
 """Appending real events to a test's stream, as ingest (robot messages) would, and
 waiting for the real projector to apply them."""
+
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -26,27 +27,50 @@ class Fleet:
         self.js, self.names, self.database_url = js, names, database_url
         self.last_seq = 0
 
-    async def publish(self, event_type: EventType, robot_id: str, payload: dict[str, Any], *,
-                      at: datetime | None = None, version: int | None = None) -> int:
+    async def publish(
+        self,
+        event_type: EventType,
+        robot_id: str,
+        payload: dict[str, Any],
+        *,
+        at: datetime | None = None,
+        version: int | None = None,
+    ) -> int:
         event = EventEnvelope(
-            event_id=new_event_id(), event_type=event_type,
-            schema_version=version or CURRENT_VERSION[event_type], robot_id=robot_id,
-            received_at=at or datetime.now(timezone.utc), source=f"tonypi/{event_type.value}/{robot_id}",
+            event_id=new_event_id(),
+            event_type=event_type,
+            schema_version=version or CURRENT_VERSION[event_type],
+            robot_id=robot_id,
+            received_at=at or datetime.now(UTC),
+            source=f"tonypi/{event_type.value}/{robot_id}",
             payload={"robot_id": robot_id, **payload},
         )
-        ack = await self.js.publish(self.names.subjects.event(robot_id, event_type), encode(event),
-                                    stream=self.names.events, headers=headers_for(event))
+        ack = await self.js.publish(
+            self.names.subjects.event(robot_id, event_type),
+            encode(event),
+            stream=self.names.events,
+            headers=headers_for(event),
+        )
         self.last_seq = max(self.last_seq, ack.seq)
         return ack.seq
 
-    async def status(self, robot_id: str, status: str = "online", *, at: datetime | None = None,
-                     **extra: Any) -> int:
+    async def status(
+        self, robot_id: str, status: str = "online", *, at: datetime | None = None, **extra: Any
+    ) -> int:
         return await self.publish(EventType.STATUS, robot_id, {"status": status, **extra}, at=at)
 
-    async def log(self, robot_id: str, message: str, level: str = "INFO", *, at: datetime | None = None,
-                  source: str = "main") -> int:
-        return await self.publish(EventType.LOG, robot_id, {"level": level, "message": message,
-                                                            "source": source}, at=at)
+    async def log(
+        self,
+        robot_id: str,
+        message: str,
+        level: str = "INFO",
+        *,
+        at: datetime | None = None,
+        source: str = "main",
+    ) -> int:
+        return await self.publish(
+            EventType.LOG, robot_id, {"level": level, "message": message, "source": source}, at=at
+        )
 
     async def job(self, robot_id: str, status: str, *, at: datetime | None = None, **extra: Any) -> int:
         return await self.publish(EventType.JOB, robot_id, {"status": status, **extra}, at=at)
@@ -59,8 +83,9 @@ class Fleet:
             deadline = asyncio.get_running_loop().time() + timeout
             while True:
                 try:
-                    done = await conn.fetchval("SELECT last_seq FROM projection_checkpoint "
-                                               "WHERE projection = 'read_tables'")
+                    done = await conn.fetchval(
+                        "SELECT last_seq FROM projection_checkpoint WHERE projection = 'read_tables'"
+                    )
                 except asyncpg.UndefinedTableError:
                     done = None
                 if done is not None and done >= target:
@@ -73,4 +98,4 @@ class Fleet:
 
 
 def minutes_ago(n: float) -> datetime:
-    return datetime.now(timezone.utc) - timedelta(minutes=n)
+    return datetime.now(UTC) - timedelta(minutes=n)

@@ -1,5 +1,6 @@
 """The wait for the projector: by LISTEN/NOTIFY, and by polling the checkpoint row when the
 LISTEN connection is down. The test plays the projector's part on the checkpoint row."""
+
 from __future__ import annotations
 
 import asyncio
@@ -24,8 +25,9 @@ async def _database(database_url: str) -> None:
 
 async def _advance(conn: asyncpg.Connection, seq: int, notify: bool) -> None:
     async with conn.transaction():  # as the projector does: row and notification in one commit
-        await conn.execute("UPDATE projection_checkpoint SET last_seq = $1 "
-                           "WHERE projection = 'read_tables'", seq)
+        await conn.execute(
+            "UPDATE projection_checkpoint SET last_seq = $1 WHERE projection = 'read_tables'", seq
+        )
         if notify:
             await conn.execute("SELECT pg_notify('tonypi_checkpoint', $1)", str(seq))
 
@@ -35,8 +37,9 @@ async def test_a_notification_ends_the_wait_before_the_next_poll(database_url):
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     projector = await asyncpg.connect(database_url)
     await projector.execute(SCHEMA)
-    watcher = CheckpointWatcher(Reads(pool, 90, concurrency=2).checkpoint,
-                                lambda: asyncpg.connect(database_url), poll_interval=30)
+    watcher = CheckpointWatcher(
+        Reads(pool, 90, concurrency=2).checkpoint, lambda: asyncpg.connect(database_url), poll_interval=30
+    )
     await watcher.start()
     try:
         assert await watcher.wait_for(5, timeout=1)  # already there
@@ -64,8 +67,7 @@ async def test_without_a_listen_connection_the_wait_polls(database_url):
     async def unreachable() -> asyncpg.Connection:
         raise OSError("LISTEN connection refused (test)")
 
-    watcher = CheckpointWatcher(Reads(pool, 90, concurrency=2).checkpoint, unreachable,
-                                poll_interval=0.05)
+    watcher = CheckpointWatcher(Reads(pool, 90, concurrency=2).checkpoint, unreachable, poll_interval=0.05)
     await watcher.start()
     try:
         waiting = asyncio.create_task(watcher.wait_for(9, timeout=5))

@@ -1,6 +1,7 @@
 """Dependencies failing under the API: answers are 503 with a reason, never a 500, reads go
 on without NATS, and everything recovers by itself. NATS and PostgreSQL here are PRIVATE
 servers on free ports (the shared ones are never touched)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -33,8 +34,9 @@ async def private_nats(tmp_path):
     server.stop()
 
 
-async def test_without_nats_writes_are_503_reads_go_on_and_writes_come_back(query_env, private_nats,
-                                                                              tmp_path):
+async def test_without_nats_writes_are_503_reads_go_on_and_writes_come_back(
+    query_env, private_nats, tmp_path
+):
     env = {**query_env, "NATS_URL": private_nats.url}
     projector = Projector(env, tmp_path / "projector.log")
     await projector.start()
@@ -71,8 +73,9 @@ def private_postgres():
     server.stop()
 
 
-async def test_without_postgres_answers_are_503_and_the_pool_recovers(query_env, private_postgres, js,
-                                                                     tmp_path):
+async def test_without_postgres_answers_are_503_and_the_pool_recovers(
+    query_env, private_postgres, js, tmp_path
+):
     env = {**query_env, "DATABASE_URL": private_postgres.url}
     projector = Projector(env, tmp_path / "projector.log")
     await projector.start()
@@ -102,8 +105,9 @@ async def test_without_postgres_answers_are_503_and_the_pool_recovers(query_env,
         projector.stop()
 
 
-async def test_reads_are_served_before_nats_answers_and_writes_follow_it(query_env, projector, fleet,
-                                                                          tmp_path):
+async def test_reads_are_served_before_nats_answers_and_writes_follow_it(
+    query_env, projector, fleet, tmp_path
+):
     await fleet.status("early")
     await fleet.applied()
     late_nats = PrivateNats(str(tmp_path / "late-jetstream"))  # not started yet

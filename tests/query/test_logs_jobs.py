@@ -1,4 +1,5 @@
 """Beyond the seed: log and job filters, keyset pagination with Link headers, search, one job."""
+
 from __future__ import annotations
 
 import re
@@ -66,11 +67,17 @@ async def test_log_filters(api, fleet):
     assert await messages(q="%") == ["100% done_with 50_percent", "Battery LOW: 15% left"]  # % is literal
     assert await messages(q="e_w") == ["100% done_with 50_percent"]  # _ is literal
     assert await messages(since=minutes_ago(45).isoformat()) == [
-        "100% done_with 50_percent", "battery fine", "all good"]
+        "100% done_with 50_percent",
+        "battery fine",
+        "all good",
+    ]
     assert await messages(until=minutes_ago(35).isoformat(), robot_id="f1") == [
-        "all good", "Battery LOW: 15% left"]
-    assert await messages(since=minutes_ago(45).isoformat(), until=minutes_ago(20).isoformat(),
-                          q="BATTERY") == ["battery fine"]
+        "all good",
+        "Battery LOW: 15% left",
+    ]
+    assert await messages(
+        since=minutes_ago(45).isoformat(), until=minutes_ago(20).isoformat(), q="BATTERY"
+    ) == ["battery fine"]
     empty = await api.get(f"{API}/logs", params={"limit": "0"})
     assert await empty.json() == [] and "Link" not in empty.headers
 
@@ -81,8 +88,13 @@ async def test_jobs_filters_pagination_and_one_job(api, fleet):
         at = start + timedelta(minutes=5 * n)
         await fleet.job("worker", "started", at=at, task_name=f"task {n}")
         ending = "completed" if n % 2 == 0 else "failed"
-        await fleet.job("worker", ending, at=at + timedelta(minutes=1), task_name=f"task {n}",
-                        reason=None if ending == "completed" else "dropped the box")
+        await fleet.job(
+            "worker",
+            ending,
+            at=at + timedelta(minutes=1),
+            task_name=f"task {n}",
+            reason=None if ending == "completed" else "dropped the box",
+        )
     await fleet.job("other", "started", task_name="now")
     await fleet.applied()
 
@@ -95,9 +107,15 @@ async def test_jobs_filters_pagination_and_one_job(api, fleet):
     assert {r["reason"] for r in failed} == {"dropped the box"}
     active = await (await api.get(f"{API}/jobs/history", params={"status": "active"})).json()
     assert [r["robot_id"] for r in active] == ["other"]
-    window = await (await api.get(f"{API}/jobs/history", params={
-        "since": (start + timedelta(minutes=9)).isoformat(),
-        "until": (start + timedelta(minutes=21)).isoformat()})).json()
+    window = await (
+        await api.get(
+            f"{API}/jobs/history",
+            params={
+                "since": (start + timedelta(minutes=9)).isoformat(),
+                "until": (start + timedelta(minutes=21)).isoformat(),
+            },
+        )
+    ).json()
     assert [r["task_name"] for r in window] == ["task 4", "task 3", "task 2"]
 
     one = await api.get(f"{API}/jobs/{rows[0]['id']}")

@@ -1,5 +1,6 @@
 """Writes are events: read-your-writes, the duplicate-create race, 404s, 202 when the
 projector is behind, and the `api` log line every write leaves."""
+
 from __future__ import annotations
 
 import asyncio
@@ -14,14 +15,18 @@ from .conftest import API
 
 async def registered_events(js, stream_names, robot_id: str) -> int:
     subject = stream_names.subjects.event(robot_id, EventType.ROBOT_REGISTERED)
-    sub = await js.subscribe(subject, stream=stream_names.events, ordered_consumer=True,
-                             config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL))
+    sub = await js.subscribe(
+        subject,
+        stream=stream_names.events,
+        ordered_consumer=True,
+        config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL),
+    )
     count = 0
     try:
         while True:
             await sub.next_msg(timeout=0.5)
             count += 1
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return count
     finally:
         await sub.unsubscribe()
@@ -32,19 +37,38 @@ async def test_create_answers_the_new_row_with_the_seed_defaults(api):
     assert response.status == 200
     robot = await response.json()
     assert robot["name"] == "lab_7"  # name defaults to robot_id
-    assert (robot["battery_threshold_low"], robot["battery_threshold_critical"],
-            robot["temp_threshold_warning"], robot["temp_threshold_critical"]) == (20.0, 10.0, 70.0, 80.0)
+    assert (
+        robot["battery_threshold_low"],
+        robot["battery_threshold_critical"],
+        robot["temp_threshold_warning"],
+        robot["temp_threshold_critical"],
+    ) == (20.0, 10.0, 70.0, 80.0)
     assert robot["is_active"] is True and robot["online"] is False and robot["last_seen"] is None
     assert robot["created_at"].endswith("+00:00")
-    assert set(robot) == {"id", "robot_id", "name", "description", "location", "status",
-                          "battery_threshold_low", "battery_threshold_critical", "temp_threshold_warning",
-                          "temp_threshold_critical", "settings", "last_seen", "created_at", "updated_at",
-                          "is_active", "online"}
+    assert set(robot) == {
+        "id",
+        "robot_id",
+        "name",
+        "description",
+        "location",
+        "status",
+        "battery_threshold_low",
+        "battery_threshold_critical",
+        "temp_threshold_warning",
+        "temp_threshold_critical",
+        "settings",
+        "last_seen",
+        "created_at",
+        "updated_at",
+        "is_active",
+        "online",
+    }
 
 
 async def test_concurrent_creates_of_one_id_exactly_one_wins(api, js, stream_names):
-    responses = await asyncio.gather(*[
-        api.post(f"{API}/robots", json={"robot_id": "racer", "name": f"attempt {n}"}) for n in range(8)])
+    responses = await asyncio.gather(
+        *[api.post(f"{API}/robots", json={"robot_id": "racer", "name": f"attempt {n}"}) for n in range(8)]
+    )
     statuses = sorted(r.status for r in responses)
     assert statuses == [200] + [400] * 7
     losers = [await r.json() for r in responses if r.status == 400]
@@ -69,15 +93,39 @@ async def test_create_of_an_existing_robot_is_400(api, fleet):
 async def test_read_your_writes_update_delete_and_reactivate(api):
     await api.post(f"{API}/robots", json={"robot_id": "rw", "description": "first"})
     # A null leaves its field unchanged, as the seed did: dashboards send whole forms.
-    put = await api.put(f"{API}/robots/rw", json={
-        "description": None, "location": "Lab", "status": "maintenance",
-        "battery_threshold_critical": 5, "temp_threshold_warning": None, "is_active": None})
+    put = await api.put(
+        f"{API}/robots/rw",
+        json={
+            "description": None,
+            "location": "Lab",
+            "status": "maintenance",
+            "battery_threshold_critical": 5,
+            "temp_threshold_warning": None,
+            "is_active": None,
+        },
+    )
     assert put.status == 200
     changed = await put.json()
-    assert {k: changed[k] for k in ("description", "location", "status", "battery_threshold_critical",
-                                    "temp_threshold_warning", "is_active", "name")} == {
-        "description": "first", "location": "Lab", "status": "maintenance", "battery_threshold_critical": 5.0,
-        "temp_threshold_warning": 70.0, "is_active": True, "name": "rw"}
+    assert {
+        k: changed[k]
+        for k in (
+            "description",
+            "location",
+            "status",
+            "battery_threshold_critical",
+            "temp_threshold_warning",
+            "is_active",
+            "name",
+        )
+    } == {
+        "description": "first",
+        "location": "Lab",
+        "status": "maintenance",
+        "battery_threshold_critical": 5.0,
+        "temp_threshold_warning": 70.0,
+        "is_active": True,
+        "name": "rw",
+    }
     got = await (await api.get(f"{API}/robots/rw")).json()
     assert got["status"] == "maintenance"
 
@@ -109,7 +157,10 @@ async def test_every_write_leaves_an_api_log_line(api):
     await api.delete(f"{API}/robots/audited")
     lines = await (await api.get(f"{API}/logs", params={"category": "api", "robot_id": "audited"})).json()
     assert [line["message"] for line in lines] == [
-        "Robot deleted: audited", "Robot updated: audited", "Robot created: audited"]
+        "Robot deleted: audited",
+        "Robot updated: audited",
+        "Robot created: audited",
+    ]
     assert all(line["level"] == "INFO" for line in lines)
     assert lines[1]["details"] == {"location": "Dock 3"}
 

@@ -1,6 +1,7 @@
 """Property-based: schemathesis generates requests from /openapi.json, valid and invalid,
 against the real service process (projector and query as subprocesses) and checks that no
 answer is a 5xx and every answer matches the document (status, content type, body, headers)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,8 +23,13 @@ from tonypi_events import EventType
 from tests.support.processes import ServiceProcess
 
 EXAMPLES = 50  # per operation and mode: the whole run stays well under a minute
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance, response_headers_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 KNOWN = "known_robot"
 
 
@@ -39,8 +45,14 @@ def fuzz(base_url: str) -> list[str]:
             if fixed:  # also reach the 200 paths, not only 404s for random ids
                 strategies.append(operation.as_strategy(generation_mode=mode, path_parameters=fixed))
             for strategy in strategies:
-                @settings(max_examples=EXAMPLES, deadline=None, database=None, phases=[Phase.generate],
-                          suppress_health_check=list(HealthCheck))
+
+                @settings(
+                    max_examples=EXAMPLES,
+                    deadline=None,
+                    database=None,
+                    phases=[Phase.generate],
+                    suppress_health_check=list(HealthCheck),
+                )
                 @given(case=strategy)
                 def run(case):
                     case.call_and_validate(base_url=base_url, checks=checks, timeout=15)

@@ -1,4 +1,5 @@
 """Seed-client compatibility details the contract implies but the other suites do not pin."""
+
 from __future__ import annotations
 
 from .conftest import API
@@ -38,9 +39,14 @@ async def test_a_trailing_slash_redirects_as_fastapi_did(api):
 async def test_the_seed_dashboards_origin_may_call_the_api_from_a_browser(api):
     # The seed allowed its dashboard (http://localhost:3001) cross-origin; other origins get no grant.
     dashboard = {"Origin": "http://localhost:3001"}
-    preflight = await api.options(f"{API}/robots", headers={
-        **dashboard, "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "content-type"})
+    preflight = await api.options(
+        f"{API}/robots",
+        headers={
+            **dashboard,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
     assert preflight.status == 204
     assert preflight.headers["Access-Control-Allow-Origin"] == "http://localhost:3001"
     assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
@@ -53,6 +59,7 @@ async def test_the_seed_dashboards_origin_may_call_the_api_from_a_browser(api):
 
     stranger = await api.get(f"{API}/robots", headers={"Origin": "http://evil.example"})
     assert stranger.status == 200 and "Access-Control-Allow-Origin" not in stranger.headers
-    refused = await api.options(f"{API}/robots", headers={
-        "Origin": "http://evil.example", "Access-Control-Request-Method": "POST"})
+    refused = await api.options(
+        f"{API}/robots", headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"}
+    )
     assert "Access-Control-Allow-Origin" not in refused.headers

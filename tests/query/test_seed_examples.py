@@ -1,4 +1,5 @@
 """The seed document's curl examples (POSTGRESQL_COMPLETE.md), against the real projector."""
+
 from __future__ import annotations
 
 from .conftest import API
@@ -9,8 +10,14 @@ ROBOT = "tonypi_raspberrypi"
 async def test_empty_system_answers_as_the_seed_did(api):
     stats = await api.get(f"{API}/stats")
     assert stats.status == 200
-    assert await stats.json() == {"total_robots": 0, "online_robots": 0, "offline_robots": 0,
-                                  "total_jobs": 0, "active_jobs": 0, "completed_jobs_today": 0}
+    assert await stats.json() == {
+        "total_robots": 0,
+        "online_robots": 0,
+        "offline_robots": 0,
+        "total_jobs": 0,
+        "active_jobs": 0,
+        "completed_jobs_today": 0,
+    }
     robots = await api.get(f"{API}/robots")
     assert (robots.status, await robots.json()) == (200, [])
     logs = await api.get(f"{API}/logs", params={"limit": "5"})
@@ -28,20 +35,44 @@ async def test_robot_management_examples(api, fleet):
     assert robot["robot_id"] == ROBOT and robot["status"] == "online" and robot["online"] is True
 
     # curl -X POST .../robots -d '{"robot_id": "tonypi_02", "name": "Lab Robot 2", ...}'
-    created = await api.post(f"{API}/robots", json={"robot_id": "tonypi_02", "name": "Lab Robot 2",
-                                                     "location": "Building A", "battery_threshold_low": 25.0})
+    created = await api.post(
+        f"{API}/robots",
+        json={
+            "robot_id": "tonypi_02",
+            "name": "Lab Robot 2",
+            "location": "Building A",
+            "battery_threshold_low": 25.0,
+        },
+    )
     assert created.status == 200, await created.text()
     body = await created.json()
-    assert {k: body[k] for k in ("robot_id", "name", "location", "battery_threshold_low",
-                                 "battery_threshold_critical", "temp_threshold_warning",
-                                 "temp_threshold_critical", "is_active")} == {
-        "robot_id": "tonypi_02", "name": "Lab Robot 2", "location": "Building A",
-        "battery_threshold_low": 25.0, "battery_threshold_critical": 10.0,
-        "temp_threshold_warning": 70.0, "temp_threshold_critical": 80.0, "is_active": True}
+    assert {
+        k: body[k]
+        for k in (
+            "robot_id",
+            "name",
+            "location",
+            "battery_threshold_low",
+            "battery_threshold_critical",
+            "temp_threshold_warning",
+            "temp_threshold_critical",
+            "is_active",
+        )
+    } == {
+        "robot_id": "tonypi_02",
+        "name": "Lab Robot 2",
+        "location": "Building A",
+        "battery_threshold_low": 25.0,
+        "battery_threshold_critical": 10.0,
+        "temp_threshold_warning": 70.0,
+        "temp_threshold_critical": 80.0,
+        "is_active": True,
+    }
 
     # curl -X PUT .../robots/tonypi_02 -d '{"location": "Building B", "temp_threshold_warning": 75.0}'
-    updated = await api.put(f"{API}/robots/tonypi_02", json={"location": "Building B",
-                                                               "temp_threshold_warning": 75.0})
+    updated = await api.put(
+        f"{API}/robots/tonypi_02", json={"location": "Building B", "temp_threshold_warning": 75.0}
+    )
     assert updated.status == 200
     after = await updated.json()
     assert (after["location"], after["temp_threshold_warning"]) == ("Building B", 75.0)

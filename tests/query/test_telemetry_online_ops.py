@@ -1,5 +1,6 @@
 """Beyond the seed: the telemetry snapshot, the computed `online`, /stats by it, and the ops
 endpoints (/metrics by route template, /livez, /readyz, /openapi.json, /docs)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -12,18 +13,32 @@ from .events import minutes_ago
 
 
 async def test_telemetry_snapshot_with_receive_times(api, fleet):
-    await fleet.status("t1", system_info={"cpu_percent": 41.0, "temperature": 55.5, "platform": "pi"},
-                       ip_address="10.0.0.7", at=minutes_ago(3))
-    await fleet.publish(EventType.BATTERY, "t1", {"percentage": 87.5, "voltage": 10.5, "charging": False},
-                        at=minutes_ago(2))
+    await fleet.status(
+        "t1",
+        system_info={"cpu_percent": 41.0, "temperature": 55.5, "platform": "pi"},
+        ip_address="10.0.0.7",
+        at=minutes_ago(3),
+    )
+    await fleet.publish(
+        EventType.BATTERY, "t1", {"percentage": 87.5, "voltage": 10.5, "charging": False}, at=minutes_ago(2)
+    )
     await fleet.publish(EventType.LOCATION, "t1", {"x": 1.0, "y": 2.0, "z": 0.0, "heading": 90})
     for value in (0.4, 0.3):
-        await fleet.publish(EventType.SENSOR, "t1",
-                            {"sensor_type": "ultrasonic_distance", "value": value, "unit": "m"})
+        await fleet.publish(
+            EventType.SENSOR, "t1", {"sensor_type": "ultrasonic_distance", "value": value, "unit": "m"}
+        )
     await fleet.publish(EventType.SENSOR, "t1", {"sensor_type": "light_level", "value": 300, "unit": "lx"})
-    await fleet.publish(EventType.SERVOS, "t1", {"servo_count": 2, "servos": {
-        "servo_1": {"id": 1, "position": 500, "temperature": 41, "alert_level": "normal"},
-        "servo_2": {"id": 2, "position": 300, "temperature": 63, "alert_level": "warning"}}})
+    await fleet.publish(
+        EventType.SERVOS,
+        "t1",
+        {
+            "servo_count": 2,
+            "servos": {
+                "servo_1": {"id": 1, "position": 500, "temperature": 41, "alert_level": "normal"},
+                "servo_2": {"id": 2, "position": 300, "temperature": 63, "alert_level": "warning"},
+            },
+        },
+    )
     await fleet.applied()
 
     response = await api.get(f"{API}/robots/t1/telemetry")
@@ -37,8 +52,10 @@ async def test_telemetry_snapshot_with_receive_times(api, fleet):
     assert set(snap["sensors"]) == {"ultrasonic_distance", "light_level"}
     assert (snap["servos"]["servo_count"], snap["servos"]["max_temperature"]) == (2, 63)
     assert snap["vision"] is None
-    received = {part: datetime.fromisoformat(snap[part]["received_at"])
-                for part in ("battery", "location", "system_info", "servos")}
+    received = {
+        part: datetime.fromisoformat(snap[part]["received_at"])
+        for part in ("battery", "location", "system_info", "servos")
+    }
     assert all(t.utcoffset() is not None for t in received.values())
     assert received["system_info"] < received["battery"] < received["location"]
     missing = await api.get(f"{API}/robots/nobody/telemetry")
@@ -46,10 +63,10 @@ async def test_telemetry_snapshot_with_receive_times(api, fleet):
 
 
 async def test_online_means_seen_recently_and_stats_count_by_it(api, fleet):
-    await fleet.status("fresh")                            # heartbeat now
-    await fleet.status("silent", at=minutes_ago(10))       # lost power 10 minutes ago: never said offline
+    await fleet.status("fresh")  # heartbeat now
+    await fleet.status("silent", at=minutes_ago(10))  # lost power 10 minutes ago: never said offline
     await fleet.status("parked")
-    await fleet.status("parked", "offline")                # clean shutdown just now
+    await fleet.status("parked", "offline")  # clean shutdown just now
     await fleet.status("retired")
     await fleet.applied()
     assert (await api.delete(f"{API}/robots/retired")).status == 200
@@ -57,7 +74,10 @@ async def test_online_means_seen_recently_and_stats_count_by_it(api, fleet):
     robots = {r["robot_id"]: r for r in await (await api.get(f"{API}/robots")).json()}
     assert set(robots) == {"fresh", "silent", "parked"}
     assert {k: (r["online"], r["status"]) for k, r in robots.items()} == {
-        "fresh": (True, "online"), "silent": (False, "online"), "parked": (False, "offline")}
+        "fresh": (True, "online"),
+        "silent": (False, "online"),
+        "parked": (False, "offline"),
+    }
     stats = await (await api.get(f"{API}/stats")).json()
     assert (stats["total_robots"], stats["online_robots"], stats["offline_robots"]) == (3, 1, 2)
 
@@ -68,12 +88,16 @@ async def test_metrics_by_route_template_and_health(api, fleet):
     for robot_id in ("m1", "m2-unknown"):
         await api.get(f"{API}/robots/{robot_id}")
     metrics = await (await api.get("/metrics")).text()
-    assert ('tonypi_query_requests_total{method="GET",route="/api/robots-db/robots/{robot_id}",status="200"}'
-            in metrics)
+    assert (
+        'tonypi_query_requests_total{method="GET",route="/api/robots-db/robots/{robot_id}",status="200"}'
+        in metrics
+    )
     assert 'route="/api/robots-db/robots/{robot_id}",status="404"' in metrics
     assert "m2-unknown" not in metrics  # never the raw path
-    assert ('tonypi_query_request_duration_seconds_bucket{le="0.005",method="GET",'
-            'route="/api/robots-db/robots/{robot_id}"}') in metrics
+    assert (
+        'tonypi_query_request_duration_seconds_bucket{le="0.005",method="GET",'
+        'route="/api/robots-db/robots/{robot_id}"}'
+    ) in metrics
     assert "tonypi_fleet_robots_total" in metrics and "tonypi_query_write_wait_seconds_bucket" in metrics
 
     # every query runs under the statement timeout

@@ -1,10 +1,11 @@
 """Pure logic, no I/O: cursors, SQL building, settings, the OpenAPI generator."""
+
 from __future__ import annotations
 
 import json
 import os
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from tonypi_query.api import ENDPOINTS
@@ -20,7 +21,7 @@ from tests.support.processes import BIN
 
 
 def test_a_cursor_round_trips_and_a_forged_one_is_a_422():
-    at = datetime(2026, 11, 26, 10, 15, 2, 123456, tzinfo=timezone.utc)
+    at = datetime(2026, 11, 26, 10, 15, 2, 123456, tzinfo=UTC)
     assert decode_cursor(encode_cursor(at, 4242)) == (at, 4242)
     for forged in ("bm90aGluZw", encode_cursor(at, 1)[:-3], "MjAyNi0xMS0yNnwx"):  # garbage, cut, naive time
         with pytest.raises(RequestValidationError) as caught:
@@ -30,7 +31,7 @@ def test_a_cursor_round_trips_and_a_forged_one_is_a_422():
 
 def test_log_filters_become_bind_parameters_never_sql_text():
     evil = "x'; DROP TABLE system_logs; --"
-    at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    at = datetime(2026, 1, 1, tzinfo=UTC)
     query = LogsQuery(level="error", category=evil, robot_id="r1", q="50%_off\\", since=at, limit=7)
     sql, args = logs_sql(query, (at, 99))
     assert evil not in sql and "DROP" not in sql
@@ -49,7 +50,7 @@ def test_job_filters_and_the_seed_defaults():
 
 def test_time_filters_take_iso_and_a_lost_plus_but_no_bare_numbers():
     assert LogsQuery(since="2026-11-26T10:00:00 02:00").since.utcoffset().total_seconds() == 7200
-    assert LogsQuery(since="2026-11-26T10:00:00").since.tzinfo == timezone.utc  # naive means UTC
+    assert LogsQuery(since="2026-11-26T10:00:00").since.tzinfo == UTC  # naive means UTC
     assert LogsQuery(since="2026-11-26 10:00").since.hour == 10  # a space separator, no seconds
     with pytest.raises(ValueError, match="ISO 8601"):
         LogsQuery(since="1700000000")
@@ -72,12 +73,18 @@ def test_settings_defaults_and_one_line_errors():
 
 
 def test_a_bad_setting_is_one_line_and_exit_2():
-    result = subprocess.run([str(BIN / "tonypi-query")], env={**os.environ, "DATABASE_URL": "mysql://x/y"},
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [str(BIN / "tonypi-query")],
+        env={**os.environ, "DATABASE_URL": "mysql://x/y"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "tonypi-query: configuration error: "
-        "DATABASE_URL='mysql://x/y' must start with postgresql://, postgres://"]
+        "DATABASE_URL='mysql://x/y' must start with postgresql://, postgres://"
+    ]
 
 
 def test_the_document_describes_every_endpoint_from_its_models():
@@ -98,12 +105,18 @@ def test_the_document_is_openapi_30_for_the_bundled_swagger_ui():
     text = json.dumps(doc)
     assert '"type": "null"' not in text and '"const"' not in text and '"$defs"' not in text
     robot = doc["components"]["schemas"]["RobotOut"]["properties"]
-    assert robot["last_seen"] == {"type": "string", "format": "date-time", "title": "Last Seen",
-                                  "nullable": True}
+    assert robot["last_seen"] == {
+        "type": "string",
+        "format": "date-time",
+        "title": "Last Seen",
+        "nullable": True,
+    }
     battery = doc["components"]["schemas"]["TelemetryOut"]["properties"]["battery"]
     assert battery["allOf"] == [{"$ref": "#/components/schemas/BatteryPart"}] and battery["nullable"] is True
     assert to_openapi_30({"anyOf": [{"type": "integer"}, {"type": "string"}, {"type": "null"}]}) == {
-        "anyOf": [{"type": "integer"}, {"type": "string"}], "nullable": True}
+        "anyOf": [{"type": "integer"}, {"type": "string"}],
+        "nullable": True,
+    }
 
 
 def _refs(node):

@@ -1,4 +1,5 @@
 """Bad input: a 422 in FastAPI's shape with a readable reason, never a 500."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,55 +16,76 @@ def assert_422(body: dict, loc: list, type_: str) -> None:
     assert len(match[0]["msg"]) > 10  # a sentence a person can act on
 
 
-@pytest.mark.parametrize("path, params, loc, type_", [
-    ("logs", {"limit": "abc"}, ["query", "limit"], "int_parsing"),
-    ("logs", {"limit": "-1"}, ["query", "limit"], "greater_than_equal"),
-    ("logs", {"limit": str(MAX_PAGE_SIZE + 1)}, ["query", "limit"], "less_than_equal"),
-    ("logs", {"limit": "1" + "0" * 30}, ["query", "limit"], "less_than_equal"),
-    ("logs", {"since": "yesterday"}, ["query", "since"], "datetime_from_date_parsing"),
-    ("logs", {"before": "not-a-cursor"}, ["query", "before"], "value_error"),
-    ("logs", {"before": "a b"}, ["query", "before"], "string_pattern_mismatch"),
-    ("logs", {"robot_id": "x\x00y"}, ["query", "robot_id"], "string_pattern_mismatch"),
-    ("logs", {"q": ""}, ["query", "q"], "string_too_short"),
-    ("jobs/history", {"limit": "1.5"}, ["query", "limit"], "int_parsing"),
-    ("jobs/history", {"limit": "-5"}, ["query", "limit"], "greater_than_equal"),
-    ("jobs/history", {"until": "2026-13-40"}, ["query", "until"], "datetime_from_date_parsing"),
-    ("jobs/x", {}, ["path", "id"], "int_parsing"),
-    ("jobs/99999999999999999999", {}, ["path", "id"], "less_than_equal"),
-])
+@pytest.mark.parametrize(
+    "path, params, loc, type_",
+    [
+        ("logs", {"limit": "abc"}, ["query", "limit"], "int_parsing"),
+        ("logs", {"limit": "-1"}, ["query", "limit"], "greater_than_equal"),
+        ("logs", {"limit": str(MAX_PAGE_SIZE + 1)}, ["query", "limit"], "less_than_equal"),
+        ("logs", {"limit": "1" + "0" * 30}, ["query", "limit"], "less_than_equal"),
+        ("logs", {"since": "yesterday"}, ["query", "since"], "datetime_from_date_parsing"),
+        ("logs", {"before": "not-a-cursor"}, ["query", "before"], "value_error"),
+        ("logs", {"before": "a b"}, ["query", "before"], "string_pattern_mismatch"),
+        ("logs", {"robot_id": "x\x00y"}, ["query", "robot_id"], "string_pattern_mismatch"),
+        ("logs", {"q": ""}, ["query", "q"], "string_too_short"),
+        ("jobs/history", {"limit": "1.5"}, ["query", "limit"], "int_parsing"),
+        ("jobs/history", {"limit": "-5"}, ["query", "limit"], "greater_than_equal"),
+        ("jobs/history", {"until": "2026-13-40"}, ["query", "until"], "datetime_from_date_parsing"),
+        ("jobs/x", {}, ["path", "id"], "int_parsing"),
+        ("jobs/99999999999999999999", {}, ["path", "id"], "less_than_equal"),
+    ],
+)
 async def test_bad_query_and_path_values(bare_api, path, params, loc, type_):
     response = await bare_api.get(f"{API}/{path}", params=params)
     assert response.status == 422
     assert_422(await response.json(), loc, type_)
 
 
-@pytest.mark.parametrize("body, loc, type_", [
-    (b'{"robot_id": "x",', ["body"], "json_invalid"),
-    (b"not json", ["body"], "json_invalid"),
-    (b"", ["body"], "missing"),
-    (b"[1, 2]", ["body"], "model_type"),
-    (b'{"name": "no id"}', ["body", "robot_id"], "missing"),
-    (b'{"robot_id": 7}', ["body", "robot_id"], "string_type"),
-    (b'{"robot_id": ""}', ["body", "robot_id"], "string_too_short"),
-    (b'{"robot_id": "a/b"}', ["body", "robot_id"], "string_pattern_mismatch"),
-    (b'{"robot_id": "x", "battery_threshold_low": "low"}', ["body", "battery_threshold_low"], "float_type"),
-    (b'{"robot_id": "x", "battery_threshold_low": "25"}', ["body", "battery_threshold_low"], "float_type"),
-    (b'{"robot_id": "x", "battery_threshold_low": NaN}', ["body", "battery_threshold_low"], "finite_number"),
-    (b'{"robot_id": "x", "name": ["a"]}', ["body", "name"], "string_type"),
-    (b'{"robot_id": "x", "colour": "red"}', ["body", "colour"], "extra_forbidden"),
-])
+@pytest.mark.parametrize(
+    "body, loc, type_",
+    [
+        (b'{"robot_id": "x",', ["body"], "json_invalid"),
+        (b"not json", ["body"], "json_invalid"),
+        (b"", ["body"], "missing"),
+        (b"[1, 2]", ["body"], "model_type"),
+        (b'{"name": "no id"}', ["body", "robot_id"], "missing"),
+        (b'{"robot_id": 7}', ["body", "robot_id"], "string_type"),
+        (b'{"robot_id": ""}', ["body", "robot_id"], "string_too_short"),
+        (b'{"robot_id": "a/b"}', ["body", "robot_id"], "string_pattern_mismatch"),
+        (
+            b'{"robot_id": "x", "battery_threshold_low": "low"}',
+            ["body", "battery_threshold_low"],
+            "float_type",
+        ),
+        (
+            b'{"robot_id": "x", "battery_threshold_low": "25"}',
+            ["body", "battery_threshold_low"],
+            "float_type",
+        ),
+        (
+            b'{"robot_id": "x", "battery_threshold_low": NaN}',
+            ["body", "battery_threshold_low"],
+            "finite_number",
+        ),
+        (b'{"robot_id": "x", "name": ["a"]}', ["body", "name"], "string_type"),
+        (b'{"robot_id": "x", "colour": "red"}', ["body", "colour"], "extra_forbidden"),
+    ],
+)
 async def test_bad_create_bodies(bare_api, body, loc, type_):
     response = await bare_api.post(f"{API}/robots", data=body, headers={"Content-Type": "application/json"})
     assert response.status == 422, await response.text()
     assert_422(await response.json(), loc, type_)
 
 
-@pytest.mark.parametrize("body, loc, type_", [
-    (b'{"is_active": "perhaps"}', ["body", "is_active"], "bool_type"),
-    (b'{"temp_threshold_warning": "75"}', ["body", "temp_threshold_warning"], "float_type"),
-    (b'{"robot_id": "renamed"}', ["body", "robot_id"], "extra_forbidden"),
-    (b'{"status": ""}', ["body", "status"], "string_too_short"),
-])
+@pytest.mark.parametrize(
+    "body, loc, type_",
+    [
+        (b'{"is_active": "perhaps"}', ["body", "is_active"], "bool_type"),
+        (b'{"temp_threshold_warning": "75"}', ["body", "temp_threshold_warning"], "float_type"),
+        (b'{"robot_id": "renamed"}', ["body", "robot_id"], "extra_forbidden"),
+        (b'{"status": ""}', ["body", "status"], "string_too_short"),
+    ],
+)
 async def test_bad_update_bodies(api, body, loc, type_):
     await api.post(f"{API}/robots", json={"robot_id": "target"})
     response = await api.put(f"{API}/robots/target", data=body)
@@ -76,7 +98,10 @@ async def test_validation_reports_every_problem_at_once(api):
     response = await api.post(f"{API}/robots", json={"name": 1, "extra": True})
     issues = (await response.json())["detail"]
     assert sorted(tuple(i["loc"]) for i in issues) == [
-        ("body", "extra"), ("body", "name"), ("body", "robot_id")]
+        ("body", "extra"),
+        ("body", "name"),
+        ("body", "robot_id"),
+    ]
 
 
 async def test_unknown_paths_and_methods_answer_fastapi_style(api):

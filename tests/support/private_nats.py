@@ -1,5 +1,6 @@
 """A private nats-server (JetStream, store in a temp dir, free port) a test may kill and restart
 without touching the shared one."""
+
 from __future__ import annotations
 
 import shutil
@@ -30,7 +31,9 @@ class PrivateNats:
     def start(self, timeout: float = 10.0) -> None:
         self.proc = subprocess.Popen(
             [nats_server_binary(), "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.store)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:

@@ -31,7 +31,7 @@ class PrivatePostgres:
     def url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/tonypi_db"
 
-    def start(self) -> "PrivatePostgres":
+    def start(self) -> PrivatePostgres:
         _as_postgres(
             str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8"
         )

@@ -1,4 +1,5 @@
 """Starting the real service processes (console scripts) for end-to-end tests."""
+
 from __future__ import annotations
 
 import asyncio
@@ -23,10 +24,11 @@ class ServiceProcess:
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "ServiceProcess":
+    def start(self) -> ServiceProcess:
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.proc = subprocess.Popen([str(BIN / self.script), *self.args], env=self.env,
-                                     stdout=out, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [str(BIN / self.script), *self.args], env=self.env, stdout=out, stderr=subprocess.STDOUT
+        )
         return self
 
     def wait_http_ok(self, url: str, timeout: float = 30.0) -> None:
@@ -34,7 +36,8 @@ class ServiceProcess:
         while time.monotonic() < deadline:
             if self.proc and self.proc.poll() is not None:
                 raise RuntimeError(
-                    f"{self.script} exited with {self.proc.returncode}; log: {self.log_text()}")
+                    f"{self.script} exited with {self.proc.returncode}; log: {self.log_text()}"
+                )
             try:
                 with urlopen(url, timeout=1) as resp:
                     if resp.status == 200:

@@ -1,4 +1,5 @@
 """Event schemas, upcasters, subjects, codecs and streams shared by ingest, projector and query."""
+
 from .codec import decode, encode, headers_for, mqtt_event_id, new_event_id, parse_robot_timestamp
 from .envelope import API_SOURCE, EventEnvelope, EventType, utc_now
 from .schemas import CURRENT_VERSION, SCHEMAS, UnknownSchemaVersion, decode_payload, model_for
@@ -7,8 +8,27 @@ from .subjects import Subjects, robot_token
 from .topics import ROUTES, TopicRoute, route_for, subscription_filter
 
 __all__ = [
-    "API_SOURCE", "CURRENT_VERSION", "ROUTES", "SCHEMAS", "EventEnvelope", "EventType",
-    "StreamNames", "Subjects", "TopicRoute", "UnknownSchemaVersion", "decode", "decode_payload",
-    "encode", "ensure_streams", "headers_for", "model_for", "mqtt_event_id", "new_event_id",
-    "parse_robot_timestamp", "robot_token", "route_for", "subscription_filter", "utc_now",
+    "API_SOURCE",
+    "CURRENT_VERSION",
+    "ROUTES",
+    "SCHEMAS",
+    "EventEnvelope",
+    "EventType",
+    "StreamNames",
+    "Subjects",
+    "TopicRoute",
+    "UnknownSchemaVersion",
+    "decode",
+    "decode_payload",
+    "encode",
+    "ensure_streams",
+    "headers_for",
+    "model_for",
+    "mqtt_event_id",
+    "new_event_id",
+    "parse_robot_timestamp",
+    "robot_token",
+    "route_for",
+    "subscription_filter",
+    "utc_now",
 ]

@@ -1,4 +1,5 @@
 """Bytes on the wire: envelopes as JSON, and the ids that make publishing idempotent."""
+
 from __future__ import annotations
 
 import hashlib

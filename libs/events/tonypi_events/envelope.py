@@ -1,7 +1,8 @@
 """The envelope every event travels in, whatever its kind or origin."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -52,8 +53,8 @@ class EventEnvelope(BaseModel):
     def _received_at_is_utc(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError("received_at must carry a time zone")
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -4,6 +4,7 @@ Shared: ingest answers each scan on `tonypi/items/{robot_id}` from it, and the p
 records the item found as the job's `last_item`. Both read ITEM_CATALOGUE_PATH, with this
 package's demo catalogue (QR12345, QR67890, QR00001) as the default.
 """
+
 from __future__ import annotations
 
 import json

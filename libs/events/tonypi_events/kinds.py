@@ -3,6 +3,7 @@
 Models accept unknown extra fields and keep them: firmware grows fields and they belong
 in the event. A known field with the wrong type is a validation error.
 """
+
 from __future__ import annotations
 
 from typing import Any

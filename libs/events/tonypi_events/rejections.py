@@ -1,6 +1,7 @@
 """Why ingest refuses a robot message: machine-readable codes shared by ingest (which
 writes them as the dead-letter subject's last token and in `ingest_rejected` events)
 and by readers of those events (the projector's WARNING log line, operators' tools)."""
+
 from __future__ import annotations
 
 from enum import StrEnum

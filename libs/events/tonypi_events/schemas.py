@@ -1,5 +1,6 @@
 """Which model describes each (event type, schema version), and reading any version
 as the current one."""
+
 from __future__ import annotations
 
 from pydantic import BaseModel

@@ -8,6 +8,7 @@ Retention (see docs/architecture.md, "Retention"):
   `projector_events_lost_total`) and continues from the first event still held.
 - TONYPI_DEADLETTER keeps rejected raw messages for inspection, for a shorter time.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

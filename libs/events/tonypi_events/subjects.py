@@ -1,6 +1,7 @@
 """JetStream subjects. Robot id and event type are both tokens, so a consumer can
 filter by robot (`tonypi.events.<robot>.>`) or by type (`tonypi.events.*.scan`),
 and JetStream keeps per-robot order within the one stream."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -3,10 +3,12 @@
 Ingest subscribes to them, the simulator publishes on them and the AsyncAPI
 document describes them, all from this one table.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from .envelope import EventType
 
@@ -21,8 +23,18 @@ def scan_version(payload: dict[str, Any]) -> int:
     return 2 if "qr_data" in payload else 1
 
 
-_JOB_V2_ONLY = frozenset({"task_name", "progress_percent", "phase", "elapsed_time",
-                          "estimated_duration", "action_duration", "success", "reason"})
+_JOB_V2_ONLY = frozenset(
+    {
+        "task_name",
+        "progress_percent",
+        "phase",
+        "elapsed_time",
+        "estimated_duration",
+        "action_duration",
+        "success",
+        "reason",
+    }
+)
 
 
 def job_version(payload: dict[str, Any]) -> int:
@@ -48,22 +60,34 @@ class TopicRoute:
 
 
 ROUTES: tuple[TopicRoute, ...] = (
-    TopicRoute("tonypi/status/+", EventType.STATUS,
-               "Status heartbeat: on connect, every 60 s, and offline on clean shutdown"),
+    TopicRoute(
+        "tonypi/status/+",
+        EventType.STATUS,
+        "Status heartbeat: on connect, every 60 s, and offline on clean shutdown",
+    ),
     TopicRoute("tonypi/sensors/+", EventType.SENSOR, "One sensor reading, about ten per burst every 2 s"),
     TopicRoute("tonypi/battery", EventType.BATTERY, "Battery state every 30 s; robot id only in the payload"),
     TopicRoute("tonypi/location", EventType.LOCATION, "Position every 5 s; robot id only in the payload"),
-    TopicRoute("tonypi/scan/+", EventType.SCAN,
-               "A QR code scanned (gen 1: qr, gen 2: qr_data)", scan_version),
-    TopicRoute("tonypi/job/+", EventType.JOB,
-               "Job progress (gen 1: percent, gen 2: progress_percent and endings)", job_version),
-    TopicRoute("tonypi/commands/response", EventType.COMMAND_RESPONSE,
-               "A robot's answer to an operator command"),
+    TopicRoute(
+        "tonypi/scan/+", EventType.SCAN, "A QR code scanned (gen 1: qr, gen 2: qr_data)", scan_version
+    ),
+    TopicRoute(
+        "tonypi/job/+",
+        EventType.JOB,
+        "Job progress (gen 1: percent, gen 2: progress_percent and endings)",
+        job_version,
+    ),
+    TopicRoute(
+        "tonypi/commands/response", EventType.COMMAND_RESPONSE, "A robot's answer to an operator command"
+    ),
     TopicRoute("tonypi/servos/+", EventType.SERVOS, "Servo states (gen 2)"),
     TopicRoute("tonypi/vision/+", EventType.VISION, "Vision detections (gen 2)"),
     TopicRoute("tonypi/logs/+", EventType.LOG, "The robot's own log lines (gen 2)"),
-    TopicRoute("tonypi/emergency_stop/response", EventType.EMERGENCY_STOP_RESPONSE,
-               "Answer to an emergency stop (gen 2)"),
+    TopicRoute(
+        "tonypi/emergency_stop/response",
+        EventType.EMERGENCY_STOP_RESPONSE,
+        "Answer to an emergency stop (gen 2)",
+    ),
 )
 
 ITEM_REPLY_PATTERN = "tonypi/items/{robot_id}"

@@ -4,9 +4,11 @@ Events are immutable in the stream; old versions are upgraded when read, never
 rewritten. Each function is pure and takes and returns a plain dict, so unknown
 fields pass through untouched.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .envelope import EventType
 

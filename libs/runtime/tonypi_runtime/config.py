@@ -5,11 +5,12 @@ A bad value raises ConfigError with one line naming the variable and the problem
 `tonypi_runtime.entrypoint.run_service` prints that line and exits 2, no traceback.
 No secret has a default.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 

@@ -10,6 +10,7 @@ MQTT_TOPIC_PREFIX   prepended to every robot topic (tests isolate themselves wit
 HTTP_HOST           where a service listens (default 127.0.0.1), with its own port variable
 LOG_FORMAT          text (default) or json;  LOG_LEVEL  DEBUG, INFO (default), WARNING, ERROR, CRITICAL
 """
+
 from __future__ import annotations
 
 import logging
@@ -55,8 +56,9 @@ def stream_names(env: Env) -> StreamNames:
         # JetStream reserves max_bytes up front: two 50 GiB streams do not fit one server
         # with less free disk, so tests (many streams at once) set this small.
         events_max_bytes=env_int(env, "EVENTS_MAX_BYTES", defaults.events_max_bytes, minimum=1024 * 1024),
-        dead_letter_max_bytes=env_int(env, "DEAD_LETTER_MAX_BYTES", defaults.dead_letter_max_bytes,
-                                      minimum=1024 * 1024),
+        dead_letter_max_bytes=env_int(
+            env, "DEAD_LETTER_MAX_BYTES", defaults.dead_letter_max_bytes, minimum=1024 * 1024
+        ),
     )
 
 
@@ -77,8 +79,9 @@ class HttpBind:
 
 def http_bind(env: Env, port_variable: str, default_port: int) -> HttpBind:
     """Where a service listens. Loopback unless HTTP_HOST asks for more (containers set 0.0.0.0)."""
-    return HttpBind(env_str(env, "HTTP_HOST", "127.0.0.1"),
-                    env_int(env, port_variable, default_port, minimum=0))
+    return HttpBind(
+        env_str(env, "HTTP_HOST", "127.0.0.1"), env_int(env, port_variable, default_port, minimum=0)
+    )
 
 
 LOG_FORMATS = ("text", "json")

@@ -1,10 +1,11 @@
 """Running a service process: signals, config errors as one line, exit codes."""
+
 from __future__ import annotations
 
 import asyncio
 import signal
 import sys
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from .config import ConfigError
 
@@ -24,7 +25,7 @@ async def sleep_unless(stop: asyncio.Event, seconds: float) -> bool:
         return True
     try:
         await asyncio.wait_for(stop.wait(), seconds)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return False
     return True
 
@@ -33,6 +34,7 @@ def run_service(name: str, main: Callable[[], Awaitable[None]]) -> None:
     """Run `main` on uvloop where installed; a ConfigError becomes one line and exit 2."""
     try:
         import uvloop
+
         runner = uvloop.run
     except ImportError:  # uvloop is optional: it only makes the loop faster
         runner = asyncio.run

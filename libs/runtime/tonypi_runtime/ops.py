@@ -1,7 +1,8 @@
 """The ops endpoints every service serves: /metrics, /livez, /readyz."""
+
 from __future__ import annotations
 
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
@@ -10,8 +11,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 ReadinessCheck = Callable[[], Awaitable[tuple[bool, dict[str, str]]]]
 
 
-def add_ops_routes(app: web.Application, ready: ReadinessCheck,
-                   registry: CollectorRegistry = REGISTRY) -> None:
+def add_ops_routes(
+    app: web.Application, ready: ReadinessCheck, registry: CollectorRegistry = REGISTRY
+) -> None:
     async def metrics(_: web.Request) -> web.Response:
         body = generate_latest(registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
@@ -21,8 +23,9 @@ def add_ops_routes(app: web.Application, ready: ReadinessCheck,
 
     async def readyz(_: web.Request) -> web.Response:
         ok, checks = await ready()
-        return web.json_response({"status": "ready" if ok else "not ready", "checks": checks},
-                                 status=200 if ok else 503)
+        return web.json_response(
+            {"status": "ready" if ok else "not ready", "checks": checks}, status=200 if ok else 503
+        )
 
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/livez", livez)
@@ -32,8 +35,9 @@ def add_ops_routes(app: web.Application, ready: ReadinessCheck,
 class OpsServer:
     """A small HTTP server for the ops endpoints, for services that serve nothing else."""
 
-    def __init__(self, host: str, port: int, ready: ReadinessCheck,
-                 registry: CollectorRegistry = REGISTRY) -> None:
+    def __init__(
+        self, host: str, port: int, ready: ReadinessCheck, registry: CollectorRegistry = REGISTRY
+    ) -> None:
         self.host, self.port = host, port
         self._app = web.Application()
         add_ops_routes(self._app, ready, registry)

@@ -1,5 +1,6 @@
 """What the projector (the read tables' only writer) and the query service (their reader)
 agree on in PostgreSQL: the checkpoint row, its notification, and JSON columns as values."""
+
 from __future__ import annotations
 
 import json

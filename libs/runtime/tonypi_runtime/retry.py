@@ -1,10 +1,12 @@
 """Retrying an unreachable dependency with capped exponential backoff, saying so."""
+
 from __future__ import annotations
 
 import asyncio
 import logging
 import random
-from typing import Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 T = TypeVar("T")
 

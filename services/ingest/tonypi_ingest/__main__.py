@@ -1,4 +1,5 @@
 """`tonypi-ingest`: MQTT robot messages -> events on NATS JetStream."""
+
 from tonypi_runtime.entrypoint import run_service
 
 from .bootstrap import main as serve

@@ -2,6 +2,7 @@
 
 Pure functions of (topic, bytes, receive time): no I/O, so every rule is unit-testable.
 """
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,6 @@ from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
-
 from tonypi_events import (
     EventEnvelope,
     EventType,
@@ -67,7 +67,7 @@ def _describe(error: ValidationError, limit: int = 3) -> str:
 
 def admit(topic: str, raw: bytes, received_at: datetime, topic_prefix: str = "") -> Accepted | Rejected:
     """The event this message becomes, or why it cannot become one."""
-    relative = topic[len(topic_prefix):]
+    relative = topic[len(topic_prefix) :]
     route = _route(relative) if topic.startswith(topic_prefix) else None
     if route is None:
         return Rejected(RejectReason.UNKNOWN_TOPIC, f"no robot topic matches {topic!r}")
@@ -75,15 +75,20 @@ def admit(topic: str, raw: bytes, received_at: datetime, topic_prefix: str = "")
     # Unreadable messages on per-robot topics are still filed under the topic's robot.
     topic_robot = _topic_robot(route, relative)
     if len(raw) > MAX_PAYLOAD_BYTES:
-        return Rejected(RejectReason.TOO_LARGE,
-                        f"payload is {len(raw)} bytes; the limit is {MAX_PAYLOAD_BYTES}", kind, topic_robot)
+        return Rejected(
+            RejectReason.TOO_LARGE,
+            f"payload is {len(raw)} bytes; the limit is {MAX_PAYLOAD_BYTES}",
+            kind,
+            topic_robot,
+        )
     try:
         payload = json.loads(raw)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         return Rejected(RejectReason.NOT_JSON, f"not UTF-8 JSON: {exc}", kind, topic_robot)
     if not isinstance(payload, dict):
-        return Rejected(RejectReason.NOT_OBJECT, f"JSON {type(payload).__name__}, not an object",
-                        kind, topic_robot)
+        return Rejected(
+            RejectReason.NOT_OBJECT, f"JSON {type(payload).__name__}, not an object", kind, topic_robot
+        )
     robot_id = _robot_id(payload, topic_robot)
     occurred_at = parse_robot_timestamp(payload.get("timestamp"))
     version = route.detect_version(payload)
@@ -92,8 +97,11 @@ def admit(topic: str, raw: bytes, received_at: datetime, topic_prefix: str = "")
     except ValidationError as exc:
         return Rejected(RejectReason.INVALID_FIELDS, _describe(exc), kind, robot_id, occurred_at)
     if robot_id is None:
-        return Rejected(RejectReason.NO_ROBOT_ID,
-                        f"{route.pattern} carries the robot id only in the payload, and it has none", kind)
+        return Rejected(
+            RejectReason.NO_ROBOT_ID,
+            f"{route.pattern} carries the robot id only in the payload, and it has none",
+            kind,
+        )
     event = EventEnvelope(
         event_id=mqtt_event_id(topic, raw),
         event_type=kind,
@@ -109,8 +117,9 @@ def admit(topic: str, raw: bytes, received_at: datetime, topic_prefix: str = "")
     return Accepted(event)
 
 
-def rejection_event(rejection: Rejected, topic: str, raw: bytes, received_at: datetime,
-                    dead_letter_subject: str) -> EventEnvelope:
+def rejection_event(
+    rejection: Rejected, topic: str, raw: bytes, received_at: datetime, dead_letter_subject: str
+) -> EventEnvelope:
     """The `ingest_rejected` event telling readers (the projector's log) what was refused."""
     robot_id = rejection.robot_id or UNATTRIBUTED_ROBOT_ID
     return EventEnvelope(
@@ -121,6 +130,12 @@ def rejection_event(rejection: Rejected, topic: str, raw: bytes, received_at: da
         occurred_at=rejection.occurred_at,
         received_at=received_at,
         source=topic,
-        payload={"robot_id": robot_id, "reason": rejection.reason.value, "detail": rejection.detail,
-                 "topic": topic, "size": len(raw), "dead_letter_subject": dead_letter_subject},
+        payload={
+            "robot_id": robot_id,
+            "reason": rejection.reason.value,
+            "detail": rejection.detail,
+            "topic": topic,
+            "size": len(raw),
+            "dead_letter_subject": dead_letter_subject,
+        },
     )

@@ -8,6 +8,7 @@ and the scan reply published back to robots.
 FastStream broker objects serve only as the specification here: they are never
 connected. tests/ingest/test_asyncapi.py fails when docs/asyncapi.yaml is stale.
 """
+
 from __future__ import annotations
 
 import sys
@@ -25,17 +26,19 @@ from tonypi_events.topics import ITEM_REPLY_PATTERN
 
 TITLE = "TonyPi Fleet Monitor ingest"
 VERSION = "1.0.0"
-DESCRIPTION = "\n\n".join((
-    "What robots publish over MQTT, and what ingest makes of it on NATS JetStream.",
-    "Every robot message becomes exactly one event (`Nats-Msg-Id` = hash of topic and payload) "
-    "on stream `TONYPI_EVENTS`, subject `tonypi.events.<robot>.<event_type>`. Topics are relative "
-    "to `MQTT_TOPIC_PREFIX`; with `MQTT_SHARED_GROUP` set, ingest subscribes through "
-    "`$share/<group>/...` and replicas split the load.",
-    "A message that is not JSON, not an object, names no robot, has a known field of the wrong "
-    f"type, or exceeds {MAX_PAYLOAD_BYTES} bytes goes to stream `TONYPI_DEADLETTER` (subject "
-    "`tonypi.deadletter.<reason>`, reasons: " + ", ".join(r.value for r in RejectReason) + ") "
-    "with an `ingest_rejected` event beside it.",
-))
+DESCRIPTION = "\n\n".join(
+    (
+        "What robots publish over MQTT, and what ingest makes of it on NATS JetStream.",
+        "Every robot message becomes exactly one event (`Nats-Msg-Id` = hash of topic and payload) "
+        "on stream `TONYPI_EVENTS`, subject `tonypi.events.<robot>.<event_type>`. Topics are relative "
+        "to `MQTT_TOPIC_PREFIX`; with `MQTT_SHARED_GROUP` set, ingest subscribes through "
+        "`$share/<group>/...` and replicas split the load.",
+        "A message that is not JSON, not an object, names no robot, has a known field of the wrong "
+        f"type, or exceeds {MAX_PAYLOAD_BYTES} bytes goes to stream `TONYPI_DEADLETTER` (subject "
+        "`tonypi.deadletter.<reason>`, reasons: " + ", ".join(r.value for r in RejectReason) + ") "
+        "with an `ingest_rejected` event beside it.",
+    )
+)
 
 
 class ItemFound(BaseModel):
@@ -61,14 +64,18 @@ def _payload_type(event_type: EventType) -> Any:
 
 def _event_model(event_type: EventType) -> type[EventEnvelope]:
     name = "".join(part.title() for part in event_type.value.split("_")) + "Event"
-    return create_model(name, __base__=EventEnvelope,
-                        event_type=(Literal[event_type.value], Field(...)),  # type: ignore[valid-type]
-                        payload=(_payload_type(event_type), ...))
+    return create_model(
+        name,
+        __base__=EventEnvelope,
+        event_type=(Literal[event_type.value], Field(...)),  # type: ignore[valid-type]
+        payload=(_payload_type(event_type), ...),
+    )
 
 
 def _spec_handler(payload_type: Any):
     async def handler(payload):  # never called: its annotation is the message schema
         return None
+
     handler.__annotations__ = {"payload": payload_type, "return": None}
     return handler
 
@@ -80,29 +87,46 @@ def build() -> AsyncAPI:
     subjects = StreamNames().subjects
     for route in ROUTES:
         topic = route.pattern.replace("+", "{robot_id}")
-        mqtt.subscriber(topic, qos=QoS.AT_LEAST_ONCE, title=f"{topic}:consume",
-                        description=route.description)(_spec_handler(_payload_type(route.event_type)))
+        mqtt.subscriber(
+            topic, qos=QoS.AT_LEAST_ONCE, title=f"{topic}:consume", description=route.description
+        )(_spec_handler(_payload_type(route.event_type)))
         subject = subjects.event("{robot}", route.event_type).replace("%7B", "{").replace("%7D", "}")
-        nats.publisher(subject, title=f"{subject}:publish", schema=_event_model(route.event_type),
-                       description=f"One `{route.event_type.value}` event per message on {route.pattern}; "
-                                   "`<robot>` is the robot id, subject-safe (`%XX` escapes).")
+        nats.publisher(
+            subject,
+            title=f"{subject}:publish",
+            schema=_event_model(route.event_type),
+            description=f"One `{route.event_type.value}` event per message on {route.pattern}; "
+            "`<robot>` is the robot id, subject-safe (`%XX` escapes).",
+        )
     rejected = subjects.event("{robot}", EventType.INGEST_REJECTED).replace("%7B", "{").replace("%7D", "}")
-    nats.publisher(rejected, title=f"{rejected}:publish", schema=_event_model(EventType.INGEST_REJECTED),
-                   description="A robot message ingest refused; robot `_unattributed` when none is known.")
-    nats.publisher(subjects.dead_letter("{reason}"), title="dead letter", schema=bytes,
-                   description="The refused message's raw bytes. Headers: Tonypi-Topic, Tonypi-Reason, "
-                               "Tonypi-Detail, Tonypi-Size, Tonypi-Received-At.")
-    mqtt.publisher(ITEM_REPLY_PATTERN, title=f"{ITEM_REPLY_PATTERN}:publish",
-                   schema=Union[ItemFound, ItemNotFound],
-                   description="The item lookup answer, published for every scan once its event is stored.")
+    nats.publisher(
+        rejected,
+        title=f"{rejected}:publish",
+        schema=_event_model(EventType.INGEST_REJECTED),
+        description="A robot message ingest refused; robot `_unattributed` when none is known.",
+    )
+    nats.publisher(
+        subjects.dead_letter("{reason}"),
+        title="dead letter",
+        schema=bytes,
+        description="The refused message's raw bytes. Headers: Tonypi-Topic, Tonypi-Reason, "
+        "Tonypi-Detail, Tonypi-Size, Tonypi-Received-At.",
+    )
+    mqtt.publisher(
+        ITEM_REPLY_PATTERN,
+        title=f"{ITEM_REPLY_PATTERN}:publish",
+        schema=Union[ItemFound, ItemNotFound],
+        description="The item lookup answer, published for every scan once its event is stored.",
+    )
     return AsyncAPI(mqtt, nats, title=TITLE, version=VERSION, description=DESCRIPTION, schema_version="3.0.0")
 
 
 def render() -> str:
     # FastStream keeps subscribers and publishers unordered: sort keys so the document
     # is byte-for-byte reproducible and the staleness test means something.
-    return yaml.safe_dump(build().to_specification().to_jsonable(), sort_keys=True, allow_unicode=True,
-                          width=100)
+    return yaml.safe_dump(
+        build().to_specification().to_jsonable(), sort_keys=True, allow_unicode=True, width=100
+    )
 
 
 if __name__ == "__main__":

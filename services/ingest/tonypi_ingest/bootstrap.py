@@ -1,4 +1,5 @@
 """Composition root: config -> connections -> forwarder, ingestor, MQTT source, ops server."""
+
 from __future__ import annotations
 
 import asyncio
@@ -25,11 +26,20 @@ async def serve(config: IngestConfig, stop: asyncio.Event) -> None:
     catalogue = ItemCatalogue.from_file(config.catalogue_path)
     forwarder: JetStreamForwarder | None = None
     link = NatsLink(config.nats, config.streams, on_available=lambda: forwarder and forwarder.wake())
-    forwarder = JetStreamForwarder(link, capacity=config.buffer_size, max_in_flight=config.max_in_flight,
-                                   ack_timeout_s=config.ack_timeout_s)
+    forwarder = JetStreamForwarder(
+        link,
+        capacity=config.buffer_size,
+        max_in_flight=config.max_in_flight,
+        ack_timeout_s=config.ack_timeout_s,
+    )
     metrics.BUFFER_DEPTH.set_function(lambda: forwarder.depth)
-    ingestor = Ingestor(forwarder, config.streams.subjects, catalogue, config.topic_prefix,
-                        send_reply=lambda topic, payload: source.send(topic, payload))
+    ingestor = Ingestor(
+        forwarder,
+        config.streams.subjects,
+        catalogue,
+        config.topic_prefix,
+        send_reply=lambda topic, payload: source.send(topic, payload),
+    )
     source = MqttSource(config, handle=ingestor.handle)
 
     async def ready() -> tuple[bool, dict[str, str]]:
@@ -43,8 +53,9 @@ async def serve(config: IngestConfig, stop: asyncio.Event) -> None:
     try:
         await ops.start()
     except OSError as exc:
-        raise ConfigError(f"INGEST_PORT={config.http.port} on HTTP_HOST={config.http.host}: "
-                          f"cannot listen ({exc})") from None
+        raise ConfigError(
+            f"INGEST_PORT={config.http.port} on HTTP_HOST={config.http.host}: cannot listen ({exc})"
+        ) from None
     log.info("ops endpoints on http://%s:%d (/metrics /livez /readyz)", config.http.host, config.http.port)
 
     # MQTT starts at once: while NATS is still unreachable, messages wait in the buffer.
@@ -55,9 +66,12 @@ async def serve(config: IngestConfig, stop: asyncio.Event) -> None:
         if forwarder.depth:
             log.info("draining %d publishes", forwarder.depth)
         if not await forwarder.drained(config.drain_timeout_s):
-            log.error("drain timed out after %.0fs: %d messages not acknowledged by JetStream "
-                      "(QoS 1 ones stay unacknowledged at the broker)",
-                      config.drain_timeout_s, forwarder.depth)
+            log.error(
+                "drain timed out after %.0fs: %d messages not acknowledged by JetStream "
+                "(QoS 1 ones stay unacknowledged at the broker)",
+                config.drain_timeout_s,
+                forwarder.depth,
+            )
 
     try:
         await source.run(stop, drain)

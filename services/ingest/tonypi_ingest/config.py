@@ -1,4 +1,5 @@
 """Ingest settings, read once from the environment. See docs/ingest.md for each variable."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

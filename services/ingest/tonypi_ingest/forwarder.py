@@ -6,22 +6,21 @@ Anything unacknowledged after `ack_timeout_s`, or refused, goes back to the fron
 buffer and is sent again with the same `Nats-Msg-Id`, so a publish that did land but
 whose ack was lost is not stored twice (within the stream's duplicate window).
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
-
 from typing import Protocol
 
 import nats.errors
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.errors import APIError, NoStreamResponseError
-
 from tonypi_runtime.logs import Throttled
 
 from . import metrics
@@ -62,8 +61,15 @@ def _refused_for_good(error: BaseException) -> bool:
 class JetStreamForwarder:
     """Messages offered before NATS was ever reached wait in the buffer like any others."""
 
-    def __init__(self, link: Connection, *, capacity: int, max_in_flight: int,
-                 ack_timeout_s: float, linger_s: float = 0.002) -> None:
+    def __init__(
+        self,
+        link: Connection,
+        *,
+        capacity: int,
+        max_in_flight: int,
+        ack_timeout_s: float,
+        linger_s: float = 0.002,
+    ) -> None:
         self._link = link
         self._js: JetStreamContext | None = None
         self._linger = linger_s
@@ -84,8 +90,11 @@ class JetStreamForwarder:
         """Queue items (all or none). False: the buffer is full, the items are dropped (counted, logged)."""
         if self.depth + len(items) > self._capacity:
             metrics.BUFFER_DROPPED.inc(len(items))
-            self._throttled.error("dropped", "buffer full (%d waiting for JetStream): dropping messages; "
-                                  "NATS unreachable or too slow", self.depth)
+            self._throttled.error(
+                "dropped",
+                "buffer full (%d waiting for JetStream): dropping messages; NATS unreachable or too slow",
+                self.depth,
+            )
             return False
         self._waiting.extend(items)
         self._empty.clear()
@@ -97,7 +106,7 @@ class JetStreamForwarder:
         try:
             await asyncio.wait_for(self._empty.wait(), timeout)
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
 
     def wake(self) -> None:
@@ -144,8 +153,9 @@ class JetStreamForwarder:
         error = None if future.cancelled() else future.exception()
         if error is not None and _refused_for_good(error):
             metrics.PUBLISH_REFUSED.inc()
-            self._throttled.error("refused", "JetStream refused %s for good (%s); dropping it",
-                                  item.subject, error)
+            self._throttled.error(
+                "refused", "JetStream refused %s for good (%s); dropping it", item.subject, error
+            )
             self._acted_on(item)  # never storable: holding its MQTT ack would only jam the window
         elif future.cancelled() or error is not None:
             self._waiting.appendleft(item)
@@ -172,8 +182,9 @@ class JetStreamForwarder:
     def _retry_later(self, stage: str, error: BaseException) -> None:
         # Refusals (no stream, server errors) repeat until someone fixes them: don't spin.
         self._pause_until = time.monotonic() + 0.5
-        self._throttled.warning(f"retry-{stage}", "JetStream publish failed (%s: %s); retrying",
-                                type(error).__name__, error)
+        self._throttled.warning(
+            f"retry-{stage}", "JetStream publish failed (%s: %s); retrying", type(error).__name__, error
+        )
 
     async def _expire_unacked(self) -> None:
         """Ack futures carry no deadline of their own: cancel the overdue ones so they are resent."""
@@ -186,7 +197,11 @@ class JetStreamForwarder:
                     break
                 overdue.append(future)
             if overdue:
-                self._throttled.warning("timeout", "%d JetStream acks overdue (>%.1fs); resending",
-                                        len(overdue), self._ack_timeout)
+                self._throttled.warning(
+                    "timeout",
+                    "%d JetStream acks overdue (>%.1fs); resending",
+                    len(overdue),
+                    self._ack_timeout,
+                )
                 for future in reversed(overdue):  # appendleft in reverse keeps their order
                     future.cancel()

@@ -1,12 +1,13 @@
 """What happens to each MQTT message: admit it, then hand the event (or the dead letter
 and its `ingest_rejected` event) to the forwarder, and act once JetStream acked it:
 acknowledge the MQTT message and, for a scan, answer the robot."""
+
 from __future__ import annotations
 
 import json
 import logging
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from tonypi_events import Subjects, encode, headers_for, utc_now
 from tonypi_events.codec import MSG_ID_HEADER
@@ -41,12 +42,19 @@ def _all_of(count: int, action: Callback | None) -> Callback | None:
         remaining[0] -= 1
         if remaining[0] == 0:
             action()
+
     return one
 
 
 class Ingestor:
-    def __init__(self, forwarder: JetStreamForwarder, subjects: Subjects, catalogue: ItemCatalogue,
-                 topic_prefix: str, send_reply: ReplySender) -> None:
+    def __init__(
+        self,
+        forwarder: JetStreamForwarder,
+        subjects: Subjects,
+        catalogue: ItemCatalogue,
+        topic_prefix: str,
+        send_reply: ReplySender,
+    ) -> None:
         self._forwarder, self._subjects, self._catalogue = forwarder, subjects, catalogue
         self._prefix, self._send_reply = topic_prefix, send_reply
         self._throttled = Throttled(log)
@@ -68,8 +76,14 @@ class Ingestor:
         if accepted.scanned_qr is not None:
             reply = self._reply_action(event.robot_id, accepted.scanned_qr)
             on_acked = reply if ack is None else (lambda: (reply(), ack()))
-        outgoing = Outgoing(self._subjects.event(event.robot_id, event.event_type), encode(event),
-                            headers_for(event), kind, received, on_acked)
+        outgoing = Outgoing(
+            self._subjects.event(event.robot_id, event.event_type),
+            encode(event),
+            headers_for(event),
+            kind,
+            received,
+            on_acked,
+        )
         if not self._forwarder.offer(outgoing) and ack is not None:
             ack()  # counted as dropped; holding the PUBACK would only jam the broker's window
 
@@ -77,17 +91,25 @@ class Ingestor:
         def reply() -> None:
             answer = self._catalogue.reply(robot_id, qr)
             metrics.SCAN_REPLIES.labels(str(answer["found"]).lower()).inc()
-            self._send_reply(self._prefix + ITEM_REPLY_PATTERN.format(robot_id=robot_id),
-                             json.dumps(answer).encode())
+            self._send_reply(
+                self._prefix + ITEM_REPLY_PATTERN.format(robot_id=robot_id), json.dumps(answer).encode()
+            )
+
         return reply
 
-    def _reject(self, rejection: Rejected, topic: str, raw: bytes, received: float, received_at,
-                ack: Callback | None) -> None:
+    def _reject(
+        self, rejection: Rejected, topic: str, raw: bytes, received: float, received_at, ack: Callback | None
+    ) -> None:
         kind = rejection.event_type.value if rejection.event_type else "unknown"
         metrics.RECEIVED_BY_KIND[kind].inc()
         metrics.REJECTED_BY_REASON[rejection.reason.value].inc()
-        self._throttled.warning(f"reject-{rejection.reason.value}", "rejected a message on %s: %s (%s)",
-                                topic, rejection.reason.value, rejection.detail)
+        self._throttled.warning(
+            f"reject-{rejection.reason.value}",
+            "rejected a message on %s: %s (%s)",
+            topic,
+            rejection.reason.value,
+            rejection.detail,
+        )
         dead_letter_subject = self._subjects.dead_letter(rejection.reason.value)
         event = rejection_event(rejection, topic, raw, received_at, dead_letter_subject)
         headers = {
@@ -98,10 +120,16 @@ class Ingestor:
             "Tonypi-Size": str(len(raw)),
             "Tonypi-Received-At": received_at.isoformat(),
         }
-        dead_letter = Outgoing(dead_letter_subject, raw[:DEAD_LETTER_MAX_BYTES], headers,
-                               "dead_letter", received)
-        notice = Outgoing(self._subjects.event(event.robot_id, event.event_type), encode(event),
-                          headers_for(event), event.event_type.value, received)
+        dead_letter = Outgoing(
+            dead_letter_subject, raw[:DEAD_LETTER_MAX_BYTES], headers, "dead_letter", received
+        )
+        notice = Outgoing(
+            self._subjects.event(event.robot_id, event.event_type),
+            encode(event),
+            headers_for(event),
+            event.event_type.value,
+            received,
+        )
         dead_letter.on_acked = notice.on_acked = _all_of(2, ack)
         if not self._forwarder.offer(dead_letter, notice) and ack is not None:
             ack()

@@ -6,6 +6,7 @@ unacknowledged (it acknowledges only after JetStream stored them), whatever the 
 queue of 1000 overflows, drops messages). Brokers that only speak 3.1.1 (amqtt, the
 embedded broker of `tonypi up`) get 3.1.1, and the broker's window.
 """
+
 from __future__ import annotations
 
 import logging
@@ -38,8 +39,10 @@ class ProtocolChoice:
 
     def connected(self) -> None:
         if not self._settled and self.current is V311:
-            log.warning("the MQTT broker does not speak MQTT 5: using 3.1.1, so the broker's "
-                        "max_inflight_messages bounds how many QoS 1 messages ingest may hold unacknowledged")
+            log.warning(
+                "the MQTT broker does not speak MQTT 5: using 3.1.1, so the broker's "
+                "max_inflight_messages bounds how many QoS 1 messages ingest may hold unacknowledged"
+            )
         self._settled = True
 
     def failed(self) -> None:
@@ -55,17 +58,27 @@ def make_client(config: IngestConfig, protocol: aiomqtt.ProtocolVersion) -> aiom
         properties.ReceiveMaximum = config.receive_maximum
         if persistent:
             properties.SessionExpiryInterval = config.session_expiry_s
-        options = {"properties": properties,
-                   "clean_start": MQTT_CLEAN_START_FIRST_ONLY if not persistent else False}
+        options = {
+            "properties": properties,
+            "clean_start": MQTT_CLEAN_START_FIRST_ONLY if not persistent else False,
+        }
     else:
         options = {"clean_session": not persistent}
     client = aiomqtt.Client(
-        url.host, url.port, username=url.username, password=url.password, identifier=config.client_id,
-        protocol=protocol, keepalive=30, timeout=5, max_inflight_messages=1000, socket_options=NO_DELAY,
+        url.host,
+        url.port,
+        username=url.username,
+        password=url.password,
+        identifier=config.client_id,
+        protocol=protocol,
+        keepalive=30,
+        timeout=5,
+        max_inflight_messages=1000,
+        socket_options=NO_DELAY,
         **options,
     )
     # Before connecting: a persistent session's backlog arrives right after CONNACK.
-    client._client.manual_ack_set(True)  # noqa: SLF001 (aiomqtt does not expose it)
+    client._client.manual_ack_set(True)
     return client
 
 

@@ -5,14 +5,14 @@ Reconnects with backoff when the broker goes away. With MQTT_CLIENT_ID set the s
 is persistent, so the broker keeps QoS 1 messages for ingest while it is away and
 redelivers the ones it never acknowledged.
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import aiomqtt
-
 from tonypi_events import ROUTES, subscription_filter
 from tonypi_runtime.entrypoint import sleep_unless
 from tonypi_runtime.logs import Throttled
@@ -26,7 +26,7 @@ Callback = Callable[[], None]
 MessageHandler = Callable[[str, bytes, "Callback | None"], None]
 log = logging.getLogger("tonypi_ingest.mqtt")
 
-__all__ = ["MqttSource", "NO_DELAY", "subscription_filters"]
+__all__ = ["NO_DELAY", "MqttSource", "subscription_filters"]
 
 
 def subscription_filters(config: IngestConfig) -> list[str]:
@@ -48,7 +48,7 @@ class MqttSource:
             self._throttled.warning("reply", "MQTT disconnected: reply on %s not sent", topic)
             return
         # paho queues the packet and retransmits it until the broker's PUBACK.
-        info = client._client.publish(topic, payload, qos=1)  # noqa: SLF001 (no await needed)
+        info = client._client.publish(topic, payload, qos=1)
         if info.rc != 0:
             self._throttled.warning("reply", "MQTT publish on %s failed (rc=%s)", topic, info.rc)
 
@@ -60,20 +60,22 @@ class MqttSource:
         while not stop.is_set():
             protocol = self._protocol.current
             client = make_client(self._config, protocol)
-            paho = client._client  # noqa: SLF001 (aiomqtt does not expose the callback)
+            paho = client._client
             # Messages go straight from paho's callback to the handler: aiomqtt's queue costs
             # a task and a wait per message, a third of ingest's CPU at 10k msg/s.
             taking = [True]
             # Bound now, not looked up when called: a late message from this connection must be
             # acknowledged on it, never on the next one.
             paho.on_message = lambda _c, _u, message, paho=paho, taking=taking: (
-                taking[0] and self._dispatch(paho, message))
+                taking[0] and self._dispatch(paho, message)
+            )
             try:
                 async with client:
                     self._protocol.connected()
                     filters = subscription_filters(self._config)
                     granted = await client.subscribe(
-                        subscriptions(filters, self._config.subscribe_qos, protocol))
+                        subscriptions(filters, self._config.subscribe_qos, protocol)
+                    )
                     refused = [f for f, code in zip(filters, granted) if getattr(code, "value", code) >= 0x80]
                     if refused:  # an ACL or a broker without shared subscriptions: not ready
                         log.error("the MQTT broker refused subscriptions to %s; retrying", ", ".join(refused))
@@ -81,9 +83,13 @@ class MqttSource:
                     self._client, self.subscribed = client, True
                     metrics.MQTT_CONNECTED.set(1)
                     group = self._config.shared_group
-                    log.info("subscribed to %d robot topics on %s (MQTT %s)%s", len(ROUTES), url.redacted,
-                             "5" if protocol is aiomqtt.ProtocolVersion.V5 else "3.1.1",
-                             f" (shared group {group})" if group else "")
+                    log.info(
+                        "subscribed to %d robot topics on %s (MQTT %s)%s",
+                        len(ROUTES),
+                        url.redacted,
+                        "5" if protocol is aiomqtt.ProtocolVersion.V5 else "3.1.1",
+                        f" (shared group {group})" if group else "",
+                    )
                     delays = backoff_delays()
                     await self._until_lost_or_stopped(client, stop)
                     await self._stop_taking(client, taking)
@@ -96,8 +102,9 @@ class MqttSource:
                 if not self.subscribed:
                     self._protocol.failed()
                 delay = next(delays)
-                log.warning("MQTT broker at %s unreachable or lost (%s); retrying in %.1fs",
-                            url.redacted, exc, delay)
+                log.warning(
+                    "MQTT broker at %s unreachable or lost (%s); retrying in %.1fs", url.redacted, exc, delay
+                )
                 await sleep_unless(stop, delay)
             finally:
                 self._client, self.subscribed = None, False
@@ -121,8 +128,13 @@ class MqttSource:
             ack = _acker(paho, message.mid) if message.qos > 0 else None
             self._handle(message.topic, message.payload, ack)
         except Exception as exc:  # a bug here must cost one message, not the connection
-            self._throttled.error("dispatch", "could not handle a message on %r (%s: %s)",
-                                  message._topic, type(exc).__name__, exc)
+            self._throttled.error(
+                "dispatch",
+                "could not handle a message on %r (%s: %s)",
+                message._topic,
+                type(exc).__name__,
+                exc,
+            )
 
     async def _stop_taking(self, client: aiomqtt.Client, taking: list[bool]) -> None:
         """Stop the flow; what already arrived has been handled.
@@ -146,4 +158,5 @@ def _acker(paho, mid: int) -> Callback:
     def ack() -> None:
         if paho.is_connected():  # a PUBACK belongs to the connection that got the message
             paho.ack(mid, 1)
+
     return ack

@@ -1,15 +1,15 @@
 """The NATS side: connect with backoff, keep the streams declared, report connection state."""
+
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 import nats
 import nats.errors
 from nats.aio.client import Client as NatsClient
 from nats.js.errors import Error as JetStreamError
-
 from tonypi_events import StreamNames, ensure_streams
 from tonypi_runtime.config import ServiceUrl
 from tonypi_runtime.logs import Throttled
@@ -36,25 +36,38 @@ class NatsLink:
 
     async def connect(self) -> NatsClient:
         """Connect (retrying with backoff until it works) and create-or-update the streams."""
+
         async def attempt() -> NatsClient:
             return await nats.connect(
-                servers=[self._url.with_credentials], name="tonypi-ingest",
-                connect_timeout=2, allow_reconnect=True, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
-                disconnected_cb=self._disconnected, reconnected_cb=self._reconnected, error_cb=self._error,
+                servers=[self._url.with_credentials],
+                name="tonypi-ingest",
+                connect_timeout=2,
+                allow_reconnect=True,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.5,
+                disconnected_cb=self._disconnected,
+                reconnected_cb=self._reconnected,
+                error_cb=self._error,
             )
+
         self.nc = await retry_forever(attempt, f"NATS at {self._url.redacted}", log, retry_on=UNREACHABLE)
         metrics.NATS_CONNECTED.set(1)
         await self._ensure_streams()
-        log.info("connected to NATS at %s; streams %s and %s ready", self._url.redacted,
-                 self._streams.events, self._streams.dead_letter)
+        log.info(
+            "connected to NATS at %s; streams %s and %s ready",
+            self._url.redacted,
+            self._streams.events,
+            self._streams.dead_letter,
+        )
         self._on_available()
         return self.nc
 
     async def _ensure_streams(self) -> None:
         assert self.nc is not None
         js = self.nc.jetstream()
-        await retry_forever(lambda: ensure_streams(js, self._streams), "JetStream streams", log,
-                            retry_on=UNREACHABLE)
+        await retry_forever(
+            lambda: ensure_streams(js, self._streams), "JetStream streams", log, retry_on=UNREACHABLE
+        )
         self.streams_ready = True
 
     def stream_missing(self) -> None:
@@ -94,5 +107,5 @@ class NatsLink:
         if self.nc is not None and not self.nc.is_closed:
             try:
                 await asyncio.wait_for(self.nc.drain(), 5)
-            except (asyncio.TimeoutError, nats.errors.Error):
+            except (TimeoutError, nats.errors.Error):
                 await self.nc.close()

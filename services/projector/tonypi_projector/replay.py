@@ -14,8 +14,8 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import asyncpg
 from tonypi_events import ensure_streams

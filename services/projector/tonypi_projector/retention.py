@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from tonypi_runtime.entrypoint import sleep_unless
@@ -24,7 +24,7 @@ PRUNE_BATCH = 1000
 
 
 def retention_cutoff(days: float, now: datetime | None = None) -> datetime:
-    return (now or datetime.now(timezone.utc)) - timedelta(days=days)
+    return (now or datetime.now(UTC)) - timedelta(days=days)
 
 
 async def prune_logs(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
@@ -117,7 +117,7 @@ class EventSource:
         )
         try:
             await asyncio.wait_for(self._done.wait(), (wait or 0) + 5)
-        except asyncio.TimeoutError:  # no answer (a reconnect): the caller simply pulls again
+        except TimeoutError:  # no answer (a reconnect): the caller simply pulls again
             pass
         if self._error:
             error, self._error = self._error, None

@@ -8,7 +8,7 @@ table per batch, so a batch of any size costs a handful of round trips.
 from __future__ import annotations
 
 import json
-from typing import Iterable
+from collections.abc import Iterable
 
 import asyncpg
 from tonypi_runtime.postgres import CHECKPOINT_CHANNEL, READ_TABLES_PROJECTION

@@ -1,4 +1,5 @@
 """`tonypi-query`: the operators' REST API."""
+
 from tonypi_runtime.entrypoint import run_service
 
 from .bootstrap import serve

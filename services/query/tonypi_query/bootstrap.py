@@ -4,11 +4,12 @@ Connections open and close in the app's cleanup contexts (never at import): the 
 pool, the LISTEN connection for the projector's checkpoint, the NATS connection (opened in
 the background, streams ensured) and the fleet gauge refresher.
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import asyncpg
 from aiohttp import web
@@ -35,16 +36,23 @@ log = logging.getLogger("tonypi_query")
 
 TITLE = "TonyPi Fleet Monitor API"
 VERSION = "2.0.0"
-DESCRIPTION = ("The seed's /api/robots-db API, unchanged, plus telemetry, log and job paging and "
-               "search. Writes are events: they answer once the projector has applied them, or 202.")
+DESCRIPTION = (
+    "The seed's /api/robots-db API, unchanged, plus telemetry, log and job paging and "
+    "search. Writes are events: they answer once the projector has applied them, or 202."
+)
 MAX_BODY_BYTES = 64 * 1024
 CLOSE_TIMEOUT = 5.0
 NATS_STARTUP_WAIT = 3.0
 # aiohttp answers a longer request line with a bare text 400 before any middleware runs;
 # 8 KiB (its default) is short for a query string with many filters.
 MAX_REQUEST_LINE = 64 * 1024
-DB_UNREACHABLE = (OSError, asyncio.TimeoutError, asyncpg.CannotConnectNowError,
-                  asyncpg.InvalidCatalogNameError, asyncpg.PostgresConnectionError)
+DB_UNREACHABLE = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.InvalidCatalogNameError,
+    asyncpg.PostgresConnectionError,
+)
 POOL = web.AppKey("pool", asyncpg.Pool)
 CHECKPOINT = web.AppKey("checkpoint", CheckpointWatcher)
 EVENT_STREAM = web.AppKey("event_stream", EventStreamConnection)
@@ -57,33 +65,43 @@ async def _keep_session(_conn: asyncpg.Connection) -> None:
 
 
 def _connect_kwargs(settings: QuerySettings) -> dict:
-    return {"dsn": settings.database.with_credentials,
-            "server_settings": {"application_name": "tonypi-query",
-                                "statement_timeout": str(settings.statement_timeout_ms)}}
+    return {
+        "dsn": settings.database.with_credentials,
+        "server_settings": {
+            "application_name": "tonypi-query",
+            "statement_timeout": str(settings.statement_timeout_ms),
+        },
+    }
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
 
     async def open_pool() -> asyncpg.Pool:
-        return await asyncpg.create_pool(**_connect_kwargs(settings), min_size=1,
-                                         max_size=settings.pool_max_size, init=use_json_codecs,
-                                         reset=_keep_session)
+        return await asyncpg.create_pool(
+            **_connect_kwargs(settings),
+            min_size=1,
+            max_size=settings.pool_max_size,
+            init=use_json_codecs,
+            reset=_keep_session,
+        )
 
-    app[POOL] = await retry_forever(open_pool, f"PostgreSQL at {settings.database.redacted}", log,
-                                    retry_on=DB_UNREACHABLE)
+    app[POOL] = await retry_forever(
+        open_pool, f"PostgreSQL at {settings.database.redacted}", log, retry_on=DB_UNREACHABLE
+    )
     app[READS] = Reads(app[POOL], settings.online_timeout, concurrency=settings.pool_max_size)
     yield
     try:
         await asyncio.wait_for(app[POOL].close(), CLOSE_TIMEOUT)
-    except asyncio.TimeoutError:  # a connection stuck on a dead server: do not hang the exit
+    except TimeoutError:  # a connection stuck on a dead server: do not hang the exit
         app[POOL].terminate()
 
 
 async def _checkpoint_listener(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    app[CHECKPOINT] = CheckpointWatcher(app[READS].checkpoint,
-                                        lambda: asyncpg.connect(**_connect_kwargs(settings)))
+    app[CHECKPOINT] = CheckpointWatcher(
+        app[READS].checkpoint, lambda: asyncpg.connect(**_connect_kwargs(settings))
+    )
     await app[CHECKPOINT].start()
     yield
     await app[CHECKPOINT].stop()
@@ -114,11 +132,18 @@ async def _fleet_gauges(app: web.Application) -> AsyncIterator[None]:
 
 def init_app(settings: QuerySettings) -> web.Application:
     # FastAPI answered `/robots/` with a 307 to `/robots`; the seed's clients may rely on it.
-    trailing_slash = web.normalize_path_middleware(append_slash=False, remove_slash=True,
-                                                   redirect_class=web.HTTPTemporaryRedirect)
-    app = web.Application(middlewares=[cors_middleware(settings.cors_allow_origins), trailing_slash,
-                                       metrics_middleware, error_middleware],
-                          client_max_size=MAX_BODY_BYTES)
+    trailing_slash = web.normalize_path_middleware(
+        append_slash=False, remove_slash=True, redirect_class=web.HTTPTemporaryRedirect
+    )
+    app = web.Application(
+        middlewares=[
+            cors_middleware(settings.cors_allow_origins),
+            trailing_slash,
+            metrics_middleware,
+            error_middleware,
+        ],
+        client_max_size=MAX_BODY_BYTES,
+    )
     app[SETTINGS] = settings
     app.cleanup_ctx.extend([_database, _checkpoint_listener, _event_stream, _fleet_gauges])
     register(app, ENDPOINTS)
@@ -143,8 +168,9 @@ async def serve() -> None:
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level)
     stop = stop_event_on_signals()
-    runner = web.AppRunner(init_app(settings), access_log=None,
-                           max_line_size=MAX_REQUEST_LINE, max_field_size=MAX_REQUEST_LINE)
+    runner = web.AppRunner(
+        init_app(settings), access_log=None, max_line_size=MAX_REQUEST_LINE, max_field_size=MAX_REQUEST_LINE
+    )
     await runner.setup()
     site = web.TCPSite(runner, settings.bind.host, settings.bind.port)
     await site.start()

@@ -5,14 +5,14 @@ transaction, so the notification arrives when the rows are committed. A dedicate
 connection LISTENs; should it be down or a notification be missed, waiters poll the
 checkpoint row instead, so a write never waits on a lost message.
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import asyncpg
-
 from tonypi_runtime.postgres import CHECKPOINT_CHANNEL
 from tonypi_runtime.retry import retry_forever
 
@@ -23,8 +23,9 @@ ReadCheckpoint = Callable[[], Awaitable[int]]
 
 
 class CheckpointWatcher:
-    def __init__(self, read_checkpoint: ReadCheckpoint, connect: Connect,
-                 poll_interval: float = 0.25) -> None:
+    def __init__(
+        self, read_checkpoint: ReadCheckpoint, connect: Connect, poll_interval: float = 0.25
+    ) -> None:
         self._read_checkpoint = read_checkpoint
         self._connect = connect
         self._poll_interval = poll_interval
@@ -62,7 +63,7 @@ class CheckpointWatcher:
                 return False
             try:
                 await asyncio.wait_for(advanced.wait(), min(remaining, self._poll_interval))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass  # poll the row: the listener may be reconnecting
 
     def _advance(self, value: int) -> None:
@@ -80,8 +81,12 @@ class CheckpointWatcher:
 
     async def _listen_forever(self) -> None:
         while True:
-            conn = await retry_forever(self._connect, "PostgreSQL (LISTEN connection)", log,
-                                       retry_on=(OSError, asyncio.TimeoutError, asyncpg.PostgresError))
+            conn = await retry_forever(
+                self._connect,
+                "PostgreSQL (LISTEN connection)",
+                log,
+                retry_on=(OSError, asyncio.TimeoutError, asyncpg.PostgresError),
+            )
             lost = asyncio.Event()
             # Bound now: a late signal from a closed connection must not cut the next one short.
             conn.add_termination_listener(lambda _c, lost=lost: lost.set())

@@ -12,6 +12,7 @@ CORS_ALLOW_ORIGINS   comma-separated browser origins allowed to call the API; th
                      dashboard origins by default (http://localhost:3001,http://frontend:3000);
                      empty to allow none
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -61,7 +62,8 @@ def load_settings(env: Env | None = None) -> QuerySettings:
         pool_max_size=env_int(env, "DB_POOL_MAX", 10, minimum=1),
         fleet_gauge_interval=env_float(env, "FLEET_GAUGE_INTERVAL", 15.0, minimum=1),
         cors_allow_origins=frozenset(
-            o.strip() for o in env.get("CORS_ALLOW_ORIGINS", SEED_DASHBOARD_ORIGINS).split(",") if o.strip()),
+            o.strip() for o in env.get("CORS_ALLOW_ORIGINS", SEED_DASHBOARD_ORIGINS).split(",") if o.strip()
+        ),
         log_format=log_format(env),
         log_level=log_level(env),
     )

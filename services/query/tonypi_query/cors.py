@@ -3,6 +3,7 @@
 The seed allowed its dashboard's origins; a dashboard served from another origin cannot
 call the API without these headers. Only the configured origins are answered.
 """
+
 from __future__ import annotations
 
 from aiohttp import web
@@ -22,7 +23,8 @@ def cors_middleware(allowed_origins: frozenset[str]):
             response: web.StreamResponse = web.Response(status=204)
             response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
             response.headers["Access-Control-Allow-Headers"] = request.headers.get(
-                "Access-Control-Request-Headers", "Content-Type")
+                "Access-Control-Request-Headers", "Content-Type"
+            )
             response.headers["Access-Control-Max-Age"] = "600"
         else:
             try:

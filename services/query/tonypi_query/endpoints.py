@@ -1,9 +1,11 @@
 """Endpoints as data: method, path, the models that validate the request and describe each
 response. The router registers them and `openapi.py` documents them from the same table."""
+
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, TypeAdapter
@@ -67,8 +69,9 @@ def register(app: web.Application, endpoints: list[Endpoint]) -> None:
 _ADAPTERS: dict[Any, TypeAdapter] = {}
 
 
-def json_reply(value: Any, as_type: Any, status: int = 200,
-               headers: dict[str, str] | None = None) -> web.Response:
+def json_reply(
+    value: Any, as_type: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
     """Serialise through the response's documented type, so the body always matches the schema."""
     adapter = _ADAPTERS.get(as_type)
     if adapter is None:

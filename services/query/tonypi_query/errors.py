@@ -1,4 +1,5 @@
 """What handlers raise; the one error middleware (`middleware.py`) turns each into a response."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -38,8 +39,10 @@ class RequestValidationError(Exception):
         self.issues = issues
 
     @classmethod
-    def from_pydantic(cls, exc: ValidationError, where: str) -> "RequestValidationError":
-        return cls([
-            {"loc": [where, *err["loc"]], "msg": err["msg"], "type": err["type"]}
-            for err in exc.errors(include_url=False, include_input=False, include_context=False)
-        ])
+    def from_pydantic(cls, exc: ValidationError, where: str) -> RequestValidationError:
+        return cls(
+            [
+                {"loc": [where, *err["loc"]], "msg": err["msg"], "type": err["type"]}
+                for err in exc.errors(include_url=False, include_input=False, include_context=False)
+            ]
+        )

@@ -1,5 +1,6 @@
 """The NATS connection writes publish through: opened in the background with backoff (the
 service serves reads meanwhile), one log line per state change, drained at shutdown."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,7 +8,6 @@ import logging
 
 import nats
 import nats.errors
-
 from tonypi_events import ensure_streams
 from tonypi_runtime.retry import retry_forever
 
@@ -33,11 +33,19 @@ class EventStreamConnection:
         """Connect (retrying until NATS answers), make sure the streams exist, hand JetStream
         to the writes."""
         url = self._settings.nats
-        self._nc = await retry_forever(self._connect, f"NATS at {url.redacted}", log,
-                                       retry_on=(OSError, asyncio.TimeoutError, nats.errors.Error))
+        self._nc = await retry_forever(
+            self._connect,
+            f"NATS at {url.redacted}",
+            log,
+            retry_on=(OSError, asyncio.TimeoutError, nats.errors.Error),
+        )
         js = self._nc.jetstream()
-        await retry_forever(lambda: ensure_streams(js, self._settings.streams), "JetStream", log,
-                            retry_on=(OSError, asyncio.TimeoutError, nats.errors.Error))
+        await retry_forever(
+            lambda: ensure_streams(js, self._settings.streams),
+            "JetStream",
+            log,
+            retry_on=(OSError, asyncio.TimeoutError, nats.errors.Error),
+        )
         writes.attach(js)
         log.info("writes enabled: events go to stream %s", self._settings.streams.events)
 
@@ -47,14 +55,19 @@ class EventStreamConnection:
             return
         try:
             await asyncio.wait_for(self._nc.drain(), CLOSE_TIMEOUT)
-        except (asyncio.TimeoutError, nats.errors.Error):  # NATS away at shutdown: nothing to flush
+        except (TimeoutError, nats.errors.Error):  # NATS away at shutdown: nothing to flush
             await self._nc.close()
 
     async def _connect(self) -> nats.NATS:
-        return await nats.connect(self._settings.nats.with_credentials, connect_timeout=2,
-                                  max_reconnect_attempts=-1, allow_reconnect=True,
-                                  error_cb=self._on_error, disconnected_cb=self._on_disconnected,
-                                  reconnected_cb=self._on_reconnected)
+        return await nats.connect(
+            self._settings.nats.with_credentials,
+            connect_timeout=2,
+            max_reconnect_attempts=-1,
+            allow_reconnect=True,
+            error_cb=self._on_error,
+            disconnected_cb=self._on_disconnected,
+            reconnected_cb=self._on_reconnected,
+        )
 
     async def _on_error(self, exc: Exception) -> None:
         log.warning("NATS: %s", exc or type(exc).__name__)

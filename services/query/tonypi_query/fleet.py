@@ -1,4 +1,5 @@
 """Keeps the fleet gauges on /metrics fresh: a dashboard reads them without querying the API."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,8 +1,10 @@
 """Thin HTTP handlers: inputs arrive validated (see endpoints.py); each asks `Reads` or
 `RobotWrites` and shapes the answer."""
+
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 from yarl import URL
@@ -10,7 +12,7 @@ from yarl import URL
 from .endpoints import Inputs, json_reply
 from .errors import NotFound
 from .keys import READS, WRITES
-from .models import (AcceptedOut, JobOut, LogOut, MessageOut, RobotOut, StatsOut, TelemetryOut)
+from .models import AcceptedOut, JobOut, LogOut, MessageOut, RobotOut, StatsOut, TelemetryOut
 from .pagination import decode_cursor, encode_cursor, next_link
 from .writes import WriteResult
 
@@ -30,8 +32,11 @@ async def _robot_or_404(request: web.Request, robot_id: str) -> dict[str, Any]:
 
 def _accepted(result: WriteResult, robot_id: str) -> web.Response:
     location = robot_location(robot_id)
-    body = AcceptedOut(message="Accepted: the change is recorded and will be visible shortly",
-                       event_sequence=result.sequence, location=location)
+    body = AcceptedOut(
+        message="Accepted: the change is recorded and will be visible shortly",
+        event_sequence=result.sequence,
+        location=location,
+    )
     return json_reply(body, AcceptedOut, status=202, headers={"Location": location})
 
 
@@ -75,13 +80,19 @@ async def robot_telemetry(request: web.Request, inputs: Inputs) -> web.Response:
         raise NotFound("Robot not found")
     snapshot = row["telemetry"] or {}
     known = {k: snapshot[k] for k in TelemetryOut.model_fields if k in snapshot}
-    body = {**known, "robot_id": row["robot_id"], "status": row["status"],
-            "online": row["online"], "last_seen": row["last_seen"]}
+    body = {
+        **known,
+        "robot_id": row["robot_id"],
+        "status": row["status"],
+        "online": row["online"],
+        "last_seen": row["last_seen"],
+    }
     return json_reply(body, TelemetryOut)
 
 
-def _page(request: web.Request, rows: list, limit: int, sort_key: Callable[[Any], Any],
-          as_type: Any) -> web.Response:
+def _page(
+    request: web.Request, rows: list, limit: int, sort_key: Callable[[Any], Any], as_type: Any
+) -> web.Response:
     headers = {}
     if limit and len(rows) == limit:
         last = rows[-1]

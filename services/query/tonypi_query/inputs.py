@@ -1,4 +1,5 @@
 """Reading a request's path, query and body into the endpoint's pydantic models."""
+
 from __future__ import annotations
 
 from typing import TypeVar
@@ -30,8 +31,9 @@ def parse_query(request: web.Request, model: type[M]) -> M:
 async def parse_body(request: web.Request, model: type[M]) -> M:
     raw = await request.read()
     if not raw.strip():
-        raise RequestValidationError([{"loc": ["body"], "msg": "Field required: send a JSON object",
-                                       "type": "missing"}])
+        raise RequestValidationError(
+            [{"loc": ["body"], "msg": "Field required: send a JSON object", "type": "missing"}]
+        )
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:

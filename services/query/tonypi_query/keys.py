@@ -1,4 +1,5 @@
 """Typed application keys: what bootstrap puts on the app and handlers take off it."""
+
 from aiohttp import web
 
 from .config import QuerySettings

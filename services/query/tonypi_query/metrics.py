@@ -1,15 +1,23 @@
 """The query service's Prometheus metrics (default registry; names fixed in docs/query.md)."""
+
 from prometheus_client import Counter, Gauge, Histogram
 
-REQUESTS = Counter("tonypi_query_requests_total", "HTTP requests answered, by route template",
-                   ["route", "method", "status"])
+REQUESTS = Counter(
+    "tonypi_query_requests_total", "HTTP requests answered, by route template", ["route", "method", "status"]
+)
 REQUEST_DURATION = Histogram(
-    "tonypi_query_request_duration_seconds", "HTTP request latency, by route template", ["route", "method"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+    "tonypi_query_request_duration_seconds",
+    "HTTP request latency, by route template",
+    ["route", "method"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 WRITE_WAIT_SECONDS = Histogram(
-    "tonypi_query_write_wait_seconds", "Time a write waited for the projector to apply its event",
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
-WRITES_ACCEPTED = Counter("tonypi_query_writes_accepted_total",
-                          "Writes answered 202: recorded, not yet applied within the wait")
+    "tonypi_query_write_wait_seconds",
+    "Time a write waited for the projector to apply its event",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+WRITES_ACCEPTED = Counter(
+    "tonypi_query_writes_accepted_total", "Writes answered 202: recorded, not yet applied within the wait"
+)
 FLEET_ROBOTS_ONLINE = Gauge("tonypi_fleet_robots_online", "Active robots seen within ONLINE_TIMEOUT")
 FLEET_ROBOTS_TOTAL = Gauge("tonypi_fleet_robots_total", "Active robots")

@@ -1,5 +1,6 @@
 """Two middlewares: request metrics by route template, and the ONE place errors become
 responses (FastAPI-style bodies, as the seed's clients parse them)."""
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,9 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
 
 
 def _detail(status: int, detail: object, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(status=status, body=json.dumps({"detail": detail}),
-                        content_type="application/json", headers=headers)
+    return web.Response(
+        status=status, body=json.dumps({"detail": detail}), content_type="application/json", headers=headers
+    )
 
 
 @web.middleware
@@ -64,12 +66,17 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         log.warning("%s %s: statement timeout", request.method, request.path)
         return _detail(503, "The database took too long to answer; retry later")
     except asyncpg.DataError as exc:  # input validation should have caught it; still the client's
-        return _detail(422, [{"loc": ["request"], "msg": f"Value the database refused: {exc}",
-                              "type": "value_error"}])
+        return _detail(
+            422, [{"loc": ["request"], "msg": f"Value the database refused: {exc}", "type": "value_error"}]
+        )
     except asyncpg.UndefinedTableError:
         return _detail(503, "The read tables do not exist yet: is the projector running?")
-    except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-            asyncpg.CannotConnectNowError) as exc:
+    except (
+        OSError,
+        asyncpg.PostgresConnectionError,
+        asyncpg.InterfaceError,
+        asyncpg.CannotConnectNowError,
+    ) as exc:
         log.warning("%s %s: database unavailable (%s)", request.method, request.path, exc)
         return _detail(503, "Database unavailable; retry later")
     except Exception:

@@ -1,8 +1,9 @@
 """The API's pydantic models: they validate requests, shape responses and are the only
 source of the OpenAPI document (`openapi.py` reads them, nothing is kept by hand)."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import (
@@ -32,7 +33,7 @@ INT64_MAX = 2**63 - 1
 def _isoformat(value: datetime) -> str:
     # Always "+00:00" (never pydantic's "Z"): what the seed's clients parsed. asyncpg hands
     # timestamptz over in UTC already; the conversion is for anything else.
-    return (value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc)).isoformat()
+    return (value if value.tzinfo is UTC else value.astimezone(UTC)).isoformat()
 
 
 UtcDateTime = Annotated[
@@ -58,7 +59,7 @@ def _query_datetime(value: Any) -> Any:
 
 
 def _assume_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 TimeFilter = Annotated[datetime, BeforeValidator(_query_datetime), AfterValidator(_assume_utc)]
@@ -78,13 +79,18 @@ def _empty_means_absent(value: str) -> str | None:
     return value or None
 
 
-SeedFilterText = Annotated[str, StringConstraints(max_length=128, pattern=r"^[^\x00]*$"),
-                           AfterValidator(_empty_means_absent)]
-SeedRobotFilter = Annotated[str, StringConstraints(max_length=128, pattern=r"^[^\x00-\x1f\x7f/]*$"),
-                            AfterValidator(_empty_means_absent)]
+SeedFilterText = Annotated[
+    str, StringConstraints(max_length=128, pattern=r"^[^\x00]*$"), AfterValidator(_empty_means_absent)
+]
+SeedRobotFilter = Annotated[
+    str,
+    StringConstraints(max_length=128, pattern=r"^[^\x00-\x1f\x7f/]*$"),
+    AfterValidator(_empty_means_absent),
+]
 
 
 # --- requests -----------------------------------------------------------------------------
+
 
 class RobotCreate(BaseModel):
     """POST /robots. Defaults are the seed's; `name` defaults to `robot_id`."""
@@ -158,6 +164,7 @@ class JobsQuery(BaseModel):
 
 
 # --- responses ----------------------------------------------------------------------------
+
 
 class RobotOut(BaseModel):
     id: int
@@ -269,8 +276,9 @@ class TelemetryOut(BaseModel):
     battery: BatteryPart | None = None
     location: LocationPart | None = None
     system_info: SystemInfoPart | None = None
-    sensors: dict[str, SensorReading] = Field(default_factory=dict,
-                                              description="latest reading per sensor type")
+    sensors: dict[str, SensorReading] = Field(
+        default_factory=dict, description="latest reading per sensor type"
+    )
     servos: ServosPart | None = None
     vision: TelemetryPart | None = None
 

@@ -4,6 +4,7 @@ Swagger UI at /docs (assets from the swagger-ui-bundle package, served offline).
 The document is OpenAPI 3.0.3: the bundled Swagger UI (4.x) renders no 3.1 document, and
 every client generator reads 3.0. Pydantic writes JSON Schema 2020-12; `to_openapi_30`
 rewrites the few constructs 3.0 spells differently (null as `nullable`, `const`)."""
+
 from __future__ import annotations
 
 import json
@@ -86,15 +87,18 @@ def _operation(endpoint: Endpoint, components: _Components) -> dict[str, Any]:
         "operationId": endpoint.name,
         "summary": endpoint.summary,
         "tags": [endpoint.tag],
-        "parameters": (_parameters(endpoint.path_model, "path", components)
-                       + _parameters(endpoint.query_model, "query", components)),
+        "parameters": (
+            _parameters(endpoint.path_model, "path", components)
+            + _parameters(endpoint.query_model, "query", components)
+        ),
         "responses": {},
     }
     if endpoint.body_model is not None:
         operation["requestBody"] = {
             "required": True,
-            "content": {"application/json": {
-                "schema": components.schema_for(endpoint.body_model, "validation")}},
+            "content": {
+                "application/json": {"schema": components.schema_for(endpoint.body_model, "validation")}
+            },
         }
     for status, reply in sorted(endpoint.replies.items()):
         response: dict[str, Any] = {
@@ -102,8 +106,10 @@ def _operation(endpoint: Endpoint, components: _Components) -> dict[str, Any]:
             "content": {"application/json": {"schema": components.schema_for(reply.model, "serialization")}},
         }
         if reply.headers:
-            response["headers"] = {name: {"description": text, "schema": {"type": "string"}}
-                                   for name, text in reply.headers.items()}
+            response["headers"] = {
+                name: {"description": text, "schema": {"type": "string"}}
+                for name, text in reply.headers.items()
+            }
         operation["responses"][str(status)] = response
     return operation
 

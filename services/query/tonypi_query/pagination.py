@@ -1,5 +1,6 @@
 """Keyset pagination: an opaque `before` cursor (sort time and id of the last row served)
 and the `Link: <...>; rel="next"` header that carries it."""
+
 from __future__ import annotations
 
 import base64
@@ -24,11 +25,15 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         if at.tzinfo is None or not -(2**63) <= row_id < 2**63:
             raise ValueError
     except (ValueError, UnicodeDecodeError, binascii.Error):
-        raise RequestValidationError([{
-            "loc": ["query", "before"],
-            "msg": "Not a cursor this API issued: pass the `before` value of a Link header unchanged",
-            "type": "value_error",
-        }]) from None
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ["query", "before"],
+                    "msg": "Not a cursor this API issued: pass the `before` value of a Link header unchanged",
+                    "type": "value_error",
+                }
+            ]
+        ) from None
     return at, row_id
 
 

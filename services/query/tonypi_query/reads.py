@@ -1,4 +1,5 @@
 """The read side: parameterised SQL over the projector's read tables. No writes here, ever."""
+
 from __future__ import annotations
 
 import asyncio
@@ -6,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-
 from tonypi_runtime.postgres import READ_TABLES_PROJECTION
 
 from .models import JobsQuery, LogsQuery
@@ -22,14 +22,17 @@ LOG_COLUMNS = "id, level, category, message, robot_id, details, timestamp"
 
 # Online: seen within the timeout ($1, seconds) and not cleanly reported offline. A robot that
 # loses power never says "offline"; its last_seen simply ages out.
-ONLINE = ("(last_seen IS NOT NULL AND last_seen >= now() - make_interval(secs => $1)"
-          " AND status IS DISTINCT FROM 'offline')")
+ONLINE = (
+    "(last_seen IS NOT NULL AND last_seen >= now() - make_interval(secs => $1)"
+    " AND status IS DISTINCT FROM 'offline')"
+)
 
 _ROBOT_SELECT = f"SELECT {ROBOT_COLUMNS}, {ONLINE} AS online FROM robots"
 SELECT_ROBOT = f"{_ROBOT_SELECT} WHERE robot_id = $2"
 SELECT_ACTIVE_ROBOTS = f"{_ROBOT_SELECT} WHERE is_active ORDER BY id"
-SELECT_TELEMETRY = (f"SELECT robot_id, status, last_seen, telemetry, {ONLINE} AS online"
-                    " FROM robots WHERE robot_id = $2")
+SELECT_TELEMETRY = (
+    f"SELECT robot_id, status, last_seen, telemetry, {ONLINE} AS online FROM robots WHERE robot_id = $2"
+)
 ROBOT_EXISTS = "SELECT EXISTS (SELECT 1 FROM robots WHERE robot_id = $1)"
 SELECT_JOB = f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"
 SELECT_CHECKPOINT = "SELECT last_seq FROM projection_checkpoint WHERE projection = $1"
@@ -73,15 +76,18 @@ class _Where:
     def sql(self) -> str:
         return f"WHERE {' AND '.join(self.clauses)}" if self.clauses else ""
 
-    def newest_first(self, select: str, sort_column: str, cursor: tuple[datetime, int] | None,
-                     limit: int) -> tuple[str, list[Any]]:
+    def newest_first(
+        self, select: str, sort_column: str, cursor: tuple[datetime, int] | None, limit: int
+    ) -> tuple[str, list[Any]]:
         """One keyset page of `select` (constant text): newest `sort_column` first, ties by id,
         starting after `cursor`."""
         if cursor is not None:
             self.add(f"({sort_column}, id) < ({{}}, {{}})", *cursor)
         self.args.append(limit)
-        return (f"{select} {self.sql()} ORDER BY {sort_column} DESC, id DESC LIMIT ${len(self.args)}",
-                self.args)
+        return (
+            f"{select} {self.sql()} ORDER BY {sort_column} DESC, id DESC LIMIT ${len(self.args)}",
+            self.args,
+        )
 
 
 def logs_sql(query: LogsQuery, cursor: tuple[datetime, int] | None) -> tuple[str, list[Any]]:

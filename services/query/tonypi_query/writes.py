@@ -4,18 +4,27 @@ The query service never touches a read table. It appends the event, then waits (
 for the projector's checkpoint to pass the event's sequence, so the caller reads its own
 write; if the projector is further behind, the caller gets 202 and a Location to poll.
 """
+
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 
 import nats.errors
 from nats.js import JetStreamContext
 from nats.js.errors import APIError
-
-from tonypi_events import (API_SOURCE, CURRENT_VERSION, EventEnvelope, EventType, StreamNames, encode,
-                           headers_for, kinds, new_event_id, utc_now)
+from tonypi_events import (
+    API_SOURCE,
+    CURRENT_VERSION,
+    EventEnvelope,
+    EventType,
+    StreamNames,
+    encode,
+    headers_for,
+    kinds,
+    new_event_id,
+    utc_now,
+)
 from tonypi_events.codec import EXPECTED_LAST_SUBJECT_SEQ_HEADER
 
 from . import metrics
@@ -41,8 +50,9 @@ class RobotWrites:
     """Writes answer 503 until `attach` hands over the JetStream context: the service starts
     serving reads before NATS answers."""
 
-    def __init__(self, streams: StreamNames, reads: Reads, checkpoint: CheckpointWatcher,
-                 wait_timeout: float) -> None:
+    def __init__(
+        self, streams: StreamNames, reads: Reads, checkpoint: CheckpointWatcher, wait_timeout: float
+    ) -> None:
         self._js: JetStreamContext | None = None
         self._streams = streams
         self._reads = reads
@@ -60,8 +70,9 @@ class RobotWrites:
         payload = kinds.RobotRegisteredV1(**robot.model_dump())
         try:
             # Expected last subject sequence 0: of two concurrent creates, JetStream takes one.
-            return await self._append(EventType.ROBOT_REGISTERED, robot.robot_id, payload,
-                                      {EXPECTED_LAST_SUBJECT_SEQ_HEADER: "0"})
+            return await self._append(
+                EventType.ROBOT_REGISTERED, robot.robot_id, payload, {EXPECTED_LAST_SUBJECT_SEQ_HEADER: "0"}
+            )
         except APIError as exc:
             if exc.err_code == WRONG_LAST_SEQUENCE:
                 raise AlreadyExists("Robot already exists") from None
@@ -82,11 +93,20 @@ class RobotWrites:
         if not await self._reads.robot_exists(robot_id):
             raise NotFound("Robot not found")
 
-    async def _append(self, event_type: EventType, robot_id: str, payload: kinds.Payload,
-                      extra_headers: dict[str, str] | None = None) -> WriteResult:
+    async def _append(
+        self,
+        event_type: EventType,
+        robot_id: str,
+        payload: kinds.Payload,
+        extra_headers: dict[str, str] | None = None,
+    ) -> WriteResult:
         event = EventEnvelope(
-            event_id=new_event_id(), event_type=event_type, schema_version=CURRENT_VERSION[event_type],
-            robot_id=robot_id, received_at=utc_now(), source=API_SOURCE,
+            event_id=new_event_id(),
+            event_type=event_type,
+            schema_version=CURRENT_VERSION[event_type],
+            robot_id=robot_id,
+            received_at=utc_now(),
+            source=API_SOURCE,
             payload=payload.model_dump(mode="json", exclude_unset=True),
         )
         headers = {**headers_for(event), **(extra_headers or {})}
@@ -94,17 +114,21 @@ class RobotWrites:
             raise Unavailable("The event stream is not connected yet; nothing was recorded, retry later")
         try:
             ack = await self._js.publish(
-                self._streams.subjects.event(robot_id, event_type), encode(event),
-                timeout=PUBLISH_TIMEOUT, stream=self._streams.events, headers=headers)
-        except (nats.errors.Error, asyncio.TimeoutError) as exc:
+                self._streams.subjects.event(robot_id, event_type),
+                encode(event),
+                timeout=PUBLISH_TIMEOUT,
+                stream=self._streams.events,
+                headers=headers,
+            )
+        except (TimeoutError, nats.errors.Error) as exc:
             if isinstance(exc, APIError) and exc.err_code == WRONG_LAST_SEQUENCE:
                 raise
             log.warning("publishing %s for %s failed: %s", event_type.value, robot_id, exc)
-            raise Unavailable("The event stream did not confirm the write; retry it "
-                              "(a create that did land answers 400)") from None
+            raise Unavailable(
+                "The event stream did not confirm the write; retry it (a create that did land answers 400)"
+            ) from None
         with metrics.WRITE_WAIT_SECONDS.time():
             applied = await self._checkpoint.wait_for(ack.seq, self._wait_timeout)
         if not applied:
             metrics.WRITES_ACCEPTED.inc()
         return WriteResult(sequence=ack.seq, applied=applied)
-

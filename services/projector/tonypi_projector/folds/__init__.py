@@ -6,7 +6,7 @@ event wrote. Handlers are registered as data, by event type.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from tonypi_events import EventEnvelope, EventType, decode_payload
 
@@ -43,4 +43,4 @@ def fold_event(state: RobotState, seq: int, event: EventEnvelope, items: ItemCat
     return Outcome(state=state, jobs=tuple(sorted(ctx.jobs, key=lambda j: j.id)), logs=tuple(ctx.logs))
 
 
-__all__ = ["ItemCatalogue", "LOG_IDS_PER_EVENT", "Outcome", "RobotState", "fold_event"]
+__all__ = ["LOG_IDS_PER_EVENT", "ItemCatalogue", "Outcome", "RobotState", "fold_event"]
