@@ -193,3 +193,29 @@ class IngestRejectedV1(Payload):
     topic: str
     size: int
     dead_letter_subject: str | None = None
+
+
+class ClockTickV1(Payload):
+    """The stream's time (`received_at` of the envelope: the start of a period bucket).
+    `offline_after_s` is the inactivity timeout the emitter was configured with: carried in
+    the event, so a replay rebuilds the same online history whatever the projector's setting."""
+
+    period_s: int = Field(ge=1)
+    offline_after_s: Number = Field(gt=0)
+
+
+class Actor(BaseModel):
+    """Who did it: the authenticated caller (name and role), or anonymous before auth."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    name: str
+    role: str | None = None
+
+
+class AlarmAcknowledgedV1(Payload):
+    """An operator acknowledged alarm `alarm_id` of robot `robot_id`."""
+
+    robot_id: str
+    alarm_id: int
+    actor: Actor

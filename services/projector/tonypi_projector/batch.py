@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 from tonypi_events import EventEnvelope
 
-from .folds import ItemCatalogue, RobotState, fold_event
-from .rows import Job, LogEntry, Robot
+from .counters import counter_deltas
+from .folds import CLOCK_EVENTS, ItemCatalogue, Outcome, RobotState, fold_event, fold_tick
+from .rows import Alarm, AlarmTransition, Job, LogEntry, Robot
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class BatchChanges:
     logs: list[LogEntry] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     applied: dict[str, int] = field(default_factory=dict)  # events applied, by type
+    alarms: dict[int, Alarm] = field(default_factory=dict)  # by id: the final row
+    transitions: list[AlarmTransition] = field(default_factory=list)
+    counters: dict[str, int] = field(default_factory=dict)  # deltas for projection_counters
 
     def sorted_jobs(self) -> list[Job]:
         # Ascending ids: an ended job (older) is written before the one that replaced it,
@@ -47,28 +51,42 @@ class BatchChanges:
         return [self.jobs[i] for i in sorted(self.jobs)]
 
 
+def _record(changes: BatchChanges, robot_id: str, before: RobotState, outcome: Outcome) -> None:
+    if outcome.state.robot is not None and outcome.state.robot is not before.robot:
+        changes.robots[robot_id] = outcome.state.robot
+    for job in outcome.jobs:
+        changes.jobs[job.id] = job
+    changes.logs.extend(outcome.logs)
+    for alarm in outcome.alarms:
+        changes.alarms[alarm.id] = alarm
+    changes.transitions.extend(outcome.transitions)
+
+
 def fold_batch(
     states: dict[str, RobotState], events: list[StreamEvent], items: ItemCatalogue
 ) -> BatchChanges:
     """Fold `events` over `states` (updated in place, keyed by robot id). An event that
-    fails to fold is dead-lettered and leaves its robot's state as it was."""
+    fails to fold is dead-lettered and leaves every state as it was. A clock tick folds
+    into every robot in `states`: the caller loads those it may change."""
     changes = BatchChanges()
+    initial = dict(states)
     for item in events:
         if item.event is None:
             changes.dead_letters.append(DeadLetter(item.seq, item.raw, item.error or "undecodable"))
             continue
         event = item.event
-        before = states.get(event.robot_id, RobotState())
         try:
-            outcome = fold_event(before, item.seq, event, items)
+            if event.event_type in CLOCK_EVENTS:
+                folded = list(fold_tick(states.items(), item.seq, event, items))
+            else:
+                before = states.get(event.robot_id, RobotState())
+                folded = [(event.robot_id, before, fold_event(before, item.seq, event, items))]
         except Exception as exc:  # a poison event must not stop the stream
             changes.dead_letters.append(DeadLetter(item.seq, item.raw, f"{type(exc).__name__}: {exc}", event))
             continue
-        states[event.robot_id] = outcome.state
-        if outcome.state.robot is not None and outcome.state.robot is not before.robot:
-            changes.robots[event.robot_id] = outcome.state.robot
-        for job in outcome.jobs:
-            changes.jobs[job.id] = job
-        changes.logs.extend(outcome.logs)
+        for robot_id, before, outcome in folded:
+            states[robot_id] = outcome.state
+            _record(changes, robot_id, before, outcome)
         changes.applied[event.event_type.value] = changes.applied.get(event.event_type.value, 0) + 1
+    changes.counters = counter_deltas(initial, states, changes.jobs)
     return changes

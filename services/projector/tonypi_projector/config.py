@@ -10,6 +10,10 @@ PROJECTOR_CONSUMER          durable consumer name on the events stream (tonypi_p
 PROJECTOR_STANDBY_POLL      seconds a standby waits between tries for the active lock (1.0)
 LOG_RETENTION_DAYS          system_logs older than this are pruned; 0 keeps them forever (30)
 LOG_RETENTION_INTERVAL      seconds between pruning passes (300)
+CLOCK_TICK_PERIOD           seconds between clock_tick events this replica emits (5); 0 emits none
+                            (another replica or service must then keep the stream's time)
+ONLINE_TIMEOUT              seconds of silence after which a robot goes offline (90), carried in
+                            each tick so a replay rebuilds the same history
 ITEM_CATALOGUE_PATH         JSON catalogue of QR code -> item for jobs.last_item; the same file
                             ingest answers scans from (default: tonypi_events' demo catalogue)
 """
@@ -46,6 +50,8 @@ class ProjectorSettings:
     log_retention_days: float = 30.0
     log_retention_interval: float = 300.0
     item_catalogue_path: Path = DEFAULT_CATALOGUE_PATH
+    clock_tick_period: int = 5
+    online_timeout: float = 90.0
     log_format: str = "text"
     log_level: str = "INFO"
 
@@ -67,6 +73,8 @@ def load_settings(env: Env | None = None) -> ProjectorSettings:
         log_retention_days=env_float(env, "LOG_RETENTION_DAYS", 30.0, minimum=0),
         log_retention_interval=env_float(env, "LOG_RETENTION_INTERVAL", 300.0, minimum=1),
         item_catalogue_path=Path(env_str(env, "ITEM_CATALOGUE_PATH", str(DEFAULT_CATALOGUE_PATH))),
+        clock_tick_period=env_int(env, "CLOCK_TICK_PERIOD", 5, minimum=0),
+        online_timeout=env_float(env, "ONLINE_TIMEOUT", 90.0, minimum=1),
         log_format=log_format(env),
         log_level=log_level(env),
     )

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import datetime
 
 import asyncpg
+from tonypi_events.alarms import OPEN
 from tonypi_runtime.postgres import CHECKPOINT_CHANNEL, READ_TABLES_PROJECTION
 
 from .batch import BatchChanges
 from .folds import RobotState
-from .rows import Job, LogEntry, Robot, columns
+from .rows import Alarm, AlarmTransition, Job, LogEntry, Robot, columns
 
 # PostgreSQL type of every column, in the row dataclasses' field order.
 _TYPES = {
@@ -49,6 +51,21 @@ _TYPES = {
     "message": "text",
     "details": "json",
     "timestamp": "timestamptz",
+    "online": "bool",
+    "kind": "text",
+    "severity": "text",
+    "state": "text",
+    "raised_at": "timestamptz",
+    "value": "float8",
+    "threshold": "float8",
+    "cleared_at": "timestamptz",
+    "acknowledged_at": "timestamptz",
+    "acknowledged_by": "json",
+    "alarm_id": "int8",
+    "action": "text",
+    "at": "timestamptz",
+    "event_seq": "int8",
+    "actor": "json",
 }
 _JSON = frozenset({"json", "jsonb"})
 
@@ -75,6 +92,19 @@ def _bulk_insert(table: str, row_type: type, conflict: str | None) -> str:
 _UPSERT_ROBOTS = _bulk_insert("robots", Robot, "robot_id")
 _UPSERT_JOBS = _bulk_insert("jobs", Job, "id")
 _INSERT_LOGS = _bulk_insert("system_logs", LogEntry, None)
+_UPSERT_ALARMS = _bulk_insert("alarms", Alarm, "id")
+_INSERT_TRANSITIONS = _bulk_insert("alarm_transitions", AlarmTransition, None)
+_ADD_COUNTERS = (
+    "INSERT INTO projection_counters (name, value) SELECT * FROM unnest($1::text[], $2::int8[]) "
+    "ON CONFLICT (name) DO UPDATE SET value = projection_counters.value + EXCLUDED.value"
+)
+
+# Robots a clock tick may change, given the batch's latest tick time ($1) and smallest
+# inactivity timeout in seconds ($2). Other time-driven folds add their query here.
+TICK_CANDIDATES: list[str] = [
+    "SELECT robot_id FROM robots WHERE online AND (last_seen IS NULL "
+    "OR last_seen <= $1::timestamptz - make_interval(secs => $2::float8))",
+]
 
 
 def _column_arrays(rows: Iterable[object], row_type: type) -> list[list]:
@@ -97,13 +127,34 @@ async def load_states(conn: asyncpg.Connection, robot_ids: list[str]) -> dict[st
         f"SELECT {', '.join(columns(Job))} FROM jobs WHERE robot_id = ANY($1::text[]) AND status = 'active'",
         robot_ids,
     )
+    alarms = await conn.fetch(
+        f"SELECT {', '.join(columns(Alarm))} FROM alarms WHERE robot_id = ANY($1::text[]) AND state = $2",
+        robot_ids,
+        OPEN,
+    )
     active = {r["robot_id"]: Job(**dict(r)) for r in jobs}
+    open_alarms: dict[str, dict[str, Alarm]] = {}
+    for r in alarms:
+        open_alarms.setdefault(r["robot_id"], {})[r["kind"]] = Alarm(**dict(r))
     states = {
-        r["robot_id"]: RobotState(robot=Robot(**dict(r)), job=active.pop(r["robot_id"], None)) for r in robots
+        r["robot_id"]: RobotState(
+            robot=Robot(**dict(r)),
+            job=active.pop(r["robot_id"], None),
+            alarms=open_alarms.get(r["robot_id"], {}),
+        )
+        for r in robots
     }
     for robot_id, job in active.items():  # a job whose robot row is gone: keep folding it
         states[robot_id] = RobotState(job=job)
     return states
+
+
+async def tick_candidates(conn: asyncpg.Connection, latest: datetime, timeout_s: float) -> set[str]:
+    """Robots the batch's clock ticks may change (beyond those its events touch)."""
+    found: set[str] = set()
+    for sql in TICK_CANDIDATES:
+        found.update(r[0] for r in await conn.fetch(sql, latest, timeout_s))
+    return found
 
 
 async def ensure_checkpoint(conn: asyncpg.Connection, stream: str) -> int:
@@ -140,6 +191,16 @@ async def write_batch(
         await conn.execute(_UPSERT_JOBS, *_column_arrays(changes.sorted_jobs(), Job))
     if changes.logs:
         await conn.execute(_INSERT_LOGS, *_column_arrays(changes.logs, LogEntry))
+    if changes.alarms:
+        # Ascending ids: an alarm cleared (older) is written before the one raised after it,
+        # so the one-open-alarm-per-robot-and-kind index never sees two at once.
+        alarms = [changes.alarms[i] for i in sorted(changes.alarms)]
+        await conn.execute(_UPSERT_ALARMS, *_column_arrays(alarms, Alarm))
+    if changes.transitions:
+        await conn.execute(_INSERT_TRANSITIONS, *_column_arrays(changes.transitions, AlarmTransition))
+    if changes.counters:
+        names = sorted(changes.counters)
+        await conn.execute(_ADD_COUNTERS, names, [changes.counters[n] for n in names])
     if changes.dead_letters:
         await conn.executemany(
             "INSERT INTO projection_dead_letters (stream_seq, event_id, event_type, schema_version, "

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import itertools
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from tonypi_events import EventEnvelope
 
-from ..rows import Job, JsonObject, LogEntry, Robot
+from ..rows import Alarm, AlarmTransition, Job, JsonObject, LogEntry, Robot
 
 # system_logs ids are sequence * LOG_IDS_PER_EVENT + n: an event writes at most this many lines.
 LOG_IDS_PER_EVENT = 16
+# alarm and alarm_transitions ids are sequence * ALARM_IDS_PER_EVENT + n: one clock tick may
+# raise an offline alarm for every robot of the fleet at once.
+ALARM_IDS_PER_EVENT = 1 << 20
 
 ItemCatalogue = Mapping[str, JsonObject]
 
@@ -23,6 +27,7 @@ class RobotState:
 
     robot: Robot | None = None
     job: Job | None = None
+    alarms: Mapping[str, Alarm] = field(default_factory=dict)  # the open ones, by kind
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,8 @@ class Outcome:
     state: RobotState
     jobs: tuple[Job, ...] = ()  # job rows this event wrote, in id order (ended before started)
     logs: tuple[LogEntry, ...] = ()
+    alarms: tuple[Alarm, ...] = ()  # alarm rows this event wrote
+    transitions: tuple[AlarmTransition, ...] = ()
 
 
 @dataclass
@@ -43,6 +50,12 @@ class FoldContext:
     items: ItemCatalogue
     jobs: list[Job] = field(default_factory=list)
     logs: list[LogEntry] = field(default_factory=list)
+    alarms: list[Alarm] = field(default_factory=list)
+    transitions: list[AlarmTransition] = field(default_factory=list)
+    # Alarm and transition ids of this event; shared by every robot one clock tick folds.
+    ids: Iterator[int] | None = None
+    # The robot being folded, when it is not the event's (a clock tick folds into every robot).
+    for_robot: str | None = None
 
     @property
     def at(self) -> datetime:
@@ -51,7 +64,7 @@ class FoldContext:
 
     @property
     def robot_id(self) -> str:
-        return self.event.robot_id
+        return self.for_robot or self.event.robot_id
 
     def log(
         self,
@@ -78,8 +91,24 @@ class FoldContext:
             )
         )
 
+    def next_alarm_id(self) -> int:
+        if self.ids is None:
+            self.ids = alarm_ids(self.seq)
+        n = next(self.ids)
+        if n >= (self.seq + 1) * ALARM_IDS_PER_EVENT:
+            raise RuntimeError(f"event {self.seq} wrote more than {ALARM_IDS_PER_EVENT} alarm rows")
+        return n
+
+    def wrote_alarm(self, alarm: Alarm, transition: AlarmTransition) -> None:
+        self.alarms = [a for a in self.alarms if a.id != alarm.id] + [alarm]
+        self.transitions.append(transition)
+
     def wrote_job(self, job: Job) -> None:
         self.jobs = [j for j in self.jobs if j.id != job.id] + [job]
+
+
+def alarm_ids(seq: int) -> Iterator[int]:
+    return itertools.count(seq * ALARM_IDS_PER_EVENT)
 
 
 def iso(value: datetime) -> str:

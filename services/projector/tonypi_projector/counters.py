@@ -1,0 +1,77 @@
+"""The counters /stats reads, kept by the projector in each batch's own transaction.
+
+`counter_deltas` compares the state of every robot a batch touched before and after it
+(pure), and the store adds the deltas to `projection_counters` in the batch transaction,
+so the counts move exactly when the rows do and a replay rebuilds them. Names:
+
+robots_total, robots_online        active robots / of them online (projected `online`)
+jobs_total, jobs_active            every job / the active ones
+jobs_completed:<YYYY-MM-DD>        jobs completed that UTC day (by end_time)
+alarms_open:<kind>:<severity>      open alarms
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+
+from .folds import RobotState
+from .rows import ACTIVE, Alarm, Job, Robot
+
+ROBOTS_TOTAL, ROBOTS_ONLINE, JOBS_TOTAL, JOBS_ACTIVE = (
+    "robots_total",
+    "robots_online",
+    "jobs_total",
+    "jobs_active",
+)
+
+
+def jobs_completed(day: str) -> str:
+    return f"jobs_completed:{day}"
+
+
+def alarms_open(kind: str, severity: str) -> str:
+    return f"alarms_open:{kind}:{severity}"
+
+
+def _robot_counts(robot: Robot | None, sign: int, out: Counter[str]) -> None:
+    if robot is not None and robot.is_active:
+        out[ROBOTS_TOTAL] += sign
+        if robot.online:
+            out[ROBOTS_ONLINE] += sign
+
+
+def _alarm_counts(alarms: Mapping[str, Alarm], sign: int, out: Counter[str]) -> None:
+    for alarm in alarms.values():
+        out[alarms_open(alarm.kind, alarm.severity)] += sign
+
+
+def counter_deltas(
+    before: Mapping[str, RobotState], after: Mapping[str, RobotState], jobs: Mapping[int, Job]
+) -> dict[str, int]:
+    """What a batch changed in the counters. `jobs` are the job rows it wrote: a fold only
+    ever writes a new job or the robot's active job (the one `before` holds)."""
+    out: Counter[str] = Counter()
+    for robot_id, new in after.items():
+        old = before.get(robot_id)
+        if old is new:
+            continue
+        old_robot = old.robot if old else None
+        if old_robot is not new.robot:
+            _robot_counts(old_robot, -1, out)
+            _robot_counts(new.robot, +1, out)
+        old_alarms = old.alarms if old else {}
+        if old_alarms is not new.alarms:
+            _alarm_counts(old_alarms, -1, out)
+            _alarm_counts(new.alarms, +1, out)
+    was_active = {s.job.id for s in before.values() if s.job is not None}
+    for job in jobs.values():
+        if job.id in was_active:
+            out[JOBS_ACTIVE] -= 1
+        else:
+            out[JOBS_TOTAL] += 1
+        if job.status == ACTIVE:
+            out[JOBS_ACTIVE] += 1
+        elif job.status == "completed" and job.end_time is not None:
+            out[jobs_completed(job.end_time.date().isoformat())] += 1
+    return {name: n for name, n in out.items() if n}
