@@ -89,7 +89,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[POOL] = await retry_forever(
         open_pool, f"PostgreSQL at {settings.database.redacted}", log, retry_on=DB_UNREACHABLE
     )
-    app[READS] = Reads(app[POOL], settings.online_timeout, concurrency=settings.pool_max_size)
+    app[READS] = Reads(app[POOL], concurrency=settings.pool_max_size)
     yield
     try:
         await asyncio.wait_for(app[POOL].close(), CLOSE_TIMEOUT)
@@ -124,7 +124,9 @@ async def _event_stream(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _fleet_gauges(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(refresh_fleet_gauges(app[READS], app[SETTINGS].fleet_gauge_interval))
+    task = asyncio.create_task(
+        refresh_fleet_gauges(app[READS], app[SETTINGS].fleet_gauge_interval, app[SETTINGS].fleet_gauge_top)
+    )
     yield
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)

@@ -89,6 +89,13 @@ class RobotWrites:
         payload = kinds.RobotDeactivatedV1(robot_id=robot_id)
         return await self._append(EventType.ROBOT_DEACTIVATED, robot_id, payload)
 
+    async def acknowledge_alarm(
+        self, robot_id: str, alarm_id: int, actor: dict[str, str | None]
+    ) -> WriteResult:
+        """On the alarm's robot's subject, so it folds in that robot's order."""
+        payload = kinds.AlarmAcknowledgedV1(robot_id=robot_id, alarm_id=alarm_id, actor=kinds.Actor(**actor))
+        return await self._append(EventType.ALARM_ACKNOWLEDGED, robot_id, payload)
+
     async def _require(self, robot_id: str) -> None:
         if not await self._reads.robot_exists(robot_id):
             raise NotFound("Robot not found")
