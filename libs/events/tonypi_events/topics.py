@@ -1,4 +1,4 @@
-"""The robots' MQTT topics (../shared/contract/MQTT.md), as data.
+"""The robots' MQTT topics (docs/contract/MQTT.md), as data.
 
 Ingest subscribes to them, the simulator publishes on them and the AsyncAPI
 document describes them, all from this one table.
