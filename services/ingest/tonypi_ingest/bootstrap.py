@@ -33,6 +33,7 @@ async def serve(config: IngestConfig, stop: asyncio.Event) -> None:
         ack_timeout_s=config.ack_timeout_s,
     )
     metrics.BUFFER_DEPTH.set_function(lambda: forwarder.depth)
+    metrics.MQTT_RECEIVE_MAXIMUM.set(config.receive_maximum)
     ingestor = Ingestor(
         forwarder,
         config.streams.subjects,
