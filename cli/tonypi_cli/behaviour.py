@@ -51,6 +51,8 @@ class RobotBehaviour:
     items_done: int = 0
     job_active: bool = False
     job_started_at: float = 0.0
+    emergency_stopped: bool = False  # gen 2, in memory only: a restarted robot forgets it
+    emergency_reason: str | None = None
     _next_due: dict[str, float] = field(default_factory=dict)
     _started_at: float = 0.0
 
@@ -78,18 +80,66 @@ class RobotBehaviour:
     def stop(self, t: float) -> list[fleet.Message]:
         return [self._status(t, "offline")]
 
-    def answer_command(self, command: dict) -> fleet.Message:
-        """What the firmware answers to an operator command."""
+    def answer_command(self, command: dict) -> list[fleet.Message]:
+        """What the firmware does with an operator command on tonypi/commands/...: obey it (or
+        refuse it) and answer on tonypi/commands/response with its id."""
         kind, command_id = command.get("type"), str(command.get("id", ""))
-        data = {"percentage": round(self.battery_percent, 1)} if kind == "battery_request" else None
-        return fleet.command_response(
-            self.robot, self.clock(), command_id, message=f"{kind or 'command'} executed", data=data
-        )
+        now = self.clock()
+        if kind not in fleet.command_types(self.robot.generation):
+            return [
+                fleet.command_response(self.robot, now, command_id, success=False, message="Unknown command")
+            ]
+        if self.emergency_stopped and kind not in fleet.ALLOWED_WHILE_STOPPED:
+            return [
+                fleet.command_response(
+                    self.robot,
+                    now,
+                    command_id,
+                    success=False,
+                    message=f"Emergency stop active: {kind} refused",
+                )
+            ]
+        data = None
+        if kind == "battery_request":
+            data = {"percentage": round(self.battery_percent, 1)}
+        elif kind == "status_request":
+            data = {
+                "status": self._state(),
+                "battery": round(self.battery_percent, 1),
+                "x": self.x,
+                "y": self.y,
+            }
+        elif kind == "move":
+            self.x += 0.1
+        out = [fleet.command_response(self.robot, now, command_id, message=f"{kind} executed", data=data)]
+        if kind == "resume":
+            was, self.emergency_stopped = self.emergency_stopped, False
+            if was:
+                out.append(self._status_now("online"))
+        return out
+
+    def emergency_stop(self, command: dict) -> list[fleet.Message]:
+        """tonypi/emergency_stop/... (gen 2): stop, remember it (in memory only), answer on both topics."""
+        command_id = str(command.get("id", ""))
+        self.emergency_stopped = True
+        self.emergency_reason = str(command.get("reason") or "operator")
+        now = self.clock()
+        return [
+            fleet.emergency_stop_response(self.robot, now, command_id),
+            fleet.command_response(self.robot, now, command_id, message="Emergency stop activated"),
+            self._status_now("emergency_stopped"),
+        ]
 
     # ---- internals --------------------------------------------------------------------
 
     def _schedule(self):
         return [(k, p) for k, p in CADENCE if self.robot.generation == 2 or k not in GEN2_ONLY]
+
+    def _state(self) -> str:
+        return "emergency_stopped" if self.emergency_stopped else "online"
+
+    def _status_now(self, state: str) -> fleet.Message:
+        return self._status(self._started_at, state)
 
     def _status(self, t: float, state: str) -> fleet.Message:
         return fleet.status(
@@ -99,7 +149,7 @@ class RobotBehaviour:
     def _emit(self, kind: str, t: float) -> list[fleet.Message]:
         now, robot, rng = self.clock(), self.robot, self.rng
         if kind == "status":
-            return [self._status(t, "online")]
+            return [self._status(t, self._state())]
         if kind == "sensors":
             return fleet.sensor_burst(robot, now, rng)
         if kind == "battery":

@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 
 import aiomqtt
-from tonypi_events.topics import COMMAND_PATTERN
+from tonypi_events.topics import BROADCAST, COMMAND_PATTERN, EMERGENCY_STOP_PATTERN
 from tonypi_runtime.config import ServiceUrl, process_env
 from tonypi_runtime.connections import log_format, log_level, mqtt_topic_prefix, mqtt_url
 from tonypi_runtime.entrypoint import run_service, sleep_unless, stop_event_on_signals
@@ -169,8 +169,12 @@ async def run_robot(
         try:
             async with client:
                 delays = backoff_delays()
-                for target in (robot_id, "broadcast"):
-                    await client.subscribe(prefix + COMMAND_PATTERN.format(robot_id=target), qos=1)
+                patterns = [COMMAND_PATTERN] + (
+                    [EMERGENCY_STOP_PATTERN] if behaviour.robot.generation == 2 else []
+                )
+                for pattern in patterns:
+                    for target in (robot_id, BROADCAST):
+                        await client.subscribe(prefix + pattern.format(robot_id=target), qos=1)
                 answering = asyncio.create_task(_answer_commands(client, behaviour, prefix, qos, counter))
                 try:
                     await _publish_on_schedule(client, behaviour, prefix, qos, stop, counter)
@@ -218,8 +222,12 @@ async def _answer_commands(
                 command = json.loads(message.payload)
             except (TypeError, ValueError):
                 continue
-            if isinstance(command, dict):
-                await _publish(client, [behaviour.answer_command(command)], prefix, qos, counter)
+            if not isinstance(command, dict):
+                continue
+            stop_topic = message.topic.matches(prefix + EMERGENCY_STOP_PATTERN.format(robot_id="+"))
+            answers = behaviour.emergency_stop(command) if stop_topic else behaviour.answer_command(command)
+            # Answers at QoS 1 whatever --qos says: they are what the operator waits for.
+            await _publish(client, answers, prefix, 1, counter)
     except aiomqtt.MqttError:
         return  # the publishing loop notices the lost connection and reconnects
 

@@ -69,6 +69,6 @@ def test_jobs_complete_after_their_items_and_start_again():
 def test_answers_commands_with_their_id():
     robot = behaviour(1)
     robot.start(0.0)
-    answer = robot.answer_command({"type": "battery_request", "id": "c-42"})
+    [answer] = robot.answer_command({"type": "battery_request", "id": "c-42"})
     assert answer.topic == "tonypi/commands/response"
     assert answer.payload["command_id"] == "c-42" and answer.payload["data"]["percentage"] > 0

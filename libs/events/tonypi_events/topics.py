@@ -92,6 +92,8 @@ ROUTES: tuple[TopicRoute, ...] = (
 
 ITEM_REPLY_PATTERN = "tonypi/items/{robot_id}"
 COMMAND_PATTERN = "tonypi/commands/{robot_id}"
+EMERGENCY_STOP_PATTERN = "tonypi/emergency_stop/{robot_id}"
+BROADCAST = "broadcast"  # the last topic segment that reaches every robot
 
 
 def route_for(relative_topic: str) -> TopicRoute | None:
