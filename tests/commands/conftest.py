@@ -131,7 +131,9 @@ async def observer(mqtt_prefix):
                 topic = str(message.topic)
                 if topic.endswith("/response"):
                     continue
-                seen.messages.append(Seen(topic[len(mqtt_prefix) :], message.qos, json.loads(message.payload)))
+                seen.messages.append(
+                    Seen(topic[len(mqtt_prefix) :], message.qos, json.loads(message.payload))
+                )
 
     task = asyncio.create_task(watch())
     await asyncio.wait_for(ready.wait(), 10)

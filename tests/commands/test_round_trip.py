@@ -35,7 +35,9 @@ async def test_each_command_type_round_trips(api, ingests, robots, observer):
     assert [h["type"] for h in reversed(history)] == [t for t in COMMAND_TYPES if t != "resume"]
 
 
-async def test_unanswered_command_times_out_and_offline_robot_expires(api, ingests, robots, observer, fleet_api):
+async def test_unanswered_command_times_out_and_offline_robot_expires(
+    api, ingests, robots, observer, fleet_api
+):
     await ingests.start()
     # A gen 1 robot never answers head_nod... it answers "Unknown command": failed, not timed out.
     robots.start("cmd_gen1", generation=1)
@@ -50,9 +52,7 @@ async def test_unanswered_command_times_out_and_offline_robot_expires(api, inges
     command = await resp.json()
     await observer.wait_for(lambda: observer.sent(command["command_id"]))
     await fleet_api.status("silent")  # stream time moves on past the deadline
-    timed_out = await until(
-        lambda: _state(api, command["command_id"], "timed_out"), timeout=20
-    )
+    timed_out = await until(lambda: _state(api, command["command_id"], "timed_out"), timeout=20)
     assert timed_out["finished_at"] == timed_out["deadline"]
     # Offline robot, no wait: expired at once and never sent.
     await fleet_api.status("gone", "offline")

@@ -24,8 +24,10 @@ from tonypi_events import FLEET, EventType, StreamNames, decode, decode_payload,
 log = logging.getLogger("tonypi_ingest.presence")
 
 # A status this soon after the press may have left the robot before the stop reached it.
-PRESS_GRACE = timedelta(seconds=5)
-RESEND_EVERY_S = 30.0  # at most one resend per robot this often, per replica
+PRESS_GRACE = timedelta(seconds=1)
+# A robot still reporting without the stop (gen 1 has none) is sent it at most this often, per
+# replica; a robot coming back (its previous status offline, or none) is sent it at once.
+RESEND_EVERY_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -114,14 +116,17 @@ class Presence:
             log.warning("unreadable status event at %s: %s", msg.subject, exc)
             return
         stopped = payload.status == "emergency_stopped" or payload.emergency_stopped is True
+        before = self.seen.get(event.robot_id)
         self.seen[event.robot_id] = Seen(payload.status, stopped, event.received_at)
         latch = self.latch_for(event.robot_id)
         if latch is None or stopped or payload.status == "offline":
             return
-        if event.received_at < latch.changed_at + PRESS_GRACE:
-            return
+        back = before is None or before.status == "offline"
         now = time.monotonic()
-        if now - self._last_resend.get(event.robot_id, -RESEND_EVERY_S) < RESEND_EVERY_S:
-            return
+        if not back:
+            if event.received_at < latch.changed_at + PRESS_GRACE:
+                return
+            if now - self._last_resend.get(event.robot_id, -RESEND_EVERY_S) < RESEND_EVERY_S:
+                return
         self._last_resend[event.robot_id] = now
         self._on_forgot(event.robot_id, latch, event.event_id)

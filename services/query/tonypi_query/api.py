@@ -281,7 +281,8 @@ ENDPOINTS += [
             200: Reply(
                 str,
                 "text/event-stream: `id: <seq>`, `event: <event type>`, "
-                "`data: {seq, robot_id, kinds, at, data}`; heartbeat comments; `event: gap` when Last-Event-ID is older than the feed keeps",
+                "`data: {seq, robot_id, kinds, at, data}`; heartbeat comments; "
+                "`event: gap` when Last-Event-ID is older than the feed keeps",
                 media_type="text/event-stream",
             ),
             422: INVALID,

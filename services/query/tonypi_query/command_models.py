@@ -42,7 +42,7 @@ class CommandCreate(BaseModel):
         default_factory=dict, description="sent to the robot beside type and id, e.g. {direction, distance}"
     )
     timeout_s: float = Field(
-        DEFAULT_TIMEOUT_S, gt=0, le=MAX_TIMEOUT_S, description="stream seconds to wait for the answer"
+        DEFAULT_TIMEOUT_S, ge=0.1, le=MAX_TIMEOUT_S, description="stream seconds to wait for the answer"
     )
     wait: bool = Field(
         False,
