@@ -52,6 +52,10 @@ async def test_simulated_fleet_publishes_both_generations_and_goes_offline_on_si
             async for message in sub.messages:
                 relative = message.topic.value.removeprefix(mqtt_prefix)
                 seen[relative].append(json.loads(message.payload))
+                if relative.startswith("tonypi/scan/"):  # answer it as ingest does: found
+                    robot = seen[relative][-1]["robot_id"]
+                    reply = {"robot_id": robot, "qr": "QR12345", "found": True, "item": {"sku": "ITEM-001"}}
+                    await sub.publish(f"{mqtt_prefix}tonypi/items/{robot}", json.dumps(reply), qos=1)
                 if relative.startswith("tonypi/status/") and seen[relative][-1]["status"] == "offline":
                     offline.add(relative)
                     if len(offline) == 4:
@@ -67,6 +71,8 @@ async def test_simulated_fleet_publishes_both_generations_and_goes_offline_on_si
     robots = {f"simbot0{n}": 1 if n % 2 else 2 for n in range(1, 5)}
     assert offline == {f"tonypi/status/{r}" for r in robots}
     for relative, payloads in seen.items():
+        if relative.startswith("tonypi/items/"):
+            continue  # the test's own replies, as ingest sends them
         route = route_for(relative)
         assert route is not None, relative
         for payload in payloads:
@@ -77,9 +83,14 @@ async def test_simulated_fleet_publishes_both_generations_and_goes_offline_on_si
     def topics_of(robot_id: str) -> set[str]:
         return {t.split("/")[1] for t, ps in seen.items() for p in ps if p["robot_id"] == robot_id}
 
-    common = {"status", "sensors", "battery", "location", "scan", "job"}
+    common = {"status", "sensors", "battery", "location", "scan", "job", "commands"}
     assert common <= topics_of("simbot01") and not topics_of("simbot01") & {"servos", "vision", "logs"}
     assert common | {"servos", "vision"} <= topics_of("simbot02")
+    # Each item reply is echoed without a command id and moves the item counter on.
+    echoes = [p for p in seen["tonypi/commands/response"] if p["robot_id"] == "simbot01"]
+    assert echoes and all("command_id" not in p and p["item"] == {"sku": "ITEM-001"} for p in echoes)
+    counters = [p for p in seen["tonypi/job/simbot01"] if "percent" in p]
+    assert [p["items_done"] for p in counters] == list(range(1, len(counters) + 1))
     # The generations differ on the wire as MQTT.md says.
     scans = {p["robot_id"]: p for t, ps in seen.items() if t.startswith("tonypi/scan/") for p in ps}
     assert "qr" in scans["simbot01"] and "qr_data" in scans["simbot02"]

@@ -105,6 +105,13 @@ class JobV2(Payload):
     items_done: int | None = None
     items_total: int | None = None
     progress_percent: Number | None = None
+    # What the deployed gen-2 client's job reports also carry (contract/MQTT.md, "What the
+    # robots' client really does"). Untyped on purpose: they were accepted as extra fields
+    # before they were named here, and naming them must not make ingest reject anything.
+    start_time: Any = None  # the robot's clock; with task_name, the job's identity
+    end_time: Any = None
+    percent: Any = None  # gen 2 says percent where the table's shape says progress_percent
+    last_item: Any = None  # the robot's own last item, e.g. {"item_id": "ITEM_0004", ...}
 
 
 class CommandResponseV1(Payload):

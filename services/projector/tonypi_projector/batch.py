@@ -40,6 +40,7 @@ class BatchChanges:
     logs: list[LogEntry] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     applied: dict[str, int] = field(default_factory=dict)  # events applied, by type
+    without_effect: dict[str, int] = field(default_factory=dict)  # FoldContext.note, by reason
 
     def sorted_jobs(self) -> list[Job]:
         # Ascending ids: an ended job (older) is written before the one that replaced it,
@@ -70,5 +71,7 @@ def fold_batch(
         for job in outcome.jobs:
             changes.jobs[job.id] = job
         changes.logs.extend(outcome.logs)
+        for reason in outcome.notes:
+            changes.without_effect[reason] = changes.without_effect.get(reason, 0) + 1
         changes.applied[event.event_type.value] = changes.applied.get(event.event_type.value, 0) + 1
     return changes
