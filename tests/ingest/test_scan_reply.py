@@ -73,6 +73,7 @@ async def test_catalogue_is_read_from_the_configured_file(ingest_env, js, mqtt, 
     finally:
         await running.stop()
 
+
 # The seed system's demo catalogue (its mock item lookup), minus its per-process
 # `received_at` stamp: firmware and scripts tested against the seed get the same answers.
 SEED_DEMO_ITEMS = {

@@ -157,3 +157,12 @@ def test_gen2_item_counter_beside_and_between_its_jobs_changes_no_job():
         "job_counter_outside_job": 2,
         "item_echo": 2,
     }
+
+
+def test_a_redelivered_start_of_the_running_job_changes_nothing():
+    f = Folded()
+    fold(f, c.gen2_started(R, 0), c.gen2_report(R, 0, 3, 1), c.gen2_report(R, 0, 6, 2))
+    fold(f, c.gen2_started(R, 0))  # QoS 1: the broker delivered the announcement twice
+    [job] = f.jobs_of(R)
+    assert (job.status, job.items_done) == ("active", 2)
+    assert without_effect(f) == {"job_repeat": 1}

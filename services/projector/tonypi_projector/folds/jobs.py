@@ -201,8 +201,9 @@ def on_job(ctx: FoldContext, state: RobotState, payload: kinds.JobV2) -> RobotSt
 def _on_announced(ctx: FoldContext, state: RobotState, payload: kinds.JobV2, start_time: str) -> RobotState:
     task = payload.task_name
     if _names(state.job, start_time, task):
-        if payload.status == "started":
-            ctx.note(REPEAT)  # the announcement again (QoS 1 redelivery): progress may be new
+        if payload.status == "started":  # the announcement again (a QoS 1 redelivery)
+            ctx.note(REPEAT)
+            return state
         return _apply(ctx, state, payload, counter=False)
     if _names(state.last_job, start_time, task):
         ctx.note(REPEAT)  # gen 2 re-sends its last job message every 3 s after the job ended
