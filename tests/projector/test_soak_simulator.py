@@ -23,9 +23,9 @@ from tests.conftest import MQTT_URL
 from tests.projector.conftest import projector_running
 from tests.projector.support import wait_applied
 
-pytestmark = pytest.mark.slow
-
 SOAK_SECONDS = float(os.environ.get("TONYPI_SOAK_SECONDS", "60"))
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(SOAK_SECONDS + 240)]
 
 
 def counter_total(name: str, **labels: str) -> float:
