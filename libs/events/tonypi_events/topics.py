@@ -56,7 +56,7 @@ class TopicRoute:
 
     def matches(self, relative_topic: str) -> bool:
         want, got = self.pattern.split("/"), relative_topic.split("/")
-        return len(want) == len(got) and all(w in ("+", g) for w, g in zip(want, got))
+        return len(want) == len(got) and all(w in ("+", g) for w, g in zip(want, got, strict=True))
 
 
 ROUTES: tuple[TopicRoute, ...] = (
