@@ -179,7 +179,7 @@ def build() -> AsyncAPI:
     mqtt.publisher(
         ITEM_REPLY_PATTERN,
         title=f"{ITEM_REPLY_PATTERN}:publish",
-        schema=Union[ItemFound, ItemNotFound],
+        schema=ItemFound | ItemNotFound,
         description="The item lookup answer, published for every scan once its event is stored.",
     )
     _commands(mqtt, nats, subjects)

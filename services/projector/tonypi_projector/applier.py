@@ -158,11 +158,15 @@ class BatchApplier:
             total.dead_letters.extend(changes.dead_letters)
             for event_type, n in changes.applied.items():
                 total.applied[event_type] = total.applied.get(event_type, 0) + n
+            for reason, n in changes.without_effect.items():
+                total.without_effect[reason] = total.without_effect.get(reason, 0) + n
         return total
 
     def _observe(self, changes: BatchChanges, size: int, seconds: float, last_seq: int) -> None:
         for event_type, n in changes.applied.items():
             metrics.EVENTS_APPLIED.labels(event_type).inc(n)
+        for reason, n in changes.without_effect.items():
+            metrics.WITHOUT_EFFECT.labels(reason).inc(n)
         for dead in changes.dead_letters:
             log.error("dead-lettered event at sequence %d: %s", dead.seq, dead.error)
         metrics.DEAD_LETTERS.inc(len(changes.dead_letters))

@@ -46,6 +46,7 @@ class BatchChanges:
     feed: list[feed.FeedEntry] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     applied: dict[str, int] = field(default_factory=dict)  # events applied, by type
+    without_effect: dict[str, int] = field(default_factory=dict)  # FoldContext.note, by reason
 
     def sorted_jobs(self) -> list[Job]:
         # Ascending ids: an ended job (older) is written before the one that replaced it,
@@ -86,6 +87,8 @@ def fold_batch(
         for job in outcome.jobs:
             changes.jobs[job.id] = job
         changes.logs.extend(outcome.logs)
+        for reason in outcome.notes:
+            changes.without_effect[reason] = changes.without_effect.get(reason, 0) + 1
         for command in commands:
             changes.commands[command.command_id] = command
         for latch in latches:

@@ -81,9 +81,11 @@ def entry(
 
 
 def outcome_rows(outcome: Any) -> dict[str, Sequence[Any]]:
-    """Every tuple field of a fold's Outcome except the state: jobs, logs, and whatever comes."""
-    return {
-        f.name: getattr(outcome, f.name)
-        for f in dataclasses.fields(outcome)
-        if f.name != "state" and isinstance(getattr(outcome, f.name), tuple)
-    }
+    """Every field of a fold's Outcome that is a tuple of rows (dataclasses): jobs, logs, and
+    whatever a later fold adds. Other fields (the state, notes) are not rows."""
+    rows = {}
+    for f in dataclasses.fields(outcome):
+        value = getattr(outcome, f.name)
+        if isinstance(value, tuple) and all(dataclasses.is_dataclass(v) for v in value):
+            rows[f.name] = value
+    return rows

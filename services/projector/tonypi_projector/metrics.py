@@ -5,6 +5,12 @@ from prometheus_client import Counter, Gauge, Histogram
 EVENTS_APPLIED = Counter(
     "tonypi_projector_events_applied_total", "Events folded into the read tables", ["event_type"]
 )
+WITHOUT_EFFECT = Counter(
+    "tonypi_projector_messages_without_effect_total",
+    "Robot messages recognised and deliberately left without effect on the tables "
+    "(a repeated job message, an item reply's echo, ...), by reason",
+    ["reason"],
+)
 BATCH_SIZE = Histogram(
     "tonypi_projector_batch_size",
     "Events per applied batch",

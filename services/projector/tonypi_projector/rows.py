@@ -57,6 +57,9 @@ class Job:
     task_name: str | None = None
     phase: str | None = None
     reason: str | None = None
+    # The robot's own start_time claim (gen 2 announced jobs): with task_name, the job's
+    # identity. Null for a job counted from scans and item counters.
+    robot_start_time: str | None = None
 
     @property
     def is_active(self) -> bool:

@@ -46,6 +46,7 @@ _TYPES = {
     "task_name": "text",
     "phase": "text",
     "reason": "text",
+    "robot_start_time": "text",
     "level": "text",
     "category": "text",
     "message": "text",
@@ -119,16 +120,33 @@ async def load_states(conn: asyncpg.Connection, robot_ids: list[str]) -> dict[st
     robots = await conn.fetch(
         f"SELECT {', '.join(columns(Robot))} FROM robots WHERE robot_id = ANY($1::text[])", robot_ids
     )
+    # A robot's newest job is its active one, if any (a start ends the previous job first);
+    # the newest ended one is what a repeated ending or a counter running on refers to.
+    job_columns = ", ".join(f"j.{c}" for c in columns(Job))
     jobs = await conn.fetch(
-        f"SELECT {', '.join(columns(Job))} FROM jobs WHERE robot_id = ANY($1::text[]) AND status = 'active'",
+        f"SELECT {job_columns} FROM unnest($1::text[]) AS r(robot_id) CROSS JOIN LATERAL "
+        "(SELECT * FROM jobs WHERE jobs.robot_id = r.robot_id ORDER BY id DESC LIMIT 2) AS j "
+        "ORDER BY j.robot_id, j.id DESC",
         robot_ids,
     )
-    active = {r["robot_id"]: Job(**dict(r)) for r in jobs}
+    active: dict[str, Job] = {}
+    last: dict[str, Job] = {}
+    for row in jobs:
+        job = Job(**dict(row))
+        if job.is_active and job.robot_id not in active and job.robot_id not in last:
+            active[job.robot_id] = job
+        elif job.robot_id not in last and not job.is_active:
+            last[job.robot_id] = job
     states = {
-        r["robot_id"]: RobotState(robot=Robot(**dict(r)), job=active.pop(r["robot_id"], None)) for r in robots
+        r["robot_id"]: RobotState(
+            robot=Robot(**dict(r)),
+            job=active.pop(r["robot_id"], None),
+            last_job=last.pop(r["robot_id"], None),
+        )
+        for r in robots
     }
-    for robot_id, job in active.items():  # a job whose robot row is gone: keep folding it
-        states[robot_id] = RobotState(job=job)
+    for robot_id in active.keys() | last.keys():  # jobs whose robot row is gone: keep folding them
+        states[robot_id] = RobotState(job=active.get(robot_id), last_job=last.get(robot_id))
     return states
 
 

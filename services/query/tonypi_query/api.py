@@ -177,7 +177,11 @@ COMMAND_ACCEPTED = Reply(
     headers={"Location": "where the command's state will be readable"},
 )
 COMMAND_WRITE = {201: COMMAND_CREATED, 202: COMMAND_ACCEPTED, 422: INVALID, 503: STREAM_DOWN}
-FLEET_STOPPED = Reply(ErrorOut, "the whole fleet is emergency-stopped: resume the fleet first")
+FLEET_STOPPED = Reply(
+    ErrorOut,
+    "the whole fleet is emergency-stopped: resume the fleet first; or the robot is named `broadcast` "
+    "or `_fleet`, which only the fleet endpoints reach",
+)
 
 ENDPOINTS += [
     Endpoint(
@@ -233,7 +237,7 @@ ENDPOINTS += [
         c.emergency_stop,
         "Emergency-stop a robot: latched until resumed",
         COMMANDS,
-        {**COMMAND_WRITE, 404: ROBOT_NOT_FOUND},
+        {**COMMAND_WRITE, 404: ROBOT_NOT_FOUND, 409: FLEET_STOPPED},
         path_model=RobotPath,
         body_model=EmergencyStopCreate,
     ),

@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 from tonypi_events import FLEET, EventType, kinds
+from tonypi_events.topics import BROADCAST
 from yarl import URL
 
 from .actor import actor_of
@@ -47,6 +48,9 @@ async def _robot(request: web.Request, robot_id: str) -> dict[str, Any]:
     row = await request.app[READS].robot(robot_id)
     if row is None:
         raise NotFound("Robot not found")
+    if robot_id in (BROADCAST, FLEET):
+        # Its command topic would be the fleet's (tonypi/commands/broadcast), or its rows the fleet's.
+        raise Conflict(f"A robot named {robot_id!r} cannot be sent commands alone: use the fleet endpoints")
     return dict(row)
 
 
@@ -135,8 +139,8 @@ async def get_command(request: web.Request, inputs: Inputs) -> web.Response:
 
 async def robot_commands(request: web.Request, inputs: Inputs) -> web.Response:
     robot_id, query = inputs.path.robot_id, inputs.query
-    if robot_id != FLEET:
-        await _robot(request, robot_id)
+    if robot_id != FLEET and await request.app[READS].robot(robot_id) is None:
+        raise NotFound("Robot not found")
     before = decode_cursor(query.before)[1] if query.before else None
     rows = await request.app[READS].commands(robot_id, query.limit, before)
     headers = {}

@@ -10,10 +10,22 @@ from .context import FoldContext, RobotState, without_none
 
 UNATTRIBUTED = "_unattributed"
 _FAILED_STATUSES = frozenset({"error", "failed", "failure"})
+ITEM_ECHO = "item_echo"
+
+
+def is_item_echo(payload: kinds.CommandResponseV1) -> bool:
+    """Both generations echo every item reply on tonypi/commands/response:
+    `{"robot_id", "timestamp", "success": <found>, "item": <item or null>, "message": ...}`,
+    with no command id (docs/contract/semantics.md). Every command we send has an id, so
+    an answer without one that carries `item` answers no command."""
+    return payload.command_id is None and "item" in (payload.model_extra or {})
 
 
 def _answer(what: str):
     def fold(ctx: FoldContext, state: RobotState, payload: kinds.CommandResponseV1) -> RobotState:
+        if is_item_echo(payload):
+            ctx.note(ITEM_ECHO)  # not a command outcome: no log line, counted
+            return state
         ok = payload.success is not False and (payload.status or "").lower() not in _FAILED_STATUSES
         outcome = "succeeded" if ok else "failed"
         command_id = answered_id(ctx.event.payload)
