@@ -90,6 +90,20 @@ def test_gen1_counter_past_its_total_keeps_counting_in_the_same_job():
     assert f.messages("command") == []
 
 
+def test_unknown_codes_past_the_total_do_not_look_like_a_restart():
+    """Scans of codes the catalogue lacks count in the job, not in the robot's counter."""
+    f = Folded()
+    counter = 0
+    for n in range(30):
+        unknown = n % 4 == 3
+        if not unknown:
+            counter += 1
+        gen1_item(f, R, "NOPE" if unknown else "QR12345", None if unknown else counter, t=12 * n)
+    [job] = f.jobs_of(R)
+    assert (job.status, job.items_total) == ("completed", 10)
+    assert job.items_done == counter  # the last message was the robot's counter
+
+
 def test_gen1_counter_going_back_means_the_robot_restarted_a_new_job():
     f = Folded()
     for n in range(1, 12):

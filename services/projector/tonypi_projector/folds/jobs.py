@@ -78,6 +78,18 @@ def _counter_overran(job: Job | None) -> bool:
     )
 
 
+def _restarted(payload: kinds.JobV2, last: Job | None) -> bool:
+    """The client's counter went back below the total its job completed at: the client
+    restarted. (Not below the job's items_done: scans of codes the catalogue lacks count in
+    the job but not in the robot's counter, so the job may be ahead of it.)"""
+    return (
+        payload.items_done is not None
+        and last is not None
+        and last.items_total is not None
+        and payload.items_done < last.items_total
+    )
+
+
 # --- starting and ending --------------------------------------------------------------
 
 
@@ -224,10 +236,7 @@ def _on_counter(ctx: FoldContext, state: RobotState, payload: kinds.JobV2) -> Ro
         ctx.note(BESIDE_ANNOUNCED)
         return state
     if active is None:
-        went_back = (
-            payload.items_done is not None and last is not None and payload.items_done < last.items_done
-        )
-        if _counter_overran(last) and not went_back:
+        if _counter_overran(last) and not _restarted(payload, last):
             return _apply(ctx, state, payload, counter=True, job=last)
         if last is not None and last.robot_start_time is not None:
             ctx.note(OUTSIDE_JOB)
