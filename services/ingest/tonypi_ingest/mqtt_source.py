@@ -74,6 +74,16 @@ class MqttSource:
                 "reply", "MQTT publish on %s failed (rc=%s)", safe_text(topic, 200), info.rc
             )
 
+    async def publish(self, topic: str, payload: bytes, timeout: float = 10.0) -> None:
+        """Publish at QoS 1 and return once the broker's PUBACK arrived; raises when it cannot."""
+        problem = publish_topic_problem(topic)
+        if problem is not None:  # the broker would disconnect ingest for it
+            raise aiomqtt.MqttError(f"not publishable: {problem}")
+        client = self._client
+        if client is None or not self.subscribed:
+            raise aiomqtt.MqttError("MQTT disconnected")
+        await client.publish(topic, payload, qos=1, timeout=timeout)
+
     async def run(self, stop: asyncio.Event, drain: Callable[[], Awaitable[None]]) -> None:
         """Consume until `stop`; then stop taking messages, await `drain` (whose acks
         still go out on this connection), and disconnect."""
