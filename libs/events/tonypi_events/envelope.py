@@ -32,9 +32,16 @@ class EventType(StrEnum):
     CLOCK_TICK = "clock_tick"
     # An operator acknowledged an alarm (robot id: the alarm's robot).
     ALARM_ACKNOWLEDGED = "alarm_acknowledged"
+    # Operator commands (docs/commands.md): asked for through the API, handed to the robot
+    # by ingest's deliverer. Robot id `_fleet` (FLEET) for a broadcast.
+    COMMAND_REQUESTED = "command_requested"
+    EMERGENCY_STOP = "emergency_stop"  # pressed (engaged) or released (resume): the latch
+    COMMAND_SENT = "command_sent"
 
 
 API_SOURCE = "api"
+# The robot id of a command or emergency stop for the whole fleet (the MQTT `broadcast` topic).
+FLEET = "_fleet"
 
 
 class EventEnvelope(BaseModel):

@@ -46,11 +46,18 @@ def _alarm_counts(alarms: Mapping[str, Alarm], sign: int, out: Counter[str]) -> 
         out[alarms_open(alarm.kind, alarm.severity)] += sign
 
 
+def _job_counts(job: Job, sign: int, out: Counter[str]) -> None:
+    if job.status == ACTIVE:
+        out[JOBS_ACTIVE] += sign
+    elif job.status == "completed" and job.end_time is not None:
+        out[jobs_completed(job.end_time.date().isoformat())] += sign
+
+
 def counter_deltas(
     before: Mapping[str, RobotState], after: Mapping[str, RobotState], jobs: Mapping[int, Job]
 ) -> dict[str, int]:
-    """What a batch changed in the counters. `jobs` are the job rows it wrote: a fold only
-    ever writes a new job or the robot's active job (the one `before` holds)."""
+    """What a batch changed in the counters. `jobs` are the job rows it wrote: a fold writes
+    a new job or one its robot's state held (the active job, the last ended one)."""
     out: Counter[str] = Counter()
     for robot_id, new in after.items():
         old = before.get(robot_id)
@@ -64,14 +71,12 @@ def counter_deltas(
         if old_alarms is not new.alarms:
             _alarm_counts(old_alarms, -1, out)
             _alarm_counts(new.alarms, +1, out)
-    was_active = {s.job.id for s in before.values() if s.job is not None}
+    held = {j.id: j for s in before.values() for j in (s.job, s.last_job) if j is not None}
     for job in jobs.values():
-        if job.id in was_active:
-            out[JOBS_ACTIVE] -= 1
-        else:
+        old_job = held.get(job.id)
+        if old_job is None:
             out[JOBS_TOTAL] += 1
-        if job.status == ACTIVE:
-            out[JOBS_ACTIVE] += 1
-        elif job.status == "completed" and job.end_time is not None:
-            out[jobs_completed(job.end_time.date().isoformat())] += 1
+        else:
+            _job_counts(old_job, -1, out)
+        _job_counts(job, +1, out)
     return {name: n for name, n in out.items() if n}

@@ -17,7 +17,8 @@ from tonypi_runtime.postgres import CHECKPOINT_CHANNEL, READ_TABLES_PROJECTION
 
 from .batch import BatchChanges
 from .folds import RobotState
-from .rows import Alarm, AlarmTransition, Job, LogEntry, Robot, columns
+from .folds.commands import CommandBook
+from .rows import Alarm, AlarmTransition, Command, Job, Latch, LogEntry, Robot, columns
 
 # PostgreSQL type of every column, in the row dataclasses' field order.
 _TYPES = {
@@ -46,6 +47,7 @@ _TYPES = {
     "task_name": "text",
     "phase": "text",
     "reason": "text",
+    "robot_start_time": "text",
     "level": "text",
     "category": "text",
     "message": "text",
@@ -54,7 +56,6 @@ _TYPES = {
     "online": "bool",
     "kind": "text",
     "severity": "text",
-    "state": "text",
     "raised_at": "timestamptz",
     "value": "float8",
     "threshold": "float8",
@@ -65,7 +66,22 @@ _TYPES = {
     "action": "text",
     "at": "timestamptz",
     "event_seq": "int8",
-    "actor": "json",
+    "command_id": "text",
+    "seq": "int8",
+    "type": "text",
+    "params": "jsonb",
+    "state": "text",  # commands, alarms
+    "wait": "bool",
+    "timeout_s": "float8",
+    "actor": "jsonb",  # commands, alarm_transitions
+    "requested_at": "timestamptz",
+    "deadline": "timestamptz",
+    "sent_at": "timestamptz",
+    "sent_count": "int4",
+    "finished_at": "timestamptz",
+    "response": "jsonb",
+    "engaged": "bool",
+    "changed_at": "timestamptz",
 }
 _JSON = frozenset({"json", "jsonb"})
 
@@ -105,6 +121,14 @@ TICK_CANDIDATES: list[str] = [
     "SELECT robot_id FROM robots WHERE online AND (last_seen IS NULL "
     "OR last_seen <= $1::timestamptz - make_interval(secs => $2::float8))",
 ]
+_UPSERT_COMMANDS = _bulk_insert("commands", Command, "command_id")
+_UPSERT_LATCHES = _bulk_insert("emergency_stops", Latch, "robot_id")
+_INSERT_FEED = (
+    "INSERT INTO live_feed (seq, robot_id, event_type, kinds, at, data) "
+    "SELECT t.seq, t.robot_id, t.event_type, string_to_array(t.kinds, ','), t.at, t.data::jsonb "
+    "FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[]) "
+    "AS t(seq, robot_id, event_type, kinds, at, data) ON CONFLICT (seq) DO NOTHING"
+)
 
 
 def _column_arrays(rows: Iterable[object], row_type: type) -> list[list]:
@@ -123,8 +147,13 @@ async def load_states(conn: asyncpg.Connection, robot_ids: list[str]) -> dict[st
     robots = await conn.fetch(
         f"SELECT {', '.join(columns(Robot))} FROM robots WHERE robot_id = ANY($1::text[])", robot_ids
     )
+    # A robot's newest job is its active one, if any (a start ends the previous job first);
+    # the newest ended one is what a repeated ending or a counter running on refers to.
+    job_columns = ", ".join(f"j.{c}" for c in columns(Job))
     jobs = await conn.fetch(
-        f"SELECT {', '.join(columns(Job))} FROM jobs WHERE robot_id = ANY($1::text[]) AND status = 'active'",
+        f"SELECT {job_columns} FROM unnest($1::text[]) AS r(robot_id) CROSS JOIN LATERAL "
+        "(SELECT * FROM jobs WHERE jobs.robot_id = r.robot_id ORDER BY id DESC LIMIT 2) AS j "
+        "ORDER BY j.robot_id, j.id DESC",
         robot_ids,
     )
     alarms = await conn.fetch(
@@ -132,20 +161,28 @@ async def load_states(conn: asyncpg.Connection, robot_ids: list[str]) -> dict[st
         robot_ids,
         OPEN,
     )
-    active = {r["robot_id"]: Job(**dict(r)) for r in jobs}
     open_alarms: dict[str, dict[str, Alarm]] = {}
     for r in alarms:
         open_alarms.setdefault(r["robot_id"], {})[r["kind"]] = Alarm(**dict(r))
+    active: dict[str, Job] = {}
+    last: dict[str, Job] = {}
+    for row in jobs:
+        job = Job(**dict(row))
+        if job.is_active and job.robot_id not in active and job.robot_id not in last:
+            active[job.robot_id] = job
+        elif job.robot_id not in last and not job.is_active:
+            last[job.robot_id] = job
     states = {
         r["robot_id"]: RobotState(
             robot=Robot(**dict(r)),
             job=active.pop(r["robot_id"], None),
             alarms=open_alarms.get(r["robot_id"], {}),
+            last_job=last.pop(r["robot_id"], None),
         )
         for r in robots
     }
-    for robot_id, job in active.items():  # a job whose robot row is gone: keep folding it
-        states[robot_id] = RobotState(job=job)
+    for robot_id in active.keys() | last.keys():  # jobs whose robot row is gone: keep folding them
+        states[robot_id] = RobotState(job=active.get(robot_id), last_job=last.get(robot_id))
     return states
 
 
@@ -155,6 +192,16 @@ async def tick_candidates(conn: asyncpg.Connection, latest: datetime, timeout_s:
     for sql in TICK_CANDIDATES:
         found.update(r[0] for r in await conn.fetch(sql, latest, timeout_s))
     return found
+
+
+async def load_commands(conn: asyncpg.Connection, command_ids: list[str]) -> CommandBook:
+    """Every open command (any event may time one out) and the ones `command_ids` name."""
+    rows = await conn.fetch(
+        f"SELECT {', '.join(columns(Command))} FROM commands "
+        "WHERE state IN ('requested', 'sent') OR command_id = ANY($1::text[])",  # idx_commands_open
+        command_ids,
+    )
+    return CommandBook(commands={r["command_id"]: Command(**dict(r)) for r in rows})
 
 
 async def ensure_checkpoint(conn: asyncpg.Connection, stream: str) -> int:
@@ -182,6 +229,7 @@ async def write_batch(
     expected_seq: int,
     last_seq: int,
     notify: bool = True,
+    feed_since: datetime | None = None,
 ) -> None:
     """Inside the caller's transaction: the rows, the dead letters and the checkpoint
     (compare-and-set from `expected_seq`), then the notification the query service waits on."""
@@ -201,6 +249,21 @@ async def write_batch(
     if changes.counters:
         names = sorted(changes.counters)
         await conn.execute(_ADD_COUNTERS, names, [changes.counters[n] for n in names])
+    if changes.commands:
+        await conn.execute(_UPSERT_COMMANDS, *_column_arrays(changes.commands.values(), Command))
+    if changes.latches:
+        await conn.execute(_UPSERT_LATCHES, *_column_arrays(changes.latches.values(), Latch))
+    feed = [f for f in changes.feed if feed_since is None or f.at >= feed_since]
+    if feed:
+        await conn.execute(
+            _INSERT_FEED,
+            [f.seq for f in feed],
+            [f.robot_id for f in feed],
+            [f.event_type for f in feed],
+            [",".join(f.kinds) for f in feed],
+            [f.at for f in feed],
+            [json.dumps(f.data) for f in feed],
+        )
     if changes.dead_letters:
         await conn.executemany(
             "INSERT INTO projection_dead_letters (stream_seq, event_id, event_type, schema_version, "

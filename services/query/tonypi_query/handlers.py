@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
-from .actor import request_actor
+from .actor import actor_of
 from .alarm_models import AlarmDetailOut, AlarmOut
 from .endpoints import Inputs, json_reply
 from .errors import NotFound
@@ -179,9 +179,7 @@ async def acknowledge_alarm(request: web.Request, inputs: Inputs) -> web.Respons
     alarm = await _alarm_detail(request, inputs.path.id)
     if alarm["state"] != "open" or alarm["acknowledged_at"] is not None:
         return json_reply(alarm, AlarmDetailOut)
-    result = await request.app[WRITES].acknowledge_alarm(
-        alarm["robot_id"], alarm["id"], request_actor(request)
-    )
+    result = await request.app[WRITES].acknowledge_alarm(alarm["robot_id"], alarm["id"], actor_of(request))
     if not result.applied:
         location = alarm_location(alarm["id"])
         body = AcceptedOut(

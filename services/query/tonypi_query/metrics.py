@@ -32,3 +32,9 @@ ROBOT_BATTERY_LOWEST = Gauge(
 ROBOT_TEMPERATURE_HOTTEST = Gauge(
     "tonypi_robot_cpu_temperature_celsius_hottest", "CPU temperature of the hottest robots", ["robot_id"]
 )
+SSE_CLIENTS = Gauge("tonypi_query_sse_clients", "Server-Sent Events clients connected to this replica")
+SSE_DROPPED = Counter(
+    "tonypi_query_sse_dropped_total", "SSE clients cut off because they fell SSE_CLIENT_BUFFER records behind"
+)
+SSE_REFUSED = Counter("tonypi_query_sse_refused_total", "SSE connections refused: SSE_MAX_CLIENTS reached")
+SSE_RECORDS = Counter("tonypi_query_sse_records_total", "Live-feed records written to SSE clients")

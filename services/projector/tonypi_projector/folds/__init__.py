@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from tonypi_events import EventEnvelope, EventType, decode_payload
 
+from ..rows import evolve
 from .alarms import ALARM_API_FOLDS, alarm_rules
 from .clock import TICK_FOLDS
 from .context import (
@@ -24,7 +25,7 @@ from .context import (
     alarm_ids,
 )
 from .jobs import JOB_FOLDS
-from .logs import ROBOT_LOG_FOLDS, on_ingest_rejected
+from .logs import COMMAND_FOLDS, ROBOT_LOG_FOLDS, on_ingest_rejected
 from .robots import API_FOLDS, ROBOT_MESSAGE_FOLDS, auto_register, seen
 
 Fold = Callable[[FoldContext, RobotState, object], RobotState]
@@ -35,6 +36,7 @@ ROBOT_FOLDS: dict[EventType, Fold] = {**ROBOT_MESSAGE_FOLDS, **JOB_FOLDS, **ROBO
 OTHER_FOLDS: dict[EventType, Fold] = {
     **API_FOLDS,
     **ALARM_API_FOLDS,
+    **COMMAND_FOLDS,
     EventType.INGEST_REJECTED: on_ingest_rejected,
 }
 # The clock is folded by `fold_tick`, into every robot at once.
@@ -50,6 +52,7 @@ def _outcome(ctx: FoldContext, state: RobotState) -> Outcome:
         state=state,
         jobs=tuple(sorted(ctx.jobs, key=lambda j: j.id)),
         logs=tuple(ctx.logs),
+        notes=tuple(ctx.notes),
         alarms=tuple(ctx.alarms),
         transitions=tuple(ctx.transitions),
     )
@@ -68,7 +71,7 @@ def fold_event(state: RobotState, seq: int, event: EventEnvelope, items: ItemCat
             status = getattr(payload, "status", None) if event.event_type is EventType.STATUS else None
             state = auto_register(ctx, state, status or "online")
         else:
-            state = RobotState(robot=seen(ctx, state.robot), job=state.job, alarms=state.alarms)
+            state = evolve(state, robot=seen(ctx, state.robot))
     else:
         fold = OTHER_FOLDS[event.event_type]
     state = fold(ctx, state, payload)

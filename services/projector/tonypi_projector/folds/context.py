@@ -23,11 +23,14 @@ ItemCatalogue = Mapping[str, JsonObject]
 
 @dataclass(frozen=True)
 class RobotState:
-    """All a fold needs to know about one robot: its row and its active job, if any."""
+    """All a fold needs to know about one robot: its row, its active job if any, its
+    most recent ended job (what a repeated ending or a counter running on refers to), and
+    its open alarms."""
 
     robot: Robot | None = None
     job: Job | None = None
     alarms: Mapping[str, Alarm] = field(default_factory=dict)  # the open ones, by kind
+    last_job: Job | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class Outcome:
     logs: tuple[LogEntry, ...] = ()
     alarms: tuple[Alarm, ...] = ()  # alarm rows this event wrote
     transitions: tuple[AlarmTransition, ...] = ()
+    notes: tuple[str, ...] = ()  # why a message changed nothing it might have (counted)
 
 
 @dataclass
@@ -56,6 +60,7 @@ class FoldContext:
     ids: Iterator[int] | None = None
     # The robot being folded, when it is not the event's (a clock tick folds into every robot).
     for_robot: str | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def at(self) -> datetime:
@@ -102,6 +107,11 @@ class FoldContext:
     def wrote_alarm(self, alarm: Alarm, transition: AlarmTransition) -> None:
         self.alarms = [a for a in self.alarms if a.id != alarm.id] + [alarm]
         self.transitions.append(transition)
+
+    def note(self, reason: str) -> None:
+        """The message was recognised and deliberately changed nothing (a repeat, an echo):
+        counted by reason (`tonypi_projector_messages_without_effect_total`), never logged."""
+        self.notes.append(reason)
 
     def wrote_job(self, job: Job) -> None:
         self.jobs = [j for j in self.jobs if j.id != job.id] + [job]

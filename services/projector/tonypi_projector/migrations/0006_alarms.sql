@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS alarm_transitions (
     at TIMESTAMP WITH TIME ZONE NOT NULL,
     event_seq BIGINT NOT NULL,
     value DOUBLE PRECISION,
-    actor JSON,
+    actor JSONB,
     message TEXT
 );
 CREATE INDEX IF NOT EXISTS idx_alarm_transitions_alarm_id ON alarm_transitions(alarm_id, id);
