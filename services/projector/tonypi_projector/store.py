@@ -114,6 +114,7 @@ _ADD_COUNTERS = (
     "INSERT INTO projection_counters (name, value) SELECT * FROM unnest($1::text[], $2::int8[]) "
     "ON CONFLICT (name) DO UPDATE SET value = projection_counters.value + EXCLUDED.value"
 )
+_DROP_ZERO_COUNTERS = "DELETE FROM projection_counters WHERE name = ANY($1::text[]) AND value = 0"
 
 # Robots a clock tick may change, given the batch's latest tick time ($1) and smallest
 # inactivity timeout in seconds ($2). Other time-driven folds add their query here.
@@ -249,6 +250,9 @@ async def write_batch(
     if changes.counters:
         names = sorted(changes.counters)
         await conn.execute(_ADD_COUNTERS, names, [changes.counters[n] for n in names])
+        # Absent means 0: a counter back at 0 goes, so live and replayed tables hold the same
+        # rows however the stream was cut into batches.
+        await conn.execute(_DROP_ZERO_COUNTERS, names)
     if changes.commands:
         await conn.execute(_UPSERT_COMMANDS, *_column_arrays(changes.commands.values(), Command))
     if changes.latches:

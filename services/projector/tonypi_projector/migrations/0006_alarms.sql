@@ -56,13 +56,17 @@ CREATE TABLE IF NOT EXISTS projection_counters (
     name VARCHAR PRIMARY KEY,
     value BIGINT NOT NULL DEFAULT 0
 );
+-- Absent means 0 (the projector drops a counter that returns to 0).
 INSERT INTO projection_counters (name, value)
-SELECT 'robots_total', count(*) FROM robots WHERE is_active
-UNION ALL SELECT 'robots_online', count(*) FROM robots WHERE is_active AND online
-UNION ALL SELECT 'jobs_total', count(*) FROM jobs
-UNION ALL SELECT 'jobs_active', count(*) FROM jobs WHERE status = 'active'
-UNION ALL
-SELECT 'jobs_completed:' || to_char(end_time AT TIME ZONE 'UTC', 'YYYY-MM-DD'), count(*)
-  FROM jobs WHERE status = 'completed' AND end_time IS NOT NULL
- GROUP BY to_char(end_time AT TIME ZONE 'UTC', 'YYYY-MM-DD')
+SELECT name, value FROM (
+    SELECT 'robots_total' AS name, count(*) AS value FROM robots WHERE is_active
+    UNION ALL SELECT 'robots_online', count(*) FROM robots WHERE is_active AND online
+    UNION ALL SELECT 'jobs_total', count(*) FROM jobs
+    UNION ALL SELECT 'jobs_active', count(*) FROM jobs WHERE status = 'active'
+    UNION ALL
+    SELECT 'jobs_completed:' || to_char(end_time AT TIME ZONE 'UTC', 'YYYY-MM-DD'), count(*)
+      FROM jobs WHERE status = 'completed' AND end_time IS NOT NULL
+     GROUP BY to_char(end_time AT TIME ZONE 'UTC', 'YYYY-MM-DD')
+) AS counted
+WHERE value <> 0
 ON CONFLICT (name) DO NOTHING;
