@@ -94,6 +94,8 @@ def fold_batch(
         for latch in latches:
             changes.latches[latch.robot_id] = latch
         rows = {**feed.outcome_rows(outcome), "commands": (*timed_out, *commands), "latches": tuple(latches)}
-        changes.feed.append(feed.entry(item.seq, event, robot, rows))
+        record = feed.entry(item.seq, event, robot, rows)
+        if record is not None:
+            changes.feed.append(record)
         changes.applied[event.event_type.value] = changes.applied.get(event.event_type.value, 0) + 1
     return changes
