@@ -87,6 +87,8 @@ class RobotBehaviour:
     item_counter: int = 0  # the client's found-item counter: never resets
     job: Gen2Job | None = None  # gen 2's current (or last ended) job
     jobs_started: int = 0  # jobs this robot began: what the server's jobs table should show
+    emergency_stopped: bool = False  # gen 2, in memory only: a restarted robot forgets it
+    emergency_reason: str | None = None
     _next_due: dict[str, float] = field(default_factory=dict)
     _started_at: float = 0.0
     _scanned: bool = False
@@ -129,13 +131,55 @@ class RobotBehaviour:
             out.append(fleet.item_counter_progress(self.robot, now, items_done=self.item_counter))
         return out
 
-    def answer_command(self, command: dict) -> fleet.Message:
-        """What the firmware answers to an operator command."""
+    def answer_command(self, command: dict) -> list[fleet.Message]:
+        """What the firmware does with an operator command on tonypi/commands/...: obey it (or
+        refuse it) and answer on tonypi/commands/response with its id."""
         kind, command_id = command.get("type"), str(command.get("id", ""))
-        data = {"percentage": round(self.battery_percent, 1)} if kind == "battery_request" else None
-        return fleet.command_response(
-            self.robot, self.clock(), command_id, message=f"{kind or 'command'} executed", data=data
-        )
+        now = self.clock()
+        if kind not in fleet.command_types(self.robot.generation):
+            return [
+                fleet.command_response(self.robot, now, command_id, success=False, message="Unknown command")
+            ]
+        if self.emergency_stopped and kind not in fleet.ALLOWED_WHILE_STOPPED:
+            return [
+                fleet.command_response(
+                    self.robot,
+                    now,
+                    command_id,
+                    success=False,
+                    message=f"Emergency stop active: {kind} refused",
+                )
+            ]
+        data = None
+        if kind == "battery_request":
+            data = {"percentage": round(self.battery_percent, 1)}
+        elif kind == "status_request":
+            data = {
+                "status": self._state(),
+                "battery": round(self.battery_percent, 1),
+                "x": self.x,
+                "y": self.y,
+            }
+        elif kind == "move":
+            self.x += 0.1
+        out = [fleet.command_response(self.robot, now, command_id, message=f"{kind} executed", data=data)]
+        if kind == "resume":
+            was, self.emergency_stopped = self.emergency_stopped, False
+            if was:
+                out.append(self._status_now("online"))
+        return out
+
+    def emergency_stop(self, command: dict) -> list[fleet.Message]:
+        """tonypi/emergency_stop/... (gen 2): stop, remember it (in memory only), answer on both topics."""
+        command_id = str(command.get("id", ""))
+        self.emergency_stopped = True
+        self.emergency_reason = str(command.get("reason") or "operator")
+        now = self.clock()
+        return [
+            fleet.emergency_stop_response(self.robot, now, command_id),
+            fleet.command_response(self.robot, now, command_id, message="Emergency stop activated"),
+            self._status_now("emergency_stopped"),
+        ]
 
     # ---- internals --------------------------------------------------------------------
 
@@ -145,6 +189,12 @@ class RobotBehaviour:
     def _period(self, kind: str) -> float:
         return dict(self._schedule())[kind] / self.speed
 
+    def _state(self) -> str:
+        return "emergency_stopped" if self.emergency_stopped else "online"
+
+    def _status_now(self, state: str) -> fleet.Message:
+        return self._status(self._started_at, state)
+
     def _status(self, t: float, state: str) -> fleet.Message:
         return fleet.status(
             self.robot, self.clock(), self.rng, state=state, uptime_s=(t - self._started_at) * self.speed
@@ -153,7 +203,7 @@ class RobotBehaviour:
     def _emit(self, kind: str, t: float) -> list[fleet.Message]:
         now, robot, rng = self.clock(), self.robot, self.rng
         if kind == "status":
-            return [self._status(t, "online")]
+            return [self._status(t, self._state())]
         if kind == "sensors":
             return fleet.sensor_burst(robot, now, rng)
         if kind == "battery":

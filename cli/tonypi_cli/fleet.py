@@ -284,6 +284,14 @@ def gen2_job_report(
 
 # ---- answers to operator commands ----------------------------------------------------
 
+GEN1_COMMANDS = ("move", "status_request", "battery_request", "stop", "shutdown")
+GEN2_COMMANDS = (*GEN1_COMMANDS, "head_nod", "head_shake", "resume")
+ALLOWED_WHILE_STOPPED = frozenset({"resume", "status_request", "battery_request"})
+
+
+def command_types(generation: int) -> tuple[str, ...]:
+    return GEN2_COMMANDS if generation == 2 else GEN1_COMMANDS
+
 
 def command_response(
     robot: Robot,

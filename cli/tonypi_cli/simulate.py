@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 
 import aiomqtt
-from tonypi_events.topics import COMMAND_PATTERN, ITEM_REPLY_PATTERN
+from tonypi_events.topics import BROADCAST, COMMAND_PATTERN, EMERGENCY_STOP_PATTERN, ITEM_REPLY_PATTERN
 from tonypi_runtime.config import ServiceUrl, process_env
 from tonypi_runtime.connections import log_format, log_level, mqtt_topic_prefix, mqtt_url
 from tonypi_runtime.entrypoint import run_service, sleep_unless, stop_event_on_signals
@@ -174,8 +174,12 @@ async def run_robot(
         try:
             async with client:
                 delays = backoff_delays()
-                for target in (robot_id, "broadcast"):
-                    await client.subscribe(prefix + COMMAND_PATTERN.format(robot_id=target), qos=1)
+                patterns = [COMMAND_PATTERN] + (
+                    [EMERGENCY_STOP_PATTERN] if behaviour.robot.generation == 2 else []
+                )
+                for pattern in patterns:
+                    for target in (robot_id, BROADCAST):
+                        await client.subscribe(prefix + pattern.format(robot_id=target), qos=1)
                 await client.subscribe(prefix + ITEM_REPLY_PATTERN.format(robot_id=robot_id), qos=1)
                 answering = asyncio.create_task(_answer_server(client, behaviour, prefix, qos, counter))
                 try:
@@ -219,7 +223,9 @@ def _answers(behaviour: RobotBehaviour, prefix: str, topic: str, message: dict) 
     """What the robot sends back for one message from the server, by its topic."""
     if topic == prefix + ITEM_REPLY_PATTERN.format(robot_id=behaviour.robot.robot_id):
         return behaviour.answer_item(message)
-    return [behaviour.answer_command(message)]
+    if topic.startswith(prefix + EMERGENCY_STOP_PATTERN.format(robot_id="")):
+        return behaviour.emergency_stop(message)
+    return behaviour.answer_command(message)
 
 
 async def _answer_server(
@@ -232,8 +238,11 @@ async def _answer_server(
             except (TypeError, ValueError):
                 continue
             if isinstance(payload, dict):
-                answers = _answers(behaviour, prefix, message.topic.value, payload)
-                await _publish(client, answers, prefix, qos, counter)
+                topic = message.topic.value
+                answers = _answers(behaviour, prefix, topic, payload)
+                # Command answers at QoS 1 whatever --qos says: they are what the operator waits for.
+                item_reply = topic == prefix + ITEM_REPLY_PATTERN.format(robot_id=behaviour.robot.robot_id)
+                await _publish(client, answers, prefix, qos if item_reply else 1, counter)
     except aiomqtt.MqttError:
         return  # the publishing loop notices the lost connection and reconnects
 

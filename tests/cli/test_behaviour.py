@@ -120,6 +120,6 @@ def test_gen2_jobs_report_every_3s_and_repeat_their_ending_until_the_next_starts
 def test_answers_commands_with_their_id():
     robot = behaviour(1)
     robot.start(0.0)
-    answer = robot.answer_command({"type": "battery_request", "id": "c-42"})
+    [answer] = robot.answer_command({"type": "battery_request", "id": "c-42"})
     assert answer.topic == "tonypi/commands/response"
     assert answer.payload["command_id"] == "c-42" and answer.payload["data"]["percentage"] > 0

@@ -30,3 +30,4 @@ EVENTS_LOST = Counter(
 )
 ACTIVE = Gauge("tonypi_projector_active", "1 while this replica holds the active lock")
 LOGS_PRUNED = Counter("tonypi_projector_logs_pruned_total", "system_logs rows removed by retention")
+FEED_PRUNED = Counter("tonypi_projector_live_feed_pruned_total", "live_feed records removed by retention")
