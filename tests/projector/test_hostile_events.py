@@ -10,8 +10,10 @@ import json
 import os
 import secrets
 import subprocess
+import time
 
 import asyncpg
+import pytest
 from tonypi_events import EventType, encode
 from tonypi_projector.config import load_settings
 from tonypi_projector.replay import STAGING_PREFIX, replay
@@ -158,3 +160,60 @@ async def test_a_batch_of_only_hostile_events_still_moves_the_checkpoint(
     async with projector_running(projector_env):
         await wait_for_checkpoint(database_url, seqs[-1])
     assert set((await _tables(database_url))["dead"]) == set(seqs)
+
+
+async def _staging_schemas(database_url: str) -> list[str]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)", STAGING_PREFIX
+        )
+        return [r["nspname"] for r in rows]
+    finally:
+        await conn.close()
+
+
+async def test_a_replay_that_fails_drops_its_staging_schema(js, streams, projector_env, database_url):
+    last = 0
+    for i in range(300):
+        last = await publish(
+            js, streams, event(EventType.SENSOR, f"r{i % 7}", {"sensor_type": "t", "value": i})
+        )
+    settings = load_settings(projector_env)
+
+    def fail_midway(done: int, total: int) -> None:
+        raise RuntimeError("interrupted by the test")
+
+    with pytest.raises(RuntimeError, match="interrupted by the test"):
+        await replay(settings, batch_size=50, on_progress=fail_midway)
+    assert await _staging_schemas(database_url) == []
+
+    # The replay's own database connection killed mid-way: dropped on a new connection.
+    killed = asyncio.Event()
+
+    async def kill_replay_connection() -> None:
+        admin = await asyncpg.connect(database_url)
+        try:
+            while not await admin.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE starts_with(nspname, $1))", STAGING_PREFIX
+            ):
+                await asyncio.sleep(0.01)
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            killed.set()
+        finally:
+            await admin.close()
+
+    def slow_down(done: int, total: int) -> None:
+        if not killed.is_set():
+            time.sleep(0.02)  # the replay's pace, so the kill lands mid-way, not after the swap
+
+    killer = asyncio.create_task(kill_replay_connection())
+    with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
+        await replay(settings, batch_size=10, on_progress=slow_down)
+    await killer
+    assert await _staging_schemas(database_url) == []
+    # and a replay after both still works
+    assert (await replay(settings, batch_size=100)).last_seq == last
