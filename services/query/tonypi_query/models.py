@@ -59,7 +59,12 @@ def _query_datetime(value: Any) -> Any:
 
 
 def _assume_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    try:
+        value.astimezone(UTC)  # what the database receives: 9999-12-31T23:00-05:00 is year 10000
+    except OverflowError:
+        raise ValueError("the date-time is out of range once converted to UTC") from None
+    return value
 
 
 TimeFilter = Annotated[datetime, BeforeValidator(_query_datetime), AfterValidator(_assume_utc)]
