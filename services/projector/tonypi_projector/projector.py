@@ -51,6 +51,9 @@ class Projector:
         self.database_ok = False
         self.last_error: str | None = None
         self.watch = ProgressWatch()
+        # Read at scrape time: the stall's age is never a stale copy.
+        metrics.LAG_EVENTS.set_function(lambda: self.watch.lag)
+        metrics.STALLED_SECONDS.set_function(lambda: self.watch.stalled_seconds)
 
     @property
     def active(self) -> bool:
@@ -165,8 +168,6 @@ class Projector:
             self.watch.standing_by()
 
     def _publish_progress(self) -> None:
-        metrics.LAG_EVENTS.set(self.watch.lag)
-        metrics.STALLED_SECONDS.set(self.watch.stalled_seconds)
         if self.watch.stream_last is not None:
             metrics.STREAM_LAST_SEQUENCE.set(self.watch.stream_last)
 

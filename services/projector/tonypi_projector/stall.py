@@ -27,8 +27,9 @@ class ProgressWatch:
             self._since = self._clock()
 
     def stream_end(self, last_seq: int) -> None:
+        was_caught_up = self.lag == 0
         self.stream_last = last_seq
-        if self.lag == 0:
+        if was_caught_up:  # behind from now on at the earliest (or still caught up)
             self._since = self._clock()
 
     def standing_by(self) -> None:
