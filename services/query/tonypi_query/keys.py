@@ -1,11 +1,10 @@
-"""Typed application keys: what bootstrap puts on the app and handlers take off it."""
+"""Typed application keys: what init_app puts on the app and handlers take off it."""
 
 from aiohttp import web
 
 from .config import QuerySettings
-from .reads import Reads
-from .writes import RobotWrites
+from .ports import ReadModel, WriteModel
 
 SETTINGS = web.AppKey("settings", QuerySettings)
-READS = web.AppKey("reads", Reads)
-WRITES = web.AppKey("writes", RobotWrites)
+READS = web.AppKey("reads", ReadModel)
+WRITES = web.AppKey("writes", WriteModel)
