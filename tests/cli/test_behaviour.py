@@ -4,8 +4,11 @@ import random
 from collections import Counter
 from datetime import datetime
 
+import pytest
 from tonypi_cli import fleet
 from tonypi_cli.behaviour import ITEMS_PER_JOB, RobotBehaviour
+
+pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
 
 
 def run_for(behaviour: RobotBehaviour, seconds: float, step: float = 0.05) -> list[fleet.Message]:
