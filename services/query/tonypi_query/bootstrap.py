@@ -28,7 +28,8 @@ from .cors import cors_middleware
 from .endpoints import register
 from .event_stream import EventStreamConnection
 from .fleet import refresh_fleet_gauges
-from .keys import READS, SETTINGS, WRITES
+from .keys import CHECKPOINT, FEED, READS, SETTINGS, WRITES
+from .live import FeedHub
 from .middleware import error_middleware, metrics_middleware
 from .openapi import add_docs_routes, openapi_document
 from .ports import ReadModel, WriteModel
@@ -116,6 +117,18 @@ def _checkpoint_listener(checkpoint: CheckpointWatcher) -> CleanupContext:
     return listening
 
 
+def _live_feed(settings: QuerySettings, checkpoint: CheckpointWatcher) -> CleanupContext:
+    """The SSE feed (live.py) tails the projector's live_feed table through the pool."""
+
+    async def live_feed(app: web.Application) -> AsyncIterator[None]:
+        app[FEED] = FeedHub(app[POOL], checkpoint, settings.sse_max_clients)
+        await app[FEED].start()
+        yield
+        await app[FEED].stop()
+
+    return live_feed
+
+
 def _event_stream(connection: EventStreamConnection, writes: RobotWrites) -> CleanupContext:
     """Connects to NATS in the background: reads are served meanwhile, writes answer 503."""
 
@@ -147,11 +160,12 @@ def init_app(
     reads: ReadModel,
     writes: WriteModel,
     *,
+    checkpoint: CheckpointWatcher | None = None,
     lifecycle: Sequence[CleanupContext] = (),
 ) -> web.Application:
-    """The HTTP application over the given read and write sides. `lifecycle`: cleanup
-    contexts that open and close what they need (production: `build_app`); tests pass
-    fakes and none."""
+    """The HTTP application over the given read and write sides. `checkpoint`: what the
+    command endpoints wait on (absent: they answer 500). `lifecycle`: cleanup contexts that
+    open and close what they need (production: `build_app`); tests pass fakes and none."""
     # FastAPI answered `/robots/` with a 307 to `/robots`; the seed's clients may rely on it.
     trailing_slash = web.normalize_path_middleware(
         append_slash=False, remove_slash=True, redirect_class=web.HTTPTemporaryRedirect
@@ -168,6 +182,8 @@ def init_app(
     app[SETTINGS] = settings
     app[READS] = reads
     app[WRITES] = writes
+    if checkpoint is not None:
+        app[CHECKPOINT] = checkpoint
     app.cleanup_ctx.extend(lifecycle)
     register(app, ENDPOINTS)
     add_docs_routes(app, openapi_document(ENDPOINTS, TITLE, VERSION, DESCRIPTION))
@@ -195,10 +211,19 @@ def build_app(settings: QuerySettings) -> web.Application:
     lifecycle = [
         _database(settings, reads),
         _checkpoint_listener(checkpoint),
+        _live_feed(settings, checkpoint),
         _event_stream(EventStreamConnection(settings), writes),
         _fleet_gauges(reads, settings.fleet_gauge_interval),
     ]
-    return init_app(settings, reads, writes, lifecycle=lifecycle)
+    app = init_app(settings, reads, writes, checkpoint=checkpoint, lifecycle=lifecycle)
+
+    async def end_live_feeds(app: web.Application) -> None:
+        # Before the server waits for handlers: live-feed streams never finish by themselves.
+        if FEED in app:
+            await app[FEED].stop()
+
+    app.on_shutdown.append(end_live_feeds)
+    return app
 
 
 async def serve() -> None:
