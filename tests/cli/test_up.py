@@ -20,6 +20,8 @@ from tests.support.processes import popen_logged
 
 from .conftest import BASE_ENV
 
+pytestmark = pytest.mark.slow  # starts embedded servers (initdb): leave out with -m 'not slow'
+
 
 def wait_for(predicate, timeout: float, what: str, log=None):
     deadline = time.monotonic() + timeout

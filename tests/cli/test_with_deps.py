@@ -16,6 +16,8 @@ from tests.support.ports import free_port
 
 from .conftest import BASE_ENV
 
+pytestmark = pytest.mark.slow  # starts embedded servers (initdb): leave out with -m 'not slow'
+
 # Talks to each dependency for real, prints what it was given, exits 3 (passed through).
 CHECK = textwrap.dedent(
     """

@@ -17,6 +17,8 @@ from tests.support.tools import tool
 
 from .conftest import RunningIngest, raw, wait_stored
 
+pytestmark = pytest.mark.slow  # brokers killed and restarted: leave out with -m 'not slow'
+
 
 class PrivateMosquitto:
     def __init__(self, workdir) -> None:
