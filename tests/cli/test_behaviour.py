@@ -5,6 +5,7 @@ import random
 from collections import Counter
 from datetime import datetime, timedelta
 
+import pytest
 from tonypi_cli import fleet
 from tonypi_cli.behaviour import ITEMS_PER_JOB, RobotBehaviour
 from tonypi_events.items import load_item_catalogue
@@ -19,6 +20,9 @@ def reply_to(scan: fleet.Message) -> fleet.Payload:
     if qr in CATALOGUE:
         return {**base, "found": True, "item": CATALOGUE[qr]}
     return {**base, "found": False, "message": "Item not found"}
+
+
+pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
 
 
 def run_for(behaviour: RobotBehaviour, seconds: float, step: float = 0.05) -> list[fleet.Message]:
