@@ -103,6 +103,7 @@ async def run(settings: ProjectorSettings, stop: asyncio.Event) -> None:
             await asyncio.gather(
                 projector.run(stop),
                 run_clock_emitter(nc, settings, stop),
+                projector.watch_progress(stop),
                 run_retention(
                     settings.log_retention_days,
                     settings.log_retention_interval,
