@@ -28,9 +28,16 @@ class EventType(StrEnum):
     ROBOT_DEACTIVATED = "robot_deactivated"
     # A robot message ingest refused; the raw bytes live in the dead-letter stream.
     INGEST_REJECTED = "ingest_rejected"
+    # Operator commands (docs/commands.md): asked for through the API, handed to the robot
+    # by ingest's deliverer. Robot id `_fleet` (FLEET) for a broadcast.
+    COMMAND_REQUESTED = "command_requested"
+    EMERGENCY_STOP = "emergency_stop"  # pressed (engaged) or released (resume): the latch
+    COMMAND_SENT = "command_sent"
 
 
 API_SOURCE = "api"
+# The robot id of a command or emergency stop for the whole fleet (the MQTT `broadcast` topic).
+FLEET = "_fleet"
 
 
 class EventEnvelope(BaseModel):

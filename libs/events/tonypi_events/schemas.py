@@ -25,6 +25,9 @@ SCHEMAS: dict[EventType, dict[int, type[kinds.Payload]]] = {
     EventType.ROBOT_UPDATED: {1: kinds.RobotUpdatedV1},
     EventType.ROBOT_DEACTIVATED: {1: kinds.RobotDeactivatedV1},
     EventType.INGEST_REJECTED: {1: kinds.IngestRejectedV1},
+    EventType.COMMAND_REQUESTED: {1: kinds.CommandRequestedV1},
+    EventType.EMERGENCY_STOP: {1: kinds.EmergencyStopV1},
+    EventType.COMMAND_SENT: {1: kinds.CommandSentV1},
 }
 
 CURRENT_VERSION: dict[EventType, int] = {t: max(v) for t, v in SCHEMAS.items()}

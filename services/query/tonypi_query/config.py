@@ -11,6 +11,9 @@ FLEET_GAUGE_INTERVAL seconds between refreshes of the fleet gauges on /metrics (
 CORS_ALLOW_ORIGINS   comma-separated browser origins allowed to call the API; the seed's
                      dashboard origins by default (http://localhost:3001,http://frontend:3000);
                      empty to allow none
+SSE_CLIENT_BUFFER    live-feed records one SSE client may have waiting before it is cut off (1000)
+SSE_HEARTBEAT        seconds between heartbeat comments on an idle SSE stream (15)
+SSE_MAX_CLIENTS      concurrent SSE clients this replica serves; more are answered 503 (2000)
 """
 
 from __future__ import annotations
@@ -45,6 +48,9 @@ class QuerySettings:
     pool_max_size: int = 10
     fleet_gauge_interval: float = 15.0
     cors_allow_origins: frozenset[str] = frozenset()
+    sse_client_buffer: int = 1000
+    sse_heartbeat: float = 15.0
+    sse_max_clients: int = 2000
     log_format: str = "text"
     log_level: str = "INFO"
 
@@ -64,6 +70,9 @@ def load_settings(env: Env | None = None) -> QuerySettings:
         cors_allow_origins=frozenset(
             o.strip() for o in env.get("CORS_ALLOW_ORIGINS", SEED_DASHBOARD_ORIGINS).split(",") if o.strip()
         ),
+        sse_client_buffer=env_int(env, "SSE_CLIENT_BUFFER", 1000, minimum=1),
+        sse_heartbeat=env_float(env, "SSE_HEARTBEAT", 15.0, minimum=0.05),
+        sse_max_clients=env_int(env, "SSE_MAX_CLIENTS", 2000, minimum=1),
         log_format=log_format(env),
         log_level=log_level(env),
     )

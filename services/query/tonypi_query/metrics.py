@@ -21,3 +21,9 @@ WRITES_ACCEPTED = Counter(
 )
 FLEET_ROBOTS_ONLINE = Gauge("tonypi_fleet_robots_online", "Active robots seen within ONLINE_TIMEOUT")
 FLEET_ROBOTS_TOTAL = Gauge("tonypi_fleet_robots_total", "Active robots")
+SSE_CLIENTS = Gauge("tonypi_query_sse_clients", "Server-Sent Events clients connected to this replica")
+SSE_DROPPED = Counter(
+    "tonypi_query_sse_dropped_total", "SSE clients cut off because they fell SSE_CLIENT_BUFFER records behind"
+)
+SSE_REFUSED = Counter("tonypi_query_sse_refused_total", "SSE connections refused: SSE_MAX_CLIENTS reached")
+SSE_RECORDS = Counter("tonypi_query_sse_records_total", "Live-feed records written to SSE clients")
