@@ -10,7 +10,8 @@ the robot sent came out of the containers.
 4. reads /metrics of the three services: ingest counted the messages and the refusal,
    the projector applied the events and holds the active lock, query counted the reads.
 
-Standard library plus paho-mqtt (already in the project's venv). Exit 0 when every check
+Standard library plus paho-mqtt and prometheus_client (already in the project's venv);
+the MQTT login, if any, from MQTT_USERNAME and MQTT_PASSWORD. Exit 0 when every check
 passed; otherwise 1 with the first failure and what was last seen.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import sys
 import time
@@ -107,6 +109,8 @@ def publish_robot(mqtt_host: str, mqtt_port: int, robot_id: str) -> None:
         ("tonypi/battery", {"percentage": 10.0, "timestamp": now}),
     ]
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"deploy-check-{robot_id}")
+    if os.environ.get("MQTT_USERNAME"):  # the stack's login, when the run turned MQTT authentication on
+        client.username_pw_set(os.environ["MQTT_USERNAME"], os.environ.get("MQTT_PASSWORD"))
     client.connect(mqtt_host, mqtt_port)
     client.loop_start()
     try:
@@ -148,7 +152,7 @@ def check(args: argparse.Namespace) -> None:
         return None
 
     wait_for(f"battery and location of {robot_id} in the API", telemetry_complete, args.apply_timeout)
-    print(f"probe: API shows {robot_id} {robot['status']} (last_seen {robot['last_seen']}), battery and location")
+    print(f"probe: API shows {robot_id} {robot['status']}, last_seen {robot['last_seen']}, battery, location")
 
     status, body = http_get(f"{query}{API}/robots")
     if status != 200 or robot_id not in {r["robot_id"] for r in json.loads(body)}:
@@ -160,11 +164,20 @@ def check(args: argparse.Namespace) -> None:
             ingest_before, "tonypi_ingest_events_published_total", kind=kind
         )
         if grew < 1:
-            raise CheckFailed(f"ingest /metrics: tonypi_ingest_events_published_total{{kind={kind!r}}} did not grow")
-    refused = total(ingest_after, "tonypi_ingest_rejected_total") - total(ingest_before, "tonypi_ingest_rejected_total")
+            raise CheckFailed(
+                f"ingest /metrics: tonypi_ingest_events_published_total{{kind={kind!r}}} did not grow"
+            )
+    refused = total(ingest_after, "tonypi_ingest_rejected_total") - total(
+        ingest_before, "tonypi_ingest_rejected_total"
+    )
     if refused < 1:
-        raise CheckFailed("ingest /metrics: tonypi_ingest_rejected_total did not count the unattributable message")
-    if total(ingest_after, "tonypi_ingest_mqtt_connected") != 1 or total(ingest_after, "tonypi_ingest_nats_connected") != 1:
+        raise CheckFailed(
+            "ingest /metrics: tonypi_ingest_rejected_total did not count the unattributable message"
+        )
+    if (
+        total(ingest_after, "tonypi_ingest_mqtt_connected") != 1
+        or total(ingest_after, "tonypi_ingest_nats_connected") != 1
+    ):
         raise CheckFailed("ingest /metrics: not connected to MQTT and NATS")
 
     projected = metrics(projector)
@@ -186,7 +199,9 @@ def check(args: argparse.Namespace) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mqtt-port", type=int, default=1883)
-    parser.add_argument("--ports", type=int, nargs=3, default=(9101, 9102, 8000), metavar=("INGEST", "PROJECTOR", "QUERY"))
+    parser.add_argument(
+        "--ports", type=int, nargs=3, default=(9101, 9102, 8000), metavar=("INGEST", "PROJECTOR", "QUERY")
+    )
     parser.add_argument("--ready-timeout", type=float, default=180.0)
     parser.add_argument("--apply-timeout", type=float, default=60.0)
     try:

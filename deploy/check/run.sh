@@ -101,13 +101,15 @@ for service in ingest projector query; do
         || { tail -40 "$work/build-$service.log" >&2; fail "image tonypi/$service did not build"; }
 done
 
-# Every secret the compose file requires, fresh for this run (never written to the repo).
-cat >"$work/env" <<EOF
-POSTGRES_PASSWORD=$(openssl rand -hex 24)
-GRAFANA_ADMIN_PASSWORD=$(openssl rand -hex 24)
-TONYPI_VERSION=$NAME
-CHECK_STANDINS_IMAGE=$standins
-EOF
+# Every variable the compose file requires (`${VAR:?...}`: its secrets) gets a fresh random
+# value for this run, written only to the temporary directory; the rest keep their defaults.
+{
+    for variable in $(grep -oE '\$\{[A-Z_][A-Z0-9_]*:\?' docker-compose.yml | tr -d '${:?' | sort -u); do
+        echo "$variable=$(openssl rand -hex 24)"
+    done
+    echo "TONYPI_VERSION=$NAME"
+    echo "CHECK_STANDINS_IMAGE=$standins"
+} >"$work/env"
 
 step "network namespace $NAME: loopback only"
 ip netns add "$NAME"
@@ -118,7 +120,7 @@ compose up --detach --no-build "${SERVICES[@]}" >"$work/up.log" 2>&1 \
     || { cat "$work/up.log" >&2; fail "compose up"; }
 
 step "acting as a robot; checking the API and /metrics"
-in_netns "$PYTHON" "$CHECK/probe.py" || fail "the stack did not do what a robot and the API expect"
+(set -a && . "$work/env" && in_netns "$PYTHON" "$CHECK/probe.py") || fail "the stack did not do what a robot and the API expect"
 
 # Podman 4.3 runs health checks from systemd timers, which this machine lacks, and
 # podman-compose does not wait on them: run each container's check once, by hand. For the
