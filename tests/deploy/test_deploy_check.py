@@ -41,7 +41,9 @@ def test_the_check_starts_the_tonypi_services_and_everything_they_depend_on(comp
     assert set(TONYPI) <= set(started)
     for name in TONYPI:
         needed = set(compose["services"][name].get("depends_on", {}))
-        assert needed <= set(started), f"{name} depends on {needed - set(started)}, which the check does not start"
+        assert needed <= set(started), (
+            f"{name} depends on {needed - set(started)}, which the check does not start"
+        )
 
 
 def test_every_started_service_is_in_the_loopback_namespace_and_publishes_nothing(compose, override):
@@ -50,14 +52,18 @@ def test_every_started_service_is_in_the_loopback_namespace_and_publishes_nothin
         checked = override["services"].get(name, {})
         assert checked.get("network_mode") == "host", f"{name}: network_mode: host (the namespace's loopback)"
         if compose["services"][name].get("ports"):
-            assert checked.get("ports") == [], f"{name} publishes ports: `ports: !reset []` in compose.check.yml"
+            assert checked.get("ports") == [], (
+                f"{name} publishes ports: `ports: !reset []` in compose.check.yml"
+            )
     assert set(override["services"]) <= set(compose["services"]), "compose.check.yml names unknown services"
 
 
 def test_replicated_services_run_once_sharing_one_network(compose, override):
     for name in started_services():
         if compose["services"][name].get("deploy", {}).get("replicas", 1) > 1:
-            assert override["services"][name]["deploy"]["replicas"] == 1, f"{name}: its replicas would share a port"
+            assert override["services"][name]["deploy"]["replicas"] == 1, (
+                f"{name}: its replicas would share a port"
+            )
 
 
 def test_tonypi_services_find_every_host_they_are_configured_with_on_loopback(compose, override):
