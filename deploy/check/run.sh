@@ -11,6 +11,8 @@
 # volumes, the network namespace and the temporary directory are removed on exit, also
 # when a step fails or the run is interrupted.
 set -euo pipefail
+# One brace group, read whole before it runs: editing this file during a run cannot change it.
+{
 cd "$(dirname "$0")/../.."
 REPO=$PWD
 CHECK=deploy/check
@@ -95,10 +97,17 @@ podman build --quiet --format docker --network host --build-arg "BASE_IMAGE=$bas
 ca_bundle=/etc/ssl/certs/ca-certificates.crt
 for service in ingest projector query; do
     step "building tonypi/$service:$NAME (deploy/docker/$service.Dockerfile)"
-    podman build --format docker --network host --build-arg "PYTHON_IMAGE=$base" \
-        ${ca_bundle:+--volume "$ca_bundle:$ca_bundle:ro"} \
-        -f "deploy/docker/$service.Dockerfile" -t "tonypi/$service:$NAME" . >"$work/build-$service.log" 2>&1 \
-        || { tail -40 "$work/build-$service.log" >&2; fail "image tonypi/$service did not build"; }
+    # A second try only for a download that broke off (pip reaches PyPI); the log of the
+    # failed try is shown either way.
+    for try in 1 2; do
+        podman build --format docker --network host --build-arg "PYTHON_IMAGE=$base" \
+            --volume "$ca_bundle:$ca_bundle:ro" \
+            -f "deploy/docker/$service.Dockerfile" -t "tonypi/$service:$NAME" . >"$work/build-$service.log" 2>&1 \
+            && break
+        tail -40 "$work/build-$service.log" >&2
+        [ "$try" = 1 ] || fail "image tonypi/$service did not build"
+        say "the build of tonypi/$service failed; trying once more"
+    done
 done
 
 # Every variable the compose file requires (`${VAR:?...}`: its secrets) gets a fresh random
@@ -136,3 +145,5 @@ for service in nats postgres ingest projector query; do
 done
 
 step "passed"
+exit 0
+}
