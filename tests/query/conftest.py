@@ -5,17 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from tonypi_query.bootstrap import init_app
+from tonypi_query.bootstrap import build_app, init_app
 from tonypi_query.config import load_settings
-from tonypi_runtime.postgres import quote_ident
 
-from tests.conftest import PG_ADMIN_URL
 from tests.support.processes import ServiceProcess
 
 from .events import Fleet
+from .fakes import FakeReads, FakeWrites
 
 API = "/api/robots-db"
 
@@ -61,24 +59,10 @@ async def fleet(js, stream_names, database_url, projector) -> Fleet:
 
 
 async def _serve(env: dict[str, str]):
-    app = init_app(load_settings(env))
+    app = build_app(load_settings(env))
     client = TestClient(TestServer(app, host="127.0.0.1", port=int(env["QUERY_PORT"])))
     await client.start_server()
     return client
-
-
-@pytest.fixture
-async def bare_api(query_env, database_url, js):
-    """The query app over an empty database and no projector: for requests that validation
-    refuses before they reach a table."""
-    admin = await asyncpg.connect(PG_ADMIN_URL)
-    try:
-        await admin.execute(f"CREATE DATABASE {await quote_ident(admin, database_url.rsplit('/', 1)[1])}")
-    finally:
-        await admin.close()
-    client = await _serve(query_env)
-    yield client
-    await client.close()
 
 
 @pytest.fixture
@@ -87,3 +71,21 @@ async def api(query_env, projector):
     client = await _serve(query_env)
     yield client
     await client.close()
+
+
+@pytest.fixture
+def fake_reads() -> FakeReads:
+    return FakeReads()
+
+
+@pytest.fixture
+def fake_writes(fake_reads) -> FakeWrites:
+    return FakeWrites(fake_reads)
+
+
+@pytest.fixture
+async def fake_api(fake_reads, fake_writes):
+    """The query app over in-memory reads and writes (no database, no NATS): for what the
+    HTTP layer decides on its own, validation and error mapping."""
+    async with TestClient(TestServer(init_app(load_settings({}), fake_reads, fake_writes))) as client:
+        yield client
