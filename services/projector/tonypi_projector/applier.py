@@ -144,7 +144,8 @@ class BatchApplier:
             states = await self._states(conn, robot_ids)
             named = sorted({c for e in events if e.event is not None and (c := referenced_id(e.event))})
             book = await store.load_commands(conn, named)
-            changes = fold_batch(states, events, self.items, book)
+            feed_since = self._feed_since()
+            changes = fold_batch(states, events, self.items, book, feed_since)
             await store.write_batch(
                 conn,
                 changes,
@@ -152,7 +153,7 @@ class BatchApplier:
                 expected_seq=checkpoint,
                 last_seq=events[-1].seq,
                 notify=self.live,
-                feed_since=self._feed_since(),
+                feed_since=feed_since,
             )
         if self.cache is not None:
             self.cache.update(states)  # only once committed
