@@ -53,8 +53,8 @@ async def test_bad_query_and_path_values(fake_api, path, params, loc, type_):
         (b"[1, 2]", ["body"], "model_type"),
         (b'{"name": "no id"}', ["body", "robot_id"], "missing"),
         (b'{"robot_id": 7}', ["body", "robot_id"], "string_type"),
-        (b'{"robot_id": ""}', ["body", "robot_id"], "string_too_short"),
-        (b'{"robot_id": "a/b"}', ["body", "robot_id"], "string_pattern_mismatch"),
+        (b'{"robot_id": ""}', ["body", "robot_id"], "value_error"),
+        (b'{"robot_id": "a/b"}', ["body", "robot_id"], "value_error"),
         (
             b'{"robot_id": "x", "battery_threshold_low": "low"}',
             ["body", "battery_threshold_low"],
@@ -95,7 +95,7 @@ async def test_unknown_paths_and_methods_answer_fastapi_style(fake_api):
     assert (missing.status, await missing.json()) == (404, {"detail": "Not Found"})
     wrong = await fake_api.patch(f"{API}/robots")
     assert (wrong.status, await wrong.json()) == (405, {"detail": "Method Not Allowed"})
-    assert set(wrong.headers["Allow"].split(",")) == {"GET", "POST"}
+    assert set(wrong.headers["Allow"].split(",")) == {"GET", "HEAD", "POST"}
 
 
 async def test_an_oversized_body_is_413_not_500(fake_api):

@@ -231,7 +231,14 @@ async def serve() -> None:
     configure_logging(settings.log_format, settings.log_level)
     stop = stop_event_on_signals()
     runner = web.AppRunner(
-        build_app(settings), access_log=None, max_line_size=MAX_REQUEST_LINE, max_field_size=MAX_REQUEST_LINE
+        build_app(settings),
+        access_log=None,
+        max_line_size=MAX_REQUEST_LINE,
+        max_field_size=MAX_REQUEST_LINE,
+        # aiohttp has no separate header timeout: its keep-alive timer starts when a connection
+        # opens (and again after each response) and closes it if no complete request head has
+        # arrived by then, so this bounds an idle, a slow or a half-sent request head alike.
+        keepalive_timeout=settings.header_timeout,
     )
     await runner.setup()
     site = web.TCPSite(runner, settings.bind.host, settings.bind.port)

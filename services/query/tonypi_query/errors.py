@@ -25,6 +25,12 @@ class AlreadyExists(ApiError):
     status = 400
 
 
+class RequestTimeout(ApiError):
+    """The client did not send its body within HTTP_BODY_TIMEOUT."""
+
+    status = 408
+
+
 class Unavailable(ApiError):
     """A dependency (database, event stream) cannot answer: 503, the client may retry."""
 
