@@ -79,20 +79,10 @@ class FakeReads:
         self._read("jobs")
         return []
 
-    async def stats(self):
-        self._read("stats")
+    async def counters(self) -> dict[str, int]:
+        self._read("counters")
         active = [r for r in self.robots.values() if r["is_active"]]
-        return {
-            "total_robots": len(active),
-            "online_robots": sum(r["online"] for r in active),
-            "total_jobs": 0,
-            "active_jobs": 0,
-            "completed_jobs_today": 0,
-        }
-
-    async def fleet_counts(self):
-        self._read("fleet_counts")
-        return {"total": len(self.robots), "online": 0}
+        return {"robots_total": len(active), "robots_online": sum(r["online"] for r in active)}
 
     async def checkpoint(self) -> int:
         return 0
