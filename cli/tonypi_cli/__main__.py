@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "rebuild the read tables from the event stream and swap them in",
     ),
     "projector": ("tonypi_projector.admin_command", "projector administration (dead-letters)"),
+    "token": ("tonypi_cli.token", "API bearer tokens: create (shown once), revoke, list"),
 }
 
 

@@ -13,9 +13,10 @@ from tonypi_query.config import load_settings
 from tonypi_runtime.postgres import quote_ident
 
 from tests.conftest import PG_ADMIN_URL
+from tests.support.ports import free_port
 from tests.support.processes import ServiceProcess
 
-from .events import Fleet
+from .events import Fleet, grant_token, publish_token
 
 API = "/api/robots-db"
 
@@ -60,9 +61,11 @@ async def fleet(js, stream_names, database_url, projector) -> Fleet:
     return Fleet(js, stream_names, database_url)
 
 
-async def _serve(env: dict[str, str]):
+async def _serve(env: dict[str, str], token: str | None = None):
+    """`token`: sent on every request of the client (an admin's, unless a test says otherwise)."""
     app = init_app(load_settings(env))
-    client = TestClient(TestServer(app, host="127.0.0.1", port=int(env["QUERY_PORT"])))
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    client = TestClient(TestServer(app, host="127.0.0.1", port=int(env["QUERY_PORT"])), headers=headers)
     await client.start_server()
     return client
 
@@ -76,14 +79,30 @@ async def bare_api(query_env, database_url, js):
         await admin.execute(f"CREATE DATABASE {await quote_ident(admin, database_url.rsplit('/', 1)[1])}")
     finally:
         await admin.close()
-    client = await _serve(query_env)
+    token = await grant_token(database_url, "test-admin", "admin")
+    client = await _serve(query_env, token)
     yield client
     await client.close()
 
 
 @pytest.fixture
-async def api(query_env, projector):
-    """An HTTP client for the query app, served in-process on the test's QUERY_PORT."""
-    client = await _serve(query_env)
+async def admin_token(js, stream_names, database_url, projector) -> str:
+    """An admin token, made as `tonypi token create` makes it: an event the projector applies."""
+    return await publish_token(js, stream_names, database_url, "test-admin", "admin")
+
+
+@pytest.fixture
+async def api(query_env, admin_token):
+    """An HTTP client for the query app, served in-process on the test's QUERY_PORT, sending
+    an admin token on every request."""
+    client = await _serve(query_env, admin_token)
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+async def anonymous_api(query_env, projector):
+    """The same app, on a port of its own, with a client that sends no token."""
+    client = await _serve({**query_env, "QUERY_PORT": str(free_port())})
     yield client
     await client.close()

@@ -22,6 +22,8 @@ from tonypi_events import EventType
 
 from tests.support.processes import ServiceProcess
 
+from .events import grant_token
+
 EXAMPLES = 50  # per operation and mode: the whole run stays well under a minute
 CHECKS = [
     not_a_server_error,
@@ -33,7 +35,7 @@ CHECKS = [
 KNOWN = "known_robot"
 
 
-def fuzz(base_url: str) -> list[str]:
+def fuzz(base_url: str, token: str) -> list[str]:
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
     exercised = []
     for result in schema.get_all_operations():
@@ -55,7 +57,12 @@ def fuzz(base_url: str) -> list[str]:
                 )
                 @given(case=strategy)
                 def run(case):
-                    case.call_and_validate(base_url=base_url, checks=checks, timeout=15)
+                    case.call_and_validate(
+                        base_url=base_url,
+                        checks=checks,
+                        timeout=15,
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
 
                 try:
                     run()
@@ -76,7 +83,8 @@ async def test_no_server_errors_and_every_answer_matches_the_document(query_env,
     query = ServiceProcess("tonypi-query", query_env, log_path=tmp_path / "query.log").start()
     try:
         await query.async_wait_http_ok(f"{base_url}/readyz")
-        exercised = await asyncio.to_thread(fuzz, base_url)
+        token = await grant_token(query_env["DATABASE_URL"], "fuzzer", "admin")
+        exercised = await asyncio.to_thread(fuzz, base_url, token)
         assert len(exercised) == 10
         assert "Traceback" not in query.log_text()
     finally:

@@ -28,9 +28,16 @@ class EventType(StrEnum):
     ROBOT_DEACTIVATED = "robot_deactivated"
     # A robot message ingest refused; the raw bytes live in the dead-letter stream.
     INGEST_REJECTED = "ingest_rejected"
+    # API tokens made and revoked with `tonypi token` (only the token's SHA-256 travels).
+    TOKEN_CREATED = "token_created"
+    TOKEN_REVOKED = "token_revoked"
 
 
 API_SOURCE = "api"
+CLI_SOURCE = "cli"
+# Token events are about no robot: they go under this id, which no robot may take
+# (a robot id never starts with "_").
+TOKENS_STREAM_ID = "_tokens"
 
 
 class EventEnvelope(BaseModel):

@@ -159,10 +159,21 @@ TEMP_THRESHOLD_WARNING = 70.0
 TEMP_THRESHOLD_CRITICAL = 80.0
 
 
+class Actor(BaseModel):
+    """Who made a write: the API token's (or OIDC subject's) name and role. Events written
+    before authentication existed carry none."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    name: str
+    role: str | None = None
+
+
 class RobotRegisteredV1(Payload):
     """An operator created a robot (POST). Field defaults are the seed's."""
 
     robot_id: str
+    actor: Actor | None = None
     name: str | None = None
     description: str | None = None
     location: str | None = None
@@ -177,12 +188,14 @@ class RobotUpdatedV1(Payload):
 
     robot_id: str
     changes: dict[str, Any]
+    actor: Actor | None = None
 
 
 class RobotDeactivatedV1(Payload):
     """An operator deleted a robot (DELETE): a soft delete."""
 
     robot_id: str
+    actor: Actor | None = None
 
 
 class IngestRejectedV1(Payload):
@@ -193,3 +206,21 @@ class IngestRejectedV1(Payload):
     topic: str
     size: int
     dead_letter_subject: str | None = None
+
+
+class TokenCreatedV1(Payload):
+    """`tonypi token create`: an API token exists. Only the SHA-256 of the token is here;
+    the token itself was shown once to whoever made it. A later token of the same name
+    replaces the earlier one."""
+
+    name: str
+    role: str
+    token_sha256: str
+    actor: Actor | None = None
+
+
+class TokenRevokedV1(Payload):
+    """`tonypi token revoke`: the token of this name no longer authenticates."""
+
+    name: str
+    actor: Actor | None = None

@@ -25,6 +25,8 @@ SCHEMAS: dict[EventType, dict[int, type[kinds.Payload]]] = {
     EventType.ROBOT_UPDATED: {1: kinds.RobotUpdatedV1},
     EventType.ROBOT_DEACTIVATED: {1: kinds.RobotDeactivatedV1},
     EventType.INGEST_REJECTED: {1: kinds.IngestRejectedV1},
+    EventType.TOKEN_CREATED: {1: kinds.TokenCreatedV1},
+    EventType.TOKEN_REVOKED: {1: kinds.TokenRevokedV1},
 }
 
 CURRENT_VERSION: dict[EventType, int] = {t: max(v) for t, v in SCHEMAS.items()}

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from tonypi_events import EventEnvelope
 
 from .folds import ItemCatalogue, RobotState, fold_event
-from .rows import Job, LogEntry, Robot
+from .rows import Job, LogEntry, Robot, TokenChange
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class BatchChanges:
     robots: dict[str, Robot] = field(default_factory=dict)  # by robot_id: the final row
     jobs: dict[int, Job] = field(default_factory=dict)  # by id: the final row
     logs: list[LogEntry] = field(default_factory=list)
+    tokens: list[TokenChange] = field(default_factory=list)  # in stream order
     dead_letters: list[DeadLetter] = field(default_factory=list)
     applied: dict[str, int] = field(default_factory=dict)  # events applied, by type
 
@@ -70,5 +71,6 @@ def fold_batch(
         for job in outcome.jobs:
             changes.jobs[job.id] = job
         changes.logs.extend(outcome.logs)
+        changes.tokens.extend(outcome.tokens)
         changes.applied[event.event_type.value] = changes.applied.get(event.event_type.value, 0) + 1
     return changes

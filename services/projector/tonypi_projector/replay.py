@@ -38,6 +38,7 @@ SWAPPED_TABLES = (
     "robots",
     "jobs",
     "system_logs",
+    "api_tokens",
     "projection_checkpoint",
     "projection_dead_letters",
     "schema_migrations",

@@ -15,7 +15,7 @@ from tonypi_runtime.postgres import CHECKPOINT_CHANNEL, READ_TABLES_PROJECTION
 
 from .batch import BatchChanges
 from .folds import RobotState
-from .rows import Job, LogEntry, Robot, columns
+from .rows import ApiToken, Job, LogEntry, Robot, TokenRevocation, columns
 
 # PostgreSQL type of every column, in the row dataclasses' field order.
 _TYPES = {
@@ -49,6 +49,11 @@ _TYPES = {
     "message": "text",
     "details": "json",
     "timestamp": "timestamptz",
+    "token_sha256": "text",
+    "role": "text",
+    "created_by": "json",
+    "revoked_at": "timestamptz",
+    "revoked_by": "json",
 }
 _JSON = frozenset({"json", "jsonb"})
 
@@ -75,6 +80,10 @@ def _bulk_insert(table: str, row_type: type, conflict: str | None) -> str:
 _UPSERT_ROBOTS = _bulk_insert("robots", Robot, "robot_id")
 _UPSERT_JOBS = _bulk_insert("jobs", Job, "id")
 _INSERT_LOGS = _bulk_insert("system_logs", LogEntry, None)
+_UPSERT_TOKEN = _bulk_insert("api_tokens", ApiToken, "name")
+_REVOKE_TOKEN = (
+    "UPDATE api_tokens SET revoked_at = $2, revoked_by = $3::json WHERE name = $1 AND revoked_at IS NULL"
+)
 
 
 def _column_arrays(rows: Iterable[object], row_type: type) -> list[list]:
@@ -140,6 +149,12 @@ async def write_batch(
         await conn.execute(_UPSERT_JOBS, *_column_arrays(changes.sorted_jobs(), Job))
     if changes.logs:
         await conn.execute(_INSERT_LOGS, *_column_arrays(changes.logs, LogEntry))
+    for change in changes.tokens:  # rare, and order matters (a revoke after a create)
+        if isinstance(change, TokenRevocation):
+            by = json.dumps(change.revoked_by) if change.revoked_by is not None else None
+            await conn.execute(_REVOKE_TOKEN, change.name, change.revoked_at, by)
+        else:
+            await conn.execute(_UPSERT_TOKEN, *_column_arrays([change], ApiToken))
     if changes.dead_letters:
         await conn.executemany(
             "INSERT INTO projection_dead_letters (stream_seq, event_id, event_type, schema_version, "

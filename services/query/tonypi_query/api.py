@@ -4,6 +4,7 @@ then what was added beside them."""
 from __future__ import annotations
 
 from . import handlers as h
+from .auth import Role
 from .endpoints import Endpoint, Reply
 from .models import (
     AcceptedOut,
@@ -44,6 +45,7 @@ ENDPOINTS: list[Endpoint] = [
         "List active robots",
         ROBOTS,
         {200: Reply(list[RobotOut], "active robots (is_active true)")},
+        role=Role.VIEWER,
     ),
     Endpoint(
         "GET",
@@ -53,6 +55,7 @@ ENDPOINTS: list[Endpoint] = [
         ROBOTS,
         {200: Reply(RobotOut, "the robot"), 404: ROBOT_NOT_FOUND, 422: INVALID},
         path_model=RobotPath,
+        role=Role.VIEWER,
     ),
     Endpoint(
         "POST",
@@ -68,6 +71,7 @@ ENDPOINTS: list[Endpoint] = [
             503: STREAM_DOWN,
         },
         body_model=RobotCreate,
+        role=Role.ADMIN,
     ),
     Endpoint(
         "PUT",
@@ -84,6 +88,7 @@ ENDPOINTS: list[Endpoint] = [
         },
         path_model=RobotPath,
         body_model=RobotUpdate,
+        role=Role.ADMIN,
     ),
     Endpoint(
         "DELETE",
@@ -99,6 +104,7 @@ ENDPOINTS: list[Endpoint] = [
             503: STREAM_DOWN,
         },
         path_model=RobotPath,
+        role=Role.ADMIN,
     ),
     Endpoint(
         "GET",
@@ -112,6 +118,7 @@ ENDPOINTS: list[Endpoint] = [
             422: INVALID,
         },
         path_model=RobotPath,
+        role=Role.VIEWER,
     ),
     Endpoint(
         "GET",
@@ -121,6 +128,7 @@ ENDPOINTS: list[Endpoint] = [
         LOGS,
         {200: Reply(list[LogOut], "one page of log entries", headers=NEXT_PAGE), 422: INVALID},
         query_model=LogsQuery,
+        role=Role.VIEWER,
     ),
     Endpoint(
         "GET",
@@ -130,6 +138,7 @@ ENDPOINTS: list[Endpoint] = [
         JOBS,
         {200: Reply(list[JobOut], "one page of jobs", headers=NEXT_PAGE), 422: INVALID},
         query_model=JobsQuery,
+        role=Role.VIEWER,
     ),
     Endpoint(
         "GET",
@@ -139,6 +148,7 @@ ENDPOINTS: list[Endpoint] = [
         JOBS,
         {200: Reply(JobOut, "the job"), 404: Reply(ErrorOut, '`{"detail": "Job not found"}`'), 422: INVALID},
         path_model=JobPath,
+        role=Role.VIEWER,
     ),
     Endpoint(
         "GET",
@@ -147,5 +157,6 @@ ENDPOINTS: list[Endpoint] = [
         "Fleet and job counts",
         STATS,
         {200: Reply(StatsOut, "robot counts cover active robots; online = seen within ONLINE_TIMEOUT")},
+        role=Role.VIEWER,
     ),
 ]

@@ -20,6 +20,7 @@ from tonypi_runtime.postgres import use_json_codecs
 from tonypi_runtime.retry import retry_forever
 
 from .api import ENDPOINTS
+from .auth import AUTHENTICATOR, Authenticator, CredentialVerifier
 from .checkpoint import CheckpointWatcher
 from .config import QuerySettings, load_settings
 from .cors import cors_middleware
@@ -30,6 +31,7 @@ from .keys import READS, SETTINGS, WRITES
 from .middleware import error_middleware, metrics_middleware
 from .openapi import add_docs_routes, openapi_document
 from .reads import Reads
+from .tokens import TokenVerifier
 from .writes import RobotWrites
 
 log = logging.getLogger("tonypi_query")
@@ -90,6 +92,8 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         open_pool, f"PostgreSQL at {settings.database.redacted}", log, retry_on=DB_UNREACHABLE
     )
     app[READS] = Reads(app[POOL], settings.online_timeout, concurrency=settings.pool_max_size)
+    verifiers: list[CredentialVerifier] = [TokenVerifier(app[READS].api_token, settings.token_cache_seconds)]
+    app[AUTHENTICATOR] = Authenticator(verifiers, reads_open=settings.reads_open)
     yield
     try:
         await asyncio.wait_for(app[POOL].close(), CLOSE_TIMEOUT)
@@ -147,7 +151,9 @@ def init_app(settings: QuerySettings) -> web.Application:
     app[SETTINGS] = settings
     app.cleanup_ctx.extend([_database, _checkpoint_listener, _event_stream, _fleet_gauges])
     register(app, ENDPOINTS)
-    add_docs_routes(app, openapi_document(ENDPOINTS, TITLE, VERSION, DESCRIPTION))
+    add_docs_routes(
+        app, openapi_document(ENDPOINTS, TITLE, VERSION, DESCRIPTION, reads_open=settings.reads_open)
+    )
 
     async def ready() -> tuple[bool, dict[str, str]]:
         checks = {}
@@ -175,6 +181,10 @@ async def serve() -> None:
     site = web.TCPSite(runner, settings.bind.host, settings.bind.port)
     await site.start()
     base = f"http://{settings.bind.host}:{settings.bind.port}"
+    if settings.reads_open:
+        log.warning("API_READS=open: endpoints that only read answer WITHOUT a token; writes still need one")
+    else:
+        log.info("every endpoint needs a bearer token (API_READS=token)")
     log.info("serving the API at %s/api/robots-db and its docs at %s/docs", base, base)
     await stop.wait()
     log.info("stopping: draining requests")

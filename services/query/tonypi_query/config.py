@@ -10,7 +10,14 @@ DB_POOL_MAX          connections in the asyncpg pool (10)
 FLEET_GAUGE_INTERVAL seconds between refreshes of the fleet gauges on /metrics (15)
 CORS_ALLOW_ORIGINS   comma-separated browser origins allowed to call the API; the seed's
                      dashboard origins by default (http://localhost:3001,http://frontend:3000);
-                     empty to allow none
+                     empty to allow none; "*" is refused (a wildcard with bearer tokens
+                     would let any page that obtained a token use it)
+API_READS            "token" (default): every endpoint needs a bearer token; "open": endpoints
+                     that only read answer without one (logged at start); writes always
+                     need a token with the operator or admin role. Anything else: refused.
+TOKEN_CACHE_SECONDS  how long a token check is cached (5, at most 60): a revoked token stops
+                     working within this many seconds
+OIDC_*               see oidc.py: JWTs from an identity provider, off unless OIDC_JWKS_URL is set
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tonypi_events import StreamNames
-from tonypi_runtime.config import Env, ServiceUrl, env_float, env_int, process_env
+from tonypi_runtime.config import ConfigError, Env, ServiceUrl, env_float, env_int, process_env
 from tonypi_runtime.connections import (
     HttpBind,
     database_url,
@@ -47,6 +54,38 @@ class QuerySettings:
     cors_allow_origins: frozenset[str] = frozenset()
     log_format: str = "text"
     log_level: str = "INFO"
+    reads_open: bool = False
+    token_cache_seconds: float = 5.0
+
+
+API_READS_MODES = {"token": False, "open": True}
+MAX_TOKEN_CACHE_SECONDS = 60.0
+
+
+def _reads_open(env: Env) -> bool:
+    mode = env.get("API_READS", "token").strip().lower()
+    if mode not in API_READS_MODES:
+        raise ConfigError(f"API_READS={mode!r}: must be 'token' (reads need a token) or 'open'")
+    return API_READS_MODES[mode]
+
+
+def _cors_origins(env: Env) -> frozenset[str]:
+    origins = frozenset(
+        o.strip() for o in env.get("CORS_ALLOW_ORIGINS", SEED_DASHBOARD_ORIGINS).split(",") if o.strip()
+    )
+    if "*" in origins or "null" in origins:
+        raise ConfigError("CORS_ALLOW_ORIGINS: list the dashboard's origins; '*' and 'null' are refused")
+    return origins
+
+
+def _token_cache_seconds(env: Env) -> float:
+    seconds = env_float(env, "TOKEN_CACHE_SECONDS", 5.0, minimum=0)
+    if seconds > MAX_TOKEN_CACHE_SECONDS:
+        raise ConfigError(
+            f"TOKEN_CACHE_SECONDS={seconds}: at most {MAX_TOKEN_CACHE_SECONDS:.0f}, "
+            "or a revoked token keeps working that long"
+        )
+    return seconds
 
 
 def load_settings(env: Env | None = None) -> QuerySettings:
@@ -61,9 +100,9 @@ def load_settings(env: Env | None = None) -> QuerySettings:
         statement_timeout_ms=env_int(env, "STATEMENT_TIMEOUT_MS", 3000, minimum=1),
         pool_max_size=env_int(env, "DB_POOL_MAX", 10, minimum=1),
         fleet_gauge_interval=env_float(env, "FLEET_GAUGE_INTERVAL", 15.0, minimum=1),
-        cors_allow_origins=frozenset(
-            o.strip() for o in env.get("CORS_ALLOW_ORIGINS", SEED_DASHBOARD_ORIGINS).split(",") if o.strip()
-        ),
+        cors_allow_origins=_cors_origins(env),
         log_format=log_format(env),
         log_level=log_level(env),
+        reads_open=_reads_open(env),
+        token_cache_seconds=_token_cache_seconds(env),
     )

@@ -7,7 +7,7 @@ from typing import TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from .errors import RequestValidationError
+from .errors import RequestValidationError, UnsupportedMediaType
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -29,6 +29,12 @@ def parse_query(request: web.Request, model: type[M]) -> M:
 
 
 async def parse_body(request: web.Request, model: type[M]) -> M:
+    # Only JSON: a browser sends text/plain, form and multipart bodies cross-origin without
+    # a preflight, so accepting them would let any web page write (CSRF).
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType(
+            f"Unsupported media type {request.content_type!r}: send the body as application/json"
+        )
     raw = await request.read()
     if not raw.strip():
         raise RequestValidationError(

@@ -21,3 +21,13 @@ WRITES_ACCEPTED = Counter(
 )
 FLEET_ROBOTS_ONLINE = Gauge("tonypi_fleet_robots_online", "Active robots seen within ONLINE_TIMEOUT")
 FLEET_ROBOTS_TOTAL = Gauge("tonypi_fleet_robots_total", "Active robots")
+TOKEN_LOOKUPS = Counter(
+    "tonypi_query_token_lookups_total",
+    "API token digests looked up in api_tokens (cache misses), by outcome",
+    ["outcome"],
+)
+AUTH_REFUSED = Counter(
+    "tonypi_query_auth_refused_total",
+    "Requests refused 401 or 403, by status and reason",
+    ["status", "reason"],
+)

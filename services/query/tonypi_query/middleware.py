@@ -56,7 +56,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except RequestValidationError as exc:
         return _detail(422, exc.issues)
     except ApiError as exc:
-        return _detail(exc.status, exc.detail)
+        if exc.status in (401, 403):
+            metrics.AUTH_REFUSED.labels(str(exc.status), type(exc).__name__).inc()
+            log.info("%s %s: %d %s", request.method, request.path, exc.status, exc.detail)
+        return _detail(exc.status, exc.detail, exc.headers)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise  # redirects are answers, not errors

@@ -36,6 +36,9 @@ SELECT_TELEMETRY = (
 ROBOT_EXISTS = "SELECT EXISTS (SELECT 1 FROM robots WHERE robot_id = $1)"
 SELECT_JOB = f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"
 SELECT_CHECKPOINT = "SELECT last_seq FROM projection_checkpoint WHERE projection = $1"
+SELECT_API_TOKEN = (
+    "SELECT name, role, token_sha256 FROM api_tokens WHERE token_sha256 = $1 AND revoked_at IS NULL"
+)
 
 SELECT_STATS = f"""
 SELECT
@@ -177,6 +180,14 @@ class Reads:
             return await self._fetchval(SELECT_CHECKPOINT, READ_TABLES_PROJECTION) or 0
         except asyncpg.UndefinedTableError:
             return 0
+
+    async def api_token(self, digest: str) -> tuple[str, str, str] | None:
+        """(name, role, digest) of the unrevoked token with this SHA-256, if any."""
+        try:
+            row = await self._fetchrow(SELECT_API_TOKEN, digest)
+        except asyncpg.UndefinedTableError:  # the projector has not migrated yet: no tokens
+            return None
+        return (row["name"], row["role"], row["token_sha256"]) if row is not None else None
 
     async def ping(self) -> None:
         await self._fetchval("SELECT 1")

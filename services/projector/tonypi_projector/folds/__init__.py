@@ -14,13 +14,18 @@ from .context import LOG_IDS_PER_EVENT, FoldContext, ItemCatalogue, Outcome, Rob
 from .jobs import JOB_FOLDS
 from .logs import ROBOT_LOG_FOLDS, on_ingest_rejected
 from .robots import API_FOLDS, ROBOT_MESSAGE_FOLDS, auto_register, seen
+from .tokens import TOKEN_FOLDS
 
 Fold = Callable[[FoldContext, RobotState, object], RobotState]
 
 # Messages robots send: each registers an unknown robot and refreshes last_seen first.
 ROBOT_FOLDS: dict[EventType, Fold] = {**ROBOT_MESSAGE_FOLDS, **JOB_FOLDS, **ROBOT_LOG_FOLDS}
 # Everything else: operator writes, and ingest's rejections (which register no robot).
-OTHER_FOLDS: dict[EventType, Fold] = {**API_FOLDS, EventType.INGEST_REJECTED: on_ingest_rejected}
+OTHER_FOLDS: dict[EventType, Fold] = {
+    **API_FOLDS,
+    **TOKEN_FOLDS,
+    EventType.INGEST_REJECTED: on_ingest_rejected,
+}
 
 assert set(ROBOT_FOLDS) | set(OTHER_FOLDS) == set(EventType), "every event type needs a fold"
 
@@ -40,7 +45,12 @@ def fold_event(state: RobotState, seq: int, event: EventEnvelope, items: ItemCat
     else:
         fold = OTHER_FOLDS[event.event_type]
     state = fold(ctx, state, payload)
-    return Outcome(state=state, jobs=tuple(sorted(ctx.jobs, key=lambda j: j.id)), logs=tuple(ctx.logs))
+    return Outcome(
+        state=state,
+        jobs=tuple(sorted(ctx.jobs, key=lambda j: j.id)),
+        logs=tuple(ctx.logs),
+        tokens=tuple(ctx.tokens),
+    )
 
 
 __all__ = ["LOG_IDS_PER_EVENT", "ItemCatalogue", "Outcome", "RobotState", "fold_event"]

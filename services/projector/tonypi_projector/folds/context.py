@@ -9,7 +9,7 @@ from typing import Any
 
 from tonypi_events import EventEnvelope
 
-from ..rows import Job, JsonObject, LogEntry, Robot
+from ..rows import Job, JsonObject, LogEntry, Robot, TokenChange
 
 # system_logs ids are sequence * LOG_IDS_PER_EVENT + n: an event writes at most this many lines.
 LOG_IDS_PER_EVENT = 16
@@ -30,6 +30,7 @@ class Outcome:
     state: RobotState
     jobs: tuple[Job, ...] = ()  # job rows this event wrote, in id order (ended before started)
     logs: tuple[LogEntry, ...] = ()
+    tokens: tuple[TokenChange, ...] = ()
 
 
 @dataclass
@@ -43,6 +44,7 @@ class FoldContext:
     items: ItemCatalogue
     jobs: list[Job] = field(default_factory=list)
     logs: list[LogEntry] = field(default_factory=list)
+    tokens: list[TokenChange] = field(default_factory=list)
 
     @property
     def at(self) -> datetime:
