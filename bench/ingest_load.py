@@ -10,6 +10,7 @@ the benchmark measures ingest, not the generator.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import struct
@@ -41,7 +42,7 @@ def robot_messages(
         if tick % 30 == 0:
             batch.append(fleet.status(robot, now, rng, uptime_s=2.0 * tick))
         if tick % 10 == 5:
-            batch.append(fleet.scan(robot, now, rng.choice(fleet.DEMO_ITEMS + (fleet.UNKNOWN_ITEM,))))
+            batch.append(fleet.scan(robot, now, rng.choice((*fleet.DEMO_ITEMS, fleet.UNKNOWN_ITEM))))
             batch.append(fleet.job_progress(robot, now, items_done=tick % 10, items_total=10))
         for message in batch:
             payload = {**message.payload, "bench_seq": len(out)}
@@ -139,8 +140,6 @@ class Publisher:
     async def close(self) -> None:
         if self._writer is not None:
             self._writer.write(b"\xe0\x00")
-            try:
+            with contextlib.suppress(ConnectionError):
                 await self._writer.drain()
-            except ConnectionError:
-                pass
             self._writer.close()

@@ -31,6 +31,7 @@ from ingest_throughput import MOSQUITTO_CONF, free_port, wait_port
 
 MESSAGES, PUBLISHERS = 30_000, 200
 NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+_PUBLISHING: set[asyncio.Future] = set()
 
 
 async def _load(prefix: str, qos: int, port: int) -> float:
@@ -45,8 +46,10 @@ async def _load(prefix: str, qos: int, port: int) -> float:
     for p in publishers:
         await p.connect("127.0.0.1", port)
     started = time.monotonic()
-    for p in publishers:
-        asyncio.ensure_future(p.run(None, started))
+    for p in publishers:  # kept referenced until done: the loop holds tasks only weakly
+        task = asyncio.ensure_future(p.run(None, started))
+        _PUBLISHING.add(task)
+        task.add_done_callback(_PUBLISHING.discard)
     return started
 
 
@@ -81,17 +84,19 @@ async def receive_rate(library: str, qos: int, port: int) -> float:
     else:
         import zmqtt
 
-        async with zmqtt.MQTTClient("127.0.0.1", port) as client:
-            async with client.subscribe(prefix + "#", qos=zmqtt.QoS(1)) as subscription:
+        async with (
+            zmqtt.MQTTClient("127.0.0.1", port) as client,
+            client.subscribe(prefix + "#", qos=zmqtt.QoS(1)) as subscription,
+        ):
 
-                async def consume() -> None:
-                    async for _ in subscription:
-                        count()
+            async def consume() -> None:
+                async for _ in subscription:
+                    count()
 
-                task = asyncio.create_task(consume())
-                started = await _load(prefix, qos, port)
-                await asyncio.wait_for(done.wait(), 120)
-                task.cancel()
+            task = asyncio.create_task(consume())
+            started = await _load(prefix, qos, port)
+            await asyncio.wait_for(done.wait(), 120)
+            task.cancel()
     return MESSAGES / (time.monotonic() - started)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -72,7 +73,7 @@ def cpu_seconds(pid: int) -> float:
 def machine_cpu_seconds() -> float:
     """CPU time all processes on the machine used so far (every core), from /proc/stat."""
     fields = Path("/proc/stat").read_text().split()[1:9]
-    user, nice, system, idle, iowait, irq, softirq, steal = map(int, fields)
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fields)
     return (user + nice + system + irq + softirq + steal) / TICKS
 
 
@@ -179,7 +180,8 @@ async def run_scenario(args, brokers: Brokers, qos: int, rate: float, workdir: P
     command = [str(BIN / "tonypi-ingest")]
     if args.profile:  # cProfile writes when ingest exits cleanly on SIGTERM
         command = [sys.executable, "-m", "cProfile", "-o", f"{args.profile}.q{qos}", "-m", "tonypi_ingest"]
-    ingest = subprocess.Popen(command, env=env, stdout=open(log_path, "wb"), stderr=subprocess.STDOUT)
+    with open(log_path, "wb") as log:  # the child keeps its own descriptor
+        ingest = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     nc = await nats.connect(brokers.nats_url)
     js = nc.jetstream()
     try:
@@ -247,10 +249,8 @@ async def run_scenario(args, brokers: Brokers, qos: int, rate: float, workdir: P
         if code != 0:
             print(f"ingest exited {code}; log {log_path}", file=sys.stderr)
         for name in (events, dead):
-            try:
+            with contextlib.suppress(Exception):
                 await js.delete_stream(name)
-            except Exception:
-                pass
         await nc.close()
 
 

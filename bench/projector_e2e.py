@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -57,6 +58,12 @@ SCENARIOS = {
     "throughput": dict(rate=5000.0, duration=60.0, publishers=200),
     "latency": dict(rate=1000.0, duration=30.0, publishers=50),
 }
+
+
+def start_logged(name: str, env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    """Start the tonypi-<name> console script, its output to log_path (the child keeps the file)."""
+    with open(log_path, "wb") as out:
+        return subprocess.Popen([str(BIN / f"tonypi-{name}")], env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
 def percentile(sorted_values: list[float], p: float) -> float:
@@ -126,20 +133,7 @@ async def run_scenario(name: str, args, brokers, workdir: Path) -> dict:
         "LOG_LEVEL": "WARNING",
         "PROJECTOR_BATCH_SIZE": str(args.projector_batch_size),
     }
-    procs = {
-        "ingest": subprocess.Popen(
-            [str(BIN / "tonypi-ingest")],
-            env=env,
-            stdout=open(workdir / f"ingest-{run}.log", "wb"),
-            stderr=subprocess.STDOUT,
-        ),
-        "projector": subprocess.Popen(
-            [str(BIN / "tonypi-projector")],
-            env=env,
-            stdout=open(workdir / f"projector-{run}.log", "wb"),
-            stderr=subprocess.STDOUT,
-        ),
-    }
+    procs = {name: start_logged(name, env, workdir / f"{name}-{run}.log") for name in ("ingest", "projector")}
     nc = await nats.connect(brokers.nats_url)
     commits: list[tuple[float, int]] = []
     listener = None
@@ -225,7 +219,7 @@ async def run_scenario(name: str, args, brokers, workdir: Path) -> dict:
             for seq in sorted(origin):
                 while commits[i][1] < seq:
                     i += 1
-                robot, bench_seq = origin[seq]
+                _robot, bench_seq = origin[seq]
                 scheduled = wall0 + bench_seq / per_pub_rate
                 latencies.append(1000 * (commits[i][0] - scheduled))
             latencies.sort()
@@ -246,10 +240,8 @@ async def run_scenario(name: str, args, brokers, workdir: Path) -> dict:
             except subprocess.TimeoutExpired:
                 proc.kill()
         for stream in (names.events, names.dead_letter):
-            try:
+            with contextlib.suppress(Exception):
                 await nc.jetstream().delete_stream(stream)
-            except Exception:
-                pass
         await nc.close()
         await drop_database(args.pg_admin_url, db)
 

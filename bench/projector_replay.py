@@ -99,9 +99,10 @@ async def checkpoint(conn: asyncpg.Connection) -> int:
 
 async def catch_up(env: dict[str, str], database_url: str, last: int, workdir: Path) -> dict:
     log = workdir / "projector.log"
-    proc = subprocess.Popen(
-        [str(BIN / "tonypi-projector")], env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT
-    )
+    with open(log, "wb") as out:  # the child keeps its own descriptor
+        proc = subprocess.Popen(
+            [str(BIN / "tonypi-projector")], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
     try:
         conn = None
         deadline = time.monotonic() + 60

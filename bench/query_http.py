@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -211,10 +212,8 @@ async def _delete_streams(env: dict[str, str]) -> None:
     nc = await nats.connect(os.environ.get("NATS_URL", "nats://127.0.0.1:4222"))
     try:
         for name in (env["EVENTS_STREAM"], env["DEAD_LETTER_STREAM"]):
-            try:
+            with contextlib.suppress(Exception):  # never created
                 await nc.jetstream().delete_stream(name)
-            except Exception:  # never created
-                pass
     finally:
         await nc.close()
 

@@ -68,7 +68,9 @@ async def seed(url: str) -> dict[str, float]:
         started = time.perf_counter()
         await apply_migrations(conn)
         statements = [s for s in SEED_SQL.split(";\n") if s.strip()]
-        for statement, args in zip(statements, [(ROBOTS,), (ROBOTS, JOBS), (ROBOTS, LOGS), (LOGS,)]):
+        for statement, args in zip(
+            statements, [(ROBOTS,), (ROBOTS, JOBS), (ROBOTS, LOGS), (LOGS,)], strict=True
+        ):
             await conn.execute(statement, *args)
         timings["seed_s"] = time.perf_counter() - started
         started = time.perf_counter()

@@ -111,7 +111,7 @@ def postgres_server(url: ServiceUrl, data_root: Path, env: Mapping[str, str]) ->
     found = importlib.util.find_spec("pgserver")  # not imported: its import has side effects
     if found is None or not found.submodule_search_locations:
         raise _missing("pgserver")
-    package_dir = Path(list(found.submodule_search_locations)[0])
+    package_dir = Path(next(iter(found.submodule_search_locations)))
     data = data_root / "postgres"
     host = bind_host(url)
     # PostgreSQL refuses to run as root: then it runs as an unprivileged user that owns its data.

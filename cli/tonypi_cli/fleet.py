@@ -1,4 +1,4 @@
-"""What a TonyPi robot publishes, exactly as ../shared/contract/MQTT.md describes it,
+"""What a TonyPi robot publishes, exactly as docs/contract/MQTT.md describes it,
 for both firmware generations.
 
 Pure functions: a robot, a moment and a random source in, `(relative topic, payload)`

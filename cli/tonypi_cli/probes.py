@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 import aiohttp
@@ -16,10 +17,8 @@ async def tcp_answers(host: str, port: int, timeout: float = 0.5) -> bool:
     except (TimeoutError, OSError):
         return False
     writer.close()
-    try:
+    with contextlib.suppress(OSError):
         await writer.wait_closed()
-    except OSError:
-        pass
     return True
 
 
@@ -37,11 +36,13 @@ def http_ready(url: str) -> ReadyCheck:
 
     async def check() -> tuple[bool, str]:
         try:
-            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
-                async with session.get(url) as response:
-                    if response.status == 200:
-                        return True, ""
-                    body = await response.text()
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session,
+                session.get(url) as response,
+            ):
+                if response.status == 200:
+                    return True, ""
+                body = await response.text()
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             return False, f"{url}: {type(exc).__name__}"
         try:

@@ -11,6 +11,7 @@ their stop signal should the supervisor itself die.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import signal
 import sys
@@ -158,10 +159,8 @@ class Supervisor:
         process, spec = child.process, child.spec
         clean = True
         if process.returncode is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 process.send_signal(spec.stop_signal)
-            except ProcessLookupError:
-                pass
             try:
                 await asyncio.wait_for(process.wait(), spec.stop_timeout)
             except TimeoutError:

@@ -60,7 +60,7 @@ def test_jobs_complete_after_their_items_and_start_again():
     # A job is announced before its first scan, so the server never starts one from a scan
     # only to end it at the robot's "started".
     kinds_in_order = [(m.topic.split("/")[1], m.payload.get("status")) for m in messages]
-    for i, (kind, status) in enumerate(kinds_in_order):
+    for i, (_kind, status) in enumerate(kinds_in_order):
         if status == "started":
             assert kinds_in_order[i + 1][0] == "scan"
             assert i == 0 or kinds_in_order[i - 1] == ("job", "completed")

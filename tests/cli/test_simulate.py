@@ -4,7 +4,6 @@ their topics, under the test's topic prefix, and every robot says offline on SIG
 import asyncio
 import json
 import signal
-import subprocess
 import sys
 from collections import defaultdict
 from urllib.parse import urlsplit
@@ -13,6 +12,7 @@ import aiomqtt
 from tonypi_events import route_for
 
 from tests.conftest import MQTT_URL
+from tests.support.processes import popen_logged
 
 
 async def test_simulated_fleet_publishes_both_generations_and_goes_offline_on_sigterm(mqtt_prefix, tmp_path):
@@ -22,7 +22,7 @@ async def test_simulated_fleet_publishes_both_generations_and_goes_offline_on_si
         await sub.subscribe(f"{mqtt_prefix}#", qos=1)
         log = tmp_path / "simulate.log"
         env = {"MQTT_URL": MQTT_URL, "MQTT_TOPIC_PREFIX": mqtt_prefix, "PATH": "/usr/bin:/bin"}
-        proc = subprocess.Popen(
+        proc = popen_logged(
             [
                 sys.executable,
                 "-m",
@@ -43,9 +43,8 @@ async def test_simulated_fleet_publishes_both_generations_and_goes_offline_on_si
                 "--duration",
                 "30",
             ],  # a bound, should the test fail before its SIGTERM
-            env=env,
-            stdout=open(log, "wb"),
-            stderr=subprocess.STDOUT,
+            env,
+            log,
         )
 
         async def collect():

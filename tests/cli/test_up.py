@@ -14,6 +14,7 @@ import psutil
 import pytest
 
 from tests.support.ports import free_port
+from tests.support.processes import popen_logged
 
 from .conftest import BASE_ENV
 
@@ -52,11 +53,8 @@ def test_up_with_nothing_running_embeds_everything_and_stops_cleanly(data_dir, t
         "MQTT_SHARED_GROUP": "ingest",
     }  # amqtt has no $share: up must drop it, or ingest hears nothing
     log = tmp_path / "up.log"
-    up = subprocess.Popen(
-        [sys.executable, "-m", "tonypi_cli", "up", "--embedded-when-down", "--robots", "2"],
-        env=env,
-        stdout=open(log, "wb"),
-        stderr=subprocess.STDOUT,
+    up = popen_logged(
+        [sys.executable, "-m", "tonypi_cli", "up", "--embedded-when-down", "--robots", "2"], env, log
     )
     try:
         wait_for(lambda: "up: ready" in log.read_text(), 60, "up did not get ready", log)
@@ -119,11 +117,8 @@ def test_killing_up_itself_still_stops_what_it_started(data_dir, tmp_path):
         "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/tonypi_db",
     }
     log = tmp_path / "up.log"
-    up = subprocess.Popen(
-        [sys.executable, "-m", "tonypi_cli", "up", "--embedded-when-down", "--deps-only"],
-        env=env,
-        stdout=open(log, "wb"),
-        stderr=subprocess.STDOUT,
+    up = popen_logged(
+        [sys.executable, "-m", "tonypi_cli", "up", "--embedded-when-down", "--deps-only"], env, log
     )
     try:
         wait_for(lambda: "up: dependencies ready" in log.read_text(), 30, "dependencies not ready", log)
@@ -132,5 +127,5 @@ def test_killing_up_itself_still_stops_what_it_started(data_dir, tmp_path):
     finally:
         up.kill()
         up.wait(10)
-    gone, alive = psutil.wait_procs(started, timeout=15)
+    _gone, alive = psutil.wait_procs(started, timeout=15)
     assert alive == [], [p.cmdline() for p in alive]

@@ -122,10 +122,10 @@ def mosquitto_dirs():
 
 async def test_mosquitto_requires_the_password_when_credentials_are_set(mosquitto_dirs):
     broker = mosquitto_dirs(username="ingest", password="pw-" + uuid.uuid4().hex).start()
-    with pytest.raises(aiomqtt.MqttError, match="(?i)not authori[sz]ed|bad user"):
+    with pytest.raises(aiomqtt.MqttError, match=r"(?i)not authori[sz]ed|bad user"):
         async with aiomqtt.Client("127.0.0.1", broker.port, timeout=5):
             pass
-    with pytest.raises(aiomqtt.MqttError, match="(?i)not authori[sz]ed|bad user"):
+    with pytest.raises(aiomqtt.MqttError, match=r"(?i)not authori[sz]ed|bad user"):
         async with aiomqtt.Client("127.0.0.1", broker.port, username="ingest", password="wrong", timeout=5):
             pass
     async with aiomqtt.Client(

@@ -247,7 +247,11 @@ def test_every_data_file_is_declared_package_data(package):
         if not module_dir.is_dir() or module_dir.name.endswith(".egg-info"):
             continue
         for path in module_dir.rglob("*"):
-            if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts:
-                if not any(fnmatch.fnmatch(path.name, p) for p in patterns):
-                    undeclared.append(str(path.relative_to(REPO)))
+            if (
+                path.is_file()
+                and path.suffix not in (".py", ".pyc")
+                and "__pycache__" not in path.parts
+                and not any(fnmatch.fnmatch(path.name, p) for p in patterns)
+            ):
+                undeclared.append(str(path.relative_to(REPO)))
     assert undeclared == [], f"add a package-data pattern for {undeclared}"

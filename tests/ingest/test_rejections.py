@@ -35,7 +35,7 @@ async def test_each_bad_input_class_is_dead_lettered_with_its_reason_and_neighbo
 
     dead = await wait_stored(js, stream_names.dead_letter, len(BAD))
     assert len(dead) == len(BAD)
-    for letter, (topic, payload, reason, _) in zip(dead, BAD):
+    for letter, (topic, payload, reason, _) in zip(dead, BAD, strict=True):
         assert letter.subject == stream_names.subjects.dead_letter(reason)
         assert letter.headers["Tonypi-Topic"] == mqtt_prefix + topic
         assert letter.headers["Tonypi-Reason"] == reason
@@ -50,7 +50,7 @@ async def test_each_bad_input_class_is_dead_lettered_with_its_reason_and_neighbo
     assert [(r.payload["reason"], r.robot_id, r.source) for r in rejected] == [
         (reason, robot, mqtt_prefix + topic) for topic, _, reason, robot in BAD
     ]
-    for event, letter in zip(rejected, dead):
+    for event, letter in zip(rejected, dead, strict=True):
         assert event.payload["dead_letter_subject"] == letter.subject
         assert event.payload["detail"] == letter.headers["Tonypi-Detail"]
         assert event.payload["size"] == len(letter.data)

@@ -39,9 +39,9 @@ def test_bad_values_name_the_variable(env, variable):
 def test_a_bad_catalogue_names_the_variable(tmp_path: Path):
     bad = tmp_path / "items.json"
     bad.write_text('{"QR1": {"sku": "x"}}')
-    with pytest.raises(ConfigError, match="ITEM_CATALOGUE_PATH=.*lacks name"):
+    with pytest.raises(ConfigError, match=r"ITEM_CATALOGUE_PATH=.*lacks name"):
         load_items(bad)
-    with pytest.raises(ConfigError, match="ITEM_CATALOGUE_PATH=.*not readable"):
+    with pytest.raises(ConfigError, match=r"ITEM_CATALOGUE_PATH=.*not readable"):
         load_items(tmp_path / "missing.json")
 
 

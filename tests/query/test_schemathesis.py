@@ -35,6 +35,25 @@ CHECKS = [
 KNOWN = "known_robot"
 
 
+def property_test(strategy, base_url: str, checks: list, token: str):
+    """One hypothesis test: every case the strategy generates is called and validated."""
+
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=strategy)
+    def run(case):
+        case.call_and_validate(
+            base_url=base_url, checks=checks, timeout=15, headers={"Authorization": f"Bearer {token}"}
+        )
+
+    return run
+
+
 def fuzz(base_url: str, token: str) -> list[str]:
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
     exercised = []
@@ -47,25 +66,8 @@ def fuzz(base_url: str, token: str) -> list[str]:
             if fixed:  # also reach the 200 paths, not only 404s for random ids
                 strategies.append(operation.as_strategy(generation_mode=mode, path_parameters=fixed))
             for strategy in strategies:
-
-                @settings(
-                    max_examples=EXAMPLES,
-                    deadline=None,
-                    database=None,
-                    phases=[Phase.generate],
-                    suppress_health_check=list(HealthCheck),
-                )
-                @given(case=strategy)
-                def run(case):
-                    case.call_and_validate(
-                        base_url=base_url,
-                        checks=checks,
-                        timeout=15,
-                        headers={"Authorization": f"Bearer {token}"},
-                    )
-
                 try:
-                    run()
+                    property_test(strategy, base_url, checks, token)()
                 except Unsatisfiable:
                     # Nothing to make invalid: an operation without parameters or body.
                     assert mode is GenerationMode.NEGATIVE

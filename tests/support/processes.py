@@ -15,6 +15,12 @@ from urllib.request import urlopen
 BIN = Path(sys.executable).parent
 
 
+def popen_logged(command: list[str], env: dict[str, str], log_path: Path, **kwargs) -> subprocess.Popen:
+    """Start command with stdout and stderr appended to log_path (the child keeps the file)."""
+    with open(log_path, "ab") as out:
+        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, **kwargs)
+
+
 class ServiceProcess:
     """A console script run with a test's environment; stopped with SIGTERM (then SIGKILL)."""
 
@@ -25,10 +31,13 @@ class ServiceProcess:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> ServiceProcess:
-        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.proc = subprocess.Popen(
-            [str(BIN / self.script), *self.args], env=self.env, stdout=out, stderr=subprocess.STDOUT
-        )
+        command = [str(BIN / self.script), *self.args]
+        if self.log_path is None:
+            self.proc = subprocess.Popen(
+                command, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+            )
+        else:
+            self.proc = popen_logged(command, self.env, self.log_path)
         return self
 
     def wait_http_ok(self, url: str, timeout: float = 30.0) -> None:

@@ -1,7 +1,9 @@
 """One pydantic model per message kind, in every schema version still in the stream.
 
 Models accept unknown extra fields and keep them: firmware grows fields and they belong
-in the event. A known field with the wrong type is a validation error.
+in the event. A known field with the wrong type is a validation error. Every string the
+projector stores in a column, or uses as a key, is bounded here (`Label`, `Text`,
+`Int32` from tonypi_events.bounds), so a message ingest admits can always be stored.
 """
 
 from __future__ import annotations
@@ -10,21 +12,20 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from .bounds import Int32, Label, Number, Text
+
 
 class Payload(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    robot_id: str | None = None
-    timestamp: str | None = None
-
-
-Number = float  # pydantic's lax mode takes ints and numeric strings for floats
+    robot_id: Label | None = None  # the robot-id rule itself: tonypi_events.identity
+    timestamp: Label | None = None
 
 
 class SystemInfo(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    platform: str | None = None
+    platform: Label | None = None
     cpu_percent: Number | None = None
     memory_percent: Number | None = None
     disk_usage: Number | None = None
@@ -40,19 +41,19 @@ class SystemInfo(BaseModel):
 class StatusV1(Payload):
     """Gen 1 and gen 2 share one schema: gen 2 only adds optional fields."""
 
-    status: str
+    status: Label
     system_info: SystemInfo | None = None
-    ip_address: str | None = None
-    camera_url: str | None = None
+    ip_address: Label | None = None
+    camera_url: Text | None = None
     hardware_available: StrictBool | None = None
     emergency_stopped: StrictBool | None = None
-    emergency_reason: str | None = None
+    emergency_reason: Text | None = None
 
 
 class SensorV1(Payload):
-    sensor_type: str
+    sensor_type: Label
     value: Number | None = None
-    unit: str | None = None
+    unit: Label | None = None
 
 
 class BatteryV1(Payload):
@@ -73,82 +74,82 @@ class LocationV1(Payload):
 class ScanV1(Payload):
     """Gen 1: `{"qr": ...}`."""
 
-    qr: str
+    qr: Text
 
 
 class ScanV2(Payload):
     """Gen 2: the code moved to `qr_data`, with the station and action beside it."""
 
-    qr_data: str
-    station_name: str | None = None
-    action: str | None = None
+    qr_data: Text
+    station_name: Label | None = None
+    action: Label | None = None
 
 
 class JobV1(Payload):
     """Gen 1: `percent`, and status `working` or `completed`."""
 
     percent: Number | None = None
-    status: str | None = None
-    items_done: int | None = None
-    items_total: int | None = None
+    status: Label | None = None
+    items_done: Int32 | None = None
+    items_total: Int32 | None = None
 
 
 class JobV2(Payload):
-    task_name: str | None = None
-    status: str | None = None
-    phase: str | None = None
+    task_name: Label | None = None
+    status: Label | None = None
+    phase: Label | None = None
     elapsed_time: Number | None = None
     estimated_duration: Number | None = None
     action_duration: Number | None = None
     success: StrictBool | None = None
-    reason: str | None = None
-    items_done: int | None = None
-    items_total: int | None = None
+    reason: Text | None = None
+    items_done: Int32 | None = None
+    items_total: Int32 | None = None
     progress_percent: Number | None = None
 
 
 class CommandResponseV1(Payload):
-    command_id: str | None = None
+    command_id: Label | None = None
     success: StrictBool | None = None
-    message: str | None = None
-    status: str | None = None
+    message: Text | None = None
+    status: Label | None = None
     data: Any = None
 
 
 class ServoState(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    id: int | None = None
-    name: str | None = None
+    id: Int32 | None = None
+    name: Label | None = None
     position: Number | None = None
     temperature: Number | None = None
     voltage: Number | None = None
     torque_enabled: StrictBool | None = None
-    alert_level: str | None = None
+    alert_level: Label | None = None
 
 
 class ServosV1(Payload):
-    servo_count: int | None = None
+    servo_count: Int32 | None = None
     servos: dict[str, ServoState] = Field(default_factory=dict)
 
 
 class VisionV1(Payload):
     detection: StrictBool | None = None
-    label: str | None = None
+    label: Label | None = None
     confidence: Number | None = None
     bbox: Any = None
     center_x: Number | None = None
     frame_width: Number | None = None
-    state: str | None = None
+    state: Label | None = None
     is_locked: StrictBool | None = None
-    navigation_command: str | None = None
+    navigation_command: Label | None = None
     error: Any = None  # untyped in MQTT.md; the firmware sends its steering offset, a number
 
 
 class LogV1(Payload):
-    level: str = "INFO"
-    message: str
-    source: str | None = None
+    level: Label = "INFO"
+    message: Text
+    source: Label | None = None
 
 
 # The seed's threshold defaults (REST.md): what the API fills in, the event carries and the
@@ -173,10 +174,16 @@ class RobotRegisteredV1(Payload):
     """An operator created a robot (POST). Field defaults are the seed's."""
 
     robot_id: str
+<<<<<<< HEAD
     actor: Actor | None = None
     name: str | None = None
     description: str | None = None
     location: str | None = None
+=======
+    name: Text | None = None  # the API bounds these more tightly (tonypi_query.models)
+    description: Text | None = None
+    location: Text | None = None
+>>>>>>> main
     battery_threshold_low: Number = BATTERY_THRESHOLD_LOW
     battery_threshold_critical: Number = BATTERY_THRESHOLD_CRITICAL
     temp_threshold_warning: Number = TEMP_THRESHOLD_WARNING
@@ -203,8 +210,9 @@ class IngestRejectedV1(Payload):
 
     reason: str  # machine-readable code, see tonypi_events.rejections
     detail: str  # what a person reads
-    topic: str
+    topic: Text
     size: int
+<<<<<<< HEAD
     dead_letter_subject: str | None = None
 
 
@@ -224,3 +232,6 @@ class TokenRevokedV1(Payload):
 
     name: str
     actor: Actor | None = None
+=======
+    dead_letter_subject: Text | None = None
+>>>>>>> main

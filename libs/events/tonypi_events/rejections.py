@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-# Robot id used on `ingest_rejected` events when the message names no robot.
+from .bounds import MAX_PAYLOAD_BYTES
+
+# Robot id used on `ingest_rejected` events when the message names no valid robot id.
 UNATTRIBUTED_ROBOT_ID = "_unattributed"
 
-# Largest robot payload ingest accepts; robots send well under 2 KiB.
-MAX_PAYLOAD_BYTES = 64 * 1024
+__all__ = ["MAX_PAYLOAD_BYTES", "UNATTRIBUTED_ROBOT_ID", "RejectReason"]
 
 
 class RejectReason(StrEnum):
@@ -20,3 +21,10 @@ class RejectReason(StrEnum):
     NO_ROBOT_ID = "no_robot_id"  # neither the payload nor the topic names the robot
     INVALID_FIELDS = "invalid_fields"  # a known field has the wrong type or a required one is missing
     UNKNOWN_TOPIC = "unknown_topic"  # a topic no route describes (a wildcard subscription matched it)
+    # The bounds of tonypi_events.bounds and tonypi_events.identity (docs/architecture.md):
+    INVALID_ROBOT_ID = "invalid_robot_id"  # the robot id breaks the robot-id rule; the detail says how
+    TOO_DEEP = "too_deep"  # JSON nested deeper than MAX_JSON_DEPTH
+    INVALID_NUMBER = "invalid_number"  # NaN, Infinity, a number beyond a double, an over-long integer
+    INVALID_TEXT = "invalid_text"  # a NUL or a lone surrogate in a key or string; the detail names the field
+    # Ingest itself failed on the message (a bug): refused with the error, never left unacknowledged.
+    UNPROCESSABLE = "unprocessable"

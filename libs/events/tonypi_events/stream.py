@@ -50,7 +50,7 @@ class StreamNames:
             storage=StorageType.FILE,
             max_age=self.events_max_age_days * DAY,
             max_bytes=self.events_max_bytes,
-            max_msg_size=256 * 1024,
+            max_msg_size=256 * 1024,  # bounds.MAX_EVENT_BYTES keeps every event under it
             duplicate_window=self.duplicate_window_s,
             num_replicas=self.replicas,
             description="TonyPi fleet events: the record the read tables are folded from",

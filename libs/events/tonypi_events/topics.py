@@ -1,4 +1,4 @@
-"""The robots' MQTT topics (../shared/contract/MQTT.md), as data.
+"""The robots' MQTT topics (docs/contract/MQTT.md), as data.
 
 Ingest subscribes to them, the simulator publishes on them and the AsyncAPI
 document describes them, all from this one table.
@@ -56,7 +56,7 @@ class TopicRoute:
 
     def matches(self, relative_topic: str) -> bool:
         want, got = self.pattern.split("/"), relative_topic.split("/")
-        return len(want) == len(got) and all(w in ("+", g) for w, g in zip(want, got))
+        return len(want) == len(got) and all(w in ("+", g) for w, g in zip(want, got, strict=True))
 
 
 ROUTES: tuple[TopicRoute, ...] = (
@@ -92,6 +92,28 @@ ROUTES: tuple[TopicRoute, ...] = (
 
 ITEM_REPLY_PATTERN = "tonypi/items/{robot_id}"
 COMMAND_PATTERN = "tonypi/commands/{robot_id}"
+
+
+MQTT_TOPIC_MAX_BYTES = 65_535
+
+
+def publish_topic_problem(topic: str) -> str | None:
+    """Why `topic` cannot be published on (MQTT 3.1.1 / 5, 4.7): empty, a wildcard, NUL,
+    not UTF-8, or too long. None: the broker will take it. A broker disconnects a client
+    that publishes on a malformed topic, so every reply topic is checked first."""
+    if not topic:
+        return "topic is empty"
+    if "+" in topic or "#" in topic:
+        return "topic holds an MQTT wildcard ('+' or '#')"
+    if "\x00" in topic:
+        return "topic holds NUL"
+    try:
+        size = len(topic.encode("utf-8"))
+    except UnicodeEncodeError:
+        return "topic is not encodable as UTF-8 (a lone surrogate)"
+    if size > MQTT_TOPIC_MAX_BYTES:
+        return f"topic is {size} bytes; MQTT allows {MQTT_TOPIC_MAX_BYTES}"
+    return None
 
 
 def route_for(relative_topic: str) -> TopicRoute | None:

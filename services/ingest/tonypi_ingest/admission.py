@@ -5,7 +5,6 @@ Pure functions of (topic, bytes, receive time): no I/O, so every rule is unit-te
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -21,7 +20,13 @@ from tonypi_events import (
     parse_robot_timestamp,
     route_for,
 )
+from tonypi_events.bounds import PayloadProblem, parse_payload, safe_text
+from tonypi_events.identity import robot_id_problem
 from tonypi_events.rejections import MAX_PAYLOAD_BYTES, UNATTRIBUTED_ROBOT_ID, RejectReason
+
+# What an `ingest_rejected` event quotes of the topic and the error (safe_text).
+TOPIC_QUOTE_CHARS = 1024
+DETAIL_CHARS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +54,30 @@ def _topic_robot(route: TopicRoute, relative_topic: str) -> str | None:
     return (relative_topic.rsplit("/", 1)[1] or None) if route.robot_id_in_topic else None
 
 
+def _valid_or_none(robot_id: str | None) -> str | None:
+    """A rejection is filed under a robot only if the id is one (else `_unattributed`)."""
+    return robot_id if robot_id is not None and robot_id_problem(robot_id) is None else None
+
+
 def _robot_id(payload: dict[str, Any], topic_robot: str | None) -> str | None:
     claimed = payload.get("robot_id")
     if isinstance(claimed, str) and claimed:
         return claimed  # the payload's id wins over the topic's
     return topic_robot
+
+
+def _identity_problem(payload: dict[str, Any], topic_robot: str | None) -> str | None:
+    """Every robot id the message claims (the topic's and the payload's) must keep the rule."""
+    if topic_robot is not None:
+        problem = robot_id_problem(topic_robot)
+        if problem:
+            return f"topic: {problem}"
+    claimed = payload.get("robot_id")
+    if isinstance(claimed, str) and claimed:
+        problem = robot_id_problem(claimed)
+        if problem:
+            return f"payload.robot_id: {problem}"
+    return None
 
 
 def _describe(error: ValidationError, limit: int = 3) -> str:
@@ -70,7 +94,7 @@ def admit(topic: str, raw: bytes, received_at: datetime, topic_prefix: str = "")
     relative = topic[len(topic_prefix) :]
     route = _route(relative) if topic.startswith(topic_prefix) else None
     if route is None:
-        return Rejected(RejectReason.UNKNOWN_TOPIC, f"no robot topic matches {topic!r}")
+        return Rejected(RejectReason.UNKNOWN_TOPIC, f"no robot topic matches {topic[:TOPIC_QUOTE_CHARS]!r}")
     kind = route.event_type
     # Unreadable messages on per-robot topics are still filed under the topic's robot.
     topic_robot = _topic_robot(route, relative)
@@ -79,16 +103,26 @@ def admit(topic: str, raw: bytes, received_at: datetime, topic_prefix: str = "")
             RejectReason.TOO_LARGE,
             f"payload is {len(raw)} bytes; the limit is {MAX_PAYLOAD_BYTES}",
             kind,
-            topic_robot,
+            _valid_or_none(topic_robot),
         )
     try:
-        payload = json.loads(raw)
-    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-        return Rejected(RejectReason.NOT_JSON, f"not UTF-8 JSON: {exc}", kind, topic_robot)
+        payload = parse_payload(raw)
+    except PayloadProblem as problem:
+        if problem.field == "payload.robot_id" and problem.code == "invalid_text":  # NUL, lone surrogate
+            return Rejected(
+                RejectReason.INVALID_ROBOT_ID, f"payload.robot_id: {robot_id_problem(problem.value)}", kind
+            )
+        return Rejected(RejectReason(problem.code), str(problem), kind, _valid_or_none(topic_robot))
     if not isinstance(payload, dict):
         return Rejected(
-            RejectReason.NOT_OBJECT, f"JSON {type(payload).__name__}, not an object", kind, topic_robot
+            RejectReason.NOT_OBJECT,
+            f"JSON {type(payload).__name__}, not an object",
+            kind,
+            _valid_or_none(topic_robot),
         )
+    problem = _identity_problem(payload, topic_robot)
+    if problem is not None:
+        return Rejected(RejectReason.INVALID_ROBOT_ID, problem, kind)
     robot_id = _robot_id(payload, topic_robot)
     occurred_at = parse_robot_timestamp(payload.get("timestamp"))
     version = route.detect_version(payload)
@@ -120,8 +154,10 @@ def admit(topic: str, raw: bytes, received_at: datetime, topic_prefix: str = "")
 def rejection_event(
     rejection: Rejected, topic: str, raw: bytes, received_at: datetime, dead_letter_subject: str
 ) -> EventEnvelope:
-    """The `ingest_rejected` event telling readers (the projector's log) what was refused."""
-    robot_id = rejection.robot_id or UNATTRIBUTED_ROBOT_ID
+    """The `ingest_rejected` event telling readers (the projector's log) what was refused.
+    It quotes the topic and detail through `safe_text`: storable and loggable whatever came in."""
+    robot_id = _valid_or_none(rejection.robot_id) or UNATTRIBUTED_ROBOT_ID
+    quoted_topic = safe_text(topic, TOPIC_QUOTE_CHARS)
     return EventEnvelope(
         event_id=mqtt_event_id(topic, raw),
         event_type=EventType.INGEST_REJECTED,
@@ -129,12 +165,12 @@ def rejection_event(
         robot_id=robot_id,
         occurred_at=rejection.occurred_at,
         received_at=received_at,
-        source=topic,
+        source=quoted_topic,
         payload={
             "robot_id": robot_id,
             "reason": rejection.reason.value,
-            "detail": rejection.detail,
-            "topic": topic,
+            "detail": safe_text(rejection.detail, DETAIL_CHARS),
+            "topic": quoted_topic,
             "size": len(raw),
             "dead_letter_subject": dead_letter_subject,
         },

@@ -115,7 +115,7 @@ def build() -> AsyncAPI:
     mqtt.publisher(
         ITEM_REPLY_PATTERN,
         title=f"{ITEM_REPLY_PATTERN}:publish",
-        schema=Union[ItemFound, ItemNotFound],
+        schema=ItemFound | ItemNotFound,
         description="The item lookup answer, published for every scan once its event is stored.",
     )
     return AsyncAPI(mqtt, nats, title=TITLE, version=VERSION, description=DESCRIPTION, schema_version="3.0.0")

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 
 from tonypi_events import Subjects, encode, headers_for, utc_now
+from tonypi_events.bounds import safe_text
 from tonypi_events.codec import MSG_ID_HEADER
 from tonypi_events.topics import ITEM_REPLY_PATTERN
 from tonypi_runtime.logs import Throttled
@@ -29,7 +30,7 @@ DEAD_LETTER_MAX_BYTES = 256 * 1024
 
 def _header_value(text: str, limit: int = 1000) -> str:
     # NATS headers are lines: a CR or LF in a topic or detail would break the frame.
-    return text.replace("\r", " ").replace("\n", " ")[:limit]
+    return safe_text(text, limit).encode("ascii", "backslashreplace").decode("ascii")
 
 
 def _all_of(count: int, action: Callback | None) -> Callback | None:

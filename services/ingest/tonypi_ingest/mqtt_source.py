@@ -76,7 +76,11 @@ class MqttSource:
                     granted = await client.subscribe(
                         subscriptions(filters, self._config.subscribe_qos, protocol)
                     )
-                    refused = [f for f, code in zip(filters, granted) if getattr(code, "value", code) >= 0x80]
+                    refused = [
+                        f
+                        for f, code in zip(filters, granted, strict=False)
+                        if getattr(code, "value", code) >= 0x80
+                    ]
                     if refused:  # an ACL or a broker without shared subscriptions: not ready
                         log.error("the MQTT broker refused subscriptions to %s; retrying", ", ".join(refused))
                         raise aiomqtt.MqttError("subscription refused")

@@ -12,6 +12,7 @@ than folding the event did.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -63,10 +64,8 @@ class EventSource:
         await self.close()
         config = consumer_config(start_seq, self.batch_size, acked=self.durable)
         if self.durable:
-            try:
+            with contextlib.suppress(NotFoundError):
                 await self.js.delete_consumer(self.streams.events, self.consumer)
-            except NotFoundError:
-                pass
             config.durable_name = self.consumer
         config.filter_subject = self.streams.subjects.events_wildcard
         info = await self.js.add_consumer(self.streams.events, config)
@@ -76,16 +75,12 @@ class EventSource:
 
     async def close(self) -> None:
         if self._sub is not None:
-            try:
+            with contextlib.suppress(Exception):  # connection already gone: nothing to release
                 await self._sub.unsubscribe()
-            except Exception:  # connection already gone: nothing to release
-                pass
             self._sub = None
         if self._name is not None and not self.durable:
-            try:
+            with contextlib.suppress(Exception):  # ephemeral: the server drops it anyway when idle
                 await self.js.delete_consumer(self.streams.events, self._name)
-            except Exception:  # ephemeral: the server drops it anyway when idle
-                pass
         self._name = None
 
     async def _on_message(self, msg: Msg) -> None:
@@ -115,10 +110,8 @@ class EventSource:
             json.dumps(request).encode(),
             reply=self._inbox,
         )
-        try:
+        with contextlib.suppress(TimeoutError):  # no answer (a reconnect): the caller simply pulls again
             await asyncio.wait_for(self._done.wait(), (wait or 0) + 5)
-        except TimeoutError:  # no answer (a reconnect): the caller simply pulls again
-            pass
         if self._error:
             error, self._error = self._error, None
             raise ConsumerGone(f"pull from {self.streams.events} ended: {error}")

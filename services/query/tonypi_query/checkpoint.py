@@ -9,6 +9,7 @@ checkpoint row instead, so a write never waits on a lost message.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -61,10 +62,8 @@ class CheckpointWatcher:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return False
-            try:
+            with contextlib.suppress(TimeoutError):  # poll the row: the listener may be reconnecting
                 await asyncio.wait_for(advanced.wait(), min(remaining, self._poll_interval))
-            except TimeoutError:
-                pass  # poll the row: the listener may be reconnecting
 
     def _advance(self, value: int) -> None:
         if value > self._latest:

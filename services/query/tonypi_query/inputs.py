@@ -21,7 +21,7 @@ def parse_path(request: web.Request, model: type[M]) -> M:
 
 def parse_query(request: web.Request, model: type[M]) -> M:
     # A repeated parameter: the last one wins, as in FastAPI.
-    values = {key: request.query.getall(key)[-1] for key in request.query.keys()}
+    values = {key: request.query.getall(key)[-1] for key in request.query}
     try:
         return model.model_validate(values)
     except ValidationError as exc:

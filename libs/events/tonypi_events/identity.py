@@ -1,0 +1,76 @@
+"""The one robot-id rule. Ingest refuses a message whose robot id breaks it
+(`invalid_robot_id`, with the reason this module gives); the query API refuses such a path
+or body id with a 422. So every robot in the tables can be stored, indexed, put in a NATS
+subject, an MQTT reply topic and a URL path, and addressed by GET, PUT and DELETE.
+
+A robot id is 1 to 128 characters (Unicode code points) and
+- holds no control character (Unicode Cc: NUL, C0, DEL, C1), no line or paragraph
+  separator (Zl, Zp), and no lone surrogate (Cs: not encodable as UTF-8);
+- holds none of `/` (a URL path and MQTT topic level separator), `+` and `#` (MQTT
+  wildcards, so the `tonypi/items/{id}` reply topic is always publishable);
+- is not `.` or `..` (URL clients resolve those as path segments).
+Anything else (spaces inside, `.`, `*`, `>`, `%`, any script) is allowed: NATS subjects
+carry the id `%XX`-escaped (`tonypi_events.subjects.robot_token`).
+
+See docs/architecture.md, "Robot ids".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+ROBOT_ID_MAX_CHARS = 128
+FORBIDDEN_CHARS = frozenset("/+#")
+_FORBIDDEN_CATEGORIES = {
+    "Cc": "a control character",
+    "Cs": "a lone surrogate",
+    "Zl": "a line separator",
+    "Zp": "a paragraph separator",
+}
+_DOT_SEGMENTS = frozenset({".", ".."})
+# The ids robots really use: checked by one regex, without a per-character loop.
+_PLAIN = re.compile(r"[A-Za-z0-9_.:@ -]{1,128}")
+
+
+def _describe(char: str) -> str:
+    return f"U+{ord(char):04X}"
+
+
+def robot_id_problem(robot_id: object) -> str | None:
+    """Why `robot_id` is not a valid robot id (a sentence a person reads), or None if it is."""
+    if not isinstance(robot_id, str):
+        return f"robot id must be a string, not {type(robot_id).__name__}"
+    if _PLAIN.fullmatch(robot_id) and robot_id not in _DOT_SEGMENTS:
+        return None
+    if not robot_id:
+        return "robot id is empty"
+    if len(robot_id) > ROBOT_ID_MAX_CHARS:
+        return f"robot id is {len(robot_id)} characters; at most {ROBOT_ID_MAX_CHARS} are allowed"
+    if robot_id in _DOT_SEGMENTS:
+        return f"robot id may not be {robot_id!r} (a URL path would resolve it)"
+    for position, char in enumerate(robot_id):
+        if char in FORBIDDEN_CHARS:
+            return f"robot id may not contain {char!r} (character {position + 1})"
+        what = _FORBIDDEN_CATEGORIES.get(unicodedata.category(char))
+        if what is not None:
+            return f"robot id may not contain {what} ({_describe(char)} at character {position + 1})"
+    return None
+
+
+def is_valid_robot_id(robot_id: object) -> bool:
+    return robot_id_problem(robot_id) is None
+
+
+def _checked(robot_id: str) -> str:
+    problem = robot_id_problem(robot_id)
+    if problem is not None:
+        raise ValueError(problem)
+    return robot_id
+
+
+# For pydantic models (the API's path and body ids): a ValueError carrying the reason.
+RobotId = Annotated[str, AfterValidator(_checked)]
