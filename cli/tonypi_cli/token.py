@@ -161,9 +161,7 @@ def run(args: argparse.Namespace) -> int:
             return 0
         if args.token_command == "revoke":
             asyncio.run(publish(env, token_event(EventType.TOKEN_REVOKED, {"name": args.name})))
-            print(
-                f"revoked {args.name}: the API refuses it within TOKEN_CACHE_SECONDS of the projector applying it"
-            )
+            print(f"revoked {args.name}: refused within TOKEN_CACHE_SECONDS of the projector applying it")
             return 0
         rows = asyncio.run(list_tokens(env))
     except ConfigError as exc:

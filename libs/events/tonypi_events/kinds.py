@@ -8,9 +8,9 @@ projector stores in a column, or uses as a key, is bounded here (`Label`, `Text`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from .bounds import Int32, Label, Number, Text
 
@@ -166,24 +166,18 @@ class Actor(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    name: str
-    role: str | None = None
+    name: Label
+    role: Label | None = None
 
 
 class RobotRegisteredV1(Payload):
     """An operator created a robot (POST). Field defaults are the seed's."""
 
     robot_id: str
-<<<<<<< HEAD
     actor: Actor | None = None
-    name: str | None = None
-    description: str | None = None
-    location: str | None = None
-=======
     name: Text | None = None  # the API bounds these more tightly (tonypi_query.models)
     description: Text | None = None
     location: Text | None = None
->>>>>>> main
     battery_threshold_low: Number = BATTERY_THRESHOLD_LOW
     battery_threshold_critical: Number = BATTERY_THRESHOLD_CRITICAL
     temp_threshold_warning: Number = TEMP_THRESHOLD_WARNING
@@ -212,8 +206,7 @@ class IngestRejectedV1(Payload):
     detail: str  # what a person reads
     topic: Text
     size: int
-<<<<<<< HEAD
-    dead_letter_subject: str | None = None
+    dead_letter_subject: Text | None = None
 
 
 class TokenCreatedV1(Payload):
@@ -221,17 +214,14 @@ class TokenCreatedV1(Payload):
     the token itself was shown once to whoever made it. A later token of the same name
     replaces the earlier one."""
 
-    name: str
-    role: str
-    token_sha256: str
+    name: Label
+    role: Label
+    token_sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
     actor: Actor | None = None
 
 
 class TokenRevokedV1(Payload):
     """`tonypi token revoke`: the token of this name no longer authenticates."""
 
-    name: str
+    name: Label
     actor: Actor | None = None
-=======
-    dead_letter_subject: Text | None = None
->>>>>>> main
