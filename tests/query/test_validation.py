@@ -88,7 +88,7 @@ async def test_bad_create_bodies(bare_api, body, loc, type_):
 )
 async def test_bad_update_bodies(api, body, loc, type_):
     await api.post(f"{API}/robots", json={"robot_id": "target"})
-    response = await api.put(f"{API}/robots/target", data=body)
+    response = await api.put(f"{API}/robots/target", data=body, headers={"Content-Type": "application/json"})
     assert response.status == 422
     assert_422(await response.json(), loc, type_)
     assert (await (await api.get(f"{API}/robots/target")).json())["is_active"] is True  # nothing changed
@@ -113,7 +113,11 @@ async def test_unknown_paths_and_methods_answer_fastapi_style(api):
 
 
 async def test_an_oversized_body_is_413_not_500(api):
-    response = await api.post(f"{API}/robots", data=b'{"robot_id": "' + b"x" * 200_000 + b'"}')
+    response = await api.post(
+        f"{API}/robots",
+        data=b'{"robot_id": "' + b"x" * 200_000 + b'"}',
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status == 413
     assert "detail" in await response.json()
 

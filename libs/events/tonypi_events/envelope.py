@@ -35,8 +35,9 @@ class EventType(StrEnum):
 
 API_SOURCE = "api"
 CLI_SOURCE = "cli"
-# Token events are about no robot: they go under this id, which no robot may take
-# (a robot id never starts with "_").
+# Token events are about no robot: they go under this pseudo id. A robot calling itself
+# this gets a robot row like any other; only token_* events (which only `tonypi token`
+# publishes, and NATS permissions keep ingest from publishing) touch api_tokens.
 TOKENS_STREAM_ID = "_tokens"
 
 
