@@ -203,7 +203,94 @@ def job_progress(
     return Message(f"tonypi/job/{robot.robot_id}", payload)
 
 
+def item_counter_progress(robot: Robot, now: datetime, *, items_done: int, items_total: int = 10) -> Message:
+    """What both generations' client publishes after each found item reply: its own item
+    counter, which never resets (past the total: 11, 12, ... and percent 110, 120)."""
+    payload = {
+        **_base(robot, now),
+        "percent": round(100.0 * items_done / items_total, 1) if items_total else 0.0,
+        "status": "completed" if items_done >= items_total else "working",
+        "items_done": items_done,
+        "items_total": items_total,
+    }
+    return Message(f"tonypi/job/{robot.robot_id}", payload)
+
+
+def item_echo(robot: Robot, now: datetime, reply: Payload) -> Message:
+    """What both generations' client publishes on tonypi/commands/response after each item
+    reply: an echo of it, with no command id."""
+    found = reply.get("found") is True
+    payload = {
+        **_base(robot, now),
+        "success": found,
+        "item": reply.get("item") if found else None,
+        "message": reply.get("message") or "Item info",
+    }
+    return Message("tonypi/commands/response", payload)
+
+
+def gen2_job_started(
+    robot: Robot, now: datetime, *, task_name: str, start_time: str, items_total: int
+) -> Message:
+    """The gen-2 client's announcement of a job it starts."""
+    _require_gen2(robot, "job announcements")
+    payload = {
+        **_base(robot, now),
+        "status": "started",
+        "task_name": task_name,
+        "start_time": start_time,
+        "items_total": items_total,
+        "items_done": 0,
+        "percent": 0.0,
+        "phase": "scanning",
+    }
+    return Message(f"tonypi/job/{robot.robot_id}", payload)
+
+
+def gen2_job_report(
+    robot: Robot,
+    now: datetime,
+    *,
+    status: str,
+    start_time: str,
+    items_done: int,
+    items_total: int,
+    elapsed_s: float,
+    estimated_s: float,
+    history: list[Payload],
+) -> Message:
+    """The gen-2 client's job report, every 3 s: `working` while the job runs, and after it
+    ended the same message with its ending (`completed` or `cancelled`), a new `end_time`
+    and `timestamp` each time, until the next job starts."""
+    _require_gen2(robot, "job reports")
+    ended = status != "working"
+    payload = {
+        **_base(robot, now),
+        "start_time": start_time,
+        "end_time": _stamp(now) if ended else None,
+        "items_total": items_total,
+        "items_done": items_done,
+        "percent": round(100.0 * items_done / items_total, 1) if items_total else 0.0,
+        "status": status,
+        "last_item": history[-1] if history else None,
+        "history": list(history),
+        "elapsed_time": round(elapsed_s, 1),
+        "estimated_duration": round(estimated_s, 1),
+    }
+    if ended:
+        payload["success"] = status == "completed"
+    return Message(f"tonypi/job/{robot.robot_id}", payload)
+
+
 # ---- answers to operator commands ----------------------------------------------------
+
+GEN1_COMMANDS = ("move", "status_request", "battery_request", "stop", "shutdown")
+GEN2_COMMANDS = (*GEN1_COMMANDS, "head_nod", "head_shake", "resume")
+ALLOWED_WHILE_STOPPED = frozenset({"resume", "status_request", "battery_request"})
+
+
+def command_types(generation: int) -> tuple[str, ...]:
+    return GEN2_COMMANDS if generation == 2 else GEN1_COMMANDS
 
 
 def command_response(

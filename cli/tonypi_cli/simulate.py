@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 
 import aiomqtt
-from tonypi_events.topics import COMMAND_PATTERN
+from tonypi_events.topics import BROADCAST, COMMAND_PATTERN, EMERGENCY_STOP_PATTERN, ITEM_REPLY_PATTERN
 from tonypi_runtime.config import ServiceUrl, process_env
 from tonypi_runtime.connections import log_format, log_level, mqtt_topic_prefix, mqtt_url
 from tonypi_runtime.entrypoint import run_service, sleep_unless, stop_event_on_signals
@@ -102,22 +102,24 @@ class PublishCounter:
         self.published = 0
 
 
+@dataclass(frozen=True)
+class FleetReport:
+    """What a simulation did: messages published, and the jobs each robot began (what the
+    jobs table should show for it: docs/contract/semantics.md)."""
+
+    published: int
+    jobs_started: dict[str, int]
+
+
 async def simulate_fleet(
     plan: FleetPlan, url: ServiceUrl, prefix: str, stop: asyncio.Event, seed: int | None = None
-) -> int:
+) -> FleetReport:
     counter = PublishCounter()
     rng = random.Random(seed)
-    robots = [
-        run_robot(
-            RobotBehaviour(robot, random.Random(rng.random()), speed=plan.speed),
-            url,
-            prefix,
-            plan.qos,
-            stop,
-            counter,
-        )
-        for robot in plan.robots
+    behaviours = [
+        RobotBehaviour(robot, random.Random(rng.random()), speed=plan.speed) for robot in plan.robots
     ]
+    robots = [run_robot(b, url, prefix, plan.qos, stop, counter) for b in behaviours]
     started = time.monotonic()
     if plan.duration is not None:
         asyncio.get_running_loop().call_later(plan.duration, stop.set)
@@ -125,13 +127,16 @@ async def simulate_fleet(
     await asyncio.gather(*robots)
     reporter.cancel()
     elapsed = time.monotonic() - started
+    report = FleetReport(counter.published, {b.robot.robot_id: b.jobs_started for b in behaviours})
     log.info(
-        "stopped: %d messages in %.1fs (%.0f msg/s)",
+        "stopped: %d messages in %.1fs (%.0f msg/s); %d jobs started",
         counter.published,
         elapsed,
         counter.published / elapsed if elapsed else 0,
+        sum(report.jobs_started.values()),
+        extra={"jobs_started": report.jobs_started},
     )
-    return counter.published
+    return report
 
 
 async def _report(counter: PublishCounter, stop: asyncio.Event, started: float, every: float = 60.0) -> None:
@@ -152,8 +157,8 @@ async def run_robot(
     stop: asyncio.Event,
     counter: PublishCounter,
 ) -> None:
-    """One robot: connect (retrying with backoff), publish on schedule, answer commands,
-    and on stop say offline and disconnect."""
+    """One robot: connect (retrying with backoff), publish on schedule, answer what the
+    server sends (item replies, commands), and on stop say offline and disconnect."""
     robot_id = behaviour.robot.robot_id
     delays = backoff_delays()
     while not stop.is_set():
@@ -169,9 +174,14 @@ async def run_robot(
         try:
             async with client:
                 delays = backoff_delays()
-                for target in (robot_id, "broadcast"):
-                    await client.subscribe(prefix + COMMAND_PATTERN.format(robot_id=target), qos=1)
-                answering = asyncio.create_task(_answer_commands(client, behaviour, prefix, qos, counter))
+                patterns = [COMMAND_PATTERN] + (
+                    [EMERGENCY_STOP_PATTERN] if behaviour.robot.generation == 2 else []
+                )
+                for pattern in patterns:
+                    for target in (robot_id, BROADCAST):
+                        await client.subscribe(prefix + pattern.format(robot_id=target), qos=1)
+                await client.subscribe(prefix + ITEM_REPLY_PATTERN.format(robot_id=robot_id), qos=1)
+                answering = asyncio.create_task(_answer_server(client, behaviour, prefix, qos, counter))
                 try:
                     await _publish_on_schedule(client, behaviour, prefix, qos, stop, counter)
                 finally:
@@ -209,17 +219,30 @@ async def _publish(
     counter.published += len(messages)
 
 
-async def _answer_commands(
+def _answers(behaviour: RobotBehaviour, prefix: str, topic: str, message: dict) -> list[fleet.Message]:
+    """What the robot sends back for one message from the server, by its topic."""
+    if topic == prefix + ITEM_REPLY_PATTERN.format(robot_id=behaviour.robot.robot_id):
+        return behaviour.answer_item(message)
+    if topic.startswith(prefix + EMERGENCY_STOP_PATTERN.format(robot_id="")):
+        return behaviour.emergency_stop(message)
+    return behaviour.answer_command(message)
+
+
+async def _answer_server(
     client: aiomqtt.Client, behaviour: RobotBehaviour, prefix: str, qos: int, counter: PublishCounter
 ) -> None:
     try:
         async for message in client.messages:
             try:
-                command = json.loads(message.payload)
+                payload = json.loads(message.payload)
             except (TypeError, ValueError):
                 continue
-            if isinstance(command, dict):
-                await _publish(client, [behaviour.answer_command(command)], prefix, qos, counter)
+            if isinstance(payload, dict):
+                topic = message.topic.value
+                answers = _answers(behaviour, prefix, topic, payload)
+                # Command answers at QoS 1 whatever --qos says: they are what the operator waits for.
+                item_reply = topic == prefix + ITEM_REPLY_PATTERN.format(robot_id=behaviour.robot.robot_id)
+                await _publish(client, answers, prefix, qos if item_reply else 1, counter)
     except aiomqtt.MqttError:
         return  # the publishing loop notices the lost connection and reconnects
 

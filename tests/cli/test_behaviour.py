@@ -1,19 +1,40 @@
-"""A simulated robot keeps the real cadence (MQTT.md), and `speed` compresses it."""
+"""A simulated robot keeps the real cadence and habits (docs/contract/MQTT.md, "What the
+robots' client really does"), and `speed` compresses time."""
 
 import random
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tonypi_cli import fleet
 from tonypi_cli.behaviour import ITEMS_PER_JOB, RobotBehaviour
+from tonypi_events.items import load_item_catalogue
+
+CATALOGUE = load_item_catalogue()
+
+
+def reply_to(scan: fleet.Message) -> fleet.Payload:
+    """What ingest answers on tonypi/items/{robot_id} (found or not, MQTT.md's shapes)."""
+    qr = scan.payload.get("qr") or scan.payload["qr_data"]
+    base = {"robot_id": scan.payload["robot_id"], "qr": qr, "timestamp": scan.payload["timestamp"]}
+    if qr in CATALOGUE:
+        return {**base, "found": True, "item": CATALOGUE[qr]}
+    return {**base, "found": False, "message": "Item not found"}
 
 
 def run_for(behaviour: RobotBehaviour, seconds: float, step: float = 0.05) -> list[fleet.Message]:
+    """The robot's messages over `seconds`, each scan answered as ingest answers it."""
+    start = datetime(2026, 11, 26, 10, 0, 0)
+    now = [0.0]
+    behaviour.clock = lambda: start + timedelta(seconds=now[0])
     out = behaviour.start(0.0)
     t = 0.0
     while t < seconds:
         t = round(t + step, 6)
-        out += behaviour.tick(t)
+        now[0] = t * behaviour.speed
+        for message in behaviour.tick(t):
+            out.append(message)
+            if message.topic.startswith("tonypi/scan/"):
+                out += behaviour.answer_item(reply_to(message))
     return out + behaviour.stop(t)
 
 
@@ -22,53 +43,83 @@ def kinds(messages: list[fleet.Message]) -> Counter:
 
 
 def behaviour(generation: int, speed: float = 1.0, seed: int = 1) -> RobotBehaviour:
-    return RobotBehaviour(
-        fleet.Robot("r1", generation),
-        random.Random(seed),
-        speed=speed,
-        clock=lambda: datetime(2026, 11, 26, 10, 0, 0),
-    )
+    return RobotBehaviour(fleet.Robot("r1", generation), random.Random(seed), speed=speed)
 
 
-def test_real_cadence_over_ten_minutes():
-    counts = kinds(run_for(behaviour(1), 600))
+def test_gen1_real_cadence_over_ten_minutes():
+    messages = run_for(behaviour(1), 600)
+    counts = kinds(messages)
     assert counts["status"] == 10 + 2  # online on connect, every 60 s, offline at the end
     assert 299 * 10 <= counts["sensors"] <= 300 * 10  # ten sensors every 2 s
     assert 119 <= counts["location"] <= 120
     assert 19 <= counts["battery"] <= 20
     assert 25 <= counts["scan"] <= 75  # about every 12 s, at random
-    assert counts["job"] >= counts["scan"] * 0.7  # each found item moves the job on
+    assert counts["commands"] == counts["scan"]  # every item reply echoed
+    found = sum(m.payload.get("success") is True for m in messages if m.topic == "tonypi/commands/response")
+    assert counts["job"] == found  # each found item moves the counter on
     assert not {"servos", "vision", "logs"} & counts.keys()
 
 
-def test_gen2_adds_its_topics_and_speed_compresses_time():
+def test_gen2_cadence_and_speed_compresses_time():
     slow, fast = kinds(run_for(behaviour(2), 60)), kinds(run_for(behaviour(2, speed=10), 6))
-    assert {"servos", "vision"} <= slow.keys()
-    for kind in ("sensors", "location", "battery", "servos"):
+    assert slow["status"] == 1 + 6 + 1  # every 10 s
+    assert 19 <= slow["servos"] <= 20 and 2 <= slow["logs"] <= 3  # every 3 s, every 30 s
+    assert slow["job"] >= 20  # its job reports, every 3 s, besides the counter's progress
+    for kind in ("sensors", "location", "battery", "servos", "status"):
         assert abs(slow[kind] - fast[kind]) <= max(2, slow[kind] * 0.1), kind
 
 
-def test_jobs_complete_after_their_items_and_start_again():
+def test_echoes_carry_no_command_id_and_the_reply():
+    messages = run_for(behaviour(1), 120)
+    echoes = [m.payload for m in messages if m.topic == "tonypi/commands/response"]
+    assert echoes and all("command_id" not in e for e in echoes)
+    for echo in echoes:
+        assert set(echo) == {"robot_id", "timestamp", "success", "item", "message"}
+        assert echo["message"] == ("Item info" if echo["success"] else "Item not found")
+        assert (echo["item"] is None) == (not echo["success"])
+
+
+def test_the_item_counter_never_resets():
+    robot = behaviour(1, seed=3)
+    counters = [m.payload for m in run_for(robot, 400) if m.topic.startswith("tonypi/job/")]
+    assert [c["items_done"] for c in counters] == list(range(1, len(counters) + 1))
+    assert len(counters) > ITEMS_PER_JOB
+    past = counters[ITEMS_PER_JOB]
+    assert (past["items_done"], past["percent"], past["status"]) == (11, 110.0, "completed")
+    assert robot.jobs_started == 1
+
+
+def test_gen2_jobs_report_every_3s_and_repeat_their_ending_until_the_next_starts():
     robot = behaviour(2, seed=5)
-    messages = [m for m in run_for(robot, 400) if m.topic.split("/")[1] in ("job", "scan")]
-    jobs = [m.payload for m in messages if m.topic.startswith("tonypi/job/")]
-    statuses = [j["status"] for j in jobs]
-    assert statuses[0] == "started" and "completed" in statuses
-    first_completed = statuses.index("completed")
-    assert jobs[first_completed]["items_done"] == ITEMS_PER_JOB
-    assert statuses[first_completed + 1] == "started"  # the next scan starts a new job
-    # A job is announced before its first scan, so the server never starts one from a scan
-    # only to end it at the robot's "started".
-    kinds_in_order = [(m.topic.split("/")[1], m.payload.get("status")) for m in messages]
-    for i, (_kind, status) in enumerate(kinds_in_order):
-        if status == "started":
-            assert kinds_in_order[i + 1][0] == "scan"
-            assert i == 0 or kinds_in_order[i - 1] == ("job", "completed")
+    reports = [
+        m.payload
+        for m in run_for(robot, 900)
+        if m.topic.startswith("tonypi/job/") and "start_time" in m.payload
+    ]
+    starts = [r for r in reports if r["status"] == "started"]
+    assert len(starts) >= 3 and robot.jobs_started == len(starts)
+    assert len({s["start_time"] for s in starts}) == len(starts)
+    for report in reports:
+        assert report["start_time"] in {s["start_time"] for s in starts}
+    by_job: dict[str, list[dict]] = {}
+    for report in reports:
+        by_job.setdefault(report["start_time"], []).append(report)
+    for job in list(by_job.values())[:-1]:
+        statuses = [r["status"] for r in job]
+        assert statuses[0] == "started" and statuses[1] == "working"
+        ending = statuses[-1]
+        assert ending in ("completed", "cancelled")
+        ended = [r for r in job if r["status"] == ending]
+        assert len(ended) >= 2  # the ending, then its repeats every 3 s
+        assert len({r["end_time"] for r in ended}) == len(ended)  # a new end_time each time
+        assert all(r["status"] in ("started", "working") for r in job[: len(job) - len(ended)])
+        working = [r for r in job if r["status"] == "working" and r["items_done"]]
+        assert all(r["last_item"]["item_id"].startswith("ITEM_") for r in working)
 
 
 def test_answers_commands_with_their_id():
     robot = behaviour(1)
     robot.start(0.0)
-    answer = robot.answer_command({"type": "battery_request", "id": "c-42"})
+    [answer] = robot.answer_command({"type": "battery_request", "id": "c-42"})
     assert answer.topic == "tonypi/commands/response"
     assert answer.payload["command_id"] == "c-42" and answer.payload["data"]["percentage"] > 0

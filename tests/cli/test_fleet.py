@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 from tonypi_cli import fleet
-from tonypi_events import EventType, model_for, route_for
+from tonypi_events import ROUTES, EventType, model_for, route_for
 
 NOW = datetime(2026, 11, 26, 10, 15, 2, 123456)
 GEN1, GEN2 = fleet.Robot("tonypi_g1", 1), fleet.Robot("tonypi_g2", 2)
@@ -52,7 +52,7 @@ def validate(message: fleet.Message):
 def test_every_message_validates_against_its_schema(robot):
     seen = {validate(m)[0] for m in every_message(robot)}
     gen2_only = {EventType.SERVOS, EventType.VISION, EventType.LOG, EventType.EMERGENCY_STOP_RESPONSE}
-    robot_kinds = {t for t in EventType if not t.value.startswith(("robot_", "ingest_"))}
+    robot_kinds = {route.event_type for route in ROUTES}  # what robots send, not the API's or ingest's
     assert seen == (robot_kinds if robot.generation == 2 else robot_kinds - gen2_only)
 
 
@@ -94,3 +94,40 @@ def test_gen1_robots_publish_no_gen2_topics():
         fleet.servos(GEN1, NOW, random.Random())
     with pytest.raises(ValueError):
         fleet.Robot("x", 3)
+
+
+def test_the_client_habits_have_the_contract_shapes():
+    """The simulator's echo, item counter and gen-2 job messages have the keys the real
+    client's have (tests/projector/clients.py, written from the contract), and validate."""
+    from tests.projector import clients
+
+    reply = {"robot_id": "tonypi_g1", "qr": "QR12345", "found": True, "item": {"sku": "ITEM-001"}}
+    pairs = [
+        (fleet.item_echo(GEN1, NOW, reply), clients.item_echo("tonypi_g1", reply)),
+        (fleet.item_counter_progress(GEN1, NOW, items_done=11), clients.item_counter("tonypi_g1", 11)),
+        (
+            fleet.gen2_job_started(GEN2, NOW, task_name="Transport", start_time="t0", items_total=10),
+            clients.gen2_started("tonypi_g2", 0),
+        ),
+    ]
+    for status in ("working", "completed"):
+        simulated = fleet.gen2_job_report(
+            GEN2,
+            NOW,
+            status=status,
+            start_time="t0",
+            items_done=1,
+            items_total=10,
+            elapsed_s=3,
+            estimated_s=120,
+            history=[{"item_id": "ITEM_0001"}],
+        )
+        pairs.append((simulated, clients.gen2_report("tonypi_g2", 0, 3, 1, status=status)))
+    for simulated, contract in pairs:
+        assert simulated.topic.split("/")[:2] == contract[0].split("/")[:2]
+        assert set(simulated.payload) == set(contract[1]), simulated.topic
+        validate(simulated)
+    counter = pairs[1][0].payload
+    assert (counter["percent"], counter["status"]) == (110.0, "completed")
+    echo = pairs[0][0].payload
+    assert (echo["success"], echo["item"], echo["message"]) == (True, {"sku": "ITEM-001"}, "Item info")

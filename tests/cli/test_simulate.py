@@ -18,6 +18,12 @@ from tests.support.processes import popen_logged
 async def test_simulated_fleet_publishes_both_generations_and_goes_offline_on_sigterm(mqtt_prefix, tmp_path):
     broker = urlsplit(MQTT_URL)
     seen: dict[str, list[dict]] = defaultdict(list)  # relative topic -> payloads
+
+    def topics_of(robot_id: str) -> set[str]:
+        return {t.split("/")[1] for t, ps in list(seen.items()) for p in ps if p["robot_id"] == robot_id}
+
+    common = {"status", "sensors", "battery", "location", "scan", "job", "commands"}
+    gen2 = common | {"servos", "vision", "logs"}
     async with aiomqtt.Client(broker.hostname, broker.port or 1883) as sub:
         await sub.subscribe(f"{mqtt_prefix}#", qos=1)
         log = tmp_path / "simulate.log"
@@ -41,7 +47,7 @@ async def test_simulated_fleet_publishes_both_generations_and_goes_offline_on_si
                 "--seed",
                 "3",
                 "--duration",
-                "30",
+                "60",
             ],  # a bound, should the test fail before its SIGTERM
             env,
             log,
@@ -51,6 +57,10 @@ async def test_simulated_fleet_publishes_both_generations_and_goes_offline_on_si
             async for message in sub.messages:
                 relative = message.topic.value.removeprefix(mqtt_prefix)
                 seen[relative].append(json.loads(message.payload))
+                if relative.startswith("tonypi/scan/"):  # answer it as ingest does: found
+                    robot = seen[relative][-1]["robot_id"]
+                    reply = {"robot_id": robot, "qr": "QR12345", "found": True, "item": {"sku": "ITEM-001"}}
+                    await sub.publish(f"{mqtt_prefix}tonypi/items/{robot}", json.dumps(reply), qos=1)
                 if relative.startswith("tonypi/status/") and seen[relative][-1]["status"] == "offline":
                     offline.add(relative)
                     if len(offline) == 4:
@@ -58,7 +68,11 @@ async def test_simulated_fleet_publishes_both_generations_and_goes_offline_on_si
 
         offline: set[str] = set()
         collector = asyncio.create_task(collect())
-        await asyncio.sleep(4)  # at 400 msg/s: sensors every ~0.1 s, scans every ~0.5 s per robot
+        # Until both generations have shown every habit (at 400 msg/s: scans every ~0.5 s a
+        # robot), not a fixed sleep: on a loaded machine the process takes seconds to start.
+        async with asyncio.timeout(25):
+            while not (common | {"commands"} <= topics_of("simbot01") and gen2 <= topics_of("simbot02")):
+                await asyncio.sleep(0.1)
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.to_thread(proc.wait, 20) == 0, log.read_text()
         await asyncio.wait_for(collector, 10)
@@ -66,6 +80,8 @@ async def test_simulated_fleet_publishes_both_generations_and_goes_offline_on_si
     robots = {f"simbot0{n}": 1 if n % 2 else 2 for n in range(1, 5)}
     assert offline == {f"tonypi/status/{r}" for r in robots}
     for relative, payloads in seen.items():
+        if relative.startswith("tonypi/items/"):
+            continue  # the test's own replies, as ingest sends them
         route = route_for(relative)
         assert route is not None, relative
         for payload in payloads:
@@ -73,12 +89,13 @@ async def test_simulated_fleet_publishes_both_generations_and_goes_offline_on_si
             if route.robot_id_in_topic:
                 assert relative.endswith("/" + payload["robot_id"])
 
-    def topics_of(robot_id: str) -> set[str]:
-        return {t.split("/")[1] for t, ps in seen.items() for p in ps if p["robot_id"] == robot_id}
-
-    common = {"status", "sensors", "battery", "location", "scan", "job"}
     assert common <= topics_of("simbot01") and not topics_of("simbot01") & {"servos", "vision", "logs"}
-    assert common | {"servos", "vision"} <= topics_of("simbot02")
+    assert gen2 <= topics_of("simbot02")
+    # Each item reply is echoed without a command id and moves the item counter on.
+    echoes = [p for p in seen["tonypi/commands/response"] if p["robot_id"] == "simbot01"]
+    assert echoes and all("command_id" not in p and p["item"] == {"sku": "ITEM-001"} for p in echoes)
+    counters = [p for p in seen["tonypi/job/simbot01"] if "percent" in p]
+    assert [p["items_done"] for p in counters] == list(range(1, len(counters) + 1))
     # The generations differ on the wire as MQTT.md says.
     scans = {p["robot_id"]: p for t, ps in seen.items() if t.startswith("tonypi/scan/") for p in ps}
     assert "qr" in scans["simbot01"] and "qr_data" in scans["simbot02"]

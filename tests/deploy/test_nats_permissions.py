@@ -35,16 +35,19 @@ AUTH = K8S / "components/nats-single/auth.conf"
 USERS = ("ingest", "projector", "query", "admin")
 # The production names, with stream sizes a test machine can reserve.
 NAMES = StreamNames(events_max_bytes=64 * 1024 * 1024, dead_letter_max_bytes=16 * 1024 * 1024)
-ROBOT_KINDS = {
+INGEST_KINDS = {
     EventType.STATUS, EventType.SENSOR, EventType.BATTERY, EventType.LOCATION, EventType.SCAN,
     EventType.JOB, EventType.COMMAND_RESPONSE, EventType.SERVOS, EventType.VISION, EventType.LOG,
-    EventType.EMERGENCY_STOP_RESPONSE, EventType.INGEST_REJECTED,
+    EventType.EMERGENCY_STOP_RESPONSE, EventType.INGEST_REJECTED, EventType.COMMAND_SENT,
 }  # fmt: skip
-API_KINDS = {EventType.ROBOT_REGISTERED, EventType.ROBOT_UPDATED, EventType.ROBOT_DEACTIVATED}
+API_KINDS = {
+    EventType.ROBOT_REGISTERED, EventType.ROBOT_UPDATED, EventType.ROBOT_DEACTIVATED,
+    EventType.COMMAND_REQUESTED, EventType.EMERGENCY_STOP,
+}  # fmt: skip
 TOKEN_KINDS = {EventType.TOKEN_CREATED, EventType.TOKEN_REVOKED}
 # Who may append each kind of event; every other user is refused.
 WRITER = {
-    **dict.fromkeys(ROBOT_KINDS, "ingest"),
+    **dict.fromkeys(INGEST_KINDS, "ingest"),
     **dict.fromkeys(API_KINDS, "query"),
     **dict.fromkeys(TOKEN_KINDS, "admin"),
 }

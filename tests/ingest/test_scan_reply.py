@@ -72,3 +72,37 @@ async def test_catalogue_is_read_from_the_configured_file(ingest_env, js, mqtt, 
         assert (await _reply(mqtt, mqtt_prefix, "scanner4", {"qr": "QR12345"}))["found"] is False
     finally:
         await running.stop()
+
+
+# The seed system's demo catalogue (its mock item lookup), minus its per-process
+# `received_at` stamp: firmware and scripts tested against the seed get the same answers.
+SEED_DEMO_ITEMS = {
+    "QR12345": {
+        "sku": "ITEM-001",
+        "name": "Widget A",
+        "description": "Blue widget, 10cm x 5cm",
+        "weight_kg": 0.55,
+        "location": "Aisle 3, Shelf B",
+    },
+    "QR67890": {
+        "sku": "ITEM-002",
+        "name": "Gadget B",
+        "description": "Red gadget, fragile",
+        "weight_kg": 1.2,
+        "location": "Aisle 1, Shelf A",
+    },
+    "QR00001": {
+        "sku": "ITEM-003",
+        "name": "Box C",
+        "description": "Small cardboard box",
+        "weight_kg": 0.2,
+        "location": "Receiving",
+    },
+}
+
+
+async def test_the_shipped_demo_catalogue_answers_as_the_seed_did(ingest, mqtt, mqtt_prefix):
+    for n, (qr, item) in enumerate(SEED_DEMO_ITEMS.items()):
+        robot = f"seedscan{n}"
+        reply = await _reply(mqtt, mqtt_prefix, robot, {"robot_id": robot, "qr": qr})
+        assert (reply["found"], reply["qr"], reply["item"]) == (True, qr, item)

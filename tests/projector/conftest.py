@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from pathlib import Path
 
 import aiohttp
 import pytest
 from tonypi_events import ensure_streams
 from tonypi_projector import bootstrap
 from tonypi_projector.config import load_settings
+
+from tests.support.processes import ServiceProcess
 
 
 @pytest.fixture
@@ -60,3 +63,14 @@ async def projector_running(env: dict[str, str]):
 async def projector(streams, projector_env):
     async with projector_running(projector_env) as task:
         yield task
+
+
+@pytest.fixture
+async def ingest_process(streams, projector_env, tmp_path: Path):
+    """A real `tonypi-ingest` process with this test's names and ports, ready."""
+    process = ServiceProcess("tonypi-ingest", projector_env, log_path=tmp_path / "ingest.log").start()
+    try:
+        await process.async_wait_http_ok(f"http://127.0.0.1:{projector_env['INGEST_PORT']}/readyz")
+        yield process
+    finally:
+        process.stop()

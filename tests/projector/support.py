@@ -102,3 +102,17 @@ async def table_rows(database_url: str, table: str, schema: str = "public") -> l
 
 async def snapshot(database_url: str) -> dict[str, list[dict]]:
     return {table: await table_rows(database_url, table) for table in TABLE_ORDER}
+
+
+async def wait_applied(js: JetStreamContext, names: StreamNames, database_url: str, published: int) -> int:
+    """Until `published` messages are events in the stream (ingest forwarded every one) and
+    the projector has folded them all; returns the stream's last sequence."""
+    deadline = time.monotonic() + 30
+    while (await js.stream_info(names.events)).state.messages < published:
+        if time.monotonic() > deadline:
+            stored = (await js.stream_info(names.events)).state.messages
+            raise TimeoutError(f"{stored} of {published} messages reached the stream")
+        await asyncio.sleep(0.05)
+    last = (await js.stream_info(names.events)).state.last_seq
+    await wait_for_checkpoint(database_url, last)
+    return last

@@ -113,14 +113,19 @@ def test_gen2_cancelled_and_failed_end_the_job_keeping_progress_and_reason():
     assert levels == {"started": "INFO", "cancelled": "WARNING", "failed": "ERROR"}
 
 
-def test_starting_a_job_while_one_is_active_completes_the_old_one_first():
+def test_starting_a_job_while_one_is_active_supersedes_the_old_one_at_its_real_progress():
     f = Folded()
     f.fold(scan_v1("r1", "QR12345", at=T[1]))
     f.fold(job_v2("r1", status="started", task_name="Next", at=T[2]))
     old, new = f.jobs_of("r1")
-    assert (old.status, old.end_time, old.percent_complete) == ("completed", T[2], 100.0)
+    assert (old.status, old.end_time, old.percent_complete, old.reason) == (
+        "superseded",
+        T[2],
+        10.0,
+        "superseded by job 2",
+    )
     assert (new.status, new.task_name, new.start_time, new.id) == ("active", "Next", T[2], 2)
-    assert f.messages("job") == ["Job 1 started on r1", "Job 1 completed on r1", "Job 2 started on r1"]
+    assert f.messages("job") == ["Job 1 started on r1", "Job 1 superseded on r1", "Job 2 started on r1"]
 
 
 def test_a_job_event_with_a_percent_starts_a_job_when_none_is_active():
@@ -158,7 +163,7 @@ def test_at_most_one_active_job_per_robot_at_all_times():
         scan_v2("r1", "y"),
     )
     assert sum(j.status == "active" for j in f.jobs.values()) == 1
-    assert [j.status for j in f.jobs_of("r1")] == ["completed", "completed", "completed", "active"]
+    assert [j.status for j in f.jobs_of("r1")] == ["superseded", "superseded", "completed", "active"]
 
 
 def test_percent_never_passes_100_when_more_items_are_scanned_than_planned():

@@ -9,6 +9,7 @@ from tonypi_events import EventType
 from tonypi_projector.config import load_settings
 from tonypi_projector.replay import replay
 
+from tests.projector import clients as c
 from tests.projector.conftest import projector_running
 from tests.projector.support import event, publish, snapshot, wait_for_checkpoint
 from tests.support.processes import BIN
@@ -37,6 +38,7 @@ def mixed_fleet_events(robots: int = 3, rounds: int = 6):
         yield event(
             EventType.COMMAND_RESPONSE, rid, {"command_id": f"c{r}", "success": r % 2 == 0, "message": "ok"}
         )
+    yield from client_habit_events()
     yield event(EventType.ROBOT_REGISTERED, "tonypi_api", {"name": "API robot"})
     yield event(EventType.ROBOT_UPDATED, "tonypi_api", {"changes": {"location": "Dock"}})
     yield event(EventType.ROBOT_DEACTIVATED, "tonypi_00")
@@ -45,6 +47,25 @@ def mixed_fleet_events(robots: int = 3, rounds: int = 6):
         "_unattributed",
         {"reason": "missing_robot_id", "detail": "no robot_id", "topic": "tonypi/battery", "size": 12},
     )
+
+
+def client_habit_events():
+    """What the robots' unchanged client sends (issue 9): gen 2's repeated endings and a
+    superseded job, gen 1's counter running past its total, and the item echoes."""
+    g1, g2 = "tonypi_habit1", "tonypi_habit2"
+    found = {"found": True, "item": {"sku": "ITEM-001"}}
+    for n in range(1, 13):
+        yield c.envelope(c.scan(g1, "QR12345", 12 * n))
+        yield c.envelope(c.item_echo(g1, found, 12 * n))
+        yield c.envelope(c.item_counter(g1, n, 12 * n))
+    yield c.envelope(c.gen2_started(g2, 0))
+    for n in range(1, 4):
+        yield c.envelope(c.gen2_report(g2, 0, 3 * n, n))
+    for k in range(5):  # the ending, then its repeats every 3 s
+        yield c.envelope(c.gen2_report(g2, 0, 12 + 3 * k, 3, status="completed"))
+    yield c.envelope(c.gen2_started(g2, 40))
+    yield c.envelope(c.gen2_report(g2, 40, 43, 1))
+    yield c.envelope(c.gen2_report(g2, 60, 63, 1))  # names a job whose start was lost
 
 
 async def test_replay_equals_live_tables_and_swaps_them_in(js, streams, projector_env, database_url):
@@ -63,6 +84,14 @@ async def test_replay_equals_live_tables_and_swaps_them_in(js, streams, projecto
         rebuilt = await snapshot(database_url)
         assert rebuilt == live
         assert len(live["system_logs"]) > 20 and len(live["jobs"]) >= 3
+        habits = {
+            rid: [(j["status"], j["items_done"]) for j in live["jobs"] if j["robot_id"] == rid]
+            for rid in ("tonypi_habit1", "tonypi_habit2")
+        }
+        assert habits == {
+            "tonypi_habit1": [("completed", 12)],
+            "tonypi_habit2": [("completed", 3), ("superseded", 1), ("active", 1)],
+        }
 
         conn = await asyncpg.connect(database_url)
         try:

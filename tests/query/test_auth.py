@@ -32,7 +32,7 @@ async def tokens(js, stream_names, database_url, projector) -> dict[str, str]:
 
 
 def _request(endpoint: Endpoint, n: int) -> tuple[str, dict | None]:
-    path = endpoint.path.replace("{robot_id}", KNOWN).replace("{id}", "1")
+    path = endpoint.path.replace("{robot_id}", KNOWN).replace("{id}", "1").replace("{command_id}", "c1")
     if endpoint.body_model is None:
         return path, None
     if endpoint.method == "POST":
@@ -60,6 +60,7 @@ async def _matrix(client, tokens: dict[str, str], reads_open: bool) -> list[str]
             where = f"{endpoint.method} {endpoint.path} as {role or 'no token'}"
             if expected is None:
                 assert response.status not in (401, 403) and response.status < 500, (where, response.status)
+                response.close()  # the live feed (SSE) never ends by itself
             else:
                 assert response.status == expected, (where, response.status, await response.text())
                 detail = (await response.json())["detail"]

@@ -25,6 +25,9 @@ from tests.support.processes import ServiceProcess
 from .events import grant_token
 
 EXAMPLES = 50  # per operation and mode: the whole run stays well under a minute
+# The command and emergency-stop operations (issue 13): each valid one is a write the projector
+# applies; fewer examples keep the whole run inside the suite's timeout on a shared machine.
+COMMAND_EXAMPLES = 20
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -35,11 +38,11 @@ CHECKS = [
 KNOWN = "known_robot"
 
 
-def property_test(strategy, base_url: str, checks: list, token: str):
+def property_test(strategy, base_url: str, checks: list, token: str, examples: int = EXAMPLES):
     """One hypothesis test: every case the strategy generates is called and validated."""
 
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=examples,
         deadline=None,
         database=None,
         phases=[Phase.generate],
@@ -59,6 +62,11 @@ def fuzz(base_url: str, token: str) -> list[str]:
     exercised = []
     for result in schema.get_all_operations():
         operation = result.ok()
+        if operation.path == "/api/robots-db/events":
+            continue  # a Server-Sent Events stream never ends: tests/live/ exercises it
+        examples = EXAMPLES
+        if any(word in operation.path for word in ("command", "emergency", "resume")):
+            examples = COMMAND_EXAMPLES
         fixed = {"robot_id": KNOWN} if "{robot_id}" in operation.path else None
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             checks = CHECKS + ([negative_data_rejection] if mode is GenerationMode.NEGATIVE else [])
@@ -67,7 +75,7 @@ def fuzz(base_url: str, token: str) -> list[str]:
                 strategies.append(operation.as_strategy(generation_mode=mode, path_parameters=fixed))
             for strategy in strategies:
                 try:
-                    property_test(strategy, base_url, checks, token)()
+                    property_test(strategy, base_url, checks, token, examples)()
                 except Unsatisfiable:
                     # Nothing to make invalid: an operation without parameters or body.
                     assert mode is GenerationMode.NEGATIVE
@@ -87,7 +95,7 @@ async def test_no_server_errors_and_every_answer_matches_the_document(query_env,
         await query.async_wait_http_ok(f"{base_url}/readyz")
         token = await grant_token(query_env["DATABASE_URL"], "fuzzer", "admin")
         exercised = await asyncio.to_thread(fuzz, base_url, token)
-        assert len(exercised) == 10
+        assert len(exercised) == 19
         assert "Traceback" not in query.log_text()
     finally:
         assert query.stop() == 0  # SIGTERM drains and exits 0

@@ -31,6 +31,11 @@ class EventType(StrEnum):
     # API tokens made and revoked with `tonypi token` (only the token's SHA-256 travels).
     TOKEN_CREATED = "token_created"
     TOKEN_REVOKED = "token_revoked"
+    # Operator commands (docs/commands.md): asked for through the API, handed to the robot
+    # by ingest's deliverer. Robot id `_fleet` (FLEET) for a broadcast.
+    COMMAND_REQUESTED = "command_requested"
+    EMERGENCY_STOP = "emergency_stop"  # pressed (engaged) or released (resume): the latch
+    COMMAND_SENT = "command_sent"
 
 
 API_SOURCE = "api"
@@ -39,6 +44,8 @@ CLI_SOURCE = "cli"
 # this gets a robot row like any other; only token_* events (which only `tonypi token`
 # publishes, and NATS permissions keep ingest from publishing) touch api_tokens.
 TOKENS_STREAM_ID = "_tokens"
+# The robot id of a command or emergency stop for the whole fleet (the MQTT `broadcast` topic).
+FLEET = "_fleet"
 
 
 class EventEnvelope(BaseModel):

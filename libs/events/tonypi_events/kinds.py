@@ -106,6 +106,13 @@ class JobV2(Payload):
     items_done: Int32 | None = None
     items_total: Int32 | None = None
     progress_percent: Number | None = None
+    # What the deployed gen-2 client's job reports also carry (contract/MQTT.md, "What the
+    # robots' client really does"). Untyped on purpose: they were accepted as extra fields
+    # before they were named here, and naming them must not make ingest reject anything.
+    start_time: Any = None  # the robot's clock; with task_name, the job's identity
+    end_time: Any = None
+    percent: Any = None  # gen 2 says percent where the table's shape says progress_percent
+    last_item: Any = None  # the robot's own last item, e.g. {"item_id": "ITEM_0004", ...}
 
 
 class CommandResponseV1(Payload):
@@ -225,3 +232,57 @@ class TokenRevokedV1(Payload):
 
     name: Label
     actor: Actor | None = None
+
+
+# --- operator commands (docs/commands.md) ------------------------------------------------
+
+# Command types the robots' client knows (MQTT.md); gen 2 adds the last three.
+COMMAND_TYPES = (
+    "move",
+    "status_request",
+    "battery_request",
+    "stop",
+    "shutdown",
+    "head_nod",
+    "head_shake",
+    "resume",
+)
+# What a gen 2 robot still obeys while emergency-stopped.
+ALLOWED_WHILE_STOPPED = frozenset({"resume", "status_request", "battery_request"})
+
+
+class CommandRequestedV1(Payload):
+    """An operator asked for a command (POST /robots/{id}/commands). robot_id `_fleet`: broadcast."""
+
+    robot_id: str
+    command_id: Label
+    type: Label
+    params: dict[str, Any] = Field(default_factory=dict)
+    timeout_s: Number
+    wait: StrictBool = False  # hold it for an offline robot (until timeout_s) instead of expiring it
+    robot_online: StrictBool | None = None  # what the API saw when it was asked; None for a broadcast
+    actor: Actor
+
+
+class EmergencyStopV1(Payload):
+    """An operator pressed (engaged) or released (resume) the emergency stop of a robot or,
+    robot_id `_fleet`, of the whole fleet. The latch is the last of these per robot id."""
+
+    robot_id: str
+    command_id: Label
+    engaged: StrictBool
+    reason: Text | None = None
+    timeout_s: Number
+    actor: Actor
+
+
+class CommandSentV1(Payload):
+    """Ingest's deliverer handed a command to the MQTT broker (QoS 1). `resend`: the latched
+    emergency stop sent again to a robot that came back without it."""
+
+    robot_id: str
+    command_id: Label
+    topic: Text
+    qos: int = 1
+    resend: StrictBool = False
+    to_robot: Label | None = None  # a resend of a fleet stop names the robot it went to

@@ -27,6 +27,9 @@ SCHEMAS: dict[EventType, dict[int, type[kinds.Payload]]] = {
     EventType.INGEST_REJECTED: {1: kinds.IngestRejectedV1},
     EventType.TOKEN_CREATED: {1: kinds.TokenCreatedV1},
     EventType.TOKEN_REVOKED: {1: kinds.TokenRevokedV1},
+    EventType.COMMAND_REQUESTED: {1: kinds.CommandRequestedV1},
+    EventType.EMERGENCY_STOP: {1: kinds.EmergencyStopV1},
+    EventType.COMMAND_SENT: {1: kinds.CommandSentV1},
 }
 
 CURRENT_VERSION: dict[EventType, int] = {t: max(v) for t, v in SCHEMAS.items()}

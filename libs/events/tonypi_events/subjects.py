@@ -28,6 +28,10 @@ class Subjects:
     def event(self, robot_id: str, event_type: EventType) -> str:
         return f"{self.prefix}.events.{robot_token(robot_id)}.{event_type.value}"
 
+    def of_type(self, event_type: EventType) -> str:
+        """Every robot's events of one type."""
+        return f"{self.prefix}.events.*.{event_type.value}"
+
     def robot_events(self, robot_id: str) -> str:
         return f"{self.prefix}.events.{robot_token(robot_id)}.>"
 

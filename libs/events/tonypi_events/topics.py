@@ -92,6 +92,8 @@ ROUTES: tuple[TopicRoute, ...] = (
 
 ITEM_REPLY_PATTERN = "tonypi/items/{robot_id}"
 COMMAND_PATTERN = "tonypi/commands/{robot_id}"
+EMERGENCY_STOP_PATTERN = "tonypi/emergency_stop/{robot_id}"
+BROADCAST = "broadcast"  # the last topic segment that reaches every robot
 
 
 MQTT_TOPIC_MAX_BYTES = 65_535

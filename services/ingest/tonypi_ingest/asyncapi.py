@@ -18,11 +18,11 @@ import yaml
 from faststream.mqtt import MQTTBroker, QoS
 from faststream.nats import NatsBroker
 from faststream.specification import AsyncAPI
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from tonypi_events import ROUTES, SCHEMAS, EventEnvelope, EventType, StreamNames
 from tonypi_events.items import ITEM_FIELDS
 from tonypi_events.rejections import MAX_PAYLOAD_BYTES, RejectReason
-from tonypi_events.topics import ITEM_REPLY_PATTERN
+from tonypi_events.topics import COMMAND_PATTERN, EMERGENCY_STOP_PATTERN, ITEM_REPLY_PATTERN
 
 TITLE = "TonyPi Fleet Monitor ingest"
 VERSION = "1.0.0"
@@ -80,6 +80,70 @@ def _spec_handler(payload_type: Any):
     return handler
 
 
+class CommandMessage(BaseModel):
+    """What the robot reads on tonypi/commands/...: the type, the id, and the parameters beside them."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    id: str
+
+
+class EmergencyStopMessage(BaseModel):
+    type: Literal["emergency_stop"]
+    reason: str
+    id: str
+
+
+def _subject(subjects, event_type: EventType) -> str:
+    return subjects.event("{robot}", event_type).replace("%7B", "{").replace("%7D", "}")
+
+
+def _commands(mqtt: MQTTBroker, nats: NatsBroker, subjects) -> None:
+    """The deliverer (docs/commands.md): operator commands from the stream to the robots."""
+    for event_type, what in (
+        (EventType.COMMAND_REQUESTED, "an operator command"),
+        (EventType.EMERGENCY_STOP, "an emergency stop pressed or released"),
+    ):
+        subject = subjects.of_type(event_type)
+        nats.subscriber(
+            subject,
+            title=f"{subject}:consume",
+            description=f"{what}: one durable consumer shared by every ingest replica, so one replica "
+            "delivers it; robot `_fleet` means the broadcast topic.",
+        )(_spec_handler(_event_model(event_type)))
+    nats.subscriber(
+        subjects.of_type(EventType.STATUS),
+        title="status:follow",
+        description="Ordered consumer (last per subject, then live): a latched robot reporting without "
+        "its stop is sent it again.",
+    )(_spec_handler(_event_model(EventType.STATUS)))
+    sent = _subject(subjects, EventType.COMMAND_SENT)
+    nats.publisher(
+        sent,
+        title=f"{sent}:publish",
+        schema=_event_model(EventType.COMMAND_SENT),
+        description="The claim, appended before the MQTT publish with Nats-Msg-Id `sent-<command id>` "
+        "(`resend-<command id>-<status event id>` for a stop sent again): a second claim is a duplicate.",
+    )
+    for pattern, schema, what in (
+        (
+            COMMAND_PATTERN,
+            CommandMessage,
+            "A command (QoS 1); `broadcast` in place of the id reaches every robot.",
+        ),
+        (
+            EMERGENCY_STOP_PATTERN,
+            EmergencyStopMessage,
+            "An emergency stop (QoS 1, gen 2); `broadcast` stops the fleet. "
+            "A resume goes on tonypi/commands.",
+        ),
+    ):
+        mqtt.publisher(
+            pattern, title=f"{pattern}:publish", schema=schema, description=what, qos=QoS.AT_LEAST_ONCE
+        )
+
+
 def build() -> AsyncAPI:
     # Robots speak MQTT 3.1.1 (paho's default); ingest subscribes with QoS 1.
     mqtt = MQTTBroker("mqtt://127.0.0.1:1883", version="3.1.1", description="The robots' broker (MQTT_URL)")
@@ -118,6 +182,7 @@ def build() -> AsyncAPI:
         schema=ItemFound | ItemNotFound,
         description="The item lookup answer, published for every scan once its event is stored.",
     )
+    _commands(mqtt, nats, subjects)
     return AsyncAPI(mqtt, nats, title=TITLE, version=VERSION, description=DESCRIPTION, schema_version="3.0.0")
 
 

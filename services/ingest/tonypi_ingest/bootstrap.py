@@ -13,6 +13,7 @@ from tonypi_runtime.ops import OpsServer
 from . import metrics
 from .catalogue import ItemCatalogue
 from .config import IngestConfig, load_config
+from .deliverer import CommandDeliverer
 from .forwarder import JetStreamForwarder
 from .ingestor import Ingestor
 from .mqtt_source import MqttSource
@@ -59,8 +60,26 @@ async def serve(config: IngestConfig, stop: asyncio.Event) -> None:
         ) from None
     log.info("ops endpoints on http://%s:%d (/metrics /livez /readyz)", config.http.host, config.http.port)
 
+    deliverer = CommandDeliverer(
+        config.streams,
+        config.topic_prefix,
+        source.publish,
+        lambda: source.subscribed,
+        config.command_consumer,
+        config.online_timeout_s,
+    )
+
+    async def connect_then_deliver() -> None:
+        nc = await link.connect()
+        while config.deliver_commands:
+            try:
+                await deliverer.run(nc)
+            except Exception as exc:  # NATS trouble setting up the consumers: start them again
+                log.warning("command delivery stopped (%s: %s); restarting it", type(exc).__name__, exc)
+                await asyncio.sleep(1.0)
+
     # MQTT starts at once: while NATS is still unreachable, messages wait in the buffer.
-    connecting = asyncio.create_task(link.connect())
+    connecting = asyncio.create_task(connect_then_deliver())
     publishing = asyncio.create_task(forwarder.run())
 
     async def drain() -> None:

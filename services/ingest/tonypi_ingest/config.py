@@ -39,6 +39,9 @@ class IngestConfig:
     ack_timeout_s: float
     drain_timeout_s: float
     catalogue_path: Path
+    deliver_commands: bool  # this replica hands operator commands to robots (docs/commands.md)
+    command_consumer: str  # durable consumer name prefix shared by every replica
+    online_timeout_s: float  # a robot with no status for this long is offline (commands with wait)
     http: HttpBind
     log_format: str
     log_level: str
@@ -79,6 +82,22 @@ def _identity(env: Env) -> IdentityPolicy:
     return IdentityPolicy(strict=strict, accept_idless=IDLESS_TOPIC_POLICIES[idless])
 
 
+def _flag(env: Env, name: str, default: bool) -> bool:
+    value = (env_str(env, name, "") or "").strip().lower()
+    if value == "":
+        return default
+    if value not in ("0", "1", "true", "false", "yes", "no"):
+        raise ConfigError(f"{name}={value!r} must be 1 or 0")
+    return value in ("1", "true", "yes")
+
+
+def _consumer_name(env: Env) -> str:
+    value = env_str(env, "INGEST_COMMAND_CONSUMER", "tonypi_ingest_commands") or "tonypi_ingest_commands"
+    if any(c in value for c in ". *>\t") or len(value) > 100:
+        raise ConfigError(f"INGEST_COMMAND_CONSUMER={value!r} may not contain '.', '*', '>' or spaces")
+    return value
+
+
 def load_config(env: Env) -> IngestConfig:
     qos = env_int(env, "MQTT_SUBSCRIBE_QOS", 1, minimum=0)
     if qos > 1:
@@ -102,6 +121,9 @@ def load_config(env: Env) -> IngestConfig:
         ack_timeout_s=env_float(env, "INGEST_ACK_TIMEOUT_S", 5.0, minimum=0.1),
         drain_timeout_s=env_float(env, "INGEST_DRAIN_TIMEOUT_S", 15.0, minimum=0),
         catalogue_path=catalogue,
+        deliver_commands=_flag(env, "INGEST_DELIVER_COMMANDS", True),
+        command_consumer=_consumer_name(env),
+        online_timeout_s=env_float(env, "ONLINE_TIMEOUT", 90.0, minimum=1),
         http=http_bind(env, "INGEST_PORT", 9101),
         log_format=log_format(env),
         log_level=log_level(env),

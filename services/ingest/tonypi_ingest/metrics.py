@@ -52,3 +52,10 @@ class LabelCache(dict):
 RECEIVED_BY_KIND = LabelCache(MESSAGES_RECEIVED)
 PUBLISHED_BY_KIND = LabelCache(EVENTS_PUBLISHED)
 REJECTED_BY_REASON = LabelCache(REJECTED)
+COMMANDS = Counter(
+    "tonypi_ingest_commands_total",
+    "Operator commands the deliverer handled, by outcome: sent, resent (a latched stop to a robot that "
+    "forgot it), duplicate (claimed elsewhere), expired, too_late, lost (claimed, MQTT publish failed), "
+    "unreadable, error",
+    ["outcome"],
+)

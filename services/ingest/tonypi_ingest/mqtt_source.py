@@ -52,6 +52,13 @@ class MqttSource:
         if info.rc != 0:
             self._throttled.warning("reply", "MQTT publish on %s failed (rc=%s)", topic, info.rc)
 
+    async def publish(self, topic: str, payload: bytes, timeout: float = 10.0) -> None:
+        """Publish at QoS 1 and return once the broker's PUBACK arrived; raises when it cannot."""
+        client = self._client
+        if client is None or not self.subscribed:
+            raise aiomqtt.MqttError("MQTT disconnected")
+        await client.publish(topic, payload, qos=1, timeout=timeout)
+
     async def run(self, stop: asyncio.Event, drain: Callable[[], Awaitable[None]]) -> None:
         """Consume until `stop`; then stop taking messages, await `drain` (whose acks
         still go out on this connection), and disconnect."""

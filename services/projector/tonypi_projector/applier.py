@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
 from . import metrics, store
 from .batch import BatchChanges, DeadLetter, StreamEvent, fold_batch
 from .folds import ItemCatalogue, RobotState
+from .folds.commands import referenced_id
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +54,21 @@ class BatchApplier:
         *,
         live: bool = True,
         cache: dict[str, RobotState] | None = None,
+        feed_retention_s: float | None = None,
     ) -> None:
         # live: take the tables lock, notify the query service and feed the metrics.
         # cache: robot states kept between batches, for a sole writer (a replay's staging
         # tables). The live projector reads them afresh in each batch's transaction instead,
         # so a replay swapping tables in under it can never meet a stale copy.
         self.stream, self.items, self.live, self.cache = stream, items, live, cache
+        # A replay writes only the live feed's retention window (the live projector writes
+        # every record, and retention prunes them): a year's replay makes no year of feed.
+        self.feed_retention_s = feed_retention_s
+
+    def _feed_since(self) -> datetime | None:
+        if self.live or self.feed_retention_s is None:
+            return None
+        return datetime.now(UTC) - timedelta(seconds=self.feed_retention_s)
 
     async def apply(self, conn: asyncpg.Connection, events: list[StreamEvent], checkpoint: int) -> Applied:
         fresh = [e for e in events if e.seq > checkpoint]
@@ -98,7 +109,9 @@ class BatchApplier:
                 await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", TABLES_LOCK_KEY)
             robot_ids = sorted({e.event.robot_id for e in events if e.event is not None})
             states = await self._states(conn, robot_ids)
-            changes = fold_batch(states, events, self.items)
+            named = sorted({c for e in events if e.event is not None and (c := referenced_id(e.event))})
+            book = await store.load_commands(conn, named)
+            changes = fold_batch(states, events, self.items, book)
             await store.write_batch(
                 conn,
                 changes,
@@ -106,6 +119,7 @@ class BatchApplier:
                 expected_seq=checkpoint,
                 last_seq=events[-1].seq,
                 notify=self.live,
+                feed_since=self._feed_since(),
             )
         if self.cache is not None:
             self.cache.update(states)  # only once committed
@@ -144,11 +158,15 @@ class BatchApplier:
             total.dead_letters.extend(changes.dead_letters)
             for event_type, n in changes.applied.items():
                 total.applied[event_type] = total.applied.get(event_type, 0) + n
+            for reason, n in changes.without_effect.items():
+                total.without_effect[reason] = total.without_effect.get(reason, 0) + n
         return total
 
     def _observe(self, changes: BatchChanges, size: int, seconds: float, last_seq: int) -> None:
         for event_type, n in changes.applied.items():
             metrics.EVENTS_APPLIED.labels(event_type).inc(n)
+        for reason, n in changes.without_effect.items():
+            metrics.WITHOUT_EFFECT.labels(reason).inc(n)
         for dead in changes.dead_letters:
             log.error("dead-lettered event at sequence %d: %s", dead.seq, dead.error)
         metrics.DEAD_LETTERS.inc(len(changes.dead_letters))

@@ -1,8 +1,9 @@
 """Folding a batch of events in memory: pure, no I/O.
 
-The store loads the state of every robot the batch touches, `fold_batch` folds the
-events in stream order, and the store writes what changed once: ten sensor readings
-of one robot in a batch cost one row update (last value wins).
+The store loads the state of every robot the batch touches (and the commands it can touch),
+`fold_batch` folds the events in stream order, and the store writes what changed once: ten
+sensor readings of one robot in a batch cost one row update (last value wins). Each applied
+event also leaves one live-feed record (feed.py).
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from dataclasses import dataclass, field
 
 from tonypi_events import EventEnvelope
 
+from . import feed
 from .folds import ItemCatalogue, RobotState, fold_event
-from .rows import Job, LogEntry, Robot, TokenChange
+from .folds.commands import CommandBook
+from .rows import Command, Job, Latch, LogEntry, Robot, TokenChange
 
 
 @dataclass(frozen=True)
@@ -39,8 +42,12 @@ class BatchChanges:
     jobs: dict[int, Job] = field(default_factory=dict)  # by id: the final row
     logs: list[LogEntry] = field(default_factory=list)
     tokens: list[TokenChange] = field(default_factory=list)  # in stream order
+    commands: dict[str, Command] = field(default_factory=dict)  # by id: the final row
+    latches: dict[str, Latch] = field(default_factory=dict)  # by robot id: the final row
+    feed: list[feed.FeedEntry] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     applied: dict[str, int] = field(default_factory=dict)  # events applied, by type
+    without_effect: dict[str, int] = field(default_factory=dict)  # FoldContext.note, by reason
 
     def sorted_jobs(self) -> list[Job]:
         # Ascending ids: an ended job (older) is written before the one that replaced it,
@@ -49,28 +56,46 @@ class BatchChanges:
 
 
 def fold_batch(
-    states: dict[str, RobotState], events: list[StreamEvent], items: ItemCatalogue
+    states: dict[str, RobotState],
+    events: list[StreamEvent],
+    items: ItemCatalogue,
+    book: CommandBook | None = None,
 ) -> BatchChanges:
-    """Fold `events` over `states` (updated in place, keyed by robot id). An event that
-    fails to fold is dead-lettered and leaves its robot's state as it was."""
+    """Fold `events` over `states` (updated in place, keyed by robot id) and `book`. An event
+    that fails to fold is dead-lettered and leaves its robot's state as it was."""
     changes = BatchChanges()
+    book = book if book is not None else CommandBook()
     for item in events:
         if item.event is None:
             changes.dead_letters.append(DeadLetter(item.seq, item.raw, item.error or "undecodable"))
             continue
         event = item.event
         before = states.get(event.robot_id, RobotState())
+        # Stream time moved to this event: commands past their deadline finish first.
+        timed_out = book.advance(event.received_at)
+        for command in timed_out:
+            changes.commands[command.command_id] = command
         try:
             outcome = fold_event(before, item.seq, event, items)
+            commands, latches = book.fold(item.seq, event)
         except Exception as exc:  # a poison event must not stop the stream
             changes.dead_letters.append(DeadLetter(item.seq, item.raw, f"{type(exc).__name__}: {exc}", event))
             continue
         states[event.robot_id] = outcome.state
-        if outcome.state.robot is not None and outcome.state.robot is not before.robot:
-            changes.robots[event.robot_id] = outcome.state.robot
+        robot = outcome.state.robot if outcome.state.robot is not before.robot else None
+        if robot is not None:
+            changes.robots[event.robot_id] = robot
         for job in outcome.jobs:
             changes.jobs[job.id] = job
         changes.logs.extend(outcome.logs)
         changes.tokens.extend(outcome.tokens)
+        for reason in outcome.notes:
+            changes.without_effect[reason] = changes.without_effect.get(reason, 0) + 1
+        for command in commands:
+            changes.commands[command.command_id] = command
+        for latch in latches:
+            changes.latches[latch.robot_id] = latch
+        rows = {**feed.outcome_rows(outcome), "commands": (*timed_out, *commands), "latches": tuple(latches)}
+        changes.feed.append(feed.entry(item.seq, event, robot, rows))
         changes.applied[event.event_type.value] = changes.applied.get(event.event_type.value, 0) + 1
     return changes

@@ -88,6 +88,7 @@ async def run(settings: ProjectorSettings, stop: asyncio.Event) -> None:
                     connect,
                     lambda: projector.active,
                     stop,
+                    settings.live_feed_retention_s,
                 ),
             )
         finally:

@@ -10,6 +10,8 @@ PROJECTOR_CONSUMER          durable consumer name on the events stream (tonypi_p
 PROJECTOR_STANDBY_POLL      seconds a standby waits between tries for the active lock (1.0)
 LOG_RETENTION_DAYS          system_logs older than this are pruned; 0 keeps them forever (30)
 LOG_RETENTION_INTERVAL      seconds between pruning passes (300)
+LIVE_FEED_RETENTION_MINUTES live_feed records older than this are pruned (60): how far back an SSE
+                            client may resume with Last-Event-ID
 ITEM_CATALOGUE_PATH         JSON catalogue of QR code -> item for jobs.last_item; the same file
                             ingest answers scans from (default: tonypi_events' demo catalogue)
 """
@@ -46,6 +48,7 @@ class ProjectorSettings:
     log_retention_days: float = 30.0
     log_retention_interval: float = 300.0
     item_catalogue_path: Path = DEFAULT_CATALOGUE_PATH
+    live_feed_retention_s: float = 3600.0
     log_format: str = "text"
     log_level: str = "INFO"
 
@@ -67,6 +70,7 @@ def load_settings(env: Env | None = None) -> ProjectorSettings:
         log_retention_days=env_float(env, "LOG_RETENTION_DAYS", 30.0, minimum=0),
         log_retention_interval=env_float(env, "LOG_RETENTION_INTERVAL", 300.0, minimum=1),
         item_catalogue_path=Path(env_str(env, "ITEM_CATALOGUE_PATH", str(DEFAULT_CATALOGUE_PATH))),
+        live_feed_retention_s=60 * env_float(env, "LIVE_FEED_RETENTION_MINUTES", 60.0, minimum=1),
         log_format=log_format(env),
         log_level=log_level(env),
     )

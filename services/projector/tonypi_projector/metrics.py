@@ -5,6 +5,12 @@ from prometheus_client import Counter, Gauge, Histogram
 EVENTS_APPLIED = Counter(
     "tonypi_projector_events_applied_total", "Events folded into the read tables", ["event_type"]
 )
+WITHOUT_EFFECT = Counter(
+    "tonypi_projector_messages_without_effect_total",
+    "Robot messages recognised and deliberately left without effect on the tables "
+    "(a repeated job message, an item reply's echo, ...), by reason",
+    ["reason"],
+)
 BATCH_SIZE = Histogram(
     "tonypi_projector_batch_size",
     "Events per applied batch",
@@ -24,3 +30,4 @@ EVENTS_LOST = Counter(
 )
 ACTIVE = Gauge("tonypi_projector_active", "1 while this replica holds the active lock")
 LOGS_PRUNED = Counter("tonypi_projector_logs_pruned_total", "system_logs rows removed by retention")
+FEED_PRUNED = Counter("tonypi_projector_live_feed_pruned_total", "live_feed records removed by retention")

@@ -42,6 +42,9 @@ SWAPPED_TABLES = (
     "projection_checkpoint",
     "projection_dead_letters",
     "schema_migrations",
+    "commands",
+    "emergency_stops",
+    "live_feed",
 )
 
 
@@ -108,7 +111,11 @@ async def replay(
         checkpoint = await store.ensure_checkpoint(conn, settings.streams.events)
 
         applier = BatchApplier(
-            settings.streams.events, load_items(settings.item_catalogue_path), live=False, cache={}
+            settings.streams.events,
+            load_items(settings.item_catalogue_path),
+            live=False,
+            cache={},
+            feed_retention_s=settings.live_feed_retention_s,
         )
         first, target = await source.bounds()
         await source.open(1)

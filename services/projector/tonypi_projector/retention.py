@@ -50,25 +50,51 @@ async def _delete_some(conn: asyncpg.Connection, cutoff: datetime, batch: int) -
     return int(status.split()[-1])
 
 
+async def prune_feed(conn: asyncpg.Connection, cutoff: datetime, batch: int = PRUNE_BATCH) -> int:
+    """Delete live_feed records older than `cutoff`, `batch` at a time. Returns how many."""
+    total = 0
+    while True:
+        status = await conn.execute(
+            "DELETE FROM live_feed WHERE seq IN "
+            "(SELECT seq FROM live_feed WHERE at < $1 ORDER BY at LIMIT $2)",
+            cutoff,
+            batch,
+        )
+        deleted = int(status.split()[-1])
+        total += deleted
+        if deleted < batch:
+            return total
+        await asyncio.sleep(0.01)
+
+
 async def run_retention(
-    days: float, interval: float, connect: Callable, is_active: Callable[[], bool], stop: asyncio.Event
+    days: float,
+    interval: float,
+    connect: Callable,
+    is_active: Callable[[], bool],
+    stop: asyncio.Event,
+    feed_retention_s: float = 3600.0,
 ) -> None:
-    """Every `interval` seconds, on the active replica only, prune what is older than `days`."""
+    """Every `interval` seconds, on the active replica only, prune system_logs older than
+    `days` (0: kept forever) and live_feed records older than `feed_retention_s`."""
     if days <= 0:
         log.info("log retention off (LOG_RETENTION_DAYS=0): system_logs are kept forever")
-        return
-    while not await sleep_unless(stop, interval):
+    feed_interval = min(interval, max(1.0, feed_retention_s / 10))
+    while not await sleep_unless(stop, feed_interval):
         if not is_active():
             continue
         try:
             conn = await connect()
             try:
-                pruned = await prune_logs(conn, retention_cutoff(days))
+                pruned = await prune_logs(conn, retention_cutoff(days)) if days > 0 else 0
+                feed = await prune_feed(conn, datetime.now(UTC) - timedelta(seconds=feed_retention_s))
             finally:
                 await conn.close()
         except Exception as exc:  # the next pass tries again
-            log.warning("log retention pass failed (%s: %s)", type(exc).__name__, exc)
+            log.warning("retention pass failed (%s: %s)", type(exc).__name__, exc)
             continue
         if pruned:
             metrics.LOGS_PRUNED.inc(pruned)
             log.info("pruned %d system_logs older than %g days", pruned, days)
+        if feed:
+            metrics.FEED_PRUNED.inc(feed)

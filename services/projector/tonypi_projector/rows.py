@@ -57,6 +57,9 @@ class Job:
     task_name: str | None = None
     phase: str | None = None
     reason: str | None = None
+    # The robot's own start_time claim (gen 2 announced jobs): with task_name, the job's
+    # identity. Null for a job counted from scans and item counters.
+    robot_start_time: str | None = None
 
     @property
     def is_active(self) -> bool:
@@ -95,6 +98,49 @@ class TokenRevocation:
 
 
 TokenChange = ApiToken | TokenRevocation
+
+
+@dataclass(frozen=True)
+class Command:
+    """An operator command (or emergency stop press/release) and how it went (docs/commands.md)."""
+
+    command_id: str
+    seq: int
+    robot_id: str
+    type: str
+    params: JsonObject
+    state: str
+    wait: bool
+    timeout_s: float
+    actor: JsonObject
+    requested_at: datetime
+    deadline: datetime
+    updated_at: datetime
+    sent_at: datetime | None = None
+    sent_count: int = 0
+    finished_at: datetime | None = None
+    response: JsonObject | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_COMMAND_STATES
+
+
+OPEN_COMMAND_STATES = ("requested", "sent")
+
+
+@dataclass(frozen=True)
+class Latch:
+    """The emergency-stop latch of one robot id ('_fleet': the whole fleet)."""
+
+    robot_id: str
+    engaged: bool
+    command_id: str
+    reason: str | None
+    actor: JsonObject
+    changed_at: datetime
+    seq: int
+
 
 Row = TypeVar("Row")
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import datetime
 
 import asyncpg
 from tonypi_runtime.postgres import CHECKPOINT_CHANNEL, READ_TABLES_PROJECTION
 
 from .batch import BatchChanges
 from .folds import RobotState
-from .rows import ApiToken, Job, LogEntry, Robot, TokenRevocation, columns
+from .folds.commands import CommandBook
+from .rows import ApiToken, Command, Job, Latch, LogEntry, Robot, TokenRevocation, columns
 
 # PostgreSQL type of every column, in the row dataclasses' field order.
 _TYPES = {
@@ -44,6 +46,7 @@ _TYPES = {
     "task_name": "text",
     "phase": "text",
     "reason": "text",
+    "robot_start_time": "text",
     "level": "text",
     "category": "text",
     "message": "text",
@@ -54,6 +57,22 @@ _TYPES = {
     "created_by": "json",
     "revoked_at": "timestamptz",
     "revoked_by": "json",
+    "command_id": "text",
+    "seq": "int8",
+    "type": "text",
+    "params": "jsonb",
+    "state": "text",
+    "wait": "bool",
+    "timeout_s": "float8",
+    "actor": "jsonb",
+    "requested_at": "timestamptz",
+    "deadline": "timestamptz",
+    "sent_at": "timestamptz",
+    "sent_count": "int4",
+    "finished_at": "timestamptz",
+    "response": "jsonb",
+    "engaged": "bool",
+    "changed_at": "timestamptz",
 }
 _JSON = frozenset({"json", "jsonb"})
 
@@ -84,6 +103,14 @@ _UPSERT_TOKEN = _bulk_insert("api_tokens", ApiToken, "name")
 _REVOKE_TOKEN = (
     "UPDATE api_tokens SET revoked_at = $2, revoked_by = $3::json WHERE name = $1 AND revoked_at IS NULL"
 )
+_UPSERT_COMMANDS = _bulk_insert("commands", Command, "command_id")
+_UPSERT_LATCHES = _bulk_insert("emergency_stops", Latch, "robot_id")
+_INSERT_FEED = (
+    "INSERT INTO live_feed (seq, robot_id, event_type, kinds, at, data) "
+    "SELECT t.seq, t.robot_id, t.event_type, string_to_array(t.kinds, ','), t.at, t.data::jsonb "
+    "FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[]) "
+    "AS t(seq, robot_id, event_type, kinds, at, data) ON CONFLICT (seq) DO NOTHING"
+)
 
 
 def _column_arrays(rows: Iterable[object], row_type: type) -> list[list]:
@@ -102,17 +129,44 @@ async def load_states(conn: asyncpg.Connection, robot_ids: list[str]) -> dict[st
     robots = await conn.fetch(
         f"SELECT {', '.join(columns(Robot))} FROM robots WHERE robot_id = ANY($1::text[])", robot_ids
     )
+    # A robot's newest job is its active one, if any (a start ends the previous job first);
+    # the newest ended one is what a repeated ending or a counter running on refers to.
+    job_columns = ", ".join(f"j.{c}" for c in columns(Job))
     jobs = await conn.fetch(
-        f"SELECT {', '.join(columns(Job))} FROM jobs WHERE robot_id = ANY($1::text[]) AND status = 'active'",
+        f"SELECT {job_columns} FROM unnest($1::text[]) AS r(robot_id) CROSS JOIN LATERAL "
+        "(SELECT * FROM jobs WHERE jobs.robot_id = r.robot_id ORDER BY id DESC LIMIT 2) AS j "
+        "ORDER BY j.robot_id, j.id DESC",
         robot_ids,
     )
-    active = {r["robot_id"]: Job(**dict(r)) for r in jobs}
+    active: dict[str, Job] = {}
+    last: dict[str, Job] = {}
+    for row in jobs:
+        job = Job(**dict(row))
+        if job.is_active and job.robot_id not in active and job.robot_id not in last:
+            active[job.robot_id] = job
+        elif job.robot_id not in last and not job.is_active:
+            last[job.robot_id] = job
     states = {
-        r["robot_id"]: RobotState(robot=Robot(**dict(r)), job=active.pop(r["robot_id"], None)) for r in robots
+        r["robot_id"]: RobotState(
+            robot=Robot(**dict(r)),
+            job=active.pop(r["robot_id"], None),
+            last_job=last.pop(r["robot_id"], None),
+        )
+        for r in robots
     }
-    for robot_id, job in active.items():  # a job whose robot row is gone: keep folding it
-        states[robot_id] = RobotState(job=job)
+    for robot_id in active.keys() | last.keys():  # jobs whose robot row is gone: keep folding them
+        states[robot_id] = RobotState(job=active.get(robot_id), last_job=last.get(robot_id))
     return states
+
+
+async def load_commands(conn: asyncpg.Connection, command_ids: list[str]) -> CommandBook:
+    """Every open command (any event may time one out) and the ones `command_ids` name."""
+    rows = await conn.fetch(
+        f"SELECT {', '.join(columns(Command))} FROM commands "
+        "WHERE state IN ('requested', 'sent') OR command_id = ANY($1::text[])",  # idx_commands_open
+        command_ids,
+    )
+    return CommandBook(commands={r["command_id"]: Command(**dict(r)) for r in rows})
 
 
 async def ensure_checkpoint(conn: asyncpg.Connection, stream: str) -> int:
@@ -140,6 +194,7 @@ async def write_batch(
     expected_seq: int,
     last_seq: int,
     notify: bool = True,
+    feed_since: datetime | None = None,
 ) -> None:
     """Inside the caller's transaction: the rows, the dead letters and the checkpoint
     (compare-and-set from `expected_seq`), then the notification the query service waits on."""
@@ -155,6 +210,21 @@ async def write_batch(
             await conn.execute(_REVOKE_TOKEN, change.name, change.revoked_at, by)
         else:
             await conn.execute(_UPSERT_TOKEN, *_column_arrays([change], ApiToken))
+    if changes.commands:
+        await conn.execute(_UPSERT_COMMANDS, *_column_arrays(changes.commands.values(), Command))
+    if changes.latches:
+        await conn.execute(_UPSERT_LATCHES, *_column_arrays(changes.latches.values(), Latch))
+    feed = [f for f in changes.feed if feed_since is None or f.at >= feed_since]
+    if feed:
+        await conn.execute(
+            _INSERT_FEED,
+            [f.seq for f in feed],
+            [f.robot_id for f in feed],
+            [f.event_type for f in feed],
+            [",".join(f.kinds) for f in feed],
+            [f.at for f in feed],
+            [json.dumps(f.data) for f in feed],
+        )
     if changes.dead_letters:
         await conn.executemany(
             "INSERT INTO projection_dead_letters (stream_seq, event_id, event_type, schema_version, "

@@ -27,7 +27,8 @@ from .cors import cors_middleware
 from .endpoints import register
 from .event_stream import EventStreamConnection
 from .fleet import refresh_fleet_gauges
-from .keys import READS, SETTINGS, WRITES
+from .keys import CHECKPOINT, FEED, READS, SETTINGS, WRITES
+from .live import FeedHub
 from .middleware import error_middleware, metrics_middleware
 from .openapi import add_docs_routes, openapi_document
 from .reads import Reads
@@ -56,7 +57,6 @@ DB_UNREACHABLE = (
     asyncpg.PostgresConnectionError,
 )
 POOL = web.AppKey("pool", asyncpg.Pool)
-CHECKPOINT = web.AppKey("checkpoint", CheckpointWatcher)
 EVENT_STREAM = web.AppKey("event_stream", EventStreamConnection)
 
 
@@ -107,7 +107,12 @@ async def _checkpoint_listener(app: web.Application) -> AsyncIterator[None]:
         app[READS].checkpoint, lambda: asyncpg.connect(**_connect_kwargs(settings))
     )
     await app[CHECKPOINT].start()
+    app[FEED] = FeedHub(app[POOL], app[CHECKPOINT], settings.sse_max_clients)
+    await app[FEED].start()
+    # Before the server waits for handlers to finish: live-feed streams never finish by themselves.
+    app.on_shutdown.append(lambda app: app[FEED].stop())
     yield
+    await app[FEED].stop()
     await app[CHECKPOINT].stop()
 
 

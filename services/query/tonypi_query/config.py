@@ -17,7 +17,9 @@ API_READS            "token" (default): every endpoint needs a bearer token; "op
                      need a token with the operator or admin role. Anything else: refused.
 TOKEN_CACHE_SECONDS  how long a token check is cached (5, at most 60): a revoked token stops
                      working within this many seconds
-OIDC_*               see oidc.py: JWTs from an identity provider, off unless OIDC_JWKS_URL is set
+SSE_CLIENT_BUFFER    live-feed records one SSE client may have waiting before it is cut off (1000)
+SSE_HEARTBEAT        seconds between heartbeat comments on an idle SSE stream (15)
+SSE_MAX_CLIENTS      concurrent SSE clients this replica serves; more are answered 503 (2000)
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ class QuerySettings:
     pool_max_size: int = 10
     fleet_gauge_interval: float = 15.0
     cors_allow_origins: frozenset[str] = frozenset()
+    sse_client_buffer: int = 1000
+    sse_heartbeat: float = 15.0
+    sse_max_clients: int = 2000
     log_format: str = "text"
     log_level: str = "INFO"
     reads_open: bool = False
@@ -101,6 +106,9 @@ def load_settings(env: Env | None = None) -> QuerySettings:
         pool_max_size=env_int(env, "DB_POOL_MAX", 10, minimum=1),
         fleet_gauge_interval=env_float(env, "FLEET_GAUGE_INTERVAL", 15.0, minimum=1),
         cors_allow_origins=_cors_origins(env),
+        sse_client_buffer=env_int(env, "SSE_CLIENT_BUFFER", 1000, minimum=1),
+        sse_heartbeat=env_float(env, "SSE_HEARTBEAT", 15.0, minimum=0.05),
+        sse_max_clients=env_int(env, "SSE_MAX_CLIENTS", 2000, minimum=1),
         log_format=log_format(env),
         log_level=log_level(env),
         reads_open=_reads_open(env),

@@ -31,6 +31,7 @@ class Reply:
     model: Any
     description: str
     headers: dict[str, str] = field(default_factory=dict)
+    media_type: str = "application/json"
 
 
 @dataclass(frozen=True)

@@ -51,3 +51,9 @@ class RequestValidationError(Exception):
                 for err in exc.errors(include_url=False, include_input=False, include_context=False)
             ]
         )
+
+
+class Conflict(ApiError):
+    """The request contradicts the current state (a robot resumed while the whole fleet is stopped)."""
+
+    status = 409

@@ -31,3 +31,9 @@ AUTH_REFUSED = Counter(
     "Requests refused 401 or 403, by status and reason",
     ["status", "reason"],
 )
+SSE_CLIENTS = Gauge("tonypi_query_sse_clients", "Server-Sent Events clients connected to this replica")
+SSE_DROPPED = Counter(
+    "tonypi_query_sse_dropped_total", "SSE clients cut off because they fell SSE_CLIENT_BUFFER records behind"
+)
+SSE_REFUSED = Counter("tonypi_query_sse_refused_total", "SSE connections refused: SSE_MAX_CLIENTS reached")
+SSE_RECORDS = Counter("tonypi_query_sse_records_total", "Live-feed records written to SSE clients")

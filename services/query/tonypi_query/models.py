@@ -157,7 +157,7 @@ class JobsQuery(BaseModel):
 
     limit: int = Field(50, ge=0, le=MAX_PAGE_SIZE, description=f"page size, at most {MAX_PAGE_SIZE}")
     robot_id: SeedRobotFilter | None = None
-    status: FilterText | None = Field(None, description="active, completed, cancelled or failed")
+    status: FilterText | None = Field(None, description="active, completed, cancelled, failed or superseded")
     since: TimeFilter | None = Field(None, description="only jobs started at or after this time (ISO 8601)")
     until: TimeFilter | None = Field(None, description="only jobs started before this time (ISO 8601)")
     before: Cursor | None = _BEFORE

@@ -126,7 +126,7 @@ def _operation(endpoint: Endpoint, components: _Components, reads_open: bool) ->
     for status, reply in sorted(replies.items()):
         response: dict[str, Any] = {
             "description": reply.description,
-            "content": {"application/json": {"schema": components.schema_for(reply.model, "serialization")}},
+            "content": {reply.media_type: {"schema": components.schema_for(reply.model, "serialization")}},
         }
         if reply.headers:
             response["headers"] = {

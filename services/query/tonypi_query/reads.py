@@ -35,6 +35,15 @@ SELECT_TELEMETRY = (
 )
 ROBOT_EXISTS = "SELECT EXISTS (SELECT 1 FROM robots WHERE robot_id = $1)"
 SELECT_JOB = f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"
+COMMAND_COLUMNS = """command_id, robot_id, type, params, state, wait, timeout_s, actor, requested_at,
+    deadline, sent_at, sent_count, finished_at, response, seq AS sequence"""
+SELECT_COMMAND = f"SELECT {COMMAND_COLUMNS} FROM commands WHERE command_id = $1"
+SELECT_LATCH = (
+    "SELECT robot_id, engaged, command_id, reason, actor, changed_at FROM emergency_stops WHERE robot_id = $1"
+)
+SELECT_LATCHES = (
+    "SELECT robot_id, engaged, command_id, reason, actor, changed_at FROM emergency_stops ORDER BY robot_id"
+)
 SELECT_CHECKPOINT = "SELECT last_seq FROM projection_checkpoint WHERE projection = $1"
 SELECT_API_TOKEN = (
     "SELECT name, role, token_sha256 FROM api_tokens WHERE token_sha256 = $1 AND revoked_at IS NULL"
@@ -173,6 +182,25 @@ class Reads:
 
     async def fleet_counts(self) -> asyncpg.Record:
         return await self._fetchrow(SELECT_FLEET_COUNTS, self._online_timeout)
+
+    async def command(self, command_id: str) -> asyncpg.Record | None:
+        return await self._fetchrow(SELECT_COMMAND, command_id)
+
+    async def commands(self, robot_id: str, limit: int, before_seq: int | None) -> list[asyncpg.Record]:
+        """One page of a robot's commands, newest first (keyset on the request's sequence)."""
+        return await self._fetch(
+            f"SELECT {COMMAND_COLUMNS} FROM commands WHERE robot_id = $1 AND seq < $2 "
+            "ORDER BY seq DESC LIMIT $3",
+            robot_id,
+            before_seq if before_seq is not None else 2**63 - 1,
+            limit,
+        )
+
+    async def latch(self, robot_id: str) -> asyncpg.Record | None:
+        return await self._fetchrow(SELECT_LATCH, robot_id)
+
+    async def latches(self) -> list[asyncpg.Record]:
+        return await self._fetch(SELECT_LATCHES)
 
     async def checkpoint(self) -> int:
         """The projector's last applied stream sequence; 0 before it has migrated or applied."""

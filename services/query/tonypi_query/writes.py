@@ -90,6 +90,10 @@ class RobotWrites:
         payload = kinds.RobotDeactivatedV1(robot_id=robot_id, actor=actor)
         return await self._append(EventType.ROBOT_DEACTIVATED, robot_id, payload)
 
+    async def append(self, event_type: EventType, robot_id: str, payload: kinds.Payload) -> WriteResult:
+        """Any other write (commands.py): one event, then the bounded wait for the projector."""
+        return await self._append(event_type, robot_id, payload)
+
     async def _require(self, robot_id: str) -> None:
         if not await self._reads.robot_exists(robot_id):
             raise NotFound("Robot not found")

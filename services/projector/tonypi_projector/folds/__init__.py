@@ -10,9 +10,10 @@ from collections.abc import Callable
 
 from tonypi_events import EventEnvelope, EventType, decode_payload
 
+from ..rows import evolve
 from .context import LOG_IDS_PER_EVENT, FoldContext, ItemCatalogue, Outcome, RobotState
 from .jobs import JOB_FOLDS
-from .logs import ROBOT_LOG_FOLDS, on_ingest_rejected
+from .logs import COMMAND_FOLDS, ROBOT_LOG_FOLDS, on_ingest_rejected
 from .robots import API_FOLDS, ROBOT_MESSAGE_FOLDS, auto_register, seen
 from .tokens import TOKEN_FOLDS
 
@@ -24,6 +25,7 @@ ROBOT_FOLDS: dict[EventType, Fold] = {**ROBOT_MESSAGE_FOLDS, **JOB_FOLDS, **ROBO
 OTHER_FOLDS: dict[EventType, Fold] = {
     **API_FOLDS,
     **TOKEN_FOLDS,
+    **COMMAND_FOLDS,
     EventType.INGEST_REJECTED: on_ingest_rejected,
 }
 
@@ -41,7 +43,7 @@ def fold_event(state: RobotState, seq: int, event: EventEnvelope, items: ItemCat
             status = getattr(payload, "status", None) if event.event_type is EventType.STATUS else None
             state = auto_register(ctx, state, status or "online")
         else:
-            state = RobotState(robot=seen(ctx, state.robot), job=state.job)
+            state = evolve(state, robot=seen(ctx, state.robot))
     else:
         fold = OTHER_FOLDS[event.event_type]
     state = fold(ctx, state, payload)
@@ -50,6 +52,7 @@ def fold_event(state: RobotState, seq: int, event: EventEnvelope, items: ItemCat
         jobs=tuple(sorted(ctx.jobs, key=lambda j: j.id)),
         logs=tuple(ctx.logs),
         tokens=tuple(ctx.tokens),
+        notes=tuple(ctx.notes),
     )
 
 

@@ -19,10 +19,12 @@ ItemCatalogue = Mapping[str, JsonObject]
 
 @dataclass(frozen=True)
 class RobotState:
-    """All a fold needs to know about one robot: its row and its active job, if any."""
+    """All a fold needs to know about one robot: its row, its active job if any, and its
+    most recent ended job (what a repeated ending or a counter running on refers to)."""
 
     robot: Robot | None = None
     job: Job | None = None
+    last_job: Job | None = None
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class Outcome:
     jobs: tuple[Job, ...] = ()  # job rows this event wrote, in id order (ended before started)
     logs: tuple[LogEntry, ...] = ()
     tokens: tuple[TokenChange, ...] = ()
+    notes: tuple[str, ...] = ()  # why a message changed nothing it might have (counted)
 
 
 @dataclass
@@ -45,6 +48,7 @@ class FoldContext:
     jobs: list[Job] = field(default_factory=list)
     logs: list[LogEntry] = field(default_factory=list)
     tokens: list[TokenChange] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def at(self) -> datetime:
@@ -79,6 +83,11 @@ class FoldContext:
                 timestamp=self.at,
             )
         )
+
+    def note(self, reason: str) -> None:
+        """The message was recognised and deliberately changed nothing (a repeat, an echo):
+        counted by reason (`tonypi_projector_messages_without_effect_total`), never logged."""
+        self.notes.append(reason)
 
     def wrote_job(self, job: Job) -> None:
         self.jobs = [j for j in self.jobs if j.id != job.id] + [job]

@@ -3,24 +3,38 @@ and messages ingest rejected."""
 
 from __future__ import annotations
 
-from tonypi_events import EventType, kinds
+from tonypi_events import FLEET, EventType, kinds
 
+from .commands import answered_id
 from .context import FoldContext, RobotState, without_none
 
 UNATTRIBUTED = "_unattributed"
 _FAILED_STATUSES = frozenset({"error", "failed", "failure"})
+ITEM_ECHO = "item_echo"
+
+
+def is_item_echo(payload: kinds.CommandResponseV1) -> bool:
+    """Both generations echo every item reply on tonypi/commands/response:
+    `{"robot_id", "timestamp", "success": <found>, "item": <item or null>, "message": ...}`,
+    with no command id (docs/contract/semantics.md). Every command we send has an id, so
+    an answer without one that carries `item` answers no command."""
+    return payload.command_id is None and "item" in (payload.model_extra or {})
 
 
 def _answer(what: str):
     def fold(ctx: FoldContext, state: RobotState, payload: kinds.CommandResponseV1) -> RobotState:
+        if is_item_echo(payload):
+            ctx.note(ITEM_ECHO)  # not a command outcome: no log line, counted
+            return state
         ok = payload.success is not False and (payload.status or "").lower() not in _FAILED_STATUSES
         outcome = "succeeded" if ok else "failed"
-        message = f"{what} {payload.command_id or '(no id)'} {outcome} on {ctx.robot_id}"
+        command_id = answered_id(ctx.event.payload)
+        message = f"{what} {command_id or '(no id)'} {outcome} on {ctx.robot_id}"
         if payload.message:
             message += f": {payload.message}"
         details = without_none(
             {
-                "command_id": payload.command_id,
+                "command_id": command_id,
                 "success": payload.success,
                 "status": payload.status,
                 "message": payload.message,
@@ -64,6 +78,70 @@ def on_ingest_rejected(ctx: FoldContext, state: RobotState, payload: kinds.Inges
     )
     return state
 
+
+def _who(actor: kinds.Actor) -> str:
+    return f"{actor.name} ({actor.role})" if actor.role else actor.name
+
+
+def on_command_requested(
+    ctx: FoldContext, state: RobotState, payload: kinds.CommandRequestedV1
+) -> RobotState:
+    target = "every robot" if ctx.robot_id == FLEET else ctx.robot_id
+    details = {"command_id": payload.command_id, "type": payload.type, "actor": payload.actor.model_dump()}
+    if payload.robot_online is False and not payload.wait:
+        details["expired"] = "robot offline"
+    ctx.log(
+        "INFO",
+        "command",
+        f"Command {payload.command_id} ({payload.type}) for {target} requested by {_who(payload.actor)}",
+        details,
+        about_robot=ctx.robot_id != FLEET,
+    )
+    return state
+
+
+def on_emergency_stop(ctx: FoldContext, state: RobotState, payload: kinds.EmergencyStopV1) -> RobotState:
+    target = "the whole fleet" if ctx.robot_id == FLEET else ctx.robot_id
+    what = "engaged" if payload.engaged else "released (resume)"
+    message = f"Emergency stop {what} for {target} by {_who(payload.actor)}"
+    if payload.engaged and payload.reason:
+        message += f": {payload.reason}"
+    details = without_none(
+        {
+            "command_id": payload.command_id,
+            "engaged": payload.engaged,
+            "reason": payload.reason,
+            "actor": payload.actor.model_dump(),
+        }
+    )
+    ctx.log(
+        "ERROR" if payload.engaged else "WARNING",
+        "emergency_stop",
+        message,
+        details,
+        about_robot=ctx.robot_id != FLEET,
+    )
+    return state
+
+
+def on_command_sent(ctx: FoldContext, state: RobotState, payload: kinds.CommandSentV1) -> RobotState:
+    if payload.resend:  # the first send shows in the command's state; a resend is worth a line
+        ctx.log(
+            "WARNING",
+            "emergency_stop",
+            f"Emergency stop {payload.command_id} re-sent to {payload.to_robot or ctx.robot_id}: "
+            "it came back without it",
+            {"command_id": payload.command_id, "topic": payload.topic},
+            about_robot=ctx.robot_id != FLEET,
+        )
+    return state
+
+
+COMMAND_FOLDS = {
+    EventType.COMMAND_REQUESTED: on_command_requested,
+    EventType.EMERGENCY_STOP: on_emergency_stop,
+    EventType.COMMAND_SENT: on_command_sent,
+}
 
 ROBOT_LOG_FOLDS = {
     EventType.COMMAND_RESPONSE: on_command_response,

@@ -1,0 +1,132 @@
+"""What the deliverer knows of the fleet, read from the events stream (never from MQTT, so
+every ingest replica sees the same, whichever robot messages it happened to receive):
+
+- each robot's latest status event (online? does it say it is emergency-stopped?);
+- the emergency-stop latches: the latest `emergency_stop` event per robot id and `_fleet`.
+
+Both are ordered consumers starting at the last message per subject, then following live.
+When a latched robot reports a status that does not say it is stopped (it restarted and
+forgot, MQTT.md), `on_forgot(robot_id, latch, status_event_id)` is called to send it again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from nats.aio.client import Client as NatsClient
+from nats.js.api import DeliverPolicy
+from tonypi_events import FLEET, EventType, StreamNames, decode, decode_payload, utc_now
+
+log = logging.getLogger("tonypi_ingest.presence")
+
+# A status this soon after the press may have left the robot before the stop reached it.
+PRESS_GRACE = timedelta(seconds=1)
+# A robot still reporting without the stop (gen 1 has none) is sent it at most this often, per
+# replica; a robot coming back (its previous status offline, or none) is sent it at once.
+RESEND_EVERY_S = 30.0
+
+
+@dataclass(frozen=True)
+class Latch:
+    robot_id: str
+    command_id: str
+    reason: str | None
+    changed_at: datetime
+
+
+@dataclass(frozen=True)
+class Seen:
+    status: str
+    stopped: bool
+    received_at: datetime
+
+
+Forgot = Callable[[str, Latch, str], None]
+
+
+class Presence:
+    def __init__(self, streams: StreamNames, online_timeout_s: float, on_forgot: Forgot) -> None:
+        self._streams, self._online_timeout = streams, timedelta(seconds=online_timeout_s)
+        self._on_forgot = on_forgot
+        self.latches: dict[str, Latch] = {}
+        self.seen: dict[str, Seen] = {}
+        self._last_resend: dict[str, float] = {}
+        self._subs: list = []
+
+    async def start(self, nc: NatsClient) -> None:
+        js = nc.jetstream()
+        subjects = self._streams.subjects
+        for event_type, handler in (
+            (EventType.EMERGENCY_STOP, self._on_latch),
+            (EventType.STATUS, self._on_status),
+        ):
+            subject = subjects.of_type(event_type)
+            self._subs.append(
+                await js.subscribe(
+                    subject,
+                    stream=self._streams.events,
+                    cb=handler,
+                    ordered_consumer=True,
+                    deliver_policy=DeliverPolicy.LAST_PER_SUBJECT,
+                )
+            )
+
+    async def stop(self) -> None:
+        for sub in self._subs:
+            try:
+                await sub.unsubscribe()
+            except Exception as exc:  # the connection is going anyway
+                log.debug("unsubscribe: %s", exc)
+        self._subs.clear()
+
+    def online(self, robot_id: str) -> bool:
+        seen = self.seen.get(robot_id)
+        return (
+            seen is not None
+            and seen.status != "offline"
+            and utc_now() - seen.received_at <= self._online_timeout
+        )
+
+    def latch_for(self, robot_id: str) -> Latch | None:
+        return self.latches.get(robot_id) or self.latches.get(FLEET)
+
+    async def _on_latch(self, msg) -> None:
+        try:
+            event = decode(msg.data)
+            payload = decode_payload(event)
+        except Exception as exc:  # not ours to judge: the projector dead-letters it
+            log.warning("unreadable emergency_stop event at %s: %s", msg.subject, exc)
+            return
+        if payload.engaged:
+            self.latches[event.robot_id] = Latch(
+                event.robot_id, payload.command_id, payload.reason, event.received_at
+            )
+        else:
+            self.latches.pop(event.robot_id, None)
+
+    async def _on_status(self, msg) -> None:
+        try:
+            event = decode(msg.data)
+            payload = decode_payload(event)
+        except Exception as exc:
+            log.warning("unreadable status event at %s: %s", msg.subject, exc)
+            return
+        stopped = payload.status == "emergency_stopped" or payload.emergency_stopped is True
+        before = self.seen.get(event.robot_id)
+        self.seen[event.robot_id] = Seen(payload.status, stopped, event.received_at)
+        latch = self.latch_for(event.robot_id)
+        if latch is None or stopped or payload.status == "offline":
+            return
+        back = before is None or before.status == "offline"
+        now = time.monotonic()
+        if not back:
+            if event.received_at < latch.changed_at + PRESS_GRACE:
+                return
+            if now - self._last_resend.get(event.robot_id, -RESEND_EVERY_S) < RESEND_EVERY_S:
+                return
+        self._last_resend[event.robot_id] = now
+        self._on_forgot(event.robot_id, latch, event.event_id)

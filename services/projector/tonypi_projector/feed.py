@@ -1,0 +1,98 @@
+"""The live feed: one compact change record per applied event, written in the batch's
+transaction and tailed by the query service for Server-Sent Events (docs/live.md).
+
+Generic over tables: a record lists the rows the event wrote under each table's name (any
+tuple of row dataclasses a fold hands back, so a table a later fold adds flows in with no
+glue here), the event's own payload, and a short summary of the robot row when it changed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from tonypi_events import EventEnvelope
+
+from .rows import JsonObject, Robot
+
+# Table name -> the kind a client filters by (?kind=job). Unlisted tables: the name itself.
+KIND_OF_TABLE = {
+    "jobs": "job",
+    "logs": "log",
+    "commands": "command",
+    "latches": "emergency_stop",
+    "alarms": "alarm",
+}
+ROBOT_SUMMARY = ("robot_id", "name", "status", "last_seen", "is_active")
+MAX_PAYLOAD_CHARS = 16_384  # a bigger payload is left out of the record (it is in the stream)
+
+
+@dataclasses.dataclass(frozen=True)
+class FeedEntry:
+    seq: int
+    robot_id: str
+    event_type: str
+    kinds: tuple[str, ...]
+    at: datetime
+    data: JsonObject
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def row_json(row: Any) -> JsonObject:
+    return {f.name: _plain(getattr(row, f.name)) for f in dataclasses.fields(row)}
+
+
+def entry(
+    seq: int, event: EventEnvelope, robot: Robot | None, rows: Mapping[str, Sequence[Any]]
+) -> FeedEntry:
+    """`robot`: the robot row if this event changed it; `rows`: table name -> rows written."""
+    kinds: list[str] = [event.event_type.value]
+    data: JsonObject = {
+        "event_type": event.event_type.value,
+        "robot_id": event.robot_id,
+        "source": event.source,
+    }
+    if len(str(event.payload)) <= MAX_PAYLOAD_CHARS:
+        data["payload"] = event.payload
+    if robot is not None:
+        kinds.append("robot")
+        data["robot"] = {k: _plain(getattr(robot, k)) for k in ROBOT_SUMMARY}
+    written = {}
+    for table, table_rows in rows.items():
+        if table_rows:
+            kinds.append(KIND_OF_TABLE.get(table, table))
+            written[table] = [row_json(r) for r in table_rows]
+    if written:
+        data["rows"] = written
+    return FeedEntry(
+        seq, event.robot_id, event.event_type.value, tuple(dict.fromkeys(kinds)), event.received_at, data
+    )
+
+
+# Rows never shown to live viewers: api_tokens (credentials, even as hashes, and who holds
+# them are for `tonypi token list`, not for every dashboard).
+NOT_FED = frozenset({"tokens"})
+
+
+def outcome_rows(outcome: Any) -> dict[str, Sequence[Any]]:
+    """Every field of a fold's Outcome that is a tuple of rows (dataclasses): jobs, logs, and
+    whatever a later fold adds. Other fields (the state, notes) are not rows."""
+    rows = {}
+    for f in dataclasses.fields(outcome):
+        if f.name in NOT_FED:
+            continue
+        value = getattr(outcome, f.name)
+        if isinstance(value, tuple) and all(dataclasses.is_dataclass(v) for v in value):
+            rows[f.name] = value
+    return rows

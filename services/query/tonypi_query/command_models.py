@@ -1,0 +1,131 @@
+"""Models of the command, emergency-stop and live-feed endpoints (docs/commands.md, docs/live.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from tonypi_events.kinds import COMMAND_TYPES
+
+from .models import MAX_PAGE_SIZE, Cursor, RobotId, SeedRobotFilter, UtcDateTime
+
+# A command's parameters travel to the robot inside its MQTT payload: kept small.
+MAX_PARAMS_BYTES = 4096
+# Longest a command may wait for its answer (or, with wait, for its robot): within the events
+# stream's duplicate window (120 s), which is what keeps a redelivered command from being sent twice.
+MAX_TIMEOUT_S = 90.0
+DEFAULT_TIMEOUT_S = 10.0
+MAX_WAIT_S = 10.0
+CommandType = Literal[COMMAND_TYPES]  # type: ignore[valid-type]
+Reason = Annotated[str, StringConstraints(max_length=255, pattern=r"^[^\x00]*$")]
+CommandId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+def _small_params(value: dict[str, Any]) -> dict[str, Any]:
+    if len(json.dumps(value)) > MAX_PARAMS_BYTES:
+        raise ValueError(f"params may hold at most {MAX_PARAMS_BYTES} bytes of JSON")
+    if {"type", "id"} & value.keys():
+        raise ValueError("params may not set `type` or `id`: the API sets them")
+    return value
+
+
+class CommandCreate(BaseModel):
+    """POST /robots/{robot_id}/commands and POST /commands (the whole fleet)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    type: CommandType = Field(
+        description="what the robot's client knows; `resume` releases an emergency stop"
+    )
+    params: Annotated[dict[str, Any], AfterValidator(_small_params)] = Field(
+        default_factory=dict, description="sent to the robot beside type and id, e.g. {direction, distance}"
+    )
+    timeout_s: float = Field(
+        DEFAULT_TIMEOUT_S, ge=0.1, le=MAX_TIMEOUT_S, description="stream seconds to wait for the answer"
+    )
+    wait: bool = Field(
+        False,
+        description="robot offline: hold the command until it is back (within timeout_s); "
+        "otherwise it expires",
+    )
+
+
+class EmergencyStopCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    reason: Reason | None = None
+
+
+class CommandPath(BaseModel):
+    command_id: CommandId
+
+
+class CommandWaitQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    wait: float = Field(
+        0, ge=0, le=MAX_WAIT_S, description=f"seconds to wait for an outcome, at most {MAX_WAIT_S}"
+    )
+
+
+class CommandsQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    limit: int = Field(50, ge=0, le=MAX_PAGE_SIZE, description=f"page size, at most {MAX_PAGE_SIZE}")
+    before: Cursor | None = Field(None, description="the `before` value from the previous page's Link header")
+
+
+KindList = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=r"^[a-z_]+(,[a-z_]+)*$")]
+
+
+class EventsQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    robot_id: SeedRobotFilter | None = Field(None, description="only this robot's records")
+    kind: KindList | None = Field(
+        None,
+        description="only records of these kinds, comma-separated: robot, job, log, command, emergency_stop, "
+        "alarm, or an event type such as status",
+    )
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        return frozenset(self.kind.split(",")) if self.kind else frozenset()
+
+
+class CommandOut(BaseModel):
+    command_id: str
+    robot_id: str = Field(description="the robot, or `_fleet` for the whole fleet")
+    type: str
+    params: dict[str, Any]
+    state: Literal["requested", "sent", "succeeded", "failed", "timed_out", "expired"]
+    wait: bool
+    timeout_s: float
+    actor: dict[str, Any] = Field(description="who asked: {name, role}")
+    requested_at: UtcDateTime
+    deadline: UtcDateTime
+    sent_at: UtcDateTime | None
+    sent_count: int
+    finished_at: UtcDateTime | None
+    response: Any = Field(description="the robot's answer; for the fleet, {robot_id: answer}")
+    sequence: int = Field(description="stream sequence of the request")
+
+
+class EmergencyStopOut(BaseModel):
+    robot_id: str = Field(description="the robot, or `_fleet` for the whole fleet")
+    engaged: bool
+    command_id: str
+    reason: str | None
+    actor: dict[str, Any]
+    changed_at: UtcDateTime
+
+
+class CommandAcceptedOut(BaseModel):
+    message: str
+    command_id: str
+    event_sequence: int
+    location: str
+
+
+__all__ = ["RobotId"]

@@ -1,0 +1,21 @@
+"""The live feed's endpoint: GET /api/robots-db/events (Server-Sent Events, docs/live.md)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .endpoints import Inputs
+from .keys import FEED, SETTINGS
+from .live import stream_events
+
+
+async def live_events(request: web.Request, inputs: Inputs) -> web.StreamResponse:
+    settings = request.app[SETTINGS]
+    return await stream_events(
+        request,
+        request.app[FEED],
+        inputs.query.robot_id,
+        inputs.query.kinds,
+        settings.sse_client_buffer,
+        settings.sse_heartbeat,
+    )

@@ -1,0 +1,72 @@
+"""Every command type to a simulated robot and back: sent once at QoS 1, answered, succeeded."""
+
+from __future__ import annotations
+
+from tonypi_events.kinds import COMMAND_TYPES
+
+from .conftest import API, until
+
+
+async def _online(api, robot_id: str) -> bool:
+    resp = await api.get(f"{API}/robots/{robot_id}")
+    return resp.status == 200 and (await resp.json())["online"]
+
+
+async def test_each_command_type_round_trips(api, ingests, robots, observer):
+    await ingests.start()
+    robots.start("cmd_gen2", generation=2)
+    await until(lambda: _online(api, "cmd_gen2"))
+    for command_type in [t for t in COMMAND_TYPES if t != "resume"]:
+        resp = await api.post(
+            f"{API}/robots/cmd_gen2/commands", json={"type": command_type, "params": {"speed": 1}}
+        )
+        assert resp.status == 201, await resp.text()
+        created = await resp.json()
+        assert created["state"] in ("requested", "sent", "succeeded")
+        assert created["actor"] == {"name": "anonymous", "role": None}
+        assert resp.headers["Location"] == f"{API}/commands/{created['command_id']}"
+        done = await (await api.get(resp.headers["Location"] + "?wait=10")).json()
+        assert done["state"] == "succeeded", done
+        assert done["response"]["success"] is True and done["sent_count"] == 1
+        [sent] = observer.sent(created["command_id"])  # once
+        assert sent.topic == "tonypi/commands/cmd_gen2" and sent.qos == 1
+        assert sent.payload == {"type": command_type, "id": created["command_id"], "speed": 1}
+    history = await (await api.get(f"{API}/robots/cmd_gen2/commands?limit=100")).json()
+    assert [h["type"] for h in reversed(history)] == [t for t in COMMAND_TYPES if t != "resume"]
+
+
+async def test_unanswered_command_times_out_and_offline_robot_expires(
+    api, ingests, robots, observer, fleet_api
+):
+    await ingests.start()
+    # A gen 1 robot never answers head_nod... it answers "Unknown command": failed, not timed out.
+    robots.start("cmd_gen1", generation=1)
+    await until(lambda: _online(api, "cmd_gen1"))
+    resp = await api.post(f"{API}/robots/cmd_gen1/commands", json={"type": "head_nod"})
+    failed = await (await api.get(resp.headers["Location"] + "?wait=10")).json()
+    assert failed["state"] == "failed" and failed["response"]["message"] == "Unknown command"
+    # A robot that is online in our tables but does not answer: timed out at its deadline.
+    await fleet_api.status("silent")
+    await until(lambda: _online(api, "silent"))
+    resp = await api.post(f"{API}/robots/silent/commands", json={"type": "move", "timeout_s": 1})
+    command = await resp.json()
+    await observer.wait_for(lambda: observer.sent(command["command_id"]))
+    await fleet_api.status("silent")  # stream time moves on past the deadline
+    timed_out = await until(lambda: _state(api, command["command_id"], "timed_out"), timeout=20)
+    assert timed_out["finished_at"] == timed_out["deadline"]
+    # Offline robot, no wait: expired at once and never sent.
+    await fleet_api.status("gone", "offline")
+    await until(lambda: _known(api, "gone"))
+    resp = await api.post(f"{API}/robots/gone/commands", json={"type": "move"})
+    expired = await resp.json()
+    assert resp.status == 201 and expired["state"] == "expired"
+    assert observer.sent(expired["command_id"]) == []
+
+
+async def _state(api, command_id: str, state: str):
+    body = await (await api.get(f"{API}/commands/{command_id}")).json()
+    return body if body["state"] == state else None
+
+
+async def _known(api, robot_id: str) -> bool:
+    return (await api.get(f"{API}/robots/{robot_id}")).status == 200
