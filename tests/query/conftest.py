@@ -3,6 +3,7 @@ test's database from real events) and the query app in-process on a real port.""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import asyncpg
@@ -61,8 +62,11 @@ async def fleet(js, stream_names, database_url, projector) -> Fleet:
     return Fleet(js, stream_names, database_url)
 
 
-async def _serve(env: dict[str, str], token: str | None = None):
-    """`token`: sent on every request of the client (an admin's, unless a test says otherwise)."""
+async def _serve(env: dict[str, str], token: str | None = None, *, anonymous: bool = False):
+    """The app, with a client that sends `token` on every request; without one, an operator
+    token made for the test in the database (`grant_token`), unless `anonymous`."""
+    if token is None and not anonymous:
+        token = await grant_token(env["DATABASE_URL"], f"test-operator-{uuid.uuid4().hex[:6]}", "operator")
     app = init_app(load_settings(env))
     headers = {"Authorization": f"Bearer {token}"} if token else None
     client = TestClient(TestServer(app, host="127.0.0.1", port=int(env["QUERY_PORT"])), headers=headers)
@@ -103,6 +107,6 @@ async def api(query_env, admin_token):
 @pytest.fixture
 async def anonymous_api(query_env, projector):
     """The same app, on a port of its own, with a client that sends no token."""
-    client = await _serve({**query_env, "QUERY_PORT": str(free_port())})
+    client = await _serve({**query_env, "QUERY_PORT": str(free_port())}, anonymous=True)
     yield client
     await client.close()

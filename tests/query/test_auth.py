@@ -81,7 +81,7 @@ async def test_every_route_against_every_role_and_no_token(anonymous_api, tokens
 async def test_with_reads_open_only_reads_answer_without_a_token(query_env, tokens, fleet):
     await fleet.status(KNOWN)
     await fleet.applied()
-    client = await _serve({**query_env, "API_READS": "open"})
+    client = await _serve({**query_env, "API_READS": "open"}, anonymous=True)
     try:
         seen = await _matrix(client, tokens, reads_open=True)
         assert len(seen) == len(ENDPOINTS) * len(ROLES)
