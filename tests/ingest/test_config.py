@@ -14,7 +14,7 @@ def test_defaults():
     config = load_config({})
     assert (config.http.host, config.http.port) == ("127.0.0.1", 9101)
     assert (config.shared_group, config.client_id, config.subscribe_qos) == (None, None, 1)
-    assert (config.protocol, config.receive_maximum, config.buffer_size) == ("auto", 1000, 100_000)
+    assert (config.protocol, config.receive_maximum, config.buffer_size) == ("auto", 65_535, 100_000)
     assert config.catalogue_path == DEFAULT_CATALOGUE
 
 

@@ -34,6 +34,7 @@ async def serve(config: IngestConfig, stop: asyncio.Event) -> None:
         ack_timeout_s=config.ack_timeout_s,
     )
     metrics.BUFFER_DEPTH.set_function(lambda: forwarder.depth)
+    metrics.MQTT_RECEIVE_MAXIMUM.set(config.receive_maximum)
     ingestor = Ingestor(
         forwarder,
         config.streams.subjects,
@@ -70,10 +71,11 @@ async def serve(config: IngestConfig, stop: asyncio.Event) -> None:
     )
 
     async def connect_then_deliver() -> None:
-        nc = await link.connect()
+        await link.connect()
         while config.deliver_commands:
             try:
-                await deliverer.run(nc)
+                # link.nc, not the first client: a client the server closed is replaced (NatsLink).
+                await deliverer.run(link.nc)
             except Exception as exc:  # NATS trouble setting up the consumers: start them again
                 log.warning("command delivery stopped (%s: %s); restarting it", type(exc).__name__, exc)
                 await asyncio.sleep(1.0)

@@ -62,8 +62,13 @@ def _protocol(env: Env) -> str:
     return value
 
 
+RECEIVE_MAXIMUM_DEFAULT = 65_535
+
+
 def _receive_maximum(env: Env) -> int:
-    value = env_int(env, "MQTT_RECEIVE_MAXIMUM", 1000, minimum=1)
+    # 65535, the most MQTT 5 allows: a stock Mosquitto (max_queued_messages 1000) then never
+    # queues for ingest, so never drops (docs/ingest.md, "The QoS 1 window").
+    value = env_int(env, "MQTT_RECEIVE_MAXIMUM", RECEIVE_MAXIMUM_DEFAULT, minimum=1)
     if value > 65535:
         raise ConfigError(f"MQTT_RECEIVE_MAXIMUM={value} must be at most 65535")
     return value

@@ -5,6 +5,10 @@ publishes await their acks at once (one round trip serves many), never one at a 
 Anything unacknowledged after `ack_timeout_s`, or refused, goes back to the front of the
 buffer and is sent again with the same `Nats-Msg-Id`, so a publish that did land but
 whose ack was lost is not stored twice (within the stream's duplicate window).
+
+Each item ends in `on_done(stored)`: True once JetStream acknowledged it, False if it can
+never be stored (JetStream answered 400, or it exceeds the server's max_payload: sending
+it would make the server close the connection). Never retried forever, never left hanging.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from tonypi_runtime.logs import Throttled
 
 from . import metrics
 
-Callback = Callable[[], None]
+Done = Callable[[bool], None]  # called once per item: True stored, False refused for good
 log = logging.getLogger("tonypi_ingest.forwarder")
 
 
@@ -36,9 +40,13 @@ class Outgoing:
     headers: dict[str, str]
     kind: str  # metric label
     received: float  # monotonic time the MQTT message arrived
-    on_acked: Callback | None = None
+    on_done: Done | None = None
     sent_at: float = field(default=0.0)
     attempts: int = field(default=0)
+
+    def wire_size(self) -> int:
+        """Bytes the server counts against max_payload: the data and the header block."""
+        return len(self.data) + 12 + sum(len(k) + len(v.encode()) + 4 for k, v in self.headers.items())
 
 
 class Connection(Protocol):
@@ -50,6 +58,10 @@ class Connection(Protocol):
     def connected(self) -> bool: ...
 
     def stream_missing(self) -> None: ...
+
+
+# Headers of ingest's messages stay far below this; only bigger items are measured exactly.
+_HEADER_ALLOWANCE = 8 * 1024
 
 
 def _refused_for_good(error: BaseException) -> bool:
@@ -72,6 +84,7 @@ class JetStreamForwarder:
     ) -> None:
         self._link = link
         self._js: JetStreamContext | None = None
+        self._nc: NatsClient | None = None  # the client `_js` belongs to: a new one gets a new context
         self._linger = linger_s
         self._capacity, self._max_in_flight, self._ack_timeout = capacity, max_in_flight, ack_timeout_s
         self._waiting: deque[Outgoing] = deque()
@@ -130,15 +143,26 @@ class JetStreamForwarder:
         while self._waiting and len(self._in_flight) < self._max_in_flight:
             if not self._link.connected:
                 return  # the link wakes us when NATS is back
-            if self._js is None:
-                self._js = self._link.nc.jetstream()
+            nc = self._link.nc
+            if self._js is None or self._nc is not nc:
+                self._nc, self._js = nc, nc.jetstream()
             pause = self._pause_until - time.monotonic()
             if pause > 0:
                 await asyncio.sleep(pause)
                 continue
             item = self._waiting.popleft()
+            # The server closes a connection that sends more than its max_payload (headers
+            # included): such an item is refused here, before it can do that.
+            if len(item.data) + _HEADER_ALLOWANCE > nc.max_payload and item.wire_size() > nc.max_payload:
+                self._refused(
+                    item, f"{item.wire_size()} bytes exceed the server's max_payload {nc.max_payload}"
+                )
+                continue
             try:
                 future = await self._js.publish_async(item.subject, item.data, headers=item.headers)
+            except nats.errors.MaxPayloadError as exc:
+                self._refused(item, exc)
+                continue
             except (nats.errors.Error, OSError) as exc:
                 self._waiting.appendleft(item)
                 self._retry_later("send", exc)
@@ -152,11 +176,7 @@ class JetStreamForwarder:
         item = self._in_flight.pop(future)
         error = None if future.cancelled() else future.exception()
         if error is not None and _refused_for_good(error):
-            metrics.PUBLISH_REFUSED.inc()
-            self._throttled.error(
-                "refused", "JetStream refused %s for good (%s); dropping it", item.subject, error
-            )
-            self._acted_on(item)  # never storable: holding its MQTT ack would only jam the window
+            self._refused(item, error)
         elif future.cancelled() or error is not None:
             self._waiting.appendleft(item)
             metrics.PUBLISH_RETRIES.inc()
@@ -167,13 +187,20 @@ class JetStreamForwarder:
         else:
             metrics.PUBLISHED_BY_KIND[item.kind].inc()
             metrics.PUBLISH_LATENCY.observe(time.monotonic() - item.received)
-            self._acted_on(item)
+            self._acted_on(item, True)
         self._wakeup.set()
 
-    def _acted_on(self, item: Outgoing) -> None:
-        if item.on_acked is not None:
+    def _refused(self, item: Outgoing, error: object) -> None:
+        metrics.PUBLISH_REFUSED.inc()
+        self._throttled.error(
+            "refused", "JetStream refused %s for good (%s); dropping it", item.subject, error
+        )
+        self._acted_on(item, False)  # never storable: holding its MQTT ack would only jam the window
+
+    def _acted_on(self, item: Outgoing, stored: bool) -> None:
+        if item.on_done is not None:
             try:
-                item.on_acked()
+                item.on_done(stored)
             except Exception:  # a failed MQTT ack or reply must not stall publishing
                 log.exception("after-ack action failed for %s", item.subject)
         if not self._waiting and not self._in_flight:

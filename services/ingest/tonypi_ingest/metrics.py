@@ -34,6 +34,47 @@ PUBLISH_REFUSED = Counter(
     "tonypi_ingest_publish_refused_total", "Publishes JetStream refused for good (400), dropped"
 )
 MQTT_CONNECTED = Gauge("tonypi_ingest_mqtt_connected", "1 while subscribed to the MQTT broker")
+OUTCOMES = Counter(
+    "tonypi_ingest_outcomes_total",
+    "MQTT messages by their one final outcome: stored, dead_lettered, skipped_retained, "
+    "or dropped_buffer_full / dropped_refused / dropped_error (each also logged)",
+    ["outcome"],
+)
+MQTT_QOS1_RECEIVED = Counter("tonypi_ingest_mqtt_qos1_received_total", "QoS 1 messages received")
+MQTT_ACKED = Counter(
+    "tonypi_ingest_mqtt_acks_total",
+    "QoS 1 messages acknowledged (PUBACK sent, or abandoned with the connection they came on: "
+    "the broker redelivers those)",
+)
+MQTT_UNACKED = Gauge(
+    "tonypi_ingest_mqtt_unacked",
+    "QoS 1 messages received on the current MQTT connection and not yet acknowledged "
+    "(the window the broker fills up to MQTT_RECEIVE_MAXIMUM)",
+)
+MQTT_RECEIVE_MAXIMUM = Gauge(
+    "tonypi_ingest_mqtt_receive_maximum",
+    "The QoS 1 window ingest asked the broker for (MQTT 5 Receive Maximum)",
+)
+RETAINED_SKIPPED = Counter(
+    "tonypi_ingest_retained_skipped_total",
+    "Deliveries with the retain flag (a stored old message, not a new one), acknowledged and skipped",
+)
+REPLIES_REFUSED = Counter(
+    "tonypi_ingest_replies_refused_total", "Scan replies not published: their topic was not publishable"
+)
+NATS_CLIENTS_REPLACED = Counter(
+    "tonypi_ingest_nats_clients_replaced_total",
+    "NATS clients closed for good (e.g. a server -ERR) and replaced by a new connection",
+)
+BROKER_DROPPED = Gauge(
+    "tonypi_ingest_mqtt_broker_dropped_messages",
+    "Messages the MQTT broker reports it dropped since it started (Mosquitto "
+    "$SYS/broker/publish/messages/dropped; every client, not only ingest)",
+)
+BROKER_DROPPED_SEEN = Counter(
+    "tonypi_ingest_mqtt_broker_dropped_total",
+    "Increases of the broker's dropped-messages count seen while ingest was connected",
+)
 NATS_CONNECTED = Gauge("tonypi_ingest_nats_connected", "1 while connected to NATS")
 
 
@@ -52,6 +93,7 @@ class LabelCache(dict):
 RECEIVED_BY_KIND = LabelCache(MESSAGES_RECEIVED)
 PUBLISHED_BY_KIND = LabelCache(EVENTS_PUBLISHED)
 REJECTED_BY_REASON = LabelCache(REJECTED)
+OUTCOME = LabelCache(OUTCOMES)
 COMMANDS = Counter(
     "tonypi_ingest_commands_total",
     "Operator commands the deliverer handled, by outcome: sent, resent (a latched stop to a robot that "

@@ -83,6 +83,12 @@ def make_client(config: IngestConfig, protocol: aiomqtt.ProtocolVersion) -> aiom
 
 
 def subscriptions(filters: list[str], qos: int, protocol: aiomqtt.ProtocolVersion) -> list[tuple]:
+    """Robot topics. MQTT 5: retain handling 2, so the broker sends no retained message on
+    subscribe (a retained status or scan is an old message, not a new one). MQTT 3.1.1 has
+    no such option: a delivery flagged retained is counted and skipped (Ingestor)."""
     if protocol is V5:
-        return [(f, SubscribeOptions(qos=qos)) for f in filters]
+        return [
+            (f, SubscribeOptions(qos=qos, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND))
+            for f in filters
+        ]
     return [(f, qos) for f in filters]

@@ -4,6 +4,10 @@ acknowledge QoS 1 messages only when told to (after JetStream acked their events
 Reconnects with backoff when the broker goes away. With MQTT_CLIENT_ID set the session
 is persistent, so the broker keeps QoS 1 messages for ingest while it is away and
 redelivers the ones it never acknowledged.
+
+Every QoS 1 message is acknowledged exactly once (`Acker`), also when handling it raised;
+`tonypi_ingest_mqtt_unacked` is the window the connection holds. `$SYS` messages (the
+broker's drop counter) go to `BrokerDrops`, never to the robot-message handler.
 """
 
 from __future__ import annotations
@@ -14,16 +18,19 @@ from collections.abc import Awaitable, Callable
 
 import aiomqtt
 from tonypi_events import ROUTES, subscription_filter
+from tonypi_events.bounds import safe_text
+from tonypi_events.topics import publish_topic_problem
 from tonypi_runtime.entrypoint import sleep_unless
 from tonypi_runtime.logs import Throttled
 from tonypi_runtime.retry import backoff_delays
 
 from . import metrics
+from .broker_stats import DROPPED_TOPIC, BrokerDrops
 from .config import IngestConfig
 from .mqtt_session import NO_DELAY, ProtocolChoice, make_client, subscriptions
 
 Callback = Callable[[], None]
-MessageHandler = Callable[[str, bytes, "Callback | None"], None]
+MessageHandler = Callable[[str, bytes, "Callback | None", bool], None]  # topic, payload, ack, retained
 log = logging.getLogger("tonypi_ingest.mqtt")
 
 __all__ = ["NO_DELAY", "MqttSource", "subscription_filters"]
@@ -40,20 +47,38 @@ class MqttSource:
         self.subscribed = False
         self._throttled = Throttled(log)
         self._protocol = ProtocolChoice(config.protocol)
+        self._window = Window()
+        self._broker_drops = BrokerDrops()
+        metrics.MQTT_UNACKED.set_function(lambda: self._window.held)
 
     def send(self, topic: str, payload: bytes) -> None:
-        """Publish (QoS 1) without waiting; a reply that cannot go out is logged, not raised."""
+        """Publish (QoS 1) without waiting; a reply that cannot go out is logged, not raised.
+        The topic is checked first: the broker disconnects a client publishing on a bad one."""
+        problem = publish_topic_problem(topic)
+        if problem is not None:
+            metrics.REPLIES_REFUSED.inc()
+            self._throttled.error("reply-topic", "reply not sent: %s", safe_text(problem))
+            return
         client = self._client
         if client is None or not self.subscribed:
-            self._throttled.warning("reply", "MQTT disconnected: reply on %s not sent", topic)
+            self._throttled.warning("reply", "MQTT disconnected: reply on %s not sent", safe_text(topic, 200))
             return
         # paho queues the packet and retransmits it until the broker's PUBACK.
-        info = client._client.publish(topic, payload, qos=1)
+        try:
+            info = client._client.publish(topic, payload, qos=1)
+        except (ValueError, TypeError) as exc:
+            self._throttled.warning("reply", "MQTT publish on %s refused (%s)", safe_text(topic, 200), exc)
+            return
         if info.rc != 0:
-            self._throttled.warning("reply", "MQTT publish on %s failed (rc=%s)", topic, info.rc)
+            self._throttled.warning(
+                "reply", "MQTT publish on %s failed (rc=%s)", safe_text(topic, 200), info.rc
+            )
 
     async def publish(self, topic: str, payload: bytes, timeout: float = 10.0) -> None:
         """Publish at QoS 1 and return once the broker's PUBACK arrived; raises when it cannot."""
+        problem = publish_topic_problem(topic)
+        if problem is not None:  # the broker would disconnect ingest for it
+            raise aiomqtt.MqttError(f"not publishable: {problem}")
         client = self._client
         if client is None or not self.subscribed:
             raise aiomqtt.MqttError("MQTT disconnected")
@@ -71,10 +96,11 @@ class MqttSource:
             # Messages go straight from paho's callback to the handler: aiomqtt's queue costs
             # a task and a wait per message, a third of ingest's CPU at 10k msg/s.
             taking = [True]
+            window = self._window = Window()
             # Bound now, not looked up when called: a late message from this connection must be
             # acknowledged on it, never on the next one.
-            paho.on_message = lambda _c, _u, message, paho=paho, taking=taking: (
-                taking[0] and self._dispatch(paho, message)
+            paho.on_message = lambda _c, _u, message, paho=paho, taking=taking, window=window: (
+                taking[0] and self._dispatch(paho, window, message)
             )
             try:
                 async with client:
@@ -83,14 +109,11 @@ class MqttSource:
                     granted = await client.subscribe(
                         subscriptions(filters, self._config.subscribe_qos, protocol)
                     )
-                    refused = [
-                        f
-                        for f, code in zip(filters, granted, strict=False)
-                        if getattr(code, "value", code) >= 0x80
-                    ]
+                    refused = [f for f, code in zip(filters, granted, strict=True) if _refused_code(code)]
                     if refused:  # an ACL or a broker without shared subscriptions: not ready
                         log.error("the MQTT broker refused subscriptions to %s; retrying", ", ".join(refused))
                         raise aiomqtt.MqttError("subscription refused")
+                    await self._watch_broker_drops(client)
                     self._client, self.subscribed = client, True
                     metrics.MQTT_CONNECTED.set(1)
                     group = self._config.shared_group
@@ -134,18 +157,43 @@ class MqttSource:
             return
         lost.cancel()
 
-    def _dispatch(self, paho, message) -> None:
+    async def _watch_broker_drops(self, client: aiomqtt.Client) -> None:
+        """Subscribe to the broker's drop counter; a broker that refuses (an ACL, no $SYS)
+        leaves broker-side drops invisible, and says so once per connection."""
         try:
-            ack = _acker(paho, message.mid) if message.qos > 0 else None
-            self._handle(message.topic, message.payload, ack)
-        except Exception as exc:  # a bug here must cost one message, not the connection
+            granted = await client.subscribe(DROPPED_TOPIC, qos=0, timeout=5)
+            problem = "refused" if any(_refused_code(code) for code in granted) else None
+        except aiomqtt.MqttError as exc:
+            problem = str(exc)
+        if problem is not None:
+            log.warning(
+                "cannot read %s from the MQTT broker (%s): drops at the broker stay invisible to ingest",
+                DROPPED_TOPIC,
+                problem,
+            )
+
+    def _dispatch(self, paho, window: Window, message) -> None:
+        ack = None
+        try:
+            if message.qos > 0:
+                ack = Acker(paho, message.mid, window)
+            topic = message.topic
+            if topic.startswith("$"):  # $SYS: the broker's own counters
+                self._broker_drops.observe(topic, message.payload, bool(message.retain))
+                if ack is not None:
+                    ack()
+                return
+            self._handle(topic, message.payload, ack, bool(message.retain))
+        except Exception as exc:  # a bug here must cost one message, never the connection or the window
             self._throttled.error(
                 "dispatch",
-                "could not handle a message on %r (%s: %s)",
-                message._topic,
+                "could not handle a message on %s (%s: %s)",
+                safe_text(repr(message._topic), 200),
                 type(exc).__name__,
-                exc,
+                safe_text(str(exc), 300),
             )
+            if ack is not None:
+                ack()
 
     async def _stop_taking(self, client: aiomqtt.Client, taking: list[bool]) -> None:
         """Stop the flow; what already arrived has been handled.
@@ -165,9 +213,35 @@ class MqttSource:
         log.info("stopped taking MQTT messages")
 
 
-def _acker(paho, mid: int) -> Callback:
-    def ack() -> None:
-        if paho.is_connected():  # a PUBACK belongs to the connection that got the message
-            paho.ack(mid, 1)
+def _refused_code(code) -> bool:
+    return getattr(code, "value", code) >= 0x80
 
-    return ack
+
+class Window:
+    """QoS 1 messages one connection received and has not acknowledged yet."""
+
+    __slots__ = ("held",)
+
+    def __init__(self) -> None:
+        self.held = 0
+
+
+class Acker:
+    """Acknowledge one QoS 1 message, once: a second call does nothing (a PUBACK sent twice
+    could acknowledge a later message that reused the packet id)."""
+
+    __slots__ = ("_done", "_mid", "_paho", "_window")
+
+    def __init__(self, paho, mid: int, window: Window) -> None:
+        self._paho, self._mid, self._window, self._done = paho, mid, window, False
+        window.held += 1
+        metrics.MQTT_QOS1_RECEIVED.inc()
+
+    def __call__(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._window.held -= 1
+        if self._paho.is_connected():  # a PUBACK belongs to the connection that got the message
+            self._paho.ack(self._mid, 1)
+            metrics.MQTT_ACKED.inc()

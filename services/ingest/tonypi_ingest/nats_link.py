@@ -1,4 +1,9 @@
-"""The NATS side: connect with backoff, keep the streams declared, report connection state."""
+"""The NATS side: connect with backoff, keep the streams declared, report connection state.
+
+nats-py reconnects by itself after a lost connection, but a server `-ERR` (a protocol
+violation such as "maximum control line exceeded", or an authorization error) closes the
+client for good. Whenever a client closes while ingest is not stopping, a new one is
+connected, with backoff, and the forwarder publishes through it (docs/ingest.md)."""
 
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ class NatsLink:
         self.streams_ready = False
         self._closing = False
         self._redeclaring: asyncio.Task | None = None
+        self._replacing: asyncio.Task | None = None
         self._throttled = Throttled(log, interval_s=30)
 
     @property
@@ -48,6 +54,7 @@ class NatsLink:
                 disconnected_cb=self._disconnected,
                 reconnected_cb=self._reconnected,
                 error_cb=self._error,
+                closed_cb=self._closed,
             )
 
         self.nc = await retry_forever(attempt, f"NATS at {self._url.redacted}", log, retry_on=UNREACHABLE)
@@ -98,12 +105,31 @@ class NatsLink:
             log.warning("could not re-declare streams after reconnect (%s); publishing anyway", exc)
         self._on_available()
 
+    async def _closed(self) -> None:
+        metrics.NATS_CONNECTED.set(0)
+        if self._closing:
+            return
+        closed = self.nc
+        error = getattr(closed, "last_error", None) if closed is not None else None
+        log.error("NATS closed the connection for good (%s); connecting a new client", error)
+        metrics.NATS_CLIENTS_REPLACED.inc()
+        self.streams_ready = False
+        if self._replacing is None or self._replacing.done():
+            self._replacing = asyncio.create_task(self._replace(closed))
+
+    async def _replace(self, closed: NatsClient | None) -> None:
+        if self.nc is not closed:  # already replaced
+            return
+        await self.connect()
+
     async def _error(self, exc: Exception) -> None:
         # While NATS is down every reconnect attempt fails: one line per 30 s says so.
         self._throttled.warning(type(exc).__name__, "NATS: %s (reconnecting with backoff)", exc)
 
     async def close(self) -> None:
         self._closing = True
+        if self._replacing is not None:
+            self._replacing.cancel()
         if self.nc is not None and not self.nc.is_closed:
             try:
                 await asyncio.wait_for(self.nc.drain(), 5)
