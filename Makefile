@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PARTS := libs/events libs/runtime services/ingest services/projector services/query
 STAMP := $(VENV)/.installed
 
-.PHONY: install tools run test bench clean
+.PHONY: install tools run test unit bench clean
 
 install: $(STAMP)
 
@@ -23,8 +23,21 @@ run: install
 tools: install
 	bash deploy/ci/install-tools.sh
 
+# Style first (seconds), then the whole suite with MQTT, NATS and PostgreSQL answering:
+# those already running, else embedded ones from PyPI on free ports (tonypi with-deps).
 test: install tools
-	$(BIN)/pytest
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/tonypi with-deps -- $(BIN)/pytest
+
+# The fast tier: tests marked `unit` (pure logic, the API against fakes), no broker, no
+# database. Only the files that carry the mark are collected (importing the others costs
+# seconds); the URLs point where nothing answers, so a test that reaches a broker fails.
+UNIT_FILES = $(shell grep -rl --include='test_*.py' '^pytestmark = pytest.mark.unit' tests)
+unit: install
+	TEST_NATS_URL=nats://127.0.0.1:9 TEST_MQTT_URL=mqtt://127.0.0.1:9 \
+		TEST_PG_ADMIN_URL=postgresql://postgres@127.0.0.1:9/postgres \
+		$(BIN)/pytest -q -p no:schemathesis -m unit $(UNIT_FILES)
 
 # The benchmarks of docs/ingest.md, docs/projector.md and docs/query.md, one after another
 # (each wants the machine to itself). The query benchmark loads the API with wrk.

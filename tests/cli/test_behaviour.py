@@ -5,6 +5,7 @@ import random
 from collections import Counter
 from datetime import datetime, timedelta
 
+import pytest
 from tonypi_cli import fleet
 from tonypi_cli.behaviour import ITEMS_PER_JOB, RobotBehaviour
 from tonypi_events.items import load_item_catalogue
@@ -19,6 +20,9 @@ def reply_to(scan: fleet.Message) -> fleet.Payload:
     if qr in CATALOGUE:
         return {**base, "found": True, "item": CATALOGUE[qr]}
     return {**base, "found": False, "message": "Item not found"}
+
+
+pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
 
 
 def run_for(behaviour: RobotBehaviour, seconds: float, step: float = 0.05) -> list[fleet.Message]:
@@ -123,3 +127,28 @@ def test_answers_commands_with_their_id():
     [answer] = robot.answer_command({"type": "battery_request", "id": "c-42"})
     assert answer.topic == "tonypi/commands/response"
     assert answer.payload["command_id"] == "c-42" and answer.payload["data"]["percentage"] > 0
+
+
+def test_obeys_refuses_and_stops_like_the_real_client():
+    gen1, gen2 = behaviour(1), behaviour(2)
+    gen1.start(0.0)
+    gen2.start(0.0)
+    [unknown] = gen1.answer_command({"type": "head_nod", "id": "c1"})  # gen 2 only
+    assert unknown.payload["success"] is False and unknown.payload["message"] == "Unknown command"
+    [unknown] = gen2.answer_command({"type": "dance", "id": "c2"})
+    assert unknown.payload["message"] == "Unknown command"
+    stop_answers = gen2.emergency_stop({"type": "emergency_stop", "reason": "test", "id": "s1"})
+    topics = [m.topic for m in stop_answers]
+    assert topics[:2] == ["tonypi/emergency_stop/response", "tonypi/commands/response"]
+    assert all(m.payload["command_id"] == "s1" for m in stop_answers[:2])
+    assert stop_answers[2].payload["status"] == "emergency_stopped" and gen2.emergency_stopped
+    [refused] = gen2.answer_command({"type": "move", "id": "c3"})
+    assert refused.payload["success"] is False and "Emergency stop" in refused.payload["message"]
+    for allowed in ("status_request", "battery_request"):
+        [ok] = gen2.answer_command({"type": allowed, "id": "c4"})
+        assert ok.payload["success"] is True
+    resumed = gen2.answer_command({"type": "resume", "id": "c5"})
+    assert resumed[0].payload["success"] is True and not gen2.emergency_stopped
+    assert resumed[1].payload["status"] == "online"
+    [moved] = gen2.answer_command({"type": "move", "id": "c6"})
+    assert moved.payload["success"] is True and moved.payload["command_id"] == "c6"

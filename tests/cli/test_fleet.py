@@ -8,6 +8,8 @@ import pytest
 from tonypi_cli import fleet
 from tonypi_events import ROUTES, EventType, model_for, route_for
 
+pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
+
 NOW = datetime(2026, 11, 26, 10, 15, 2, 123456)
 GEN1, GEN2 = fleet.Robot("tonypi_g1", 1), fleet.Robot("tonypi_g2", 2)
 

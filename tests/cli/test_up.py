@@ -4,10 +4,13 @@ robot becomes visible through the API, and SIGTERM stops every process it starte
 
 import json
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from urllib.request import Request, urlopen
 
 import psutil
@@ -17,6 +20,8 @@ from tests.support.ports import free_port
 from tests.support.processes import popen_logged
 
 from .conftest import BASE_ENV
+
+pytestmark = pytest.mark.slow  # starts embedded servers (initdb): leave out with -m 'not slow'
 
 
 def wait_for(predicate, timeout: float, what: str, log=None):
@@ -129,3 +134,70 @@ def test_killing_up_itself_still_stops_what_it_started(data_dir, tmp_path):
         up.wait(10)
     _gone, alive = psutil.wait_procs(started, timeout=15)
     assert alive == [], [p.cmdline() for p in alive]
+
+
+def _until_stopped(up: subprocess.Popen, log) -> None:
+    up.send_signal(signal.SIGTERM)
+    try:
+        code = up.wait(60)
+    except subprocess.TimeoutExpired:
+        up.kill()
+        raise
+    assert code == 0, log.read_text()[-3000:]
+
+
+@pytest.mark.timeout(300)
+def test_a_newcomers_relative_data_dir_survives_a_second_start(tmp_path):
+    """`make run` as a newcomer runs it: TONYPI_DATA_DIR=.data, relative to the working
+    directory. Start, see the robots, stop; start again: it comes up on the same data
+    (no second initdb) and the API still lists the same robots."""
+    workdir = Path(tempfile.mkdtemp(prefix="tonypi-newcomer-"))
+    workdir.chmod(0o755)  # as root, PostgreSQL runs as an unprivileged user that must enter it
+    mqtt, nats, pg, ingest, projector, query = (free_port() for _ in range(6))
+    env = {
+        **BASE_ENV,
+        "MQTT_URL": f"mqtt://127.0.0.1:{mqtt}",
+        "NATS_URL": f"nats://127.0.0.1:{nats}",
+        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{pg}/tonypi_db",
+        "TONYPI_DATA_DIR": ".data",
+        "INGEST_PORT": str(ingest),
+        "PROJECTOR_PORT": str(projector),
+        "QUERY_PORT": str(query),
+    }
+    robots_url = f"http://127.0.0.1:{query}/api/robots-db/robots"
+
+    def robot_ids() -> set[str]:
+        return {r["robot_id"] for r in get_json(robots_url) or []}
+
+    try:
+        first = tmp_path / "first.log"
+        up = popen_logged(
+            [sys.executable, "-m", "tonypi_cli", "up", "--embedded-when-down", "--robots", "2"],
+            env,
+            first,
+            cwd=workdir,
+        )
+        try:
+            wait_for(lambda: robot_ids() >= {"tonypi_sim01", "tonypi_sim02"}, 120, "robots not listed", first)
+            seen = robot_ids()
+        finally:
+            _until_stopped(up, first)
+        assert "WARNING" not in first.read_text(), first.read_text()[-3000:]
+        assert (workdir / ".data" / "postgres" / "PG_VERSION").is_file()
+        assert not (workdir / ".data" / "postgres" / ".data").exists()  # -D not taken relative twice
+
+        second = tmp_path / "second.log"
+        up = popen_logged(
+            [sys.executable, "-m", "tonypi_cli", "up", "--embedded-when-down", "--robots", "0"],
+            env,
+            second,
+            cwd=workdir,
+        )
+        try:
+            wait_for(lambda: "up: ready" in second.read_text(), 120, "second start not ready", second)
+            assert robot_ids() == seen
+        finally:
+            _until_stopped(up, second)
+        assert "initdb" not in second.read_text()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

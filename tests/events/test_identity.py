@@ -7,6 +7,8 @@ from pydantic import BaseModel, ValidationError
 from tonypi_events.identity import ROBOT_ID_MAX_CHARS, RobotId, is_valid_robot_id, robot_id_problem
 from tonypi_events.subjects import robot_token
 
+pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
+
 VALID = [
     "tonypi_01",
     "r",

@@ -13,12 +13,16 @@ from tonypi_ingest.config import load_config
 from tonypi_ingest.mqtt_source import NO_DELAY
 
 from tests.support.ports import free_port
+from tests.support.tools import tool
 
 from .conftest import RunningIngest, raw, wait_stored
+
+pytestmark = pytest.mark.slow  # brokers killed and restarted: leave out with -m 'not slow'
 
 
 class PrivateMosquitto:
     def __init__(self, workdir) -> None:
+        self.binary = tool("mosquitto")
         self.port = free_port()
         self.conf = workdir / "mosquitto.conf"
         self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
@@ -26,7 +30,7 @@ class PrivateMosquitto:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            ["/usr/sbin/mosquitto", "-c", str(self.conf)],
+            [self.binary, "-c", str(self.conf)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

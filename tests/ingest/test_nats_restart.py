@@ -13,6 +13,8 @@ from tests.support.private_nats import PrivateNats
 
 from .conftest import RunningIngest, raw, wait_stored
 
+pytestmark = pytest.mark.slow  # brokers killed and restarted: leave out with -m 'not slow'
+
 COUNT = 600
 
 

@@ -36,7 +36,8 @@ async def test_simulated_fleet_at_make_run_defaults_yields_exactly_the_jobs_it_s
     ingest_process, js, streams, projector_env, database_url, mqtt_prefix
 ):
     plan = plan_fleet(5, "mixed", None, qos=0, duration=SOAK_SECONDS)  # `make run`'s fleet
-    echoes_before = counter_total("tonypi_projector_messages_without_effect_total", reason="item_echo")
+    reasons = ("item_echo", "job_repeat", "job_counter_beside_announced_job", "job_counter_outside_job")
+    before = {r: counter_total("tonypi_projector_messages_without_effect_total", reason=r) for r in reasons}
     async with projector_running(projector_env):
         started = time.monotonic()
         report = await simulate_fleet(
@@ -44,9 +45,10 @@ async def test_simulated_fleet_at_make_run_defaults_yields_exactly_the_jobs_it_s
         )
         elapsed = time.monotonic() - started
         last = await wait_applied(js, streams, database_url, report.published)
-    echoes = (
-        counter_total("tonypi_projector_messages_without_effect_total", reason="item_echo") - echoes_before
-    )
+    without_effect = {
+        r: counter_total("tonypi_projector_messages_without_effect_total", reason=r) - before[r]
+        for r in reasons
+    }
 
     conn = await asyncpg.connect(database_url)
     try:
@@ -66,9 +68,9 @@ async def test_simulated_fleet_at_make_run_defaults_yields_exactly_the_jobs_it_s
     expected = {robot: n for robot, n in report.jobs_started.items() if n}
     print(
         f"\nsoak: {elapsed:.0f}s, {report.published} messages, {last} events, jobs started {expected}, "
-        f"jobs {jobs}, by status {by_status}, {job_lines} job log lines, {echoes:.0f} item echoes"
+        f"jobs {jobs}, by status {by_status}, {job_lines} job log lines, without effect {without_effect}"
     )
     assert jobs == expected
     assert instant == 0
     assert [r["message"] for r in command_lines] == []
-    assert echoes > 0  # the robots did echo their item replies, and none became a log line
+    assert without_effect["item_echo"] > 0  # the robots echoed their item replies; none became a line

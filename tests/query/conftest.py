@@ -6,18 +6,16 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from tonypi_query.bootstrap import init_app
+from tonypi_query.bootstrap import build_app, init_app
 from tonypi_query.config import load_settings
-from tonypi_runtime.postgres import quote_ident
 
-from tests.conftest import PG_ADMIN_URL
 from tests.support.ports import free_port
 from tests.support.processes import ServiceProcess
 
 from .events import Fleet, grant_token, publish_token
+from .fakes import FakeReads, FakeWrites
 
 API = "/api/robots-db"
 
@@ -67,26 +65,11 @@ async def _serve(env: dict[str, str], token: str | None = None, *, anonymous: bo
     token made for the test in the database (`grant_token`), unless `anonymous`."""
     if token is None and not anonymous:
         token = await grant_token(env["DATABASE_URL"], f"test-operator-{uuid.uuid4().hex[:6]}", "operator")
-    app = init_app(load_settings(env))
+    app = build_app(load_settings(env))
     headers = {"Authorization": f"Bearer {token}"} if token else None
     client = TestClient(TestServer(app, host="127.0.0.1", port=int(env["QUERY_PORT"])), headers=headers)
     await client.start_server()
     return client
-
-
-@pytest.fixture
-async def bare_api(query_env, database_url, js):
-    """The query app over an empty database and no projector: for requests that validation
-    refuses before they reach a table."""
-    admin = await asyncpg.connect(PG_ADMIN_URL)
-    try:
-        await admin.execute(f"CREATE DATABASE {await quote_ident(admin, database_url.rsplit('/', 1)[1])}")
-    finally:
-        await admin.close()
-    token = await grant_token(database_url, "test-admin", "admin")
-    client = await _serve(query_env, token)
-    yield client
-    await client.close()
 
 
 @pytest.fixture
@@ -110,3 +93,23 @@ async def anonymous_api(query_env, projector):
     client = await _serve({**query_env, "QUERY_PORT": str(free_port())}, anonymous=True)
     yield client
     await client.close()
+
+
+@pytest.fixture
+def fake_reads() -> FakeReads:
+    return FakeReads()
+
+
+@pytest.fixture
+def fake_writes(fake_reads) -> FakeWrites:
+    return FakeWrites(fake_reads)
+
+
+@pytest.fixture
+async def fake_api(fake_reads, fake_writes):
+    """The query app over in-memory reads and writes (no database, no NATS): for what the
+    HTTP layer decides on its own, validation and error mapping."""
+    token = fake_reads.grant("test-admin", "admin")
+    app = init_app(load_settings({}), fake_reads, fake_writes)
+    async with TestClient(TestServer(app), headers={"Authorization": f"Bearer {token}"}) as client:
+        yield client

@@ -14,6 +14,8 @@ from tests.support.private_postgres import PrivatePostgres
 from .conftest import API, Projector, _serve
 from .events import grant_token
 
+pytestmark = pytest.mark.slow  # brokers killed and restarted: leave out with -m 'not slow'
+
 
 async def location_once_applied(api, robot_id: str, expected: str, attempts: int = 100) -> str | None:
     """The robot's location once it reads `expected` (a write answered 202 lands later), or

@@ -11,6 +11,7 @@ from prometheus_client import REGISTRY
 from tonypi_events import EventType
 
 from .conftest import API
+from .test_validation import assert_422
 
 
 async def registered_events(js, stream_names, robot_id: str) -> int:
@@ -167,11 +168,11 @@ async def test_every_write_leaves_an_api_log_line(api):
 
 async def test_a_projector_behind_the_wait_gets_202_and_a_location(query_env, projector, fleet, admin_token):
     from aiohttp.test_utils import TestClient, TestServer
-    from tonypi_query.bootstrap import init_app
+    from tonypi_query.bootstrap import build_app
     from tonypi_query.config import load_settings
 
     accepted_before = REGISTRY.get_sample_value("tonypi_query_writes_accepted_total") or 0
-    app = init_app(load_settings({**query_env, "WRITE_WAIT_TIMEOUT": "0.3"}))
+    app = build_app(load_settings({**query_env, "WRITE_WAIT_TIMEOUT": "0.3"}))
     server = TestServer(app, host="127.0.0.1", port=int(query_env["QUERY_PORT"]))
     async with TestClient(server, headers={"Authorization": f"Bearer {admin_token}"}) as api:
         await api.post(f"{API}/robots", json={"robot_id": "slowpoke"})
@@ -191,3 +192,20 @@ async def test_a_projector_behind_the_wait_gets_202_and_a_location(query_env, pr
         assert (await (await api.get(location)).json())["location"] == "Yard"
         assert (await api.get(created.headers["Location"])).status == 200
     assert REGISTRY.get_sample_value("tonypi_query_writes_accepted_total") == accepted_before + 2
+
+
+@pytest.mark.parametrize(
+    "body, loc, type_",
+    [
+        (b'{"is_active": "perhaps"}', ["body", "is_active"], "bool_type"),
+        (b'{"temp_threshold_warning": "75"}', ["body", "temp_threshold_warning"], "float_type"),
+        (b'{"robot_id": "renamed"}', ["body", "robot_id"], "extra_forbidden"),
+        (b'{"status": ""}', ["body", "status"], "string_too_short"),
+    ],
+)
+async def test_bad_update_bodies(api, body, loc, type_):
+    await api.post(f"{API}/robots", json={"robot_id": "target"})
+    response = await api.put(f"{API}/robots/target", data=body, headers={"Content-Type": "application/json"})
+    assert response.status == 422
+    assert_422(await response.json(), loc, type_)
+    assert (await (await api.get(f"{API}/robots/target")).json())["is_active"] is True  # nothing changed

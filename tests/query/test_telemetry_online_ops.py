@@ -119,7 +119,18 @@ async def test_openapi_document_and_docs_page(api):
         f"{API}/jobs/history": ["get"],
         f"{API}/jobs/{{id}}": ["get"],
         f"{API}/stats": ["get"],
+        f"{API}/robots/{{robot_id}}/commands": ["get", "post"],
+        f"{API}/commands": ["post"],
+        f"{API}/commands/{{command_id}}": ["get"],
+        f"{API}/robots/{{robot_id}}/emergency-stop": ["post"],
+        f"{API}/robots/{{robot_id}}/resume": ["post"],
+        f"{API}/emergency-stop": ["post"],
+        f"{API}/resume": ["post"],
+        f"{API}/emergency-stops": ["get"],
+        f"{API}/events": ["get"],
     }
+    events = doc["paths"][f"{API}/events"]["get"]["responses"]["200"]["content"]
+    assert list(events) == ["text/event-stream"]
     logs_params = {p["name"]: p for p in doc["paths"][f"{API}/logs"]["get"]["parameters"]}
     limit = logs_params["limit"]["schema"]
     assert (limit["default"], limit["maximum"]) == (100, 1000)

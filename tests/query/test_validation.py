@@ -1,4 +1,5 @@
-"""Bad input: a 422 in FastAPI's shape with a readable reason, never a 500."""
+"""Bad input: a 422 in FastAPI's shape with a readable reason, never a 500. The HTTP layer
+decides this alone, so these run against in-memory reads and writes (the fast tier)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import pytest
 from tonypi_query.models import MAX_PAGE_SIZE
 
 from .conftest import API
+
+pytestmark = pytest.mark.unit
 
 
 def assert_422(body: dict, loc: list, type_: str) -> None:
@@ -35,8 +38,8 @@ def assert_422(body: dict, loc: list, type_: str) -> None:
         ("jobs/99999999999999999999", {}, ["path", "id"], "less_than_equal"),
     ],
 )
-async def test_bad_query_and_path_values(bare_api, path, params, loc, type_):
-    response = await bare_api.get(f"{API}/{path}", params=params)
+async def test_bad_query_and_path_values(fake_api, path, params, loc, type_):
+    response = await fake_api.get(f"{API}/{path}", params=params)
     assert response.status == 422
     assert_422(await response.json(), loc, type_)
 
@@ -50,8 +53,8 @@ async def test_bad_query_and_path_values(bare_api, path, params, loc, type_):
         (b"[1, 2]", ["body"], "model_type"),
         (b'{"name": "no id"}', ["body", "robot_id"], "missing"),
         (b'{"robot_id": 7}', ["body", "robot_id"], "string_type"),
-        (b'{"robot_id": ""}', ["body", "robot_id"], "string_too_short"),
-        (b'{"robot_id": "a/b"}', ["body", "robot_id"], "string_pattern_mismatch"),
+        (b'{"robot_id": ""}', ["body", "robot_id"], "value_error"),
+        (b'{"robot_id": "a/b"}', ["body", "robot_id"], "value_error"),
         (
             b'{"robot_id": "x", "battery_threshold_low": "low"}',
             ["body", "battery_threshold_low"],
@@ -71,31 +74,14 @@ async def test_bad_query_and_path_values(bare_api, path, params, loc, type_):
         (b'{"robot_id": "x", "colour": "red"}', ["body", "colour"], "extra_forbidden"),
     ],
 )
-async def test_bad_create_bodies(bare_api, body, loc, type_):
-    response = await bare_api.post(f"{API}/robots", data=body, headers={"Content-Type": "application/json"})
+async def test_bad_create_bodies(fake_api, body, loc, type_):
+    response = await fake_api.post(f"{API}/robots", data=body, headers={"Content-Type": "application/json"})
     assert response.status == 422, await response.text()
     assert_422(await response.json(), loc, type_)
 
 
-@pytest.mark.parametrize(
-    "body, loc, type_",
-    [
-        (b'{"is_active": "perhaps"}', ["body", "is_active"], "bool_type"),
-        (b'{"temp_threshold_warning": "75"}', ["body", "temp_threshold_warning"], "float_type"),
-        (b'{"robot_id": "renamed"}', ["body", "robot_id"], "extra_forbidden"),
-        (b'{"status": ""}', ["body", "status"], "string_too_short"),
-    ],
-)
-async def test_bad_update_bodies(api, body, loc, type_):
-    await api.post(f"{API}/robots", json={"robot_id": "target"})
-    response = await api.put(f"{API}/robots/target", data=body, headers={"Content-Type": "application/json"})
-    assert response.status == 422
-    assert_422(await response.json(), loc, type_)
-    assert (await (await api.get(f"{API}/robots/target")).json())["is_active"] is True  # nothing changed
-
-
-async def test_validation_reports_every_problem_at_once(api):
-    response = await api.post(f"{API}/robots", json={"name": 1, "extra": True})
+async def test_validation_reports_every_problem_at_once(fake_api):
+    response = await fake_api.post(f"{API}/robots", json={"name": 1, "extra": True})
     issues = (await response.json())["detail"]
     assert sorted(tuple(i["loc"]) for i in issues) == [
         ("body", "extra"),
@@ -104,16 +90,16 @@ async def test_validation_reports_every_problem_at_once(api):
     ]
 
 
-async def test_unknown_paths_and_methods_answer_fastapi_style(api):
-    missing = await api.get("/api/robots-db/nothing")
+async def test_unknown_paths_and_methods_answer_fastapi_style(fake_api):
+    missing = await fake_api.get("/api/robots-db/nothing")
     assert (missing.status, await missing.json()) == (404, {"detail": "Not Found"})
-    wrong = await api.patch(f"{API}/robots")
+    wrong = await fake_api.patch(f"{API}/robots")
     assert (wrong.status, await wrong.json()) == (405, {"detail": "Method Not Allowed"})
-    assert set(wrong.headers["Allow"].split(",")) == {"GET", "POST"}
+    assert set(wrong.headers["Allow"].split(",")) == {"GET", "HEAD", "POST"}
 
 
-async def test_an_oversized_body_is_413_not_500(api):
-    response = await api.post(
+async def test_an_oversized_body_is_413_not_500(fake_api):
+    response = await fake_api.post(
         f"{API}/robots",
         data=b'{"robot_id": "' + b"x" * 200_000 + b'"}',
         headers={"Content-Type": "application/json"},
@@ -122,7 +108,7 @@ async def test_an_oversized_body_is_413_not_500(api):
     assert "detail" in await response.json()
 
 
-async def test_a_plus_sign_lost_in_a_query_string_still_parses(api):
+async def test_a_plus_sign_lost_in_a_query_string_still_parses(fake_api):
     # "+02:00" sent unencoded arrives as " 02:00"
-    response = await api.get(f"{API}/logs?since=2026-01-01T10:00:00+02:00")
+    response = await fake_api.get(f"{API}/logs?since=2026-01-01T10:00:00+02:00")
     assert response.status == 200

@@ -11,7 +11,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+# Query parameters whose value is a secret: shown as *** wherever a URL is logged.
+SECRET_PARAMETERS = frozenset({"password", "sslpassword", "token", "pass"})
 
 
 class ConfigError(Exception):
@@ -65,7 +68,11 @@ def env_bool(env: Env, name: str, default: bool) -> bool:
 
 @dataclass(frozen=True)
 class ServiceUrl:
-    """A parsed broker or database URL. `password` never appears in `redacted`."""
+    """A parsed broker or database URL. `password` never appears in `redacted`.
+
+    `query` is the URL's query string, kept verbatim and handed on with the URL: for
+    DATABASE_URL every libpq-style parameter asyncpg reads (`sslmode`, `sslrootcert`,
+    `sslcert`, `sslkey`, `target_session_attrs`, `options`, ...) is honoured."""
 
     variable: str
     scheme: str
@@ -74,11 +81,27 @@ class ServiceUrl:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     path: str = ""
+    query: str = ""
+
+    @property
+    def netloc_host(self) -> str:
+        return f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address
+
+    @property
+    def parameters(self) -> dict[str, str]:
+        return dict(parse_qsl(self.query, keep_blank_values=True))
 
     @property
     def redacted(self) -> str:
         auth = f"{self.username}:***@" if self.password else (f"{self.username}@" if self.username else "")
-        return f"{self.scheme}://{auth}{self.host}:{self.port}{self.path}"
+        query = ""
+        if self.query:
+            shown = [
+                (k, "***" if k.lower() in SECRET_PARAMETERS else v)
+                for k, v in parse_qsl(self.query, keep_blank_values=True)
+            ]
+            query = "?" + urlencode(shown, safe="/*:")
+        return f"{self.scheme}://{auth}{self.netloc_host}:{self.port}{self.path}{query}"
 
     @property
     def with_credentials(self) -> str:
@@ -88,7 +111,7 @@ class ServiceUrl:
             if self.password:
                 auth += ":" + quote(self.password, safe="")
             auth += "@"
-        return urlunsplit((self.scheme, f"{auth}{self.host}:{self.port}", self.path, "", ""))
+        return urlunsplit((self.scheme, f"{auth}{self.netloc_host}:{self.port}", self.path, self.query, ""))
 
 
 def env_url(env: Env, name: str, default: str, schemes: dict[str, int]) -> ServiceUrl:
@@ -113,14 +136,30 @@ def env_url(env: Env, name: str, default: str, schemes: dict[str, int]) -> Servi
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
         path=parts.path,
+        query=parts.query,
     )
 
 
 def _redact(raw: str) -> str:
-    parts = urlsplit(raw)
-    if parts.password:
-        return raw.replace(f":{parts.password}@", ":***@")
-    return raw
+    """`raw` for an error message: its password and secret query parameters as ***."""
+    try:
+        parts = urlsplit(raw)
+        netloc = parts.netloc
+        if parts.password is not None:
+            user, _, host = netloc.rpartition("@")
+            netloc = f"{user.split(':', 1)[0]}:***@{host}"
+        query = parts.query
+        if query:
+            query = urlencode(
+                [
+                    (k, "***" if k.lower() in SECRET_PARAMETERS else v)
+                    for k, v in parse_qsl(query, keep_blank_values=True)
+                ],
+                safe="/*:",
+            )
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    except ValueError:
+        return "<unparseable URL>"
 
 
 def process_env() -> Env:

@@ -5,7 +5,8 @@ MQTT_USERNAME, MQTT_PASSWORD                         override the URL's credenti
 NATS_URL     nats://[user:password@]host[:port]     (default nats://127.0.0.1:4222)
 NATS_USER, NATS_PASSWORD                              override the URL's credentials
                                                      (each service its own user: nats-*/auth.conf)
-DATABASE_URL postgresql://user[:password]@host[:port]/db (default postgresql://postgres@127.0.0.1:5432/tonypi_db)
+DATABASE_URL postgresql://user[:password]@host[:port]/db[?param=value&...] (default postgresql://postgres@127.0.0.1:5432/tonypi_db);
+             every query parameter goes to asyncpg as given (sslmode, sslrootcert, sslcert, sslkey, ...)
 EVENTS_STREAM, DEAD_LETTER_STREAM, SUBJECT_PREFIX, STREAM_REPLICAS, EVENTS_MAX_AGE_DAYS, EVENTS_MAX_BYTES,
 DEAD_LETTER_MAX_BYTES
 MQTT_TOPIC_PREFIX   prepended to every robot topic (tests isolate themselves with it)
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from tonypi_events import StreamNames
 
@@ -61,7 +63,25 @@ def database_url(env: Env) -> ServiceUrl:
     if url.path.strip("/") == "":
         raise ConfigError(f"DATABASE_URL={url.redacted!r} names no database (…/tonypi_db)")
     _refuse_placeholder("DATABASE_URL's password", url.password)
+    _check_tls_parameters(url)
     return url
+
+
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+SSL_FILES = ("sslrootcert", "sslcert", "sslkey", "sslcrl")
+
+
+def _check_tls_parameters(url: ServiceUrl) -> None:
+    """The mistakes asyncpg would only report at connect time, retried forever with an
+    unclear message: an unknown sslmode, a certificate file that is not there."""
+    params = url.parameters
+    mode = params.get("sslmode")
+    if mode is not None and mode not in SSL_MODES:
+        raise ConfigError(f"DATABASE_URL sslmode={mode!r} must be one of {', '.join(SSL_MODES)}")
+    for name in SSL_FILES:
+        path = params.get(name)
+        if path and path != "system" and not Path(path).expanduser().is_file():
+            raise ConfigError(f"DATABASE_URL {name}={path!r}: no such file")
 
 
 def stream_names(env: Env) -> StreamNames:

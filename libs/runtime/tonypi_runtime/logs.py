@@ -1,4 +1,12 @@
-"""Logging: one line per event worth a human's attention; JSON lines on request."""
+"""Logging: one line per event worth a human's attention; JSON lines on request.
+
+Log messages often carry text a robot or an HTTP client chose (a robot id, a topic, a
+status). Both formats keep each record on its own line(s) whatever that text holds: the
+text format escapes control characters (NUL, CR, LF, ESC, ...), lone surrogates and the
+Unicode line separators in the message (`tonypi_runtime.text.escape_text`) and indents a
+traceback's lines, so no input can forge a log line; the JSON format escapes them as
+JSON does (ASCII only).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +15,10 @@ import logging
 import sys
 import time
 from datetime import UTC, datetime
+
+from .text import escape_text
+
+TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
 class JsonFormatter(logging.Formatter):
@@ -20,7 +32,30 @@ class JsonFormatter(logging.Formatter):
         line.update(getattr(record, "fields", {}))
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
+        return json.dumps(line, default=str)  # ensure_ascii: every control character escaped
+
+
+class TextFormatter(logging.Formatter):
+    """One line per record: the message escaped; a traceback's lines indented under it."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = escape_text(record.message)
+        return super().formatMessage(record)
+
+    def formatException(self, ei) -> str:
+        return _indented(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return _indented(super().formatStack(stack_info))
+
+
+def _indented(text: str) -> str:
+    # An exception's message may hold input; its lines cannot pass for records when every
+    # line of the traceback starts with "    | ".
+    return "\n".join("    | " + escape_text(line) for line in text.splitlines())
 
 
 def configure_logging(fmt: str = "text", level: str = "INFO") -> None:
@@ -28,7 +63,7 @@ def configure_logging(fmt: str = "text", level: str = "INFO") -> None:
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+        handler.setFormatter(TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -25,15 +25,19 @@ async def retry_forever(
     log: logging.Logger,
     *,
     retry_on: tuple[type[BaseException], ...] = (OSError, asyncio.TimeoutError),
+    expected: tuple[type[BaseException], ...] = (),
     base: float = 0.5,
     cap: float = 15.0,
 ) -> T:
-    """Await `attempt` until it succeeds. One log line per failure, naming `what`."""
+    """Await `attempt` until it succeeds. One log line per failure, naming `what`: a
+    WARNING, or INFO for the `expected` ones (the normal state while another service
+    starts, e.g. the database the projector has not created yet)."""
     delays = backoff_delays(base, cap)
     while True:
         try:
             return await attempt()
         except retry_on as exc:
             delay = next(delays)
-            log.warning("%s unreachable (%s); retrying in %.1fs", what, exc or type(exc).__name__, delay)
+            level = logging.INFO if isinstance(exc, expected) else logging.WARNING
+            log.log(level, "%s unreachable (%s); retrying in %.1fs", what, exc or type(exc).__name__, delay)
             await asyncio.sleep(delay)

@@ -3,6 +3,12 @@
 Shared by the live projector and `tonypi replay`. The batch's rows, its dead letters
 and the checkpoint commit together or not at all, so each event takes effect exactly
 once whatever crashes. Events at or below the checkpoint are skipped.
+
+A batch is first applied whole (the fast path: one statement per table). If that fails
+on something one event caused (`event_fault`: a value PostgreSQL refuses, a limit it
+enforces, an error encoding a value), the same transaction is retried event by event,
+each under a savepoint: the event that fails again is dead-lettered, the others are
+applied, and the checkpoint still commits with them.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+from tonypi_runtime.logs import Throttled
+from tonypi_runtime.text import escape_text
 
 from . import metrics, store
 from .batch import BatchChanges, DeadLetter, StreamEvent, fold_batch
@@ -24,9 +32,30 @@ log = logging.getLogger(__name__)
 # Batches take it shared; `tonypi replay` takes it exclusive for its final catch-up and swap.
 TABLES_LOCK_KEY = 0x7470_7461_626C  # "tptabl"
 
-# A row the database refuses (a number out of range, a constraint): the event's fault,
-# not the batch's. Connection and server failures are retried, never dead-lettered.
-_EVENT_FAULTS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
+# SQLSTATE classes an event's content can cause: 22 data exception (a number out of range,
+# a NUL in text, a value asyncpg cannot encode), 23 integrity constraint, 54 program limit
+# exceeded ("index row requires ... bytes"). Everything else the server says (connection,
+# resources, operator intervention, permissions, serialization) is retried, never blamed on
+# the event.
+_EVENT_SQLSTATE_CLASSES = frozenset({"22", "23", "54"})
+# Python-side failures that are about the process or the connection, not the event.
+_NOT_THE_EVENT = (store.CheckpointMoved, OSError, TimeoutError, MemoryError, asyncpg.InterfaceError)
+ERROR_LOG_CHARS = 500
+
+
+def event_fault(exc: BaseException) -> bool:
+    """Whether `exc`, raised while applying events, can be one event's fault (so that event
+    is dead-lettered if it fails alone) rather than the database's or the process's."""
+    if isinstance(exc, asyncpg.PostgresError):  # also asyncpg's client-side encoding DataError
+        return (exc.sqlstate or "")[:2] in _EVENT_SQLSTATE_CLASSES
+    if isinstance(exc, _NOT_THE_EVENT):
+        return False
+    # RecursionError, ValueError, TypeError, UnicodeError, OverflowError ... while encoding.
+    return isinstance(exc, Exception)
+
+
+def describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 @dataclass(frozen=True)
@@ -64,6 +93,7 @@ class BatchApplier:
         # A replay writes only the live feed's retention window (the live projector writes
         # every record, and retention prunes them): a year's replay makes no year of feed.
         self.feed_retention_s = feed_retention_s
+        self._dead_letter_log = Throttled(log, 10.0)
 
     def _feed_since(self) -> datetime | None:
         if self.live or self.feed_retention_s is None:
@@ -90,13 +120,16 @@ class BatchApplier:
         started = time.perf_counter()
         try:
             changes = await self._commit(conn, fresh, checkpoint)
-        except _EVENT_FAULTS as exc:
+        except Exception as exc:
+            if not event_fault(exc):
+                raise
             log.warning(
-                "batch up to sequence %d refused by the database (%s); applying its events one by one",
+                "batch %d..%d failed (%s); applying its events one by one to find the one at fault",
+                fresh[0].seq,
                 fresh[-1].seq,
-                exc,
+                escape_text(describe(exc), ERROR_LOG_CHARS),
             )
-            changes = await self._commit_one_by_one(conn, fresh, checkpoint)
+            changes = await self._commit_each(conn, fresh, checkpoint)
         if self.live:
             self._observe(changes, len(fresh), time.perf_counter() - started, fresh[-1].seq)
         return Applied(fresh[-1].seq, len(fresh), lost)
@@ -111,7 +144,8 @@ class BatchApplier:
             states = await self._states(conn, robot_ids)
             named = sorted({c for e in events if e.event is not None and (c := referenced_id(e.event))})
             book = await store.load_commands(conn, named)
-            changes = fold_batch(states, events, self.items, book)
+            feed_since = self._feed_since()
+            changes = fold_batch(states, events, self.items, book, feed_since)
             await store.write_batch(
                 conn,
                 changes,
@@ -119,7 +153,7 @@ class BatchApplier:
                 expected_seq=checkpoint,
                 last_seq=events[-1].seq,
                 notify=self.live,
-                feed_since=self._feed_since(),
+                feed_since=feed_since,
             )
         if self.cache is not None:
             self.cache.update(states)  # only once committed
@@ -132,34 +166,51 @@ class BatchApplier:
         loaded = await store.load_states(conn, missing) if missing else {}
         return {r: self.cache.get(r) or loaded.get(r) or RobotState() for r in robot_ids}
 
-    async def _commit_one_by_one(
+    async def _commit_each(
         self, conn: asyncpg.Connection, events: list[StreamEvent], checkpoint: int
     ) -> BatchChanges:
+        """One transaction, each event under its own savepoint: an event that fails is rolled
+        back to its savepoint and dead-lettered, its robot's state stays as it was, and the
+        checkpoint moves past the whole batch. Each event loads what it reads inside its
+        savepoint, so it sees what the events before it wrote."""
         total = BatchChanges()
-        for event in events:
-            try:
-                changes = await self._commit(conn, [event], checkpoint)
-            except _EVENT_FAULTS as exc:
-                changes = BatchChanges(
-                    dead_letters=[
-                        DeadLetter(event.seq, event.raw, f"{type(exc).__name__}: {exc}", event.event)
-                    ]
-                )
-                async with conn.transaction():
-                    await store.write_batch(
-                        conn,
-                        changes,
-                        stream=self.stream,
-                        expected_seq=checkpoint,
-                        last_seq=event.seq,
-                        notify=self.live,
+        states: dict[str, RobotState] = {}
+        async with conn.transaction():
+            if self.live:
+                await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", TABLES_LOCK_KEY)
+            for item in events:
+                robot_id = item.event.robot_id if item.event is not None else None
+                mine: dict[str, RobotState] = {}
+                try:
+                    async with conn.transaction():  # a savepoint
+                        if robot_id is not None:
+                            if robot_id not in states:
+                                loaded = await self._states(conn, [robot_id])
+                                states[robot_id] = loaded.get(robot_id) or RobotState()
+                            mine[robot_id] = states[robot_id]
+                        named = referenced_id(item.event) if item.event is not None else None
+                        book = await store.load_commands(conn, [named] if named else [])
+                        changes = fold_batch(mine, [item], self.items, book)
+                        await store.write_rows(conn, changes, feed_since=self._feed_since())
+                except Exception as exc:
+                    if not event_fault(exc):
+                        raise
+                    changes = BatchChanges(
+                        dead_letters=[DeadLetter(item.seq, item.raw, describe(exc), item.event)]
                     )
-            checkpoint = event.seq
-            total.dead_letters.extend(changes.dead_letters)
-            for event_type, n in changes.applied.items():
-                total.applied[event_type] = total.applied.get(event_type, 0) + n
-            for reason, n in changes.without_effect.items():
-                total.without_effect[reason] = total.without_effect.get(reason, 0) + n
+                    await store.write_dead_letters(conn, changes.dead_letters)
+                else:
+                    states.update(mine)
+                total.dead_letters.extend(changes.dead_letters)
+                for event_type, n in changes.applied.items():
+                    total.applied[event_type] = total.applied.get(event_type, 0) + n
+                for reason, n in changes.without_effect.items():
+                    total.without_effect[reason] = total.without_effect.get(reason, 0) + n
+            await store.advance_checkpoint(
+                conn, stream=self.stream, expected_seq=checkpoint, last_seq=events[-1].seq, notify=self.live
+            )
+        if self.cache is not None:
+            self.cache.update(states)  # only once committed
         return total
 
     def _observe(self, changes: BatchChanges, size: int, seconds: float, last_seq: int) -> None:
@@ -168,7 +219,12 @@ class BatchApplier:
         for reason, n in changes.without_effect.items():
             metrics.WITHOUT_EFFECT.labels(reason).inc(n)
         for dead in changes.dead_letters:
-            log.error("dead-lettered event at sequence %d: %s", dead.seq, dead.error)
+            self._dead_letter_log.error(
+                "dead-letter",
+                "dead-lettered event at sequence %d: %s (`tonypi projector dead-letters` lists them)",
+                dead.seq,
+                escape_text(dead.error, ERROR_LOG_CHARS),
+            )
         metrics.DEAD_LETTERS.inc(len(changes.dead_letters))
         metrics.BATCH_SIZE.observe(size)
         metrics.BATCH_APPLY_SECONDS.observe(seconds)

@@ -9,6 +9,7 @@ event also leaves one live-feed record (feed.py).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from tonypi_events import EventEnvelope
 
@@ -60,6 +61,7 @@ def fold_batch(
     events: list[StreamEvent],
     items: ItemCatalogue,
     book: CommandBook | None = None,
+    feed_since: datetime | None = None,
 ) -> BatchChanges:
     """Fold `events` over `states` (updated in place, keyed by robot id) and `book`. An event
     that fails to fold is dead-lettered and leaves its robot's state as it was."""
@@ -96,6 +98,9 @@ def fold_batch(
         for latch in latches:
             changes.latches[latch.robot_id] = latch
         rows = {**feed.outcome_rows(outcome), "commands": (*timed_out, *commands), "latches": tuple(latches)}
-        changes.feed.append(feed.entry(item.seq, event, robot, rows))
+        if feed_since is None or event.received_at >= feed_since:  # a replay skips old records
+            record = feed.entry(item.seq, event, robot, rows)
+            if record is not None:
+                changes.feed.append(record)
         changes.applied[event.event_type.value] = changes.applied.get(event.event_type.value, 0) + 1
     return changes

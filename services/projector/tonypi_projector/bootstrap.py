@@ -82,6 +82,7 @@ async def run(settings: ProjectorSettings, stop: asyncio.Event) -> None:
         try:
             await asyncio.gather(
                 projector.run(stop),
+                projector.watch_progress(stop),
                 run_retention(
                     settings.log_retention_days,
                     settings.log_retention_interval,

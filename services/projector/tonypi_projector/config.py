@@ -8,6 +8,8 @@ PROJECTOR_FETCH_TIMEOUT     seconds one pull waits for a first event on a quiet 
                             that arrives is applied at once, whatever this says
 PROJECTOR_CONSUMER          durable consumer name on the events stream (tonypi_projector)
 PROJECTOR_STANDBY_POLL      seconds a standby waits between tries for the active lock (1.0)
+PROJECTOR_PROGRESS_INTERVAL seconds between checks of the stream's end against the checkpoint (5)
+PROJECTOR_STALL_SECONDS     behind and not advancing for this long: /readyz answers 503 (60)
 LOG_RETENTION_DAYS          system_logs older than this are pruned; 0 keeps them forever (30)
 LOG_RETENTION_INTERVAL      seconds between pruning passes (300)
 LIVE_FEED_RETENTION_MINUTES live_feed records older than this are pruned (60): how far back an SSE
@@ -45,6 +47,8 @@ class ProjectorSettings:
     fetch_timeout: float = 1.0
     consumer: str = "tonypi_projector"
     standby_poll: float = 1.0
+    progress_interval: float = 5.0
+    stall_seconds: float = 60.0
     log_retention_days: float = 30.0
     log_retention_interval: float = 300.0
     item_catalogue_path: Path = DEFAULT_CATALOGUE_PATH
@@ -67,6 +71,8 @@ def load_settings(env: Env | None = None) -> ProjectorSettings:
         fetch_timeout=env_float(env, "PROJECTOR_FETCH_TIMEOUT", 1.0, minimum=0.01),
         consumer=consumer,
         standby_poll=env_float(env, "PROJECTOR_STANDBY_POLL", 1.0, minimum=0.05),
+        progress_interval=env_float(env, "PROJECTOR_PROGRESS_INTERVAL", 5.0, minimum=0.05),
+        stall_seconds=env_float(env, "PROJECTOR_STALL_SECONDS", 60.0, minimum=0.1),
         log_retention_days=env_float(env, "LOG_RETENTION_DAYS", 30.0, minimum=0),
         log_retention_interval=env_float(env, "LOG_RETENTION_INTERVAL", 300.0, minimum=1),
         item_catalogue_path=Path(env_str(env, "ITEM_CATALOGUE_PATH", str(DEFAULT_CATALOGUE_PATH))),

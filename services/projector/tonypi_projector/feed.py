@@ -55,8 +55,11 @@ def row_json(row: Any) -> JsonObject:
 
 def entry(
     seq: int, event: EventEnvelope, robot: Robot | None, rows: Mapping[str, Sequence[Any]]
-) -> FeedEntry:
-    """`robot`: the robot row if this event changed it; `rows`: table name -> rows written."""
+) -> FeedEntry | None:
+    """`robot`: the robot row if this event changed it; `rows`: table name -> rows written.
+    None for an event that changed nothing (a clock tick that timed nothing out): no record."""
+    if robot is None and not any(rows.values()):
+        return None
     kinds: list[str] = [event.event_type.value]
     data: JsonObject = {
         "event_type": event.event_type.value,

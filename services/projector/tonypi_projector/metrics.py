@@ -22,7 +22,20 @@ BATCH_APPLY_SECONDS = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
 CHECKPOINT_SEQUENCE = Gauge("tonypi_projector_checkpoint_sequence", "Last stream sequence committed")
-LAG_EVENTS = Gauge("tonypi_projector_lag_events", "Stream last sequence minus the checkpoint")
+LAG_EVENTS = Gauge(
+    "tonypi_projector_lag_events",
+    "Stream last sequence minus the committed checkpoint (grows while the projector is stuck)",
+)
+STREAM_LAST_SEQUENCE = Gauge("tonypi_projector_stream_last_sequence", "Last sequence the events stream holds")
+STALLED_SECONDS = Gauge(
+    "tonypi_projector_stalled_seconds",
+    "Seconds the projector has been behind the stream without its checkpoint advancing "
+    "(0: caught up or moving)",
+)
+INTERRUPTIONS = Counter(
+    "tonypi_projector_interruptions_total",
+    "Times projecting stopped on an error (database, broker) and started over after a backoff",
+)
 DEAD_LETTERS = Counter("tonypi_projector_dead_letters_total", "Events the projector could not apply")
 EVENTS_LOST = Counter(
     "tonypi_projector_events_lost_total",

@@ -17,18 +17,23 @@ import asyncpg
 from nats.aio.client import Client as NATS
 from tonypi_runtime.entrypoint import sleep_unless
 from tonypi_runtime.retry import backoff_delays
+from tonypi_runtime.text import escape_text
 
 from . import metrics, store
-from .applier import BatchApplier
+from .applier import BatchApplier, describe
 from .config import ProjectorSettings
 from .folds import ItemCatalogue
 from .source import EventSource, to_stream_event
+from .stall import ProgressWatch
 
 log = logging.getLogger(__name__)
 
 ACTIVE_LOCK_KEY = 0x7470_6163_7476  # "tpactv"
 
 Connect = Callable[[], Awaitable[asyncpg.Connection]]
+
+# What says the database itself is gone (not a statement it refused).
+_CONNECTION_LOST = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError)
 
 
 class Projector:
@@ -44,6 +49,11 @@ class Projector:
         self.applier = BatchApplier(settings.streams.events, items)
         self.role = "starting"
         self.database_ok = False
+        self.last_error: str | None = None
+        self.watch = ProgressWatch()
+        # Read at scrape time: the stall's age is never a stale copy.
+        metrics.LAG_EVENTS.set_function(lambda: self.watch.lag)
+        metrics.STALLED_SECONDS.set_function(lambda: self.watch.stalled_seconds)
 
     @property
     def active(self) -> bool:
@@ -56,20 +66,26 @@ class Projector:
         def started() -> None:  # projecting again: the next failure starts the backoff afresh
             nonlocal delays
             delays = backoff_delays()
+            self.last_error = None
 
         while not stop.is_set():
             conn: asyncpg.Connection | None = None
             try:
-                conn = await self.connect()
+                try:
+                    conn = await self.connect()
+                except Exception:
+                    self.database_ok = False
+                    raise
                 self.database_ok = True
                 if await self._become_active(conn, stop):
                     await self._project(conn, stop, on_started=started)
             except Exception as exc:  # database or broker gone: reconnect with backoff, say so
                 delay = next(delays)
-                log.warning(
-                    "projection interrupted (%s: %s); retrying in %.1fs", type(exc).__name__, exc, delay
-                )
-                self.database_ok = False
+                self.last_error = escape_text(describe(exc), 300)
+                log.warning("projection interrupted (%s); retrying in %.1fs", self.last_error, delay)
+                metrics.INTERRUPTIONS.inc()
+                if isinstance(exc, _CONNECTION_LOST) and (conn is None or conn.is_closed()):
+                    self.database_ok = False
                 await sleep_unless(stop, delay)
             finally:
                 self._set_role("stopped" if stop.is_set() else "starting")
@@ -101,9 +117,11 @@ class Projector:
     ) -> None:
         stream = self.settings.streams.events
         checkpoint = await store.ensure_checkpoint(conn, stream)
+        self.watch.committed(checkpoint)
         await self.source.open(checkpoint + 1)
         metrics.CHECKPOINT_SEQUENCE.set(checkpoint)
         first, last = await self.source.bounds()
+        self.watch.stream_end(last)
         log.info(
             "active: resuming %s from sequence %d (stream holds %d..%d)", stream, checkpoint + 1, first, last
         )
@@ -122,6 +140,7 @@ class Projector:
                 except store.CheckpointMoved:
                     await batches.aclose()
                     checkpoint = await store.read_checkpoint(conn)
+                    self.watch.committed(checkpoint)
                     log.warning(
                         "the checkpoint moved under this projector (a replay swapped tables in?); "
                         "resuming from sequence %d",
@@ -131,22 +150,54 @@ class Projector:
                     batches = self.source.batches()
                     continue
                 checkpoint = applied.last_seq
+                self.watch.committed(checkpoint)
+                self.last_error = None
                 try:
                     await msgs[-1].ack()  # AckPolicy.ALL: acknowledges the whole batch
                 except Exception as exc:  # redelivered later, skipped as at or below the checkpoint
                     log.debug("ack failed: %s", exc)
-                metrics.LAG_EVENTS.set(msgs[-1].metadata.num_pending)
+                self.watch.stream_end(msgs[-1].metadata.sequence.stream + msgs[-1].metadata.num_pending)
+                self._publish_progress()
         finally:
             await batches.aclose()
 
     def _set_role(self, role: str) -> None:
         self.role = role
         metrics.ACTIVE.set(1 if role == "active" else 0)
+        if role == "standby":
+            self.watch.standing_by()
+
+    def _publish_progress(self) -> None:
+        if self.watch.stream_last is not None:
+            metrics.STREAM_LAST_SEQUENCE.set(self.watch.stream_last)
+
+    async def watch_progress(self, stop: asyncio.Event) -> None:
+        """Every PROJECTOR_PROGRESS_INTERVAL: the stream's end against the checkpoint, so lag
+        and stall keep moving while no batch commits (a stuck or crash-looping projector)."""
+        while not stop.is_set():
+            if self.watch.checkpoint is not None:
+                try:
+                    info = await asyncio.wait_for(
+                        self.nc.jetstream().stream_info(self.settings.streams.events), 5
+                    )
+                    self.watch.stream_end(info.state.last_seq)
+                except Exception as exc:  # NATS away: the last known end still ages the stall
+                    log.debug("stream info unavailable: %s", exc)
+            self._publish_progress()
+            await sleep_unless(stop, self.settings.progress_interval)
+
+    @property
+    def stalled(self) -> bool:
+        return self.watch.stalled_seconds >= self.settings.stall_seconds
 
     async def readiness(self) -> tuple[bool, dict[str, str]]:
         checks = {
             "database": "ok" if self.database_ok else "unreachable",
             "nats": "connected" if self.nc.is_connected else "disconnected",
             "role": self.role,
+            "projection": ("STALLED: " if self.stalled else "") + self.watch.describe(),
         }
-        return self.database_ok and self.nc.is_connected and self.role in ("active", "standby"), checks
+        if self.last_error:
+            checks["last_error"] = self.last_error
+        ready = self.database_ok and self.nc.is_connected and self.role in ("active", "standby")
+        return ready and not self.stalled, checks

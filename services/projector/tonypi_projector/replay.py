@@ -98,14 +98,16 @@ async def replay(
     nc = await connect_nats(settings)
     batches = None
     source = EventSource(nc, settings.streams, "", batch_size=batch_size, fetch_timeout=0.5, durable=False)
+    staging: str | None = None  # set once created; None again once swapped in
     try:
         if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", REPLAY_LOCK_KEY):
             raise ReplayRefused("another `tonypi replay` is running against this database")
         await ensure_streams(nc.jetstream(), settings.streams)
         live = await quote_ident(conn, await conn.fetchval("SELECT current_schema()"))
         await _drop_stale_staging(conn)
-        staging = await quote_ident(conn, f"{STAGING_PREFIX}{os.getpid()}_{int(time.time())}")
-        await conn.execute(f"CREATE SCHEMA {staging}")
+        name = await quote_ident(conn, f"{STAGING_PREFIX}{os.getpid()}_{int(time.time())}")
+        await conn.execute(f"CREATE SCHEMA {name}")
+        staging = name
         await conn.execute(f"SET search_path TO {staging}")
         await apply_migrations(conn)
         checkpoint = await store.ensure_checkpoint(conn, settings.streams.events)
@@ -141,6 +143,7 @@ async def replay(
             pruned = await prune_logs(conn, retention_cutoff(settings.log_retention_days))
         if not swap:
             log.info("staging schema %s left in place (no swap)", staging)
+            staging = None
             return ReplayResult(events, checkpoint, time.monotonic() - started, lost, pruned)
 
         async with conn.transaction():
@@ -162,13 +165,36 @@ async def replay(
             await _move_statistics(conn, staging, live)
             await conn.execute(f"DROP SCHEMA {staging} CASCADE")
             await conn.execute("SELECT pg_notify($1, $2)", CHECKPOINT_CHANNEL, str(checkpoint))
+        staging = None
         return ReplayResult(events, checkpoint, time.monotonic() - started, lost, pruned)
     finally:
         if batches is not None:
             await batches.aclose()
         await source.close()
         await nc.close()
+        if staging is not None:  # failed or interrupted before the swap: leave nothing behind
+            await _drop_schema_after_failure(conn, connect, staging)
         await conn.close()
+
+
+async def _drop_schema_after_failure(conn: asyncpg.Connection, connect, staging: str) -> None:
+    """Drop a half-built staging schema, on the replay's connection if it is still usable
+    (out of any failed transaction), else on a new one. A failure here is logged, not
+    raised over the error that stopped the replay; the next replay drops it anyway."""
+    try:
+        if conn.is_closed() or conn.is_in_transaction():
+            if not conn.is_closed():
+                conn.terminate()
+            conn = await connect()
+            try:
+                await conn.execute(f"DROP SCHEMA IF EXISTS {staging} CASCADE")
+            finally:
+                await conn.close()
+        else:
+            await conn.execute(f"DROP SCHEMA IF EXISTS {staging} CASCADE")
+        log.warning("replay did not finish: dropped its staging schema %s", staging)
+    except Exception as exc:
+        log.error("replay did not finish and its staging schema %s could not be dropped (%s)", staging, exc)
 
 
 __all__ = ["ReplayRefused", "ReplayResult", "replay"]

@@ -8,6 +8,7 @@ import sys
 
 from tonypi_runtime.config import ConfigError
 from tonypi_runtime.logs import configure_logging
+from tonypi_runtime.text import escape_text
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,6 +56,10 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"tonypi replay: configuration error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # the live tables are untouched and the staging schema dropped
+        reason = escape_text(f"{type(exc).__name__}: {exc}", 500)
+        print(f"tonypi replay: failed, live tables unchanged: {reason}", file=sys.stderr)
+        return 1
     if bar is not None:
         bar.finish()
     swapped = "kept in staging (--no-swap)" if args.no_swap else "swapped in"

@@ -13,8 +13,9 @@ from datetime import datetime
 
 import asyncpg
 from tonypi_runtime.postgres import CHECKPOINT_CHANNEL, READ_TABLES_PROJECTION
+from tonypi_runtime.text import escape_text
 
-from .batch import BatchChanges
+from .batch import BatchChanges, DeadLetter
 from .folds import RobotState
 from .folds.commands import CommandBook
 from .rows import ApiToken, Command, Job, Latch, LogEntry, Robot, TokenRevocation, columns
@@ -75,6 +76,12 @@ _TYPES = {
     "changed_at": "timestamptz",
 }
 _JSON = frozenset({"json", "jsonb"})
+
+# A dead letter's text columns hold what the event said, escaped and cut to these lengths,
+# so recording an event can never fail on the event's content (the raw bytes are kept whole).
+DEAD_LETTER_ERROR_CHARS = 2000
+DEAD_LETTER_FIELD_CHARS = 256
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
 
 class CheckpointMoved(Exception):
@@ -198,6 +205,14 @@ async def write_batch(
 ) -> None:
     """Inside the caller's transaction: the rows, the dead letters and the checkpoint
     (compare-and-set from `expected_seq`), then the notification the query service waits on."""
+    await write_rows(conn, changes, feed_since=feed_since)
+    await advance_checkpoint(conn, stream=stream, expected_seq=expected_seq, last_seq=last_seq, notify=notify)
+
+
+async def write_rows(
+    conn: asyncpg.Connection, changes: BatchChanges, *, feed_since: datetime | None = None
+) -> None:
+    """The changed rows and the dead letters of a batch (or of one event), no checkpoint."""
     if changes.robots:
         await conn.execute(_UPSERT_ROBOTS, *_column_arrays(changes.robots.values(), Robot))
     if changes.jobs:
@@ -225,23 +240,42 @@ async def write_batch(
             [f.at for f in feed],
             [json.dumps(f.data) for f in feed],
         )
-    if changes.dead_letters:
+    await write_dead_letters(conn, changes.dead_letters)
+
+
+def _text(value: object, limit: int) -> str | None:
+    return None if value is None else escape_text(str(value), limit)
+
+
+def dead_letter_row(dead: DeadLetter) -> tuple:
+    """The row recording `dead`: every text column escaped (no NUL, no lone surrogate, no
+    control character) and bounded, the version NULL when no INTEGER holds it."""
+    event = dead.event
+    version = event.schema_version if event is not None else None
+    return (
+        dead.seq,
+        _text(event.event_id if event else None, DEAD_LETTER_FIELD_CHARS),
+        _text(event.event_type.value if event else None, DEAD_LETTER_FIELD_CHARS),
+        version if isinstance(version, int) and INT32_MIN <= version <= INT32_MAX else None,
+        _text(event.robot_id if event else None, DEAD_LETTER_FIELD_CHARS),
+        _text(dead.error, DEAD_LETTER_ERROR_CHARS),
+        bytes(dead.raw),
+    )
+
+
+async def write_dead_letters(conn: asyncpg.Connection, dead_letters: list[DeadLetter]) -> None:
+    if dead_letters:
         await conn.executemany(
             "INSERT INTO projection_dead_letters (stream_seq, event_id, event_type, schema_version, "
             "robot_id, error, raw) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (stream_seq) DO NOTHING",
-            [
-                (
-                    d.seq,
-                    d.event.event_id if d.event else None,
-                    d.event.event_type.value if d.event else None,
-                    d.event.schema_version if d.event else None,
-                    d.event.robot_id if d.event else None,
-                    d.error,
-                    d.raw,
-                )
-                for d in changes.dead_letters
-            ],
+            [dead_letter_row(d) for d in dead_letters],
         )
+
+
+async def advance_checkpoint(
+    conn: asyncpg.Connection, *, stream: str, expected_seq: int, last_seq: int, notify: bool = True
+) -> None:
+    """Compare-and-set the checkpoint from `expected_seq` to `last_seq`, then notify."""
     moved = await conn.fetchval(
         "UPDATE projection_checkpoint SET last_seq = $1, stream = $2, updated_at = NOW() "
         "WHERE projection = $3 AND last_seq = $4 RETURNING last_seq",

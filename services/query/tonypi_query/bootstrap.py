@@ -1,15 +1,17 @@
 """The composition root: settings in, a wired aiohttp application out.
 
-Connections open and close in the app's cleanup contexts (never at import): the asyncpg
-pool, the LISTEN connection for the projector's checkpoint, the NATS connection (opened in
-the background, streams ensured) and the fleet gauge refresher.
+`init_app(settings, reads, writes)` builds the HTTP application over any read and write
+side (the fast tests pass fakes); `build_app(settings)` wires the real ones. Connections
+open and close in the app's cleanup contexts (never at import): the asyncpg pool, the
+LISTEN connection for the projector's checkpoint, the NATS connection (opened in the
+background, streams ensured) and the fleet gauge refresher.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import asyncpg
 from aiohttp import web
@@ -31,6 +33,7 @@ from .keys import CHECKPOINT, FEED, READS, SETTINGS, WRITES
 from .live import FeedHub
 from .middleware import error_middleware, metrics_middleware
 from .openapi import add_docs_routes, openapi_document
+from .ports import ReadModel, WriteModel
 from .reads import Reads
 from .tokens import TokenVerifier
 from .writes import RobotWrites
@@ -57,7 +60,6 @@ DB_UNREACHABLE = (
     asyncpg.PostgresConnectionError,
 )
 POOL = web.AppKey("pool", asyncpg.Pool)
-EVENT_STREAM = web.AppKey("event_stream", EventStreamConnection)
 
 
 async def _keep_session(_conn: asyncpg.Connection) -> None:
@@ -76,70 +78,96 @@ def _connect_kwargs(settings: QuerySettings) -> dict:
     }
 
 
-async def _database(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
+CleanupContext = Callable[[web.Application], AsyncIterator[None]]
 
-    async def open_pool() -> asyncpg.Pool:
-        return await asyncpg.create_pool(
-            **_connect_kwargs(settings),
-            min_size=1,
-            max_size=settings.pool_max_size,
-            init=use_json_codecs,
-            reset=_keep_session,
+
+def _database(settings: QuerySettings, reads: Reads) -> CleanupContext:
+    async def database(app: web.Application) -> AsyncIterator[None]:
+        async def open_pool() -> asyncpg.Pool:
+            return await asyncpg.create_pool(
+                **_connect_kwargs(settings),
+                min_size=1,
+                max_size=settings.pool_max_size,
+                init=use_json_codecs,
+                reset=_keep_session,
+            )
+
+        pool = await retry_forever(
+            open_pool,
+            f"PostgreSQL at {settings.database.redacted}",
+            log,
+            retry_on=DB_UNREACHABLE,
+            expected=(asyncpg.InvalidCatalogNameError,),  # the projector creates it at its start
         )
+        app[POOL] = pool
+        reads.attach(pool)
+        yield
+        try:
+            await asyncio.wait_for(pool.close(), CLOSE_TIMEOUT)
+        except TimeoutError:  # a connection stuck on a dead server: do not hang the exit
+            pool.terminate()
 
-    app[POOL] = await retry_forever(
-        open_pool, f"PostgreSQL at {settings.database.redacted}", log, retry_on=DB_UNREACHABLE
-    )
-    app[READS] = Reads(app[POOL], settings.online_timeout, concurrency=settings.pool_max_size)
-    verifiers: list[CredentialVerifier] = [TokenVerifier(app[READS].api_token, settings.token_cache_seconds)]
-    app[AUTHENTICATOR] = Authenticator(verifiers, reads_open=settings.reads_open)
-    yield
-    try:
-        await asyncio.wait_for(app[POOL].close(), CLOSE_TIMEOUT)
-    except TimeoutError:  # a connection stuck on a dead server: do not hang the exit
-        app[POOL].terminate()
+    return database
 
 
-async def _checkpoint_listener(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    app[CHECKPOINT] = CheckpointWatcher(
-        app[READS].checkpoint, lambda: asyncpg.connect(**_connect_kwargs(settings))
-    )
-    await app[CHECKPOINT].start()
-    app[FEED] = FeedHub(app[POOL], app[CHECKPOINT], settings.sse_max_clients)
-    await app[FEED].start()
-    # Before the server waits for handlers to finish: live-feed streams never finish by themselves.
-    app.on_shutdown.append(lambda app: app[FEED].stop())
-    yield
-    await app[FEED].stop()
-    await app[CHECKPOINT].stop()
+def _checkpoint_listener(checkpoint: CheckpointWatcher) -> CleanupContext:
+    async def listening(_app: web.Application) -> AsyncIterator[None]:
+        await checkpoint.start()
+        yield
+        await checkpoint.stop()
+
+    return listening
 
 
-async def _event_stream(app: web.Application) -> AsyncIterator[None]:
+def _live_feed(settings: QuerySettings, checkpoint: CheckpointWatcher) -> CleanupContext:
+    """The SSE feed (live.py) tails the projector's live_feed table through the pool."""
+
+    async def live_feed(app: web.Application) -> AsyncIterator[None]:
+        app[FEED] = FeedHub(app[POOL], checkpoint, settings.sse_max_clients)
+        await app[FEED].start()
+        yield
+        await app[FEED].stop()
+
+    return live_feed
+
+
+def _event_stream(connection: EventStreamConnection, writes: RobotWrites) -> CleanupContext:
     """Connects to NATS in the background: reads are served meanwhile, writes answer 503."""
-    settings = app[SETTINGS]
-    app[WRITES] = RobotWrites(settings.streams, app[READS], app[CHECKPOINT], settings.write_wait_timeout)
-    connection = EventStreamConnection(settings)
-    task = asyncio.create_task(connection.open(app[WRITES]), name="nats-connect")
-    app[EVENT_STREAM] = connection
-    # A NATS that answers is ready before the first request; one that does not delays
-    # serving reads by this much at most.
-    await asyncio.wait({task}, timeout=NATS_STARTUP_WAIT)
-    yield
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-    await connection.close()
+
+    async def event_stream(_app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(connection.open(writes), name="nats-connect")
+        # A NATS that answers is ready before the first request; one that does not delays
+        # serving reads by this much at most.
+        await asyncio.wait({task}, timeout=NATS_STARTUP_WAIT)
+        yield
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await connection.close()
+
+    return event_stream
 
 
-async def _fleet_gauges(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(refresh_fleet_gauges(app[READS], app[SETTINGS].fleet_gauge_interval))
-    yield
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+def _fleet_gauges(reads: Reads, interval: float) -> CleanupContext:
+    async def fleet_gauges(_app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(refresh_fleet_gauges(reads, interval))
+        yield
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    return fleet_gauges
 
 
-def init_app(settings: QuerySettings) -> web.Application:
+def init_app(
+    settings: QuerySettings,
+    reads: ReadModel,
+    writes: WriteModel,
+    *,
+    checkpoint: CheckpointWatcher | None = None,
+    lifecycle: Sequence[CleanupContext] = (),
+) -> web.Application:
+    """The HTTP application over the given read and write sides. `checkpoint`: what the
+    command endpoints wait on (absent: they answer 500). `lifecycle`: cleanup contexts that
+    open and close what they need (production: `build_app`); tests pass fakes and none."""
     # FastAPI answered `/robots/` with a 307 to `/robots`; the seed's clients may rely on it.
     trailing_slash = web.normalize_path_middleware(
         append_slash=False, remove_slash=True, redirect_class=web.HTTPTemporaryRedirect
@@ -154,7 +182,13 @@ def init_app(settings: QuerySettings) -> web.Application:
         client_max_size=MAX_BODY_BYTES,
     )
     app[SETTINGS] = settings
-    app.cleanup_ctx.extend([_database, _checkpoint_listener, _event_stream, _fleet_gauges])
+    app[READS] = reads
+    app[WRITES] = writes
+    verifiers: list[CredentialVerifier] = [TokenVerifier(reads.api_token, settings.token_cache_seconds)]
+    app[AUTHENTICATOR] = Authenticator(verifiers, reads_open=settings.reads_open)
+    if checkpoint is not None:
+        app[CHECKPOINT] = checkpoint
+    app.cleanup_ctx.extend(lifecycle)
     register(app, ENDPOINTS)
     add_docs_routes(
         app, openapi_document(ENDPOINTS, TITLE, VERSION, DESCRIPTION, reads_open=settings.reads_open)
@@ -163,15 +197,38 @@ def init_app(settings: QuerySettings) -> web.Application:
     async def ready() -> tuple[bool, dict[str, str]]:
         checks = {}
         try:
-            await asyncio.wait_for(app[READS].ping(), 2)
+            await asyncio.wait_for(reads.ping(), 2)
             checks["database"] = "ok"
         except Exception as exc:  # any failure means not ready; say which
             checks["database"] = f"unreachable: {type(exc).__name__}"
-        connected = EVENT_STREAM in app and app[EVENT_STREAM].connected
-        checks["nats"] = "ok" if connected else "disconnected (writes answer 503)"
+        checks["nats"] = "ok" if writes.connected else "disconnected (writes answer 503)"
         return checks["database"] == "ok", checks
 
     add_ops_routes(app, ready)
+    return app
+
+
+def build_app(settings: QuerySettings) -> web.Application:
+    """The composition root: PostgreSQL reads, JetStream writes, and the connections they
+    need, opened and closed with the app."""
+    reads = Reads(None, settings.online_timeout, concurrency=settings.pool_max_size)
+    checkpoint = CheckpointWatcher(reads.checkpoint, lambda: asyncpg.connect(**_connect_kwargs(settings)))
+    writes = RobotWrites(settings.streams, reads, checkpoint, settings.write_wait_timeout)
+    lifecycle = [
+        _database(settings, reads),
+        _checkpoint_listener(checkpoint),
+        _live_feed(settings, checkpoint),
+        _event_stream(EventStreamConnection(settings), writes),
+        _fleet_gauges(reads, settings.fleet_gauge_interval),
+    ]
+    app = init_app(settings, reads, writes, checkpoint=checkpoint, lifecycle=lifecycle)
+
+    async def end_live_feeds(app: web.Application) -> None:
+        # Before the server waits for handlers: live-feed streams never finish by themselves.
+        if FEED in app:
+            await app[FEED].stop()
+
+    app.on_shutdown.append(end_live_feeds)
     return app
 
 
@@ -180,7 +237,14 @@ async def serve() -> None:
     configure_logging(settings.log_format, settings.log_level)
     stop = stop_event_on_signals()
     runner = web.AppRunner(
-        init_app(settings), access_log=None, max_line_size=MAX_REQUEST_LINE, max_field_size=MAX_REQUEST_LINE
+        build_app(settings),
+        access_log=None,
+        max_line_size=MAX_REQUEST_LINE,
+        max_field_size=MAX_REQUEST_LINE,
+        # aiohttp has no separate header timeout: its keep-alive timer starts when a connection
+        # opens (and again after each response) and closes it if no complete request head has
+        # arrived by then, so this bounds an idle, a slow or a half-sent request head alike.
+        keepalive_timeout=settings.header_timeout,
     )
     await runner.setup()
     site = web.TCPSite(runner, settings.bind.host, settings.bind.port)

@@ -8,6 +8,9 @@ ONLINE_TIMEOUT       seconds since last_seen within which a robot counts as onli
 STATEMENT_TIMEOUT_MS PostgreSQL statement_timeout for every query (3000)
 DB_POOL_MAX          connections in the asyncpg pool (10)
 FLEET_GAUGE_INTERVAL seconds between refreshes of the fleet gauges on /metrics (15)
+HTTP_HEADER_TIMEOUT  seconds a connection may take to send a complete request head, counted
+                     from when it opened or from its previous response; then it is closed (15)
+HTTP_BODY_TIMEOUT    seconds a request may take to send its body; then 408 and closed (10)
 CORS_ALLOW_ORIGINS   comma-separated browser origins allowed to call the API; the seed's
                      dashboard origins by default (http://localhost:3001,http://frontend:3000);
                      empty to allow none; "*" is refused (a wildcard with bearer tokens
@@ -53,6 +56,8 @@ class QuerySettings:
     statement_timeout_ms: int = 3000
     pool_max_size: int = 10
     fleet_gauge_interval: float = 15.0
+    header_timeout: float = 15.0
+    body_timeout: float = 10.0
     cors_allow_origins: frozenset[str] = frozenset()
     sse_client_buffer: int = 1000
     sse_heartbeat: float = 15.0
@@ -105,6 +110,8 @@ def load_settings(env: Env | None = None) -> QuerySettings:
         statement_timeout_ms=env_int(env, "STATEMENT_TIMEOUT_MS", 3000, minimum=1),
         pool_max_size=env_int(env, "DB_POOL_MAX", 10, minimum=1),
         fleet_gauge_interval=env_float(env, "FLEET_GAUGE_INTERVAL", 15.0, minimum=1),
+        header_timeout=env_float(env, "HTTP_HEADER_TIMEOUT", 15.0, minimum=0.1),
+        body_timeout=env_float(env, "HTTP_BODY_TIMEOUT", 10.0, minimum=0.1),
         cors_allow_origins=_cors_origins(env),
         sse_client_buffer=env_int(env, "SSE_CLIENT_BUFFER", 1000, minimum=1),
         sse_heartbeat=env_float(env, "SSE_HEARTBEAT", 15.0, minimum=0.05),

@@ -69,7 +69,12 @@ class Endpoint:
 
 def register(app: web.Application, endpoints: list[Endpoint]) -> None:
     for endpoint in endpoints:
-        app.router.add_route(endpoint.method, endpoint.path, endpoint.aiohttp_handler(), name=endpoint.name)
+        if endpoint.method == "GET":  # HEAD wherever GET is allowed: same handler, no body
+            app.router.add_get(endpoint.path, endpoint.aiohttp_handler(), name=endpoint.name, allow_head=True)
+        else:
+            app.router.add_route(
+                endpoint.method, endpoint.path, endpoint.aiohttp_handler(), name=endpoint.name
+            )
 
 
 _ADAPTERS: dict[Any, TypeAdapter] = {}

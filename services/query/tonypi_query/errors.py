@@ -30,6 +30,12 @@ class UnsupportedMediaType(ApiError):
     status = 415
 
 
+class RequestTimeout(ApiError):
+    """The client did not send its body within HTTP_BODY_TIMEOUT."""
+
+    status = 408
+
+
 class Unavailable(ApiError):
     """A dependency (database, event stream) cannot answer: 503, the client may retry."""
 

@@ -46,7 +46,7 @@ class EventStreamConnection:
             log,
             retry_on=(OSError, asyncio.TimeoutError, nats.errors.Error),
         )
-        writes.attach(js)
+        writes.attach(js, lambda: self.connected)
         log.info("writes enabled: events go to stream %s", self._settings.streams.events)
 
     async def close(self) -> None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from .errors import RequestValidationError, UnsupportedMediaType
+from .errors import RequestTimeout, RequestValidationError, UnsupportedMediaType
+from .keys import SETTINGS
+
+DEFAULT_BODY_TIMEOUT = 10.0
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -29,13 +33,19 @@ def parse_query(request: web.Request, model: type[M]) -> M:
 
 
 async def parse_body(request: web.Request, model: type[M]) -> M:
-    # Only JSON: a browser sends text/plain, form and multipart bodies cross-origin without
-    # a preflight, so accepting them would let any web page write (CSRF).
+    # Only JSON: a browser sends text/plain, form and multipart bodies (and a body without a
+    # type) cross-origin without a preflight, so accepting them would let any web page write.
     if request.content_type != "application/json":
         raise UnsupportedMediaType(
             f"Unsupported media type {request.content_type!r}: send the body as application/json"
         )
-    raw = await request.read()
+    settings = request.app.get(SETTINGS)
+    timeout = getattr(settings, "body_timeout", DEFAULT_BODY_TIMEOUT)
+    try:
+        async with asyncio.timeout(timeout):
+            raw = await request.read()
+    except TimeoutError:
+        raise RequestTimeout(f"The request body did not arrive within {timeout:g}s") from None
     if not raw.strip():
         raise RequestValidationError(
             [{"loc": ["body"], "msg": "Field required: send a JSON object", "type": "missing"}]

@@ -10,6 +10,8 @@ from .live import stream_events
 
 
 async def live_events(request: web.Request, inputs: Inputs) -> web.StreamResponse:
+    if request.method == "HEAD":  # HEAD is answered wherever GET is: the headers, no stream
+        return web.Response(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
     settings = request.app[SETTINGS]
     return await stream_events(
         request,

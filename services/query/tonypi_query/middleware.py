@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from . import metrics
-from .errors import ApiError, RequestValidationError
+from .errors import ApiError, RequestTimeout, RequestValidationError
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status in (401, 403):
             metrics.AUTH_REFUSED.labels(str(exc.status), type(exc).__name__).inc()
             log.info("%s %s: %d %s", request.method, request.path, exc.status, exc.detail)
-        return _detail(exc.status, exc.detail, exc.headers)
+        response = _detail(exc.status, exc.detail, exc.headers)
+        if isinstance(exc, RequestTimeout):
+            response.force_close()  # the rest of a slow body is not worth waiting for
+        return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise  # redirects are answers, not errors
@@ -69,8 +72,17 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         log.warning("%s %s: statement timeout", request.method, request.path)
         return _detail(503, "The database took too long to answer; retry later")
     except asyncpg.DataError as exc:  # input validation should have caught it; still the client's
+        # Never the exception's text: asyncpg puts the argument's repr and position in it.
+        log.warning("%s %s: the database refused a value (%s)", request.method, request.path, exc)
         return _detail(
-            422, [{"loc": ["request"], "msg": f"Value the database refused: {exc}", "type": "value_error"}]
+            422,
+            [
+                {
+                    "loc": ["request"],
+                    "msg": "a value is outside what the database accepts",
+                    "type": "value_error",
+                }
+            ],
         )
     except asyncpg.UndefinedTableError:
         return _detail(503, "The read tables do not exist yet: is the projector running?")

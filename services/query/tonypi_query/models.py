@@ -17,6 +17,8 @@ from pydantic import (
     StringConstraints,
     WithJsonSchema,
 )
+from tonypi_events.identity import ROBOT_ID_MAX_CHARS
+from tonypi_events.identity import RobotId as IdentityRobotId
 from tonypi_events.kinds import (
     BATTERY_THRESHOLD_CRITICAL,
     BATTERY_THRESHOLD_LOW,
@@ -59,13 +61,32 @@ def _query_datetime(value: Any) -> Any:
 
 
 def _assume_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    try:
+        value.astimezone(UTC)  # what the database receives: 9999-12-31T23:00-05:00 is year 10000
+    except OverflowError:
+        raise ValueError("the date-time is out of range once converted to UTC") from None
+    return value
 
 
 TimeFilter = Annotated[datetime, BeforeValidator(_query_datetime), AfterValidator(_assume_utc)]
 
-# PostgreSQL text cannot hold NUL; robot ids also travel as NATS subject tokens and path segments.
-RobotId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f/]+$")]
+# The one robot-id rule (tonypi_events.identity, the same ingest applies to MQTT): every id
+# ingest admits is addressable here, and POST refuses what ingest would refuse. The JSON
+# schema below describes the rule for OpenAPI clients; the validator is the rule itself.
+RobotId = Annotated[
+    IdentityRobotId,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": ROBOT_ID_MAX_CHARS,
+            "pattern": r"^(?!\.{1,2}$)[^\x00-\x1f\x7f-\x9f/+#\u2028\u2029]+$",
+            "description": "1 to 128 characters; no control characters, line separators, '/', '+' "
+            "or '#'; not '.' or '..' (docs/architecture.md, Robot ids)",
+        }
+    ),
+]
 ShortText = Annotated[str, StringConstraints(max_length=255, pattern=r"^[^\x00]*$")]
 LongText = Annotated[str, StringConstraints(max_length=4000, pattern=r"^[^\x00]*$")]
 RobotStatus = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[^\x00]*$")]

@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 from tonypi_runtime.postgres import READ_TABLES_PROJECTION
 
+from .errors import Unavailable
 from .models import JobsQuery, LogsQuery
 
 ROBOT_COLUMNS = """id, robot_id, name, description, location, status, battery_threshold_low,
@@ -137,22 +138,31 @@ class Reads:
     pool lets a newcomer take a just-released connection ahead of those already waiting,
     which under load starves a few requests for hundreds of milliseconds."""
 
-    def __init__(self, pool: asyncpg.Pool, online_timeout: float, concurrency: int) -> None:
-        self._pool = pool
+    def __init__(self, pool: asyncpg.Pool | None, online_timeout: float, concurrency: int) -> None:
+        self._pool = pool  # None until `attach`: the pool opens at startup, after wiring
         self._online_timeout = online_timeout
         self._slots = asyncio.Semaphore(concurrency)  # FIFO-fair since Python 3.11.1
 
+    def attach(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise Unavailable("The database is not connected yet; retry later")
+        return self._pool
+
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         async with self._slots:
-            return await self._pool.fetch(sql, *args)
+            return await self.pool.fetch(sql, *args)
 
     async def _fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
         async with self._slots:
-            return await self._pool.fetchrow(sql, *args)
+            return await self.pool.fetchrow(sql, *args)
 
     async def _fetchval(self, sql: str, *args: Any) -> Any:
         async with self._slots:
-            return await self._pool.fetchval(sql, *args)
+            return await self.pool.fetchval(sql, *args)
 
     async def robot(self, robot_id: str) -> asyncpg.Record | None:
         return await self._fetchrow(SELECT_ROBOT, self._online_timeout, robot_id)

@@ -8,6 +8,7 @@ write; if the projector is further behind, the caller gets 202 and a Location to
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,13 +56,20 @@ class RobotWrites:
         self, streams: StreamNames, reads: Reads, checkpoint: CheckpointWatcher, wait_timeout: float
     ) -> None:
         self._js: JetStreamContext | None = None
+        self._is_connected: Callable[[], bool] = lambda: False
         self._streams = streams
         self._reads = reads
         self._checkpoint = checkpoint
         self._wait_timeout = wait_timeout
 
-    def attach(self, js: JetStreamContext) -> None:
-        self._js = js
+    def attach(self, js: JetStreamContext, is_connected: Callable[[], bool]) -> None:
+        """From now on writes publish through `js`; `is_connected` says whether its
+        connection is up right now (it reconnects on its own)."""
+        self._js, self._is_connected = js, is_connected
+
+    @property
+    def connected(self) -> bool:
+        return self._js is not None and self._is_connected()
 
     async def register(self, robot: RobotCreate, actor: dict[str, Any]) -> WriteResult:
         # Robots auto-registered from telemetry have a row but no robot_registered event,

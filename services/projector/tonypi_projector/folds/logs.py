@@ -13,17 +13,17 @@ _FAILED_STATUSES = frozenset({"error", "failed", "failure"})
 ITEM_ECHO = "item_echo"
 
 
-def is_item_echo(payload: kinds.CommandResponseV1) -> bool:
+def is_item_echo(payload: dict) -> bool:
     """Both generations echo every item reply on tonypi/commands/response:
     `{"robot_id", "timestamp", "success": <found>, "item": <item or null>, "message": ...}`,
     with no command id (docs/contract/semantics.md). Every command we send has an id, so
-    an answer without one that carries `item` answers no command."""
-    return payload.command_id is None and "item" in (payload.model_extra or {})
+    an answer naming none (`answered_id`) that carries `item` answers no command."""
+    return answered_id(payload) is None and "item" in payload
 
 
 def _answer(what: str):
     def fold(ctx: FoldContext, state: RobotState, payload: kinds.CommandResponseV1) -> RobotState:
-        if is_item_echo(payload):
+        if is_item_echo(ctx.event.payload):
             ctx.note(ITEM_ECHO)  # not a command outcome: no log line, counted
             return state
         ok = payload.success is not False and (payload.status or "").lower() not in _FAILED_STATUSES
