@@ -6,11 +6,14 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from tonypi_query.bootstrap import build_app, init_app
 from tonypi_query.config import load_settings
+from tonypi_runtime.postgres import quote_ident
 
+from tests.conftest import PG_ADMIN_URL
 from tests.support.ports import free_port
 from tests.support.processes import ServiceProcess
 
@@ -70,6 +73,20 @@ async def _serve(env: dict[str, str], token: str | None = None, *, anonymous: bo
     client = TestClient(TestServer(app, host="127.0.0.1", port=int(env["QUERY_PORT"])), headers=headers)
     await client.start_server()
     return client
+
+
+@pytest.fixture
+async def bare_api(query_env, database_url, js):
+    """The query app over an empty database (the projector's migrations, no projector) with an
+    admin token: for requests refused before they reach a read table."""
+    admin = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await admin.execute(f"CREATE DATABASE {await quote_ident(admin, database_url.rsplit('/', 1)[1])}")
+    finally:
+        await admin.close()
+    client = await _serve(query_env, await grant_token(database_url, "test-admin", "admin"))
+    yield client
+    await client.close()
 
 
 @pytest.fixture
