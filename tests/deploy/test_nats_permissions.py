@@ -25,6 +25,7 @@ from tonypi_events import (
     new_event_id,
     utc_now,
 )
+from tonypi_events.clock import CLOCK_ROBOT_ID
 
 from tests.support.ports import free_port
 
@@ -42,7 +43,7 @@ INGEST_KINDS = {
 }  # fmt: skip
 API_KINDS = {
     EventType.ROBOT_REGISTERED, EventType.ROBOT_UPDATED, EventType.ROBOT_DEACTIVATED,
-    EventType.COMMAND_REQUESTED, EventType.EMERGENCY_STOP,
+    EventType.COMMAND_REQUESTED, EventType.EMERGENCY_STOP, EventType.ALARM_ACKNOWLEDGED,
 }  # fmt: skip
 TOKEN_KINDS = {EventType.TOKEN_CREATED, EventType.TOKEN_REVOKED}
 # Who may append each kind of event; every other user is refused.
@@ -50,6 +51,7 @@ WRITER = {
     **dict.fromkeys(INGEST_KINDS, "ingest"),
     **dict.fromkeys(API_KINDS, "query"),
     **dict.fromkeys(TOKEN_KINDS, "admin"),
+    EventType.CLOCK_TICK: "projector",  # the stream's clock (tonypi_events.clock)
 }
 
 
@@ -115,7 +117,11 @@ def event(kind: EventType, robot_id: str = "r1") -> EventEnvelope:
         event_id=new_event_id(),
         event_type=kind,
         schema_version=CURRENT_VERSION[kind],
-        robot_id=TOKENS_STREAM_ID if kind in TOKEN_KINDS else robot_id,
+        robot_id=TOKENS_STREAM_ID
+        if kind in TOKEN_KINDS
+        else CLOCK_ROBOT_ID
+        if kind is EventType.CLOCK_TICK
+        else robot_id,
         received_at=utc_now(),
         source="test",
         payload={},

@@ -31,6 +31,10 @@ class EventType(StrEnum):
     # API tokens made and revoked with `tonypi token` (only the token's SHA-256 travels).
     TOKEN_CREATED = "token_created"
     TOKEN_REVOKED = "token_revoked"
+    # The stream's clock (robot id `_clock`): what "now" is for folds (offline, timeouts).
+    CLOCK_TICK = "clock_tick"
+    # An operator acknowledged an alarm (robot id: the alarm's robot).
+    ALARM_ACKNOWLEDGED = "alarm_acknowledged"
     # Operator commands (docs/commands.md): asked for through the API, handed to the robot
     # by ingest's deliverer. Robot id `_fleet` (FLEET) for a broadcast.
     COMMAND_REQUESTED = "command_requested"
