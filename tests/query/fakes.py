@@ -104,6 +104,10 @@ class FakeReads:
             "completed_jobs_today": 0,
         }
 
+    async def counters(self):
+        self._read("counters")
+        return {}
+
     async def fleet_counts(self):
         self._read("fleet_counts")
         return {"total": len(self.robots), "online": 0}
