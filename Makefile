@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PARTS := libs/events libs/runtime services/ingest services/projector services/query
 STAMP := $(VENV)/.installed
 
-.PHONY: install tools run test unit bench clean
+.PHONY: install tools run test unit deploy-check bench clean
 
 install: $(STAMP)
 
@@ -38,6 +38,13 @@ unit: install
 	TEST_NATS_URL=nats://127.0.0.1:9 TEST_MQTT_URL=mqtt://127.0.0.1:9 \
 		TEST_PG_ADMIN_URL=postgresql://postgres@127.0.0.1:9/postgres \
 		$(BIN)/pytest -q -p no:schemathesis -m unit $(UNIT_FILES)
+
+# The container check (docs/deploy.md): the service images built and the compose stack
+# started with podman in a loopback-only network namespace, a robot's messages followed
+# into the API and /metrics, everything torn down. Root and Debian's archive needed.
+deploy-check: install
+	$(BIN)/podman-compose --version >/dev/null 2>&1 || $(BIN)/pip install --quiet -c constraints.txt -r deploy/check/requirements.txt
+	bash deploy/check/run.sh
 
 # The benchmarks of docs/ingest.md, docs/projector.md and docs/query.md, one after another
 # (each wants the machine to itself). The query benchmark loads the API with wrk.

@@ -1,0 +1,99 @@
+"""`make deploy-check` (deploy/check/, docs/deploy.md "The container check"), offline: its
+compose override still fits docker-compose.yml as that file changes. The check itself
+starts the stack (CI runs it); these fail in seconds, naming what to change, when a new
+service, dependency, published port or replica would break it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from .conftest import DEPLOY, REPO, run
+
+CHECK = DEPLOY / "check"
+TONYPI = ("ingest", "projector", "query")
+
+
+class _ComposeLoader(yaml.SafeLoader):
+    """Reads the Compose `!reset` / `!override` tags as the plain value they carry."""
+
+
+_ComposeLoader.add_constructor("!reset", lambda loader, node: loader.construct_sequence(node))
+_ComposeLoader.add_constructor("!override", lambda loader, node: loader.construct_sequence(node))
+
+
+@pytest.fixture(scope="module")
+def override() -> dict:
+    return yaml.load((CHECK / "compose.check.yml").read_text(), Loader=_ComposeLoader)
+
+
+def started_services() -> list[str]:
+    """The services run.sh brings up (its SERVICES array)."""
+    match = re.search(r"^SERVICES=\(([^)]*)\)", (CHECK / "run.sh").read_text(), re.MULTILINE)
+    assert match, "deploy/check/run.sh no longer names SERVICES=(...)"
+    return match.group(1).split()
+
+
+def test_the_check_starts_the_tonypi_services_and_everything_they_depend_on(compose):
+    started = started_services()
+    assert set(TONYPI) <= set(started)
+    for name in TONYPI:
+        needed = set(compose["services"][name].get("depends_on", {}))
+        assert needed <= set(started), (
+            f"{name} depends on {needed - set(started)}, which the check does not start"
+        )
+
+
+def test_every_started_service_is_in_the_loopback_namespace_and_publishes_nothing(compose, override):
+    for name in started_services():
+        assert name in compose["services"], f"the check starts {name}, which docker-compose.yml lacks"
+        checked = override["services"].get(name, {})
+        assert checked.get("network_mode") == "host", f"{name}: network_mode: host (the namespace's loopback)"
+        if compose["services"][name].get("ports"):
+            assert checked.get("ports") == [], (
+                f"{name} publishes ports: `ports: !reset []` in compose.check.yml"
+            )
+    assert set(override["services"]) <= set(compose["services"]), "compose.check.yml names unknown services"
+
+
+def test_replicated_services_run_once_sharing_one_network(compose, override):
+    for name in started_services():
+        if compose["services"][name].get("deploy", {}).get("replicas", 1) > 1:
+            assert override["services"][name]["deploy"]["replicas"] == 1, (
+                f"{name}: its replicas would share a port"
+            )
+
+
+def test_tonypi_services_find_every_host_they_are_configured_with_on_loopback(compose, override):
+    for name in TONYPI:
+        environment = compose["services"][name]["environment"]
+        hosts = {
+            m.group(1)
+            for value in environment.values()
+            if isinstance(value, str)
+            for m in re.finditer(r"://(?:[^@/]*@)?([A-Za-z][\w.-]*)", value)
+        }
+        mapped = dict(entry.split(":", 1) for entry in override["services"][name]["extra_hosts"])
+        assert hosts <= set(mapped), f"{name} connects to {hosts - set(mapped)}: add it to extra_hosts"
+        assert set(mapped.values()) == {"127.0.0.1"}
+
+
+def test_stand_ins_replace_every_third_party_image_the_check_starts(compose, override):
+    for name in started_services():
+        if name not in TONYPI:
+            assert override["services"][name]["image"] == "${CHECK_STANDINS_IMAGE}", (
+                f"{name} runs {compose['services'][name]['image']}, which no registry here serves"
+            )
+
+
+def test_the_scripts_parse():
+    for script in (*CHECK.glob("*.sh"), CHECK / "standins" / "postgres-entrypoint.sh"):
+        shell = "sh" if script.read_text().startswith("#!/bin/sh") else "bash"
+        run(shell, "-n", str(script))
+
+
+def test_make_and_ci_run_the_check():
+    assert "bash deploy/check/run.sh" in (REPO / "Makefile").read_text()
+    assert "make deploy-check" in (REPO / ".ci" / "run").read_text()
