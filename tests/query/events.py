@@ -18,6 +18,7 @@ from tonypi_events import (
     headers_for,
     new_event_id,
 )
+from tonypi_events.clock import bucket_start, publish_tick, tick_event
 
 
 class Fleet:
@@ -74,6 +75,24 @@ class Fleet:
 
     async def job(self, robot_id: str, status: str, *, at: datetime | None = None, **extra: Any) -> int:
         return await self.publish(EventType.JOB, robot_id, {"status": status, **extra}, at=at)
+
+    async def tick(self, at: datetime | None = None, offline_after_s: float = 90) -> int:
+        """The stream's clock, at `at` (default now), as the projector's emitter would send it."""
+        event = tick_event(bucket_start(at or datetime.now(UTC), 1), 1, offline_after_s)
+        ack = await publish_tick(self.js, self.names, event)
+        self.last_seq = max(self.last_seq, ack.seq)
+        return ack.seq
+
+    async def alarm_id(self, robot_id: str, kind: str) -> int:
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            return await conn.fetchval(
+                "SELECT id FROM alarms WHERE robot_id = $1 AND kind = $2 ORDER BY id DESC LIMIT 1",
+                robot_id,
+                kind,
+            )
+        finally:
+            await conn.close()
 
     async def applied(self, seq: int | None = None, timeout: float = 30.0) -> None:
         """Wait until the projector's checkpoint reaches `seq` (default: the last published)."""

@@ -63,6 +63,7 @@ async def test_create_answers_the_new_row_with_the_seed_defaults(api):
         "updated_at",
         "is_active",
         "online",
+        "active_alarms",
     }
 
 

@@ -53,7 +53,7 @@ def property_test(strategy, base_url: str, checks: list, examples: int = EXAMPLE
     return run
 
 
-def fuzz(base_url: str) -> list[str]:
+def fuzz(base_url: str, alarm_id: int) -> list[str]:
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
     exercised = []
     for result in schema.get_all_operations():
@@ -64,6 +64,8 @@ def fuzz(base_url: str) -> list[str]:
         if any(word in operation.path for word in ("command", "emergency", "resume")):
             examples = COMMAND_EXAMPLES
         fixed = {"robot_id": KNOWN} if "{robot_id}" in operation.path else None
+        if operation.path.startswith("/api/robots-db/alarms/{id}"):
+            fixed = {"id": alarm_id}  # an alarm that exists: its 200s, and its acknowledgement
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             checks = CHECKS + ([negative_data_rejection] if mode is GenerationMode.NEGATIVE else [])
             strategies = [operation.as_strategy(generation_mode=mode)]
@@ -84,13 +86,15 @@ async def test_no_server_errors_and_every_answer_matches_the_document(query_env,
     await fleet.publish(EventType.BATTERY, KNOWN, {"percentage": 50.0})
     await fleet.log(KNOWN, "hello", level="WARNING")
     await fleet.job(KNOWN, "started", task_name="fuzzed")
+    await fleet.publish(EventType.BATTERY, KNOWN, {"percentage": 5.0})  # an alarm to read and acknowledge
     await fleet.applied()
+    alarm_id = await fleet.alarm_id(KNOWN, "battery")
     base_url = f"http://127.0.0.1:{query_env['QUERY_PORT']}"
     query = ServiceProcess("tonypi-query", query_env, log_path=tmp_path / "query.log").start()
     try:
         await query.async_wait_http_ok(f"{base_url}/readyz")
-        exercised = await asyncio.to_thread(fuzz, base_url)
-        assert len(exercised) == 19
+        exercised = await asyncio.to_thread(fuzz, base_url, alarm_id)
+        assert len(exercised) == 22
         assert "Traceback" not in query.log_text()
     finally:
         assert query.stop() == 0  # SIGTERM drains and exits 0

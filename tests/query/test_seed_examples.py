@@ -17,6 +17,10 @@ async def test_empty_system_answers_as_the_seed_did(api):
         "total_jobs": 0,
         "active_jobs": 0,
         "completed_jobs_today": 0,
+        # added beside the seed's fields
+        "active_alarms": 0,
+        "active_alarms_by_severity": {},
+        "active_alarms_by_kind": {},
     }
     robots = await api.get(f"{API}/robots")
     assert (robots.status, await robots.json()) == (200, [])

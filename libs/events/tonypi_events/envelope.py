@@ -28,6 +28,10 @@ class EventType(StrEnum):
     ROBOT_DEACTIVATED = "robot_deactivated"
     # A robot message ingest refused; the raw bytes live in the dead-letter stream.
     INGEST_REJECTED = "ingest_rejected"
+    # The stream's clock (robot id `_clock`): what "now" is for folds (offline, timeouts).
+    CLOCK_TICK = "clock_tick"
+    # An operator acknowledged an alarm (robot id: the alarm's robot).
+    ALARM_ACKNOWLEDGED = "alarm_acknowledged"
     # Operator commands (docs/commands.md): asked for through the API, handed to the robot
     # by ingest's deliverer. Robot id `_fleet` (FLEET) for a broadcast.
     COMMAND_REQUESTED = "command_requested"

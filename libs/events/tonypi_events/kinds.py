@@ -264,3 +264,23 @@ class CommandSentV1(Payload):
     qos: int = 1
     resend: StrictBool = False
     to_robot: Label | None = None  # a resend of a fleet stop names the robot it went to
+
+
+# --- the stream's clock and alarms (docs/alarms.md) --------------------------------------
+
+
+class ClockTickV1(Payload):
+    """The stream's time (`received_at` of the envelope: the start of a period bucket).
+    `offline_after_s` is the inactivity timeout the emitter was configured with: carried in
+    the event, so a replay rebuilds the same online history whatever the projector's setting."""
+
+    period_s: int = Field(ge=1)
+    offline_after_s: Number = Field(gt=0)
+
+
+class AlarmAcknowledgedV1(Payload):
+    """An operator acknowledged alarm `alarm_id` of robot `robot_id`."""
+
+    robot_id: str
+    alarm_id: int
+    actor: Actor

@@ -24,6 +24,7 @@ KIND_OF_TABLE = {
     "commands": "command",
     "latches": "emergency_stop",
     "alarms": "alarm",
+    "transitions": "alarm",  # an alarm's history rows (docs/alarms.md)
 }
 ROBOT_SUMMARY = ("robot_id", "name", "status", "last_seen", "is_active")
 MAX_PAYLOAD_CHARS = 16_384  # a bigger payload is left out of the record (it is in the stream)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from . import commands as c
 from . import handlers as h
+from .alarm_models import AlarmDetailOut, AlarmOut, AlarmPath, AlarmsQuery
 from .command_models import (
     CommandAcceptedOut,
     CommandCreate,
@@ -38,7 +39,7 @@ from .models import (
 
 API = h.API
 ROBOTS, LOGS, JOBS, STATS = "robots", "logs", "jobs", "stats"
-COMMANDS, LIVE = "commands", "live"
+COMMANDS, LIVE, ALARMS = "commands", "live", "alarms"
 
 INVALID = Reply(ValidationErrorOut, "the request failed validation; `detail` says where and why")
 ROBOT_NOT_FOUND = Reply(ErrorOut, 'no such robot: `{"detail": "Robot not found"}`')
@@ -48,6 +49,7 @@ ACCEPTED = Reply(
     headers={"Location": "where the robot will be readable"},
 )
 STREAM_DOWN = Reply(ErrorOut, "the event stream or database is unavailable; retry")
+ALARM_NOT_FOUND = Reply(ErrorOut, '`{"detail": "Alarm not found"}`')
 NEXT_PAGE = {"Link": 'the next page: `<...?before=...>; rel="next"`, present when this page is full'}
 
 ENDPOINTS: list[Endpoint] = [
@@ -160,7 +162,50 @@ ENDPOINTS: list[Endpoint] = [
         h.stats,
         "Fleet and job counts",
         STATS,
-        {200: Reply(StatsOut, "robot counts cover active robots; online = seen within ONLINE_TIMEOUT")},
+        {
+            200: Reply(
+                StatsOut,
+                "from the projector's counters; robot counts cover active robots; online as projected "
+                "from the stream's clock",
+            )
+        },
+    ),
+    Endpoint(
+        "GET",
+        f"{API}/alarms",
+        h.list_alarms,
+        "Alarms, newest raised first",
+        ALARMS,
+        {200: Reply(list[AlarmOut], "one page of alarms", headers=NEXT_PAGE), 422: INVALID},
+        query_model=AlarmsQuery,
+    ),
+    Endpoint(
+        "GET",
+        f"{API}/alarms/{{id}}",
+        h.get_alarm,
+        "One alarm with its transitions",
+        ALARMS,
+        {200: Reply(AlarmDetailOut, "the alarm and its history"), 404: ALARM_NOT_FOUND, 422: INVALID},
+        path_model=AlarmPath,
+    ),
+    Endpoint(
+        "POST",
+        f"{API}/alarms/{{id}}/ack",
+        h.acknowledge_alarm,
+        "Acknowledge an alarm (role: operator)",
+        ALARMS,
+        {
+            200: Reply(AlarmDetailOut, "the alarm, acknowledged (twice, or cleared: unchanged)"),
+            202: Reply(
+                AcceptedOut,
+                "recorded as an event, not yet applied within WRITE_WAIT_TIMEOUT; poll the Location",
+                headers={"Location": "the alarm"},
+            ),
+            404: ALARM_NOT_FOUND,
+            422: INVALID,
+            503: STREAM_DOWN,
+        },
+        path_model=AlarmPath,
     ),
 ]
 

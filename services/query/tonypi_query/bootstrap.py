@@ -145,9 +145,9 @@ def _event_stream(connection: EventStreamConnection, writes: RobotWrites) -> Cle
     return event_stream
 
 
-def _fleet_gauges(reads: Reads, interval: float) -> CleanupContext:
+def _fleet_gauges(reads: Reads, interval: float, top: int) -> CleanupContext:
     async def fleet_gauges(_app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(refresh_fleet_gauges(reads, interval))
+        task = asyncio.create_task(refresh_fleet_gauges(reads, interval, top))
         yield
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -205,7 +205,7 @@ def init_app(
 def build_app(settings: QuerySettings) -> web.Application:
     """The composition root: PostgreSQL reads, JetStream writes, and the connections they
     need, opened and closed with the app."""
-    reads = Reads(None, settings.online_timeout, concurrency=settings.pool_max_size)
+    reads = Reads(None, concurrency=settings.pool_max_size)
     checkpoint = CheckpointWatcher(reads.checkpoint, lambda: asyncpg.connect(**_connect_kwargs(settings)))
     writes = RobotWrites(settings.streams, reads, checkpoint, settings.write_wait_timeout)
     lifecycle = [
@@ -213,7 +213,7 @@ def build_app(settings: QuerySettings) -> web.Application:
         _checkpoint_listener(checkpoint),
         _live_feed(settings, checkpoint),
         _event_stream(EventStreamConnection(settings), writes),
-        _fleet_gauges(reads, settings.fleet_gauge_interval),
+        _fleet_gauges(reads, settings.fleet_gauge_interval, settings.fleet_gauge_top),
     ]
     app = init_app(settings, reads, writes, checkpoint=checkpoint, lifecycle=lifecycle)
 

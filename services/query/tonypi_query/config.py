@@ -4,10 +4,10 @@ Beyond the shared variables (DATABASE_URL, NATS_URL, EVENTS_STREAM, SUBJECT_PREF
 HTTP_HOST, QUERY_PORT, LOG_FORMAT, LOG_LEVEL):
 
 WRITE_WAIT_TIMEOUT   seconds a write waits for the projector before answering 202 (5)
-ONLINE_TIMEOUT       seconds since last_seen within which a robot counts as online (90)
 STATEMENT_TIMEOUT_MS PostgreSQL statement_timeout for every query (3000)
 DB_POOL_MAX          connections in the asyncpg pool (10)
 FLEET_GAUGE_INTERVAL seconds between refreshes of the fleet gauges on /metrics (15)
+FLEET_GAUGE_TOP      robots per per-robot gauge: the lowest batteries, the hottest CPUs (20)
 HTTP_HEADER_TIMEOUT  seconds a connection may take to send a complete request head, counted
                      from when it opened or from its previous response; then it is closed (15)
 HTTP_BODY_TIMEOUT    seconds a request may take to send its body; then 408 and closed (10)
@@ -46,10 +46,10 @@ class QuerySettings:
     nats: ServiceUrl
     streams: StreamNames
     write_wait_timeout: float = 5.0
-    online_timeout: float = 90.0
     statement_timeout_ms: int = 3000
     pool_max_size: int = 10
     fleet_gauge_interval: float = 15.0
+    fleet_gauge_top: int = 20
     header_timeout: float = 15.0
     body_timeout: float = 10.0
     cors_allow_origins: frozenset[str] = frozenset()
@@ -68,10 +68,10 @@ def load_settings(env: Env | None = None) -> QuerySettings:
         nats=nats_url(env),
         streams=stream_names(env),
         write_wait_timeout=env_float(env, "WRITE_WAIT_TIMEOUT", 5.0, minimum=0),
-        online_timeout=env_float(env, "ONLINE_TIMEOUT", 90.0, minimum=1),
         statement_timeout_ms=env_int(env, "STATEMENT_TIMEOUT_MS", 3000, minimum=1),
         pool_max_size=env_int(env, "DB_POOL_MAX", 10, minimum=1),
         fleet_gauge_interval=env_float(env, "FLEET_GAUGE_INTERVAL", 15.0, minimum=1),
+        fleet_gauge_top=env_int(env, "FLEET_GAUGE_TOP", 20, minimum=0),
         header_timeout=env_float(env, "HTTP_HEADER_TIMEOUT", 15.0, minimum=0.1),
         body_timeout=env_float(env, "HTTP_BODY_TIMEOUT", 10.0, minimum=0.1),
         cors_allow_origins=frozenset(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import nats.errors
 from nats.js import JetStreamContext
@@ -96,6 +97,11 @@ class RobotWrites:
         await self._require(robot_id)
         payload = kinds.RobotDeactivatedV1(robot_id=robot_id)
         return await self._append(EventType.ROBOT_DEACTIVATED, robot_id, payload)
+
+    async def acknowledge_alarm(self, robot_id: str, alarm_id: int, actor: dict[str, Any]) -> WriteResult:
+        """On the alarm's robot's subject, so it folds in that robot's order."""
+        payload = kinds.AlarmAcknowledgedV1(robot_id=robot_id, alarm_id=alarm_id, actor=kinds.Actor(**actor))
+        return await self._append(EventType.ALARM_ACKNOWLEDGED, robot_id, payload)
 
     async def append(self, event_type: EventType, robot_id: str, payload: kinds.Payload) -> WriteResult:
         """Any other write (commands.py): one event, then the bounded wait for the projector."""

@@ -62,6 +62,7 @@ def auto_register(ctx: FoldContext, state: RobotState, status: str = "online") -
         created_at=ctx.at,
         updated_at=ctx.at,
         last_seen=ctx.at,
+        online=status != "offline",
     )
     ctx.log(
         "INFO",
@@ -73,8 +74,9 @@ def auto_register(ctx: FoldContext, state: RobotState, status: str = "online") -
 
 
 def seen(ctx: FoldContext, robot: Robot) -> Robot:
+    """Heard from: last_seen moves on, and the robot is online unless it said it is not."""
     last_seen = ctx.at if robot.last_seen is None else max(robot.last_seen, ctx.at)
-    return evolve(robot, last_seen=last_seen, updated_at=ctx.at)
+    return evolve(robot, last_seen=last_seen, updated_at=ctx.at, online=robot.status != "offline")
 
 
 def on_status(ctx: FoldContext, state: RobotState, payload: kinds.StatusV1) -> RobotState:
@@ -88,7 +90,7 @@ def on_status(ctx: FoldContext, state: RobotState, payload: kinds.StatusV1) -> R
         ctx.log(
             level, "status", f"Robot {robot.robot_id} is now {payload.status} (was {robot.status})", details
         )
-        robot = evolve(robot, status=payload.status)
+        robot = evolve(robot, status=payload.status, online=payload.status != "offline")
     info = payload.system_info.model_dump(exclude_none=True) if payload.system_info else {}
     info.update(_robot_part(payload, ctx, exclude=frozenset({"status", "system_info"})))
     return evolve(state, robot=_with_telemetry(robot, "system_info", info))
@@ -183,6 +185,8 @@ def on_updated(ctx: FoldContext, state: RobotState, payload: kinds.RobotUpdatedV
         if k in UPDATABLE
     }
     robot = evolve(state.robot, updated_at=ctx.at, **changes)
+    if robot.status == "offline":  # an operator's "offline" is taken at its word, as a robot's is
+        robot = evolve(robot, online=False)
     ctx.log("INFO", "api", f"Robot updated: {ctx.robot_id}", changes)
     return evolve(state, robot=robot)
 
