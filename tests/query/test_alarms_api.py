@@ -58,7 +58,7 @@ async def test_alarms_listed_filtered_acknowledged_and_counted(api, fleet):
     acked = await api.post(f"{API}/alarms/{b1['id']}/ack")
     assert acked.status == 200
     body = await acked.json()
-    assert body["acknowledged_by"] == {"name": "anonymous", "role": None}
+    assert body["acknowledged_by"] == {"name": "test-admin", "role": "admin"}  # the client's token
     assert body["transitions"][-1]["action"] == "acknowledged"
     again = await api.post(f"{API}/alarms/{b1['id']}/ack")
     assert again.status == 200 and len((await again.json())["transitions"]) == 3  # twice: harmless

@@ -22,6 +22,8 @@ from tonypi_events import EventType
 
 from tests.support.processes import ServiceProcess
 
+from .events import grant_token
+
 EXAMPLES = 50  # per operation and mode: the whole run stays well under a minute
 # The command and emergency-stop operations (issue 13): each valid one is a write the projector
 # applies; fewer examples keep the whole run inside the suite's timeout on a shared machine.
@@ -36,7 +38,7 @@ CHECKS = [
 KNOWN = "known_robot"
 
 
-def property_test(strategy, base_url: str, checks: list, examples: int = EXAMPLES):
+def property_test(strategy, base_url: str, checks: list, token: str, examples: int = EXAMPLES):
     """One hypothesis test: every case the strategy generates is called and validated."""
 
     @settings(
@@ -48,13 +50,18 @@ def property_test(strategy, base_url: str, checks: list, examples: int = EXAMPLE
     )
     @given(case=strategy)
     def run(case):
-        case.call_and_validate(base_url=base_url, checks=checks, timeout=15)
+        case.call_and_validate(
+            base_url=base_url, checks=checks, timeout=15, headers={"Authorization": f"Bearer {token}"}
+        )
 
     return run
 
 
-def fuzz(base_url: str, alarm_id: int) -> list[str]:
+def fuzz(base_url: str, token: str, alarm_id: int) -> list[str]:
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
+    # Every call carries a valid admin token (property_test); the bearer scheme is not a
+    # parameter to fuzz: tests/query/test_auth.py covers every route without and with each role.
+    schema.config.generation.update(with_security_parameters=False)
     exercised = []
     for result in schema.get_all_operations():
         operation = result.ok()
@@ -73,7 +80,7 @@ def fuzz(base_url: str, alarm_id: int) -> list[str]:
                 strategies.append(operation.as_strategy(generation_mode=mode, path_parameters=fixed))
             for strategy in strategies:
                 try:
-                    property_test(strategy, base_url, checks, examples)()
+                    property_test(strategy, base_url, checks, token, examples)()
                 except Unsatisfiable:
                     # Nothing to make invalid: an operation without parameters or body.
                     assert mode is GenerationMode.NEGATIVE
@@ -93,7 +100,8 @@ async def test_no_server_errors_and_every_answer_matches_the_document(query_env,
     query = ServiceProcess("tonypi-query", query_env, log_path=tmp_path / "query.log").start()
     try:
         await query.async_wait_http_ok(f"{base_url}/readyz")
-        exercised = await asyncio.to_thread(fuzz, base_url, alarm_id)
+        token = await grant_token(query_env["DATABASE_URL"], "fuzzer", "admin")
+        exercised = await asyncio.to_thread(fuzz, base_url, token, alarm_id)
         assert len(exercised) == 22
         assert "Traceback" not in query.log_text()
     finally:

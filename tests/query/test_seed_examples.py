@@ -25,7 +25,9 @@ async def test_empty_system_answers_as_the_seed_did(api):
     robots = await api.get(f"{API}/robots")
     assert (robots.status, await robots.json()) == (200, [])
     logs = await api.get(f"{API}/logs", params={"limit": "5"})
-    assert (logs.status, await logs.json()) == (200, [])
+    # The only line: the admin token the test's client uses being made (issue 11).
+    assert logs.status == 200
+    assert [line["message"] for line in await logs.json()] == ["Token created: test-admin (admin)"]
 
 
 async def test_robot_management_examples(api, fleet):

@@ -25,6 +25,8 @@ SCHEMAS: dict[EventType, dict[int, type[kinds.Payload]]] = {
     EventType.ROBOT_UPDATED: {1: kinds.RobotUpdatedV1},
     EventType.ROBOT_DEACTIVATED: {1: kinds.RobotDeactivatedV1},
     EventType.INGEST_REJECTED: {1: kinds.IngestRejectedV1},
+    EventType.TOKEN_CREATED: {1: kinds.TokenCreatedV1},
+    EventType.TOKEN_REVOKED: {1: kinds.TokenRevokedV1},
     EventType.CLOCK_TICK: {1: kinds.ClockTickV1},
     EventType.ALARM_ACKNOWLEDGED: {1: kinds.AlarmAcknowledgedV1},
     EventType.COMMAND_REQUESTED: {1: kinds.CommandRequestedV1},

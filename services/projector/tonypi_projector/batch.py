@@ -17,7 +17,7 @@ from . import feed
 from .counters import counter_deltas
 from .folds import CLOCK_EVENTS, ItemCatalogue, Outcome, RobotState, fold_event, fold_tick
 from .folds.commands import CommandBook
-from .rows import Alarm, AlarmTransition, Command, Job, Latch, LogEntry, Robot
+from .rows import Alarm, AlarmTransition, Command, Job, Latch, LogEntry, Robot, TokenChange
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class BatchChanges:
     robots: dict[str, Robot] = field(default_factory=dict)  # by robot_id: the final row
     jobs: dict[int, Job] = field(default_factory=dict)  # by id: the final row
     logs: list[LogEntry] = field(default_factory=list)
+    tokens: list[TokenChange] = field(default_factory=list)  # in stream order
     commands: dict[str, Command] = field(default_factory=dict)  # by id: the final row
     latches: dict[str, Latch] = field(default_factory=dict)  # by robot id: the final row
     feed: list[feed.FeedEntry] = field(default_factory=list)
@@ -67,6 +68,7 @@ def _record(changes: BatchChanges, robot_id: str, before: RobotState, outcome: O
     for job in outcome.jobs:
         changes.jobs[job.id] = job
     changes.logs.extend(outcome.logs)
+    changes.tokens.extend(outcome.tokens)
     for reason in outcome.notes:
         changes.without_effect[reason] = changes.without_effect.get(reason, 0) + 1
     for alarm in outcome.alarms:

@@ -38,6 +38,7 @@ SWAPPED_TABLES = (
     "robots",
     "jobs",
     "system_logs",
+    "api_tokens",
     "alarms",
     "alarm_transitions",
     "projection_counters",

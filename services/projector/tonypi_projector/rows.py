@@ -81,6 +81,29 @@ class LogEntry:
 
 
 @dataclass(frozen=True)
+class ApiToken:
+    """A row of api_tokens: one per token name; only the token's SHA-256 is kept."""
+
+    name: str
+    token_sha256: str
+    role: str
+    created_at: datetime
+    created_by: JsonObject | None = None
+    revoked_at: datetime | None = None
+    revoked_by: JsonObject | None = None
+
+
+@dataclass(frozen=True)
+class TokenRevocation:
+    name: str
+    revoked_at: datetime
+    revoked_by: JsonObject | None = None
+
+
+TokenChange = ApiToken | TokenRevocation
+
+
+@dataclass(frozen=True)
 class Alarm:
     """One alarm: raised once, escalated and de-escalated in place, cleared once."""
 

@@ -19,7 +19,18 @@ from tonypi_runtime.text import escape_text
 from .batch import BatchChanges, DeadLetter
 from .folds import RobotState
 from .folds.commands import CommandBook
-from .rows import Alarm, AlarmTransition, Command, Job, Latch, LogEntry, Robot, columns
+from .rows import (
+    Alarm,
+    AlarmTransition,
+    ApiToken,
+    Command,
+    Job,
+    Latch,
+    LogEntry,
+    Robot,
+    TokenRevocation,
+    columns,
+)
 
 # PostgreSQL type of every column, in the row dataclasses' field order.
 _TYPES = {
@@ -54,6 +65,11 @@ _TYPES = {
     "message": "text",
     "details": "json",
     "timestamp": "timestamptz",
+    "token_sha256": "text",
+    "role": "text",
+    "created_by": "json",
+    "revoked_at": "timestamptz",
+    "revoked_by": "json",
     "online": "bool",
     "kind": "text",
     "severity": "text",
@@ -115,6 +131,10 @@ def _bulk_insert(table: str, row_type: type, conflict: str | None) -> str:
 _UPSERT_ROBOTS = _bulk_insert("robots", Robot, "robot_id")
 _UPSERT_JOBS = _bulk_insert("jobs", Job, "id")
 _INSERT_LOGS = _bulk_insert("system_logs", LogEntry, None)
+_UPSERT_TOKEN = _bulk_insert("api_tokens", ApiToken, "name")
+_REVOKE_TOKEN = (
+    "UPDATE api_tokens SET revoked_at = $2, revoked_by = $3::json WHERE name = $1 AND revoked_at IS NULL"
+)
 _UPSERT_ALARMS = _bulk_insert("alarms", Alarm, "id")
 _INSERT_TRANSITIONS = _bulk_insert("alarm_transitions", AlarmTransition, None)
 _ADD_COUNTERS = (
@@ -255,6 +275,12 @@ async def write_rows(
         await conn.execute(_UPSERT_JOBS, *_column_arrays(changes.sorted_jobs(), Job))
     if changes.logs:
         await conn.execute(_INSERT_LOGS, *_column_arrays(changes.logs, LogEntry))
+    for change in changes.tokens:  # rare, and order matters (a revoke after a create)
+        if isinstance(change, TokenRevocation):
+            by = json.dumps(change.revoked_by) if change.revoked_by is not None else None
+            await conn.execute(_REVOKE_TOKEN, change.name, change.revoked_at, by)
+        else:
+            await conn.execute(_UPSERT_TOKEN, *_column_arrays([change], ApiToken))
     if changes.alarms:
         # Ascending ids: an alarm cleared (older) is written before the one raised after it,
         # so the one-open-alarm-per-robot-and-kind index never sees two at once.

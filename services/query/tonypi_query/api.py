@@ -6,6 +6,7 @@ from __future__ import annotations
 from . import commands as c
 from . import handlers as h
 from .alarm_models import AlarmDetailOut, AlarmOut, AlarmPath, AlarmsQuery
+from .auth import Role
 from .command_models import (
     CommandAcceptedOut,
     CommandCreate,
@@ -60,6 +61,7 @@ ENDPOINTS: list[Endpoint] = [
         "List active robots",
         ROBOTS,
         {200: Reply(list[RobotOut], "active robots (is_active true)")},
+        role=Role.VIEWER,
     ),
     Endpoint(
         "GET",
@@ -69,6 +71,7 @@ ENDPOINTS: list[Endpoint] = [
         ROBOTS,
         {200: Reply(RobotOut, "the robot"), 404: ROBOT_NOT_FOUND, 422: INVALID},
         path_model=RobotPath,
+        role=Role.VIEWER,
     ),
     Endpoint(
         "POST",
@@ -84,6 +87,7 @@ ENDPOINTS: list[Endpoint] = [
             503: STREAM_DOWN,
         },
         body_model=RobotCreate,
+        role=Role.ADMIN,
     ),
     Endpoint(
         "PUT",
@@ -100,6 +104,7 @@ ENDPOINTS: list[Endpoint] = [
         },
         path_model=RobotPath,
         body_model=RobotUpdate,
+        role=Role.ADMIN,
     ),
     Endpoint(
         "DELETE",
@@ -115,6 +120,7 @@ ENDPOINTS: list[Endpoint] = [
             503: STREAM_DOWN,
         },
         path_model=RobotPath,
+        role=Role.ADMIN,
     ),
     Endpoint(
         "GET",
@@ -128,6 +134,7 @@ ENDPOINTS: list[Endpoint] = [
             422: INVALID,
         },
         path_model=RobotPath,
+        role=Role.VIEWER,
     ),
     Endpoint(
         "GET",
@@ -137,6 +144,7 @@ ENDPOINTS: list[Endpoint] = [
         LOGS,
         {200: Reply(list[LogOut], "one page of log entries", headers=NEXT_PAGE), 422: INVALID},
         query_model=LogsQuery,
+        role=Role.VIEWER,
     ),
     Endpoint(
         "GET",
@@ -146,6 +154,7 @@ ENDPOINTS: list[Endpoint] = [
         JOBS,
         {200: Reply(list[JobOut], "one page of jobs", headers=NEXT_PAGE), 422: INVALID},
         query_model=JobsQuery,
+        role=Role.VIEWER,
     ),
     Endpoint(
         "GET",
@@ -155,6 +164,7 @@ ENDPOINTS: list[Endpoint] = [
         JOBS,
         {200: Reply(JobOut, "the job"), 404: Reply(ErrorOut, '`{"detail": "Job not found"}`'), 422: INVALID},
         path_model=JobPath,
+        role=Role.VIEWER,
     ),
     Endpoint(
         "GET",
@@ -169,6 +179,7 @@ ENDPOINTS: list[Endpoint] = [
                 "from the stream's clock",
             )
         },
+        role=Role.VIEWER,
     ),
     Endpoint(
         "GET",
@@ -178,6 +189,7 @@ ENDPOINTS: list[Endpoint] = [
         ALARMS,
         {200: Reply(list[AlarmOut], "one page of alarms", headers=NEXT_PAGE), 422: INVALID},
         query_model=AlarmsQuery,
+        role=Role.VIEWER,
     ),
     Endpoint(
         "GET",
@@ -187,6 +199,7 @@ ENDPOINTS: list[Endpoint] = [
         ALARMS,
         {200: Reply(AlarmDetailOut, "the alarm and its history"), 404: ALARM_NOT_FOUND, 422: INVALID},
         path_model=AlarmPath,
+        role=Role.VIEWER,
     ),
     Endpoint(
         "POST",
@@ -206,6 +219,7 @@ ENDPOINTS: list[Endpoint] = [
             503: STREAM_DOWN,
         },
         path_model=AlarmPath,
+        role=Role.OPERATOR,
     ),
 ]
 
@@ -238,6 +252,7 @@ ENDPOINTS += [
         {**COMMAND_WRITE, 404: ROBOT_NOT_FOUND, 409: FLEET_STOPPED},
         path_model=RobotPath,
         body_model=CommandCreate,
+        role=Role.OPERATOR,
     ),
     Endpoint(
         "POST",
@@ -247,6 +262,7 @@ ENDPOINTS += [
         COMMANDS,
         COMMAND_WRITE,
         body_model=CommandCreate,
+        role=Role.OPERATOR,
     ),
     Endpoint(
         "GET",
@@ -261,6 +277,7 @@ ENDPOINTS += [
         },
         path_model=CommandPath,
         query_model=CommandWaitQuery,
+        role=Role.VIEWER,
     ),
     Endpoint(
         "GET",
@@ -275,6 +292,7 @@ ENDPOINTS += [
         },
         path_model=RobotPath,
         query_model=CommandsQuery,
+        role=Role.VIEWER,
     ),
     Endpoint(
         "POST",
@@ -285,6 +303,7 @@ ENDPOINTS += [
         {**COMMAND_WRITE, 404: ROBOT_NOT_FOUND, 409: FLEET_STOPPED},
         path_model=RobotPath,
         body_model=EmergencyStopCreate,
+        role=Role.OPERATOR,
     ),
     Endpoint(
         "POST",
@@ -294,6 +313,7 @@ ENDPOINTS += [
         COMMANDS,
         {**COMMAND_WRITE, 404: ROBOT_NOT_FOUND, 409: FLEET_STOPPED},
         path_model=RobotPath,
+        role=Role.OPERATOR,
     ),
     Endpoint(
         "POST",
@@ -303,6 +323,7 @@ ENDPOINTS += [
         COMMANDS,
         COMMAND_WRITE,
         body_model=EmergencyStopCreate,
+        role=Role.OPERATOR,
     ),
     Endpoint(
         "POST",
@@ -311,6 +332,7 @@ ENDPOINTS += [
         "Release the whole fleet's emergency stop",
         COMMANDS,
         COMMAND_WRITE,
+        role=Role.OPERATOR,
     ),
     Endpoint(
         "GET",
@@ -319,6 +341,7 @@ ENDPOINTS += [
         "Emergency-stop latches: each robot's and the fleet's (`_fleet`) last press or release",
         COMMANDS,
         {200: Reply(list[EmergencyStopOut], "every latch, engaged or released")},
+        role=Role.VIEWER,
     ),
     Endpoint(
         "GET",
@@ -338,5 +361,6 @@ ENDPOINTS += [
             503: Reply(ErrorOut, "this replica serves SSE_MAX_CLIENTS clients already"),
         },
         query_model=EventsQuery,
+        role=Role.VIEWER,
     ),
 ]

@@ -22,6 +22,7 @@ from tonypi_runtime.postgres import use_json_codecs
 from tonypi_runtime.retry import retry_forever
 
 from .api import ENDPOINTS
+from .auth import AUTHENTICATOR, Authenticator, CredentialVerifier
 from .checkpoint import CheckpointWatcher
 from .config import QuerySettings, load_settings
 from .cors import cors_middleware
@@ -34,6 +35,7 @@ from .middleware import error_middleware, metrics_middleware
 from .openapi import add_docs_routes, openapi_document
 from .ports import ReadModel, WriteModel
 from .reads import Reads
+from .tokens import TokenVerifier
 from .writes import RobotWrites
 
 log = logging.getLogger("tonypi_query")
@@ -182,11 +184,15 @@ def init_app(
     app[SETTINGS] = settings
     app[READS] = reads
     app[WRITES] = writes
+    verifiers: list[CredentialVerifier] = [TokenVerifier(reads.api_token, settings.token_cache_seconds)]
+    app[AUTHENTICATOR] = Authenticator(verifiers, reads_open=settings.reads_open)
     if checkpoint is not None:
         app[CHECKPOINT] = checkpoint
     app.cleanup_ctx.extend(lifecycle)
     register(app, ENDPOINTS)
-    add_docs_routes(app, openapi_document(ENDPOINTS, TITLE, VERSION, DESCRIPTION))
+    add_docs_routes(
+        app, openapi_document(ENDPOINTS, TITLE, VERSION, DESCRIPTION, reads_open=settings.reads_open)
+    )
 
     async def ready() -> tuple[bool, dict[str, str]]:
         checks = {}
@@ -244,6 +250,10 @@ async def serve() -> None:
     site = web.TCPSite(runner, settings.bind.host, settings.bind.port)
     await site.start()
     base = f"http://{settings.bind.host}:{settings.bind.port}"
+    if settings.reads_open:
+        log.warning("API_READS=open: endpoints that only read answer WITHOUT a token; writes still need one")
+    else:
+        log.info("every endpoint needs a bearer token (API_READS=token)")
     log.info("serving the API at %s/api/robots-db and its docs at %s/docs", base, base)
     await stop.wait()
     log.info("stopping: draining requests")

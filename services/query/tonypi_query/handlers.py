@@ -11,6 +11,7 @@ from yarl import URL
 
 from .actor import actor_of
 from .alarm_models import AlarmDetailOut, AlarmOut
+from .auth import actor
 from .endpoints import Inputs, json_reply
 from .errors import NotFound
 from .keys import READS, WRITES
@@ -54,7 +55,7 @@ async def get_robot(request: web.Request, inputs: Inputs) -> web.Response:
 
 async def create_robot(request: web.Request, inputs: Inputs) -> web.Response:
     robot_id = inputs.body.robot_id
-    result = await request.app[WRITES].register(inputs.body)
+    result = await request.app[WRITES].register(inputs.body, actor(request))
     if not result.applied:
         return _accepted(result, robot_id)
     row = await request.app[READS].robot(robot_id)
@@ -63,7 +64,7 @@ async def create_robot(request: web.Request, inputs: Inputs) -> web.Response:
 
 async def update_robot(request: web.Request, inputs: Inputs) -> web.Response:
     robot_id = inputs.path.robot_id
-    result = await request.app[WRITES].update(robot_id, inputs.body)
+    result = await request.app[WRITES].update(robot_id, inputs.body, actor(request))
     if not result.applied:
         return _accepted(result, robot_id)
     return json_reply(await _robot_or_404(request, robot_id), RobotOut)
@@ -71,7 +72,7 @@ async def update_robot(request: web.Request, inputs: Inputs) -> web.Response:
 
 async def delete_robot(request: web.Request, inputs: Inputs) -> web.Response:
     robot_id = inputs.path.robot_id
-    result = await request.app[WRITES].deactivate(robot_id)
+    result = await request.app[WRITES].deactivate(robot_id, actor(request))
     if not result.applied:
         return _accepted(result, robot_id)
     return json_reply(MessageOut(message="Robot deleted successfully"), MessageOut)

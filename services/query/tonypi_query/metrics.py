@@ -23,6 +23,16 @@ FLEET_ROBOTS_ONLINE = Gauge(
     "tonypi_fleet_robots_online", "Active robots online (projected from the stream's clock)"
 )
 FLEET_ROBOTS_TOTAL = Gauge("tonypi_fleet_robots_total", "Active robots")
+TOKEN_LOOKUPS = Counter(
+    "tonypi_query_token_lookups_total",
+    "API token digests looked up in api_tokens (cache misses), by outcome",
+    ["outcome"],
+)
+AUTH_REFUSED = Counter(
+    "tonypi_query_auth_refused_total",
+    "Requests refused 401 or 403, by status and reason",
+    ["status", "reason"],
+)
 # Bounded labels: kind and severity take a handful of values each (docs/alarms.md).
 ALARMS_ACTIVE = Gauge("tonypi_alarms_active", "Open alarms, by kind and severity", ["kind", "severity"])
 # Bounded series: only the FLEET_GAUGE_TOP worst robots carry a robot_id label at a time.

@@ -52,6 +52,9 @@ SELECT_LATCHES = (
     "SELECT robot_id, engaged, command_id, reason, actor, changed_at FROM emergency_stops ORDER BY robot_id"
 )
 SELECT_CHECKPOINT = "SELECT last_seq FROM projection_checkpoint WHERE projection = $1"
+SELECT_API_TOKEN = (
+    "SELECT name, role, token_sha256 FROM api_tokens WHERE token_sha256 = $1 AND revoked_at IS NULL"
+)
 SELECT_ALARM = f"SELECT {ALARM_COLUMNS} FROM alarms WHERE id = $1"
 SELECT_TRANSITIONS = f"SELECT {TRANSITION_COLUMNS} FROM alarm_transitions WHERE alarm_id = $1 ORDER BY id"
 
@@ -269,6 +272,14 @@ class Reads:
             return await self._fetchval(SELECT_CHECKPOINT, READ_TABLES_PROJECTION) or 0
         except asyncpg.UndefinedTableError:
             return 0
+
+    async def api_token(self, digest: str) -> tuple[str, str, str] | None:
+        """(name, role, digest) of the unrevoked token with this SHA-256, if any."""
+        try:
+            row = await self._fetchrow(SELECT_API_TOKEN, digest)
+        except asyncpg.UndefinedTableError:  # the projector has not migrated yet: no tokens
+            return None
+        return (row["name"], row["role"], row["token_sha256"]) if row is not None else None
 
     async def ping(self) -> None:
         await self._fetchval("SELECT 1")

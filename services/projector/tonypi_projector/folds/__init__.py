@@ -27,6 +27,7 @@ from .context import (
 from .jobs import JOB_FOLDS
 from .logs import COMMAND_FOLDS, ROBOT_LOG_FOLDS, on_ingest_rejected
 from .robots import API_FOLDS, ROBOT_MESSAGE_FOLDS, auto_register, seen
+from .tokens import TOKEN_FOLDS
 
 Fold = Callable[[FoldContext, RobotState, object], RobotState]
 
@@ -35,6 +36,7 @@ ROBOT_FOLDS: dict[EventType, Fold] = {**ROBOT_MESSAGE_FOLDS, **JOB_FOLDS, **ROBO
 # Everything else: operator writes, and ingest's rejections (which register no robot).
 OTHER_FOLDS: dict[EventType, Fold] = {
     **API_FOLDS,
+    **TOKEN_FOLDS,
     **ALARM_API_FOLDS,
     **COMMAND_FOLDS,
     EventType.INGEST_REJECTED: on_ingest_rejected,
@@ -52,6 +54,7 @@ def _outcome(ctx: FoldContext, state: RobotState) -> Outcome:
         state=state,
         jobs=tuple(sorted(ctx.jobs, key=lambda j: j.id)),
         logs=tuple(ctx.logs),
+        tokens=tuple(ctx.tokens),
         notes=tuple(ctx.notes),
         alarms=tuple(ctx.alarms),
         transitions=tuple(ctx.transitions),

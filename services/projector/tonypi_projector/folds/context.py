@@ -10,7 +10,7 @@ from typing import Any
 
 from tonypi_events import EventEnvelope
 
-from ..rows import Alarm, AlarmTransition, Job, JsonObject, LogEntry, Robot
+from ..rows import Alarm, AlarmTransition, Job, JsonObject, LogEntry, Robot, TokenChange
 
 # system_logs ids are sequence * LOG_IDS_PER_EVENT + n: an event writes at most this many lines.
 LOG_IDS_PER_EVENT = 16
@@ -38,6 +38,7 @@ class Outcome:
     state: RobotState
     jobs: tuple[Job, ...] = ()  # job rows this event wrote, in id order (ended before started)
     logs: tuple[LogEntry, ...] = ()
+    tokens: tuple[TokenChange, ...] = ()
     alarms: tuple[Alarm, ...] = ()  # alarm rows this event wrote
     transitions: tuple[AlarmTransition, ...] = ()
     notes: tuple[str, ...] = ()  # why a message changed nothing it might have (counted)
@@ -54,6 +55,7 @@ class FoldContext:
     items: ItemCatalogue
     jobs: list[Job] = field(default_factory=list)
     logs: list[LogEntry] = field(default_factory=list)
+    tokens: list[TokenChange] = field(default_factory=list)
     alarms: list[Alarm] = field(default_factory=list)
     transitions: list[AlarmTransition] = field(default_factory=list)
     # Alarm and transition ids of this event; shared by every robot one clock tick folds.

@@ -151,6 +151,11 @@ def on_servos(ctx: FoldContext, state: RobotState, payload: kinds.ServosV1) -> R
 # --- operator writes through the API (REST.md) -----------------------------------------
 
 
+def _by(payload: kinds.RobotRegisteredV1 | kinds.RobotUpdatedV1 | kinds.RobotDeactivatedV1) -> dict[str, Any]:
+    """Who made the write, for the api log line's details (absent in pre-auth events)."""
+    return {"actor": payload.actor.model_dump(exclude_none=True)} if payload.actor is not None else {}
+
+
 def on_registered(ctx: FoldContext, state: RobotState, payload: kinds.RobotRegisteredV1) -> RobotState:
     """POST /robots. If the robot already exists (it reported and was auto-registered before
     the API's event landed), the operator's configuration is applied to that row: the
@@ -170,14 +175,19 @@ def on_registered(ctx: FoldContext, state: RobotState, payload: kinds.RobotRegis
     else:
         robot = evolve(state.robot, updated_at=ctx.at, is_active=True, **config)
         details["already_known"] = True
-    ctx.log("INFO", "api", f"Robot created: {ctx.robot_id}", details)
+    ctx.log("INFO", "api", f"Robot created: {ctx.robot_id}", {**details, **_by(payload)})
     return evolve(state, robot=robot)
 
 
 def on_updated(ctx: FoldContext, state: RobotState, payload: kinds.RobotUpdatedV1) -> RobotState:
     """PUT /robots/{id}: only the fields sent change; the log line carries them in details."""
     if state.robot is None:
-        ctx.log("WARNING", "api", f"Robot update ignored: {ctx.robot_id} is not registered", payload.changes)
+        ctx.log(
+            "WARNING",
+            "api",
+            f"Robot update ignored: {ctx.robot_id} is not registered",
+            {**payload.changes, **_by(payload)},
+        )
         return state
     changes = {
         k: (float(v) if k in _FLOAT_FIELDS and v is not None else v)
@@ -187,16 +197,18 @@ def on_updated(ctx: FoldContext, state: RobotState, payload: kinds.RobotUpdatedV
     robot = evolve(state.robot, updated_at=ctx.at, **changes)
     if robot.status == "offline":  # an operator's "offline" is taken at its word, as a robot's is
         robot = evolve(robot, online=False)
-    ctx.log("INFO", "api", f"Robot updated: {ctx.robot_id}", changes)
+    ctx.log("INFO", "api", f"Robot updated: {ctx.robot_id}", {**changes, **_by(payload)})
     return evolve(state, robot=robot)
 
 
 def on_deactivated(ctx: FoldContext, state: RobotState, payload: kinds.RobotDeactivatedV1) -> RobotState:
     """DELETE /robots/{id}: a soft delete. The robot stays inactive when it reports again."""
     if state.robot is None:
-        ctx.log("WARNING", "api", f"Robot delete ignored: {ctx.robot_id} is not registered")
+        ctx.log(
+            "WARNING", "api", f"Robot delete ignored: {ctx.robot_id} is not registered", _by(payload) or None
+        )
         return state
-    ctx.log("INFO", "api", f"Robot deleted: {ctx.robot_id}")
+    ctx.log("INFO", "api", f"Robot deleted: {ctx.robot_id}", _by(payload) or None)
     return evolve(state, robot=evolve(state.robot, is_active=False, updated_at=ctx.at))
 
 
