@@ -18,42 +18,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
-from urllib.request import urlopen
 
 import asyncpg
-import nats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from query_seed import ROBOTS, seed
+from query_server import TOKEN, query_env, row, running_query, wrk
 from tonypi_projector.migrations import apply_migrations
 from tonypi_query.pagination import encode_cursor
-from tonypi_runtime.tokens import new_api_token, token_digest
+from tonypi_runtime.tokens import token_digest
 
 BIN = Path(sys.executable).parent
 API = "/api/robots-db"
 DEPTHS = (0, 1_000, 10_000, 100_000, 400_000)
-
-LUA = """
-local paths = {}
-for line in io.lines(os.getenv("PATHS_FILE")) do paths[#paths + 1] = line end
-math.randomseed(os.time())
-local headers = {}
-local token = os.getenv("API_TOKEN")
-if token and token ~= "" then headers["Authorization"] = "Bearer " .. token end
-request = function() return wrk.format("GET", paths[math.random(#paths)], headers) end
-"""
 
 NOW = datetime.now(UTC)
 DAY_AGO_10, DAY_AGO_9 = NOW - timedelta(days=10), NOW - timedelta(days=9)
@@ -109,9 +93,6 @@ async def log_paths(url: str) -> dict[str, dict[int, str]]:
     return paths
 
 
-TOKEN = new_api_token()
-
-
 async def grant_bench_token(url: str) -> None:
     """A viewer token in api_tokens, as the token_created fold writes it."""
     conn = await asyncpg.connect(url)
@@ -125,39 +106,6 @@ async def grant_bench_token(url: str) -> None:
         )
     finally:
         await conn.close()
-
-
-def wrk(base: str, paths: list[str], seconds: int, connections: int, workdir: Path) -> dict[str, float]:
-    script, listing = workdir / "paths.lua", workdir / "paths.txt"
-    script.write_text(LUA)
-    listing.write_text("\n".join(paths) + "\n")
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), base]
-    out = subprocess.run(
-        command,
-        env={**os.environ, "PATHS_FILE": str(listing), "API_TOKEN": TOKEN},
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-
-    def ms(label: str) -> float:
-        value, unit = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
-        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    socket_errors = re.search(r"Socket errors: (.*)", out)
-    return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        "p50": ms("50"),
-        "p99": ms("99"),
-        "non_2xx": int(errors.group(1)) if errors else 0,
-        "socket_errors": socket_errors.group(1) if socket_errors else "",
-    }
-
-
-def row(name: str, r: dict) -> str:
-    flag = f" ({r['non_2xx']} non-2xx)" if r["non_2xx"] else ""
-    return f"| {name} | {r['rps']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} |{flag}"
 
 
 def main() -> int:
@@ -181,17 +129,7 @@ def main() -> int:
         print("seeding:", asyncio.run(seed(args.database_url)), flush=True)
     asyncio.run(grant_bench_token(args.database_url))
 
-    run = uuid.uuid4().hex[:8]
-    env = {
-        **os.environ,
-        "DATABASE_URL": args.database_url,
-        "QUERY_PORT": str(args.port),
-        "EVENTS_STREAM": f"BENCH_{run}_EVENTS",
-        "DEAD_LETTER_STREAM": f"BENCH_{run}_DL",
-        "SUBJECT_PREFIX": f"bench{run}",
-        "EVENTS_MAX_BYTES": str(64 * 1024 * 1024),
-        "LOG_LEVEL": "WARNING",
-    }
+    env = query_env(args.database_url, args.port)
     base = f"http://127.0.0.1:{args.port}"
     command = [str(BIN / "tonypi-query")]
     if args.baseline_src:  # its packages ahead of this venv's editable installs
@@ -200,69 +138,47 @@ def main() -> int:
             str(src / part) for part in ("services/query", "libs/events", "libs/runtime")
         )
         command = [sys.executable, "-m", "tonypi_query"]
-    server = subprocess.Popen(command, env=env)
     results: list[str] = []
-    try:
-        for _ in range(100):
-            try:
-                with urlopen(f"{base}/readyz", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.1)
-        with tempfile.TemporaryDirectory() as tmp:
-            work = Path(tmp)
-            robot_paths = [f"{API}/robots/robot_{i}" for i in range(1, ROBOTS + 1)]
-            wrk(base, robot_paths, 3, 32, work)  # warm-up: pool connections, prepared statements
-            results.append("| GET /robots/{id}, 1,000 ids at random | req/s | p50 ms | p99 ms |")
-            results.append("|---|---|---|---|")
-            for conns in (8, 16, 32, 64):
-                measured = wrk(base, robot_paths, args.seconds, conns, work)
-                results.append(row(f"robot by id, {conns} connections", measured))
-            print("\n".join(results), flush=True)
-            if args.robots_only:
-                return 0
+    with running_query(command, env, base), tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        robot_paths = [f"{API}/robots/robot_{i}" for i in range(1, ROBOTS + 1)]
+        wrk(base, robot_paths, 3, 32, work)  # warm-up: pool connections, prepared statements
+        results.append("| GET /robots/{id}, 1,000 ids at random | req/s | p50 ms | p99 ms |")
+        results.append("|---|---|---|---|")
+        for conns in (8, 16, 32, 64):
+            measured = wrk(base, robot_paths, args.seconds, conns, work)
+            results.append(row(f"robot by id, {conns} connections", measured))
+        print("\n".join(results), flush=True)
+        if args.robots_only:
+            return 0
 
-            paths = asyncio.run(log_paths(args.database_url))
-            results += [
-                "",
-                "| /logs, limit 100, 8 connections | req/s | p50 ms | p99 ms |",
-                "|---|---|---|---|",
-            ]
-            for name, by_depth in paths.items():
-                r = wrk(base, list(by_depth.values()), args.log_seconds, 8, work)
-                results.append(row(f"{name} (depths {', '.join(f'{d:,}' for d in by_depth)})", r))
-                print(results[-1], flush=True)
-            for depth in DEPTHS:
-                at_depth = [p[depth] for p in paths.values() if depth in p]
-                r = wrk(base, at_depth, args.log_seconds, 8, work)
-                results.append(row(f"every filter at depth {depth:,}", r))
-                print(results[-1], flush=True)
-            results += ["", "| other reads, 8 connections | req/s | p50 ms | p99 ms |", "|---|---|---|---|"]
-            for name, path in (
-                ("GET /robots (all 1,000)", f"{API}/robots"),
-                ("GET /stats", f"{API}/stats"),
-                ("GET /jobs/history?status=failed", f"{API}/jobs/history?status=failed"),
-                ("GET /robots/{id}/telemetry", f"{API}/robots/robot_5/telemetry"),
-            ):
-                results.append(row(name, wrk(base, [path], args.log_seconds, 8, work)))
-                print(results[-1], flush=True)
-    finally:
-        server.terminate()
-        server.wait(15)
-        asyncio.run(_delete_streams(env))
+        paths = asyncio.run(log_paths(args.database_url))
+        results += [
+            "",
+            "| /logs, limit 100, 8 connections | req/s | p50 ms | p99 ms |",
+            "|---|---|---|---|",
+        ]
+        for name, by_depth in paths.items():
+            r = wrk(base, list(by_depth.values()), args.log_seconds, 8, work)
+            results.append(row(f"{name} (depths {', '.join(f'{d:,}' for d in by_depth)})", r))
+            print(results[-1], flush=True)
+        for depth in DEPTHS:
+            at_depth = [p[depth] for p in paths.values() if depth in p]
+            r = wrk(base, at_depth, args.log_seconds, 8, work)
+            results.append(row(f"every filter at depth {depth:,}", r))
+            print(results[-1], flush=True)
+        results += ["", "| other reads, 8 connections | req/s | p50 ms | p99 ms |", "|---|---|---|---|"]
+        for name, path in (
+            ("GET /robots (all 1,000)", f"{API}/robots"),
+            ("GET /stats", f"{API}/stats"),
+            ("GET /jobs/history?status=failed", f"{API}/jobs/history?status=failed"),
+            ("GET /robots/{id}/telemetry", f"{API}/robots/robot_5/telemetry"),
+        ):
+            results.append(row(name, wrk(base, [path], args.log_seconds, 8, work)))
+            print(results[-1], flush=True)
     print(f"\n## {datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} cores, one query process\n")
     print("\n".join(results))
     return 0
-
-
-async def _delete_streams(env: dict[str, str]) -> None:
-    nc = await nats.connect(os.environ.get("NATS_URL", "nats://127.0.0.1:4222"))
-    try:
-        for name in (env["EVENTS_STREAM"], env["DEAD_LETTER_STREAM"]):
-            with contextlib.suppress(Exception):  # never created
-                await nc.jetstream().delete_stream(name)
-    finally:
-        await nc.close()
 
 
 if __name__ == "__main__":

@@ -17,11 +17,9 @@ import argparse
 import asyncio
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.request import urlopen
@@ -30,7 +28,7 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from databases import recreate_database
-from query_http import _delete_streams, row, wrk
+from query_server import query_env, row, running_query, wrk
 from tonypi_projector.migrations import apply_migrations
 
 BIN = Path(sys.executable).parent
@@ -111,36 +109,14 @@ def main() -> int:
         return 2
     if not args.skip_seed:
         print(f"seeded in {asyncio.run(seed(args.database_url)):.1f}s", flush=True)
-    run = uuid.uuid4().hex[:8]
-    env = {
-        **os.environ,
-        "DATABASE_URL": args.database_url,
-        "QUERY_PORT": str(args.port),
-        "EVENTS_STREAM": f"BENCH_{run}_EVENTS",
-        "DEAD_LETTER_STREAM": f"BENCH_{run}_DL",
-        "SUBJECT_PREFIX": f"bench{run}",
-        "EVENTS_MAX_BYTES": str(64 * 1024 * 1024),
-        "LOG_LEVEL": "WARNING",
-    }
+    env = query_env(args.database_url, args.port)
     base = f"http://127.0.0.1:{args.port}"
-    server = subprocess.Popen([args.query_bin], env=env)
-    try:
-        for _ in range(100):
-            try:
-                with urlopen(f"{base}/readyz", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.1)
-        with tempfile.TemporaryDirectory() as tmp:
-            work = Path(tmp)
-            wrk(base, ["/api/robots-db/stats"], 3, args.connections, work)  # warm-up
-            result = wrk(base, ["/api/robots-db/stats"], args.seconds, args.connections, work)
-            with urlopen(f"{base}/api/robots-db/stats", timeout=10) as resp:
-                body = resp.read().decode()
-    finally:
-        server.terminate()
-        server.wait(15)
-        asyncio.run(_delete_streams(env))
+    with running_query([args.query_bin], env, base), tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        wrk(base, ["/api/robots-db/stats"], 3, args.connections, work)  # warm-up
+        result = wrk(base, ["/api/robots-db/stats"], args.seconds, args.connections, work)
+        with urlopen(f"{base}/api/robots-db/stats", timeout=10) as resp:
+            body = resp.read().decode()
     print(f"\n## {datetime.now(UTC):%Y-%m-%d %H:%M}, {os.cpu_count()} cores, {args.query_bin}")
     print(f"GET /stats, {ROBOTS:,} robots, {args.connections} connections, wrk -t1, {args.seconds} s")
     print("| /stats | req/s | p50 ms | p99 ms |")
