@@ -30,10 +30,8 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from query_seed import ROBOTS, seed
-from query_server import TOKEN, query_env, row, running_query, wrk
-from tonypi_projector.migrations import apply_migrations
+from query_server import grant_bench_token, query_env, row, running_query, wrk
 from tonypi_query.pagination import encode_cursor
-from tonypi_runtime.tokens import token_digest
 
 BIN = Path(sys.executable).parent
 API = "/api/robots-db"
@@ -91,21 +89,6 @@ async def log_paths(url: str) -> dict[str, dict[int, str]]:
     finally:
         await conn.close()
     return paths
-
-
-async def grant_bench_token(url: str) -> None:
-    """A viewer token in api_tokens, as the token_created fold writes it."""
-    conn = await asyncpg.connect(url)
-    try:
-        await apply_migrations(conn)
-        await conn.execute(
-            "INSERT INTO api_tokens (name, token_sha256, role, created_at) "
-            "VALUES ('bench', $1, 'viewer', now()) ON CONFLICT (name) "
-            "DO UPDATE SET token_sha256 = EXCLUDED.token_sha256, revoked_at = NULL",
-            token_digest(TOKEN),
-        )
-    finally:
-        await conn.close()
 
 
 def main() -> int:

@@ -17,8 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.request import urlopen
 
+import asyncpg
 import nats
-from tonypi_runtime.tokens import new_api_token
+from tonypi_projector.migrations import apply_migrations
+from tonypi_runtime.tokens import new_api_token, token_digest
 
 LUA = """
 local paths = {}
@@ -31,6 +33,21 @@ request = function() return wrk.format("GET", paths[math.random(#paths)], header
 """
 
 TOKEN = new_api_token()
+
+
+async def grant_bench_token(url: str) -> None:
+    """A viewer token in api_tokens, as the token_created fold writes it."""
+    conn = await asyncpg.connect(url)
+    try:
+        await apply_migrations(conn)
+        await conn.execute(
+            "INSERT INTO api_tokens (name, token_sha256, role, created_at) "
+            "VALUES ('bench', $1, 'viewer', now()) ON CONFLICT (name) "
+            "DO UPDATE SET token_sha256 = EXCLUDED.token_sha256, revoked_at = NULL",
+            token_digest(TOKEN),
+        )
+    finally:
+        await conn.close()
 
 
 def query_env(database_url: str, port: int) -> dict[str, str]:

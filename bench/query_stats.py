@@ -22,13 +22,13 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.request import urlopen
+from urllib.request import Request, urlopen
 
 import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from databases import recreate_database
-from query_server import query_env, row, running_query, wrk
+from query_server import TOKEN, grant_bench_token, query_env, row, running_query, wrk
 from tonypi_projector.migrations import apply_migrations
 
 BIN = Path(sys.executable).parent
@@ -109,13 +109,15 @@ def main() -> int:
         return 2
     if not args.skip_seed:
         print(f"seeded in {asyncio.run(seed(args.database_url)):.1f}s", flush=True)
+    asyncio.run(grant_bench_token(args.database_url))
     env = query_env(args.database_url, args.port)
     base = f"http://127.0.0.1:{args.port}"
     with running_query([args.query_bin], env, base), tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         wrk(base, ["/api/robots-db/stats"], 3, args.connections, work)  # warm-up
         result = wrk(base, ["/api/robots-db/stats"], args.seconds, args.connections, work)
-        with urlopen(f"{base}/api/robots-db/stats", timeout=10) as resp:
+        request = Request(f"{base}/api/robots-db/stats", headers={"Authorization": f"Bearer {TOKEN}"})
+        with urlopen(request, timeout=10) as resp:
             body = resp.read().decode()
     print(f"\n## {datetime.now(UTC):%Y-%m-%d %H:%M}, {os.cpu_count()} cores, {args.query_bin}")
     print(f"GET /stats, {ROBOTS:,} robots, {args.connections} connections, wrk -t1, {args.seconds} s")
