@@ -20,29 +20,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import os
-import random
-import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from datetime import datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 import nats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from databases import drop_database
-from ingest_load import Publisher, robot_messages
-from ingest_throughput import NATS_SERVER, cpu_seconds, free_port, start_brokers, wait_http_ok
-from projector_e2e import percentile, scrape, start_logged
-from tonypi_events import StreamNames
+from e2e_stack import (
+    PrivateRun,
+    add_stack_options,
+    broker_args,
+    connect_publishers,
+    latency_summary,
+    scrape,
+    service_env,
+    start_logged,
+    stop_stack,
+)
+from ingest_throughput import cpu_seconds, free_port, start_brokers, wait_http_ok
 
 API = "/api/robots-db/events"
 
@@ -94,58 +94,20 @@ class SseClient:
             self.failed = f"{type(exc).__name__}: {exc}"
 
 
-def _env(brokers, names: StreamNames, database_url: str, prefix: str, ports: dict[str, int]) -> dict:
-    return {
-        **os.environ,
-        "MQTT_URL": f"mqtt://127.0.0.1:{brokers.mqtt_port}",
-        "NATS_URL": brokers.nats_url,
-        "DATABASE_URL": database_url,
-        "EVENTS_STREAM": names.events,
-        "DEAD_LETTER_STREAM": names.dead_letter,
-        "SUBJECT_PREFIX": names.subject_prefix,
-        "EVENTS_MAX_BYTES": str(names.events_max_bytes),
-        "MQTT_TOPIC_PREFIX": prefix,
-        "INGEST_PORT": str(ports["ingest"]),
-        "PROJECTOR_PORT": str(ports["projector"]),
-        "QUERY_PORT": str(ports["query"]),
-        "LOG_LEVEL": "WARNING",
-        "SSE_MAX_CLIENTS": "20000",
-        "SSE_CLIENT_BUFFER": "1000",
-        "DB_POOL_MAX": "10",
-    }
-
-
-async def publish(brokers, prefix: str, run: str, rate: float, duration: float, n_pub: int) -> tuple:
+async def publish(brokers, private: PrivateRun, run: str, rate: float, duration: float, n_pub: int) -> tuple:
     per_robot = int(rate * duration / n_pub)
-    rng = random.Random(7)
     start = datetime(2026, 12, 1, 8, 0, 0)
-    publishers = [
-        Publisher(
-            f"live-{run}-{i}",
-            [(prefix + t, p) for t, p in robot_messages(i, per_robot, start, rng)],
-            1,
-            window=20,
-        )
-        for i in range(n_pub)
-    ]
-    for p in publishers:
-        await p.connect("127.0.0.1", brokers.mqtt_port)
+    publishers = await connect_publishers(brokers, private, f"live-{run}", per_robot, n_pub, start)
     return publishers, per_robot * n_pub
 
 
 async def run_scenario(name: str, args, brokers, workdir: Path) -> list[dict]:
     run = uuid.uuid4().hex[:8]
-    names = StreamNames(
-        events=f"LIVE_{run}_EVENTS",
-        dead_letter=f"LIVE_{run}_DL",
-        subject_prefix=f"live{run}",
-        events_max_bytes=4 * 1024**3,
-    )
-    db = f"bench_live_{run}"
-    database_url = args.pg_admin_url.rsplit("/", 1)[0] + f"/{db}"
-    prefix = f"live{run}/"
+    private = PrivateRun.make("LIVE", run, args.pg_admin_url)
     ports = {k: free_port() for k in ("ingest", "projector", "query")}
-    env = _env(brokers, names, database_url, prefix, ports)
+    env = service_env(
+        brokers, private, ports, SSE_MAX_CLIENTS="20000", SSE_CLIENT_BUFFER="1000", DB_POOL_MAX="10"
+    )
     procs = {n: start_logged(n, env, workdir / f"{n}-{run}.log") for n in ("projector", "ingest", "query")}
     nc = await nats.connect(brokers.nats_url)
     results = []
@@ -153,32 +115,21 @@ async def run_scenario(name: str, args, brokers, workdir: Path) -> list[dict]:
         for n in ("ingest", "projector", "query"):
             await wait_http_ok(f"http://127.0.0.1:{ports[n]}/readyz")
         if name == "latency":
-            results.append(await latency(args, brokers, prefix, run, ports, procs))
+            results.append(await latency(args, brokers, private, run, ports, procs))
         else:
             for n_clients in args.clients:
                 results.append(
-                    await clients(args, brokers, prefix, f"{run}{n_clients}", ports, procs, n_clients)
+                    await clients(args, brokers, private, f"{run}{n_clients}", ports, procs, n_clients)
                 )
                 if results[-1]["holds"] is False:
                     break
         return results
     finally:
-        for proc in procs.values():
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs.values():
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        for stream in (names.events, names.dead_letter):
-            with contextlib.suppress(Exception):
-                await nc.jetstream().delete_stream(stream)
-        await nc.close()
-        await drop_database(args.pg_admin_url, db)
+        await stop_stack(procs, nc, private, args.pg_admin_url)
 
 
-async def _drive(args, brokers, prefix, run, ports, procs, rate, duration, n_pub, readers, probes):
-    publishers, total = await publish(brokers, prefix, run, rate, duration, n_pub)
+async def _drive(args, brokers, private, run, ports, procs, rate, duration, n_pub, readers, probes):
+    publishers, total = await publish(brokers, private, run, rate, duration, n_pub)
     t0, wall0 = time.monotonic(), time.time()
     sse = [SseClient(ports["query"], i < probes, rate / n_pub, wall0) for i in range(readers)]
     connected = [asyncio.Event() for _ in sse]
@@ -209,25 +160,22 @@ async def _drive(args, brokers, prefix, run, ports, procs, rate, duration, n_pub
         "min_records_per_reader": min(c.records for c in sse),
         "failed_readers": sum(c.failed is not None for c in sse),
         "dropped": int(scrape(ports["query"], "tonypi_query_sse_dropped_total") - dropped0),
-        "latency_ms": {
-            p: round(percentile(latencies, q), 1)
-            for p, q in (("p50", 50), ("p90", 90), ("p99", 99), ("max", 100))
-        },
+        "latency_ms": latency_summary(latencies),
         "latency_samples": len(latencies),
         "cpu_pct_of_one_core": cpu,
     }
 
 
-async def latency(args, brokers, prefix, run, ports, procs) -> dict:
+async def latency(args, brokers, private, run, ports, procs) -> dict:
     result = await _drive(
-        args, brokers, prefix, run, ports, procs, args.rate, args.duration, 50, args.readers, args.readers
+        args, brokers, private, run, ports, procs, args.rate, args.duration, 50, args.readers, args.readers
     )
     return {"scenario": "latency", "offered_msg_s": args.rate, "seconds": args.duration, **result}
 
 
-async def clients(args, brokers, prefix, run, ports, procs, n_clients: int) -> dict:
+async def clients(args, brokers, private, run, ports, procs, n_clients: int) -> dict:
     result = await _drive(
-        args, brokers, prefix, run, ports, procs, 100.0, args.client_seconds, 10, n_clients, 1
+        args, brokers, private, run, ports, procs, 100.0, args.client_seconds, 10, n_clients, 1
     )
     holds = (
         result["failed_readers"] == 0
@@ -249,20 +197,10 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, nargs="+", default=[100, 500, 1000, 2000, 4000])
     parser.add_argument("--client-seconds", type=float, default=15.0)
     parser.add_argument("--settle", type=float, default=30.0)
-    parser.add_argument("--pg-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--mosquitto", default=shutil.which("mosquitto") or "/usr/sbin/mosquitto")
-    parser.add_argument("--nats-server", default=NATS_SERVER)
+    add_stack_options(parser)
     args = parser.parse_args(argv)
-    broker_args = SimpleNamespace(
-        mqtt_port=None,
-        nats_url=None,
-        broker_inflight=1000,
-        broker_queued=0,
-        mosquitto=args.mosquitto,
-        nats_server=args.nats_server,
-    )
     with tempfile.TemporaryDirectory(prefix="live-feed-") as tmp:
-        brokers = start_brokers(broker_args, Path(tmp))
+        brokers = start_brokers(broker_args(args), Path(tmp))
         try:
             for name in args.scenario or ["latency", "clients"]:
                 for result in await run_scenario(name, args, brokers, Path(tmp)):

@@ -20,64 +20,38 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
-import random
-import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from datetime import datetime
 from pathlib import Path
-from types import SimpleNamespace
-from urllib.request import urlopen
 
 import asyncpg
 import nats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from databases import drop_database
-from ingest_load import Publisher, robot_messages
-from ingest_throughput import (
-    NATS_SERVER,
-    cpu_seconds,
-    free_port,
-    machine_cpu_seconds,
-    start_brokers,
-    wait_http_ok,
+from e2e_stack import (
+    PrivateRun,
+    add_stack_options,
+    broker_args,
+    connect_publishers,
+    latency_summary,
+    scrape,
+    service_env,
+    start_logged,
+    stop_stack,
 )
+from ingest_throughput import cpu_seconds, free_port, machine_cpu_seconds, start_brokers, wait_http_ok
 from tonypi_events import StreamNames, decode
 from tonypi_projector.source import EventSource
 
-BIN = Path(sys.executable).parent
 SCENARIOS = {
     "throughput": dict(rate=5000.0, duration=60.0, publishers=200),
     "latency": dict(rate=1000.0, duration=30.0, publishers=50),
 }
-
-
-def start_logged(name: str, env: dict[str, str], log_path: Path) -> subprocess.Popen:
-    """Start the tonypi-<name> console script, its output to log_path (the child keeps the file)."""
-    with open(log_path, "wb") as out:
-        return subprocess.Popen([str(BIN / f"tonypi-{name}")], env=env, stdout=out, stderr=subprocess.STDOUT)
-
-
-def percentile(sorted_values: list[float], p: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    return sorted_values[min(len(sorted_values) - 1, int(p / 100 * len(sorted_values)))]
-
-
-def scrape(port: int, name: str) -> float:
-    text = urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[-1])
-    return 0.0
 
 
 async def read_stream(nc, names: StreamNames, last: int) -> dict[int, tuple[str, int]]:
@@ -109,30 +83,15 @@ async def run_scenario(name: str, args, brokers, workdir: Path) -> dict:
     }
     rate, duration, n_pub = spec["rate"], spec["duration"], int(spec["publishers"])
     run = uuid.uuid4().hex[:8]
-    names = StreamNames(
-        events=f"E2E_{run}_EVENTS",
-        dead_letter=f"E2E_{run}_DL",
-        subject_prefix=f"e2e{run}",
-        events_max_bytes=4 * 1024**3,
+    private = PrivateRun.make("E2E", run, args.pg_admin_url)
+    names, database_url = private.names, private.database_url
+    ingest_port, projector_port = free_port(), free_port()
+    env = service_env(
+        brokers,
+        private,
+        {"ingest": ingest_port, "projector": projector_port},
+        PROJECTOR_BATCH_SIZE=str(args.projector_batch_size),
     )
-    db = f"bench_e2e_{run}"
-    database_url = args.pg_admin_url.rsplit("/", 1)[0] + f"/{db}"
-    prefix, ingest_port, projector_port = f"e2e{run}/", free_port(), free_port()
-    env = {
-        **os.environ,
-        "MQTT_URL": f"mqtt://127.0.0.1:{brokers.mqtt_port}",
-        "NATS_URL": brokers.nats_url,
-        "DATABASE_URL": database_url,
-        "EVENTS_STREAM": names.events,
-        "DEAD_LETTER_STREAM": names.dead_letter,
-        "SUBJECT_PREFIX": names.subject_prefix,
-        "EVENTS_MAX_BYTES": str(names.events_max_bytes),
-        "MQTT_TOPIC_PREFIX": prefix,
-        "INGEST_PORT": str(ingest_port),
-        "PROJECTOR_PORT": str(projector_port),
-        "LOG_LEVEL": "WARNING",
-        "PROJECTOR_BATCH_SIZE": str(args.projector_batch_size),
-    }
     procs = {name: start_logged(name, env, workdir / f"{name}-{run}.log") for name in ("ingest", "projector")}
     nc = await nats.connect(brokers.nats_url)
     commits: list[tuple[float, int]] = []
@@ -143,20 +102,9 @@ async def run_scenario(name: str, args, brokers, workdir: Path) -> dict:
         listener = await asyncpg.connect(database_url)
         await listener.add_listener("tonypi_checkpoint", lambda *a: commits.append((time.time(), int(a[3]))))
         per_robot = int(rate * duration / n_pub)
-        rng = random.Random(7)
         start = datetime(2026, 11, 26, 8, 0, 0)
-        publishers = [
-            Publisher(
-                f"e2e-{run}-{i}",
-                [(prefix + t, p) for t, p in robot_messages(i, per_robot, start, rng)],
-                1,
-                window=20,
-            )
-            for i in range(n_pub)
-        ]
+        publishers = await connect_publishers(brokers, private, f"e2e-{run}", per_robot, n_pub, start)
         total = per_robot * n_pub
-        for p in publishers:
-            await p.connect("127.0.0.1", brokers.mqtt_port)
         pids = {**{k: p.pid for k, p in procs.items()}, **brokers.pids, "load generator": os.getpid()}
         cpu0 = {k: cpu_seconds(pid) for k, pid in pids.items()}
         box0 = machine_cpu_seconds()
@@ -223,27 +171,13 @@ async def run_scenario(name: str, args, brokers, workdir: Path) -> dict:
                 scheduled = wall0 + bench_seq / per_pub_rate
                 latencies.append(1000 * (commits[i][0] - scheduled))
             latencies.sort()
-            result["latency_ms"] = {
-                p: round(percentile(latencies, q), 1)
-                for p, q in (("p50", 50), ("p90", 90), ("p99", 99), ("max", 100))
-            }
+            result["latency_ms"] = latency_summary(latencies)
             result["latency_samples"] = len(latencies)
         return result
     finally:
         if listener is not None:
             await listener.close()
-        for proc in procs.values():
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs.values():
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        for stream in (names.events, names.dead_letter):
-            with contextlib.suppress(Exception):
-                await nc.jetstream().delete_stream(stream)
-        await nc.close()
-        await drop_database(args.pg_admin_url, db)
+        await stop_stack(procs, nc, private, args.pg_admin_url)
 
 
 async def main(argv: list[str] | None = None) -> int:
@@ -256,20 +190,10 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--publishers", type=int, help="override the scenario's robot connections")
     parser.add_argument("--projector-batch-size", type=int, default=1000)
     parser.add_argument("--settle", type=float, default=120.0, help="max seconds to wait for the last commit")
-    parser.add_argument("--pg-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--mosquitto", default=shutil.which("mosquitto") or "/usr/sbin/mosquitto")
-    parser.add_argument("--nats-server", default=NATS_SERVER)
+    add_stack_options(parser)
     args = parser.parse_args(argv)
-    broker_args = SimpleNamespace(
-        mqtt_port=None,
-        nats_url=None,
-        broker_inflight=1000,
-        broker_queued=0,
-        mosquitto=args.mosquitto,
-        nats_server=args.nats_server,
-    )
     with tempfile.TemporaryDirectory(prefix="projector-e2e-") as tmp:
-        brokers = start_brokers(broker_args, Path(tmp))
+        brokers = start_brokers(broker_args(args), Path(tmp))
         try:
             for name in args.scenario or list(SCENARIOS):
                 print(json.dumps(await run_scenario(name, args, brokers, Path(tmp))), flush=True)
