@@ -74,13 +74,18 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# A run that was killed (SIGKILL, machine stop) may have left its stack: remove it first.
-if [ -e "$netns" ]; then
-    say "removing what an earlier run left (network namespace $NAME)"
-    leftover=$(podman ps -aq --filter "label=io.podman.compose.project=$NAME")
-    [ -z "$leftover" ] || podman rm --force --time 5 $leftover >/dev/null
-    podman volume ls -q --filter "label=io.podman.compose.project=$NAME" | xargs -r podman volume rm --force >/dev/null
-    ip netns delete "$NAME"
+# A run that was killed (SIGKILL, machine stop) may have left its stack: containers,
+# volumes, the namespace. Remove what is there first (--depend: compose made the services
+# depend on the brokers, which podman then refuses to remove before them).
+project=(--filter "label=io.podman.compose.project=$NAME")
+leftover=$(podman ps -aq "${project[@]}")
+volumes=$(podman volume ls -q "${project[@]}")
+if [ -n "$leftover$volumes" ] || [ -e "$netns" ]; then
+    say "removing what an earlier run left: $(echo $leftover | wc -w) containers, $(echo $volumes | wc -w) volumes"
+    [ -z "$leftover" ] || podman rm --force --depend --time 5 $leftover >/dev/null 2>&1 || true
+    [ -z "$(podman ps -aq "${project[@]}")" ] || fail "containers of $NAME remain: podman ps -a ${project[*]}"
+    [ -z "$volumes" ] || podman volume rm --force $volumes >/dev/null
+    [ ! -e "$netns" ] || ip netns delete "$NAME"
 fi
 
 step "base image (Debian bookworm with Python 3.11; built once, then cached)"
