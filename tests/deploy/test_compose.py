@@ -129,10 +129,27 @@ def test_published_ports_listen_where_configured(compose):
 
 
 def test_scaling_design_ingest_shares_and_projector_stands_by(compose):
-    ingest, projector = compose["services"]["ingest"], compose["services"]["projector"]
-    assert ingest["deploy"]["replicas"] >= 2 and ingest["environment"]["MQTT_SHARED_GROUP"]
-    assert "MQTT_CLIENT_ID" not in ingest["environment"], "replicas would fight over one MQTT client id"
+    projector = compose["services"]["projector"]
+    replicas = {n: s for n, s in compose["services"].items() if n == "ingest" or n.startswith("ingest-")}
+    assert len(replicas) >= 2
+    assert {s["environment"]["MQTT_SHARED_GROUP"] for s in replicas.values()} == {"tonypi-ingest"}
+    for name, service in replicas.items():
+        assert "replicas" not in service.get("deploy", {}), f"{name}: replicas would share one client id"
+        if name != "ingest":  # the others answer to "ingest" too: Prometheus scrapes them all
+            assert "ingest" in service["networks"]["default"]["aliases"]
     assert projector["deploy"]["replicas"] == 2
+
+
+def test_every_ingest_replica_keeps_a_persistent_session_under_its_own_fixed_id(compose):
+    """Issue 8, row 7: without MQTT_CLIENT_ID an ingest crash lost what the broker held for it.
+    The id is a literal, so a restarted or re-created container resumes the same session."""
+    ids = [
+        s["environment"].get("MQTT_CLIENT_ID")
+        for n, s in compose["services"].items()
+        if n == "ingest" or n.startswith("ingest-")
+    ]
+    assert all(ids) and len(set(ids)) == len(ids), ids
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]+", i) for i in ids), "a fixed id, not an interpolation"
 
 
 def test_sim_profile_adds_the_simulated_fleet(compose):

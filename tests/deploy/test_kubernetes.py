@@ -46,7 +46,7 @@ def test_render_validates_against_the_kubernetes_schemas(rendered, name, version
 
 def test_the_schema_check_rejects_a_misspelt_field(rendered):
     """The validator is strict: a typo would not slip through as an unknown field."""
-    deployment = copy.deepcopy(by_kind(rendered["prod"], "Deployment")["ingest"])
+    deployment = copy.deepcopy(by_kind(rendered["prod"], "Deployment")["projector"])
     deployment["spec"]["template"]["spec"]["containers"][0]["livenesProbe"] = {}
     errors = schema_errors([deployment], KUBERNETES_VERSIONS[-1])
     assert len(errors) == 1 and "livenesProbe" in errors[0]
@@ -75,7 +75,7 @@ def test_every_container_has_requests_and_limits(rendered, name):
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_services_probe_livez_and_readyz_and_are_scraped(rendered, overlay):
-    deployments = by_kind(rendered[overlay], "Deployment")
+    deployments = service_workloads(rendered[overlay])
     assert set(deployments) == set(SERVICES)
     for name, port in SERVICES.items():
         pod = deployments[name]["spec"]["template"]
@@ -100,7 +100,7 @@ def test_services_probe_livez_and_readyz_and_are_scraped(rendered, overlay):
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_services_run_as_non_root_without_privileges(rendered, overlay):
     for name in SERVICES:
-        pod = pod_spec(by_kind(rendered[overlay], "Deployment")[name])
+        pod = pod_spec(service_workloads(rendered[overlay])[name])
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["securityContext"]["runAsUser"] == 10001  # the image's USER
         container = pod["containers"][0]["securityContext"]
@@ -109,9 +109,26 @@ def test_services_run_as_non_root_without_privileges(rendered, overlay):
         assert container["capabilities"]["drop"] == ["ALL"]
 
 
+def service_workloads(docs: list[dict]) -> dict[str, dict]:
+    """The three services' workloads: ingest is a StatefulSet, projector and query Deployments."""
+    both = {**by_kind(docs, "Deployment"), **by_kind(docs, "StatefulSet")}
+    return {name: w for name, w in both.items() if name in SERVICES}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_ingest_replicas_keep_persistent_sessions_under_stable_names(rendered, overlay):
+    """Issue 8, row 7: each replica's MQTT client id is its pod name, stable in a StatefulSet,
+    so a crash, restart or rescheduling resumes the session the broker kept."""
+    ingest = by_kind(rendered[overlay], "StatefulSet")["ingest"]
+    assert "ingest" not in by_kind(rendered[overlay], "Deployment")
+    env = {e["name"]: e for e in pod_spec(ingest)["containers"][0]["env"]}
+    assert env["MQTT_CLIENT_ID"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert ingest["spec"]["serviceName"] in by_kind(rendered[overlay], "Service")
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_ingest_replicas_share_one_mqtt_subscription(rendered, overlay):
-    ingest = by_kind(rendered[overlay], "Deployment")["ingest"]
+    ingest = by_kind(rendered[overlay], "StatefulSet")["ingest"]
     assert ingest["spec"]["replicas"] >= 2
     group = config_of(rendered[overlay]).get("MQTT_SHARED_GROUP")
     assert group and not set(group) & set("/+#")

@@ -77,6 +77,7 @@ _DECODER = json.JSONDecoder(
     parse_float=_finite_float, parse_int=_bounded_int, parse_constant=_reject_constant
 )
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_ESCAPES = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
 
 
 def _text_problem(text: str) -> str | None:
@@ -133,9 +134,11 @@ def parse_payload(raw: bytes) -> Any:
         raise PayloadProblem("too_deep", "payload", f"nested deeper than {MAX_JSON_DEPTH} levels") from None
     except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise PayloadProblem("not_json", "payload", f"not UTF-8 JSON: {exc}") from None
-    # Only escapes can make NUL or a lone surrogate (raw ones are not valid JSON or UTF-8),
-    # and only this many brackets can nest too deep: most messages skip the walk.
-    if "\\u" in text or text.count("{") + text.count("[") > MAX_JSON_DEPTH:
+    # Only these escapes can make NUL or a lone surrogate (raw ones are not valid JSON or
+    # UTF-8), and only this many brackets can nest too deep: most messages skip the walk.
+    # The regex runs only on text holding an escape at all (`in` is cheap, a regex over
+    # every message is not: `\u00b0` in "°C" is common).
+    if ("\\u" in text and _ESCAPES.search(text)) or text.count("{") + text.count("[") > MAX_JSON_DEPTH:
         check_value(value)
     return value
 

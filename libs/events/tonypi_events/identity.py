@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Annotated
 
 from pydantic import AfterValidator
@@ -44,6 +45,13 @@ def robot_id_problem(robot_id: object) -> str | None:
     """Why `robot_id` is not a valid robot id (a sentence a person reads), or None if it is."""
     if not isinstance(robot_id, str):
         return f"robot id must be a string, not {type(robot_id).__name__}"
+    if len(robot_id) > ROBOT_ID_MAX_CHARS:
+        return f"robot id is {len(robot_id)} characters; at most {ROBOT_ID_MAX_CHARS} are allowed"
+    return _problem(robot_id)
+
+
+@lru_cache(maxsize=8192)  # ingest asks twice per message, for the fleet's few ids
+def _problem(robot_id: str) -> str | None:
     if _PLAIN.fullmatch(robot_id) and robot_id not in _DOT_SEGMENTS:
         return None
     if not robot_id:
