@@ -3,6 +3,12 @@ loaded by `wrk` (C, one thread, so the load generator takes little of the 2 core
 
     .venv/bin/python bench/query_http.py                  # seed (about 1 min), then run
     .venv/bin/python bench/query_http.py --skip-seed      # reuse the seeded database
+    .venv/bin/python bench/query_http.py --skip-seed --robots-only --baseline-src /tmp/base
+        # the robot-by-id runs against another checkout's query service (say main before a
+        # change), for a back-to-back comparison on the same machine
+
+Every request carries a viewer token (made in the database as the projector's fold would),
+so the token check is part of what is measured (docs/query.md, "Authentication").
 
 Targets (docs/query.md): GET /api/robots-db/robots/{id} >= 2,000 req/s with p99 <= 20 ms;
 /logs with filters p99 <= 50 ms at any page depth. Needs `wrk` (apt-get install wrk).
@@ -31,7 +37,9 @@ import nats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from query_seed import ROBOTS, seed
+from tonypi_projector.migrations import apply_migrations
 from tonypi_query.pagination import encode_cursor
+from tonypi_runtime.tokens import new_api_token, token_digest
 
 BIN = Path(sys.executable).parent
 API = "/api/robots-db"
@@ -41,7 +49,10 @@ LUA = """
 local paths = {}
 for line in io.lines(os.getenv("PATHS_FILE")) do paths[#paths + 1] = line end
 math.randomseed(os.time())
-request = function() return wrk.format("GET", paths[math.random(#paths)]) end
+local headers = {}
+local token = os.getenv("API_TOKEN")
+if token and token ~= "" then headers["Authorization"] = "Bearer " .. token end
+request = function() return wrk.format("GET", paths[math.random(#paths)], headers) end
 """
 
 NOW = datetime.now(UTC)
@@ -98,13 +109,35 @@ async def log_paths(url: str) -> dict[str, dict[int, str]]:
     return paths
 
 
+TOKEN = new_api_token()
+
+
+async def grant_bench_token(url: str) -> None:
+    """A viewer token in api_tokens, as the token_created fold writes it."""
+    conn = await asyncpg.connect(url)
+    try:
+        await apply_migrations(conn)
+        await conn.execute(
+            "INSERT INTO api_tokens (name, token_sha256, role, created_at) "
+            "VALUES ('bench', $1, 'viewer', now()) ON CONFLICT (name) "
+            "DO UPDATE SET token_sha256 = EXCLUDED.token_sha256, revoked_at = NULL",
+            token_digest(TOKEN),
+        )
+    finally:
+        await conn.close()
+
+
 def wrk(base: str, paths: list[str], seconds: int, connections: int, workdir: Path) -> dict[str, float]:
     script, listing = workdir / "paths.lua", workdir / "paths.txt"
     script.write_text(LUA)
     listing.write_text("\n".join(paths) + "\n")
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), base]
     out = subprocess.run(
-        command, env={**os.environ, "PATHS_FILE": str(listing)}, capture_output=True, text=True, check=True
+        command,
+        env={**os.environ, "PATHS_FILE": str(listing), "API_TOKEN": TOKEN},
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
 
     def ms(label: str) -> float:
@@ -136,12 +169,17 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=15, help="per robot-by-id run")
     parser.add_argument("--log-seconds", type=int, default=6, help="per /logs run")
     parser.add_argument("--port", type=int, default=18_080)
+    parser.add_argument("--robots-only", action="store_true", help="only the robot-by-id runs")
+    parser.add_argument(
+        "--baseline-src", type=Path, help="run the query service of this checkout (its services/query, libs)"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk not found: apt-get install wrk", file=sys.stderr)
         return 2
     if not args.skip_seed:
         print("seeding:", asyncio.run(seed(args.database_url)), flush=True)
+    asyncio.run(grant_bench_token(args.database_url))
 
     run = uuid.uuid4().hex[:8]
     env = {
@@ -155,7 +193,14 @@ def main() -> int:
         "LOG_LEVEL": "WARNING",
     }
     base = f"http://127.0.0.1:{args.port}"
-    server = subprocess.Popen([str(BIN / "tonypi-query")], env=env)
+    command = [str(BIN / "tonypi-query")]
+    if args.baseline_src:  # its packages ahead of this venv's editable installs
+        src = args.baseline_src.resolve()
+        env["PYTHONPATH"] = os.pathsep.join(
+            str(src / part) for part in ("services/query", "libs/events", "libs/runtime")
+        )
+        command = [sys.executable, "-m", "tonypi_query"]
+    server = subprocess.Popen(command, env=env)
     results: list[str] = []
     try:
         for _ in range(100):
@@ -174,6 +219,8 @@ def main() -> int:
                 measured = wrk(base, robot_paths, args.seconds, conns, work)
                 results.append(row(f"robot by id, {conns} connections", measured))
             print("\n".join(results), flush=True)
+            if args.robots_only:
+                return 0
 
             paths = asyncio.run(log_paths(args.database_url))
             results += [

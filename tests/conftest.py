@@ -142,4 +142,8 @@ def service_env(stream_names: StreamNames, database_url: str, mqtt_prefix: str) 
         "INGEST_PORT": str(free_port()),
         "PROJECTOR_PORT": str(free_port()),
         "QUERY_PORT": str(free_port()),
+        # Tests drive the stream's clock themselves (they publish clock_tick events with the
+        # times they choose), so stream sequences stay exactly what they published; the
+        # emitter's own tests turn it on.
+        "CLOCK_TICK_PERIOD": "0",
     }

@@ -4,7 +4,8 @@ foreground.
 1. For MQTT, NATS and PostgreSQL: use what is configured or already answering, else
    start an embedded server with its data under the data directory (dependencies.py).
 2. Start projector, ingest and query; wait until each answers /readyz.
-3. Print where to look, then start `tonypi simulate` with a handful of robots.
+3. Make a development API token (admin role, name `dev`: each run replaces the last
+   run's), print it with where to look, then start `tonypi simulate` with a handful of robots.
 Ctrl-C or SIGTERM stops everything it started, services before brokers, and exits 0.
 A child that exits on its own stops everything too, with exit code 1.
 """
@@ -28,6 +29,7 @@ from .embedded import EmbeddedUnavailable
 from .probes import http_ready
 from .supervisor import ChildExited, ProcessSpec, Supervisor
 from .terminal import foreground_group
+from .token import create_token
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,10 @@ async def _start(
     await supervisor.wait_ready(await supervisor.start_group(services), args.ready_timeout, stop)
     if stop.is_set():
         return
-    for line in where_to_look(service_env):
+    token, applied = await create_token(service_env, DEV_TOKEN_NAME, "admin", wait=args.ready_timeout)
+    if not applied:
+        raise StartupFailed(f"the development token was not applied within {args.ready_timeout:g} s")
+    for line in where_to_look(service_env, token):
         supervisor.say(line)
     if args.robots > 0:
         simulate = ProcessSpec(
@@ -175,12 +180,17 @@ def _ops_base(service: Service, env: Mapping[str, str]) -> str:
     return f"http://{host}:{bind.port}"
 
 
-def where_to_look(env: Mapping[str, str]) -> list[str]:
+DEV_TOKEN_NAME = "dev"
+
+
+def where_to_look(env: Mapping[str, str], token: str) -> list[str]:
     by_name = {s.name: _ops_base(s, env) for s in SERVICES}
     return [
         "up: ready",
         f"  API       {by_name['query']}/api/robots-db/robots",
-        f"  API docs  {by_name['query']}/docs",
+        f"  API docs  {by_name['query']}/docs  (Authorize with the token below)",
+        f"  Token     {token}  (role admin, name {DEV_TOKEN_NAME}; a new one each run)",
+        f'            curl -H "Authorization: Bearer {token}" {by_name["query"]}/api/robots-db/robots',
         *(f"  {name:<9} {base}/metrics  {base}/readyz" for name, base in by_name.items()),
         "  Ctrl-C stops everything",
     ]

@@ -12,7 +12,8 @@ the robot sent came out of the containers.
    each is connected to MQTT and NATS; the projector applied the events and holds the
    active lock; query counted the reads.
 
-Standard library plus paho-mqtt and prometheus_client (already in the project's venv);
+Standard library plus paho-mqtt and prometheus_client (already in the project's venv), and
+`tonypi_cli.token` for the API token the operator part needs;
 the MQTT login, if any, from MQTT_USERNAME and MQTT_PASSWORD. Exit 0 when every check
 passed; otherwise 1 with the first failure and what was last seen.
 """
@@ -41,9 +42,34 @@ class CheckFailed(Exception):
     pass
 
 
+TOKEN: dict[str, str] = {}  # the API token the operator part uses, made once the stack is ready
+
+
+def make_api_token() -> str:
+    """A viewer token, made as an operator makes one (`tonypi token create`, as the NATS admin
+    user with the run's password), applied by the stack's projector (docs/security.md)."""
+    import asyncio
+
+    from tonypi_cli.token import create_token
+
+    env = {
+        "NATS_URL": "nats://127.0.0.1:4222",
+        "NATS_USER": "admin",
+        "NATS_PASSWORD": os.environ["NATS_ADMIN_PASSWORD"],
+        "DATABASE_URL": f"postgresql://tonypi:{os.environ['POSTGRES_PASSWORD']}@127.0.0.1:5432/tonypi_db",
+    }
+    token, applied = asyncio.run(create_token(env, "deploy-check", "viewer", wait=60))
+    if not applied:
+        raise CheckFailed("the API token made for the check was not applied by the projector within 60 s")
+    return token
+
+
 def http_get(url: str, timeout: float = 3.0) -> tuple[int, bytes]:
+    headers = {"Authorization": f"Bearer {TOKEN['value']}"} if "value" in TOKEN and "/api/" in url else {}
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with urllib.request.urlopen(
+            urllib.request.Request(url, headers=headers), timeout=timeout
+        ) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
@@ -146,6 +172,7 @@ def check(args: argparse.Namespace) -> None:
 
     ingest_before = ingest_metrics(ingests)
     robot_id = f"check_{secrets.token_hex(4)}"
+    TOKEN["value"] = make_api_token()
     publish_robot("127.0.0.1", args.mqtt_port, robot_id)
     print(f"probe: published status, battery, location and one unattributable message as {robot_id}")
 

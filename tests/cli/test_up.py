@@ -3,6 +3,7 @@ PostgreSQL with their data in the data directory, brings the services up, a simu
 robot becomes visible through the API, and SIGTERM stops every process it started."""
 
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -10,7 +11,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.request import urlopen
+from urllib.request import Request, urlopen
 
 import psutil
 import pytest
@@ -33,9 +34,10 @@ def wait_for(predicate, timeout: float, what: str, log=None):
     raise AssertionError(f"{what} within {timeout}s; output:\n{log.read_text()[-5000:] if log else ''}")
 
 
-def get_json(url: str):
+def get_json(url: str, token: str | None = None):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        with urlopen(url, timeout=2) as response:
+        with urlopen(Request(url, headers=headers), timeout=2) as response:
             return json.load(response)
     except OSError:
         return None
@@ -70,12 +72,14 @@ def test_up_with_nothing_running_embeds_everything_and_stops_cleanly(data_dir, t
         for port in (ingest, projector, query):
             assert get_json(f"http://127.0.0.1:{port}/readyz")["status"] == "ready"
         assert f"http://127.0.0.1:{query}/api/robots-db/robots" in text
+        # The development token printed on the ready block is what the API takes.
+        token = re.search(r"Token\s+(tpk_\S+)", text).group(1)
 
         # A simulated robot's messages travel MQTT -> ingest -> NATS -> projector -> PostgreSQL -> API.
         robots_url = f"http://127.0.0.1:{query}/api/robots-db/robots"
 
         def simulated_robots():
-            ids = {r["robot_id"] for r in get_json(robots_url) or []}
+            ids = {r["robot_id"] for r in get_json(robots_url, token) or []}
             return ids >= {"tonypi_sim01", "tonypi_sim02"}  # one gen 1, one gen 2
 
         wait_for(simulated_robots, 30, "simulated robots not visible through the API", log)

@@ -46,7 +46,7 @@ async def test_stop_is_latched_resent_after_restart_and_released_by_resume(
     }
     assert robot.emergency_stopped
     latch = await _latch(api, "estop1")
-    assert latch["engaged"] and latch["actor"] == {"name": "anonymous", "role": None}
+    assert latch["engaged"] and latch["actor"]["role"] == "operator"  # the client's token (issue 11)
 
     # While stopped, the robot refuses a move (and our state says failed, with its reason).
     move = await api.post(f"{API}/robots/estop1/commands", json={"type": "move"})
@@ -84,8 +84,10 @@ async def test_stop_is_latched_resent_after_restart_and_released_by_resume(
         assert (await _outcome(api, move.headers["Location"]))["state"] == "succeeded"
         logs = await (await api.get(f"{API}/logs?category=emergency_stop&robot_id=estop1")).json()
         messages = [line["message"] for line in logs]
-        assert any("engaged for estop1 by anonymous: person in the aisle" in m for m in messages)
-        assert any("released (resume) for estop1 by anonymous" in m for m in messages)
+        assert any(
+            "engaged for estop1 by test-operator-" in m and "person in the aisle" in m for m in messages
+        )
+        assert any("released (resume) for estop1 by test-operator-" in m for m in messages)
         assert sum("re-sent to estop1" in m for m in messages) == 2
     finally:
         await api.close()

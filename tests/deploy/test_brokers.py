@@ -163,9 +163,16 @@ def test_mosquitto_refuses_half_set_credentials(mosquitto_dirs):
     assert done.returncode == 2 and "both MQTT_USERNAME and MQTT_PASSWORD" in done.stderr
 
 
+# What the server's environment holds in production (tonypi-nats secret, .env).
+NATS_PASSWORDS = {
+    f"NATS_{user}_PASSWORD": uuid.uuid4().hex for user in ("INGEST", "PROJECTOR", "QUERY", "ADMIN")
+}
+
+
 @pytest.mark.parametrize("conf", [NATS_SINGLE, NATS_CLUSTER], ids=["single", "cluster"])
 def test_nats_config_passes_nats_server_check(conf):
-    done = run(tool("nats-server"), "-t", "-c", str(conf), env={**os.environ, "POD_NAME": "nats-0"})
+    env = {**os.environ, "POD_NAME": "nats-0", **NATS_PASSWORDS}
+    done = run(tool("nats-server"), "-t", "-c", str(conf), env=env)
     assert "is valid" in done.stdout + done.stderr
 
 
@@ -187,7 +194,8 @@ def test_nats_store_limit_covers_the_streams_reservation(conf):
 def single_node_config(tmp: Path, client_port: int, max_file_store: str | None = None) -> Path:
     conf = NATS_SINGLE.read_text()
     conf = conf.replace("listen: 0.0.0.0:4222", f"listen: 127.0.0.1:{client_port}")
-    conf = conf.replace("http: 0.0.0.0:8222", f"http: 127.0.0.1:{free_port()}")
+    conf = conf.replace("http: 127.0.0.1:8222", f"http: 127.0.0.1:{free_port()}")
+    shutil.copy(NATS_SINGLE.parent / "auth.conf", tmp / "auth.conf")
     conf = re.sub(r"store_dir: \S+", f"store_dir: {tmp / 'jetstream'}", conf)
     if max_file_store:
         conf = re.sub(r"max_file_store: \S+", f"max_file_store: {max_file_store}", conf)
@@ -201,10 +209,17 @@ async def create_streams_on(tmp: Path, max_file_store: str | None = None) -> Non
     log = tmp / "nats.log"
     conf = single_node_config(tmp, port, max_file_store)
     with open(log, "ab") as out:
-        proc = subprocess.Popen([tool("nats-server"), "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [tool("nats-server"), "-c", str(conf)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **NATS_PASSWORDS},
+        )
     try:
         wait_for_port(port, proc, log)
-        nc = await nats.connect(f"nats://127.0.0.1:{port}")
+        nc = await nats.connect(
+            f"nats://127.0.0.1:{port}", user="ingest", password=NATS_PASSWORDS["NATS_INGEST_PASSWORD"]
+        )
         try:
             await ensure_streams(nc.jetstream(), StreamNames())  # the production names and limits
         finally:

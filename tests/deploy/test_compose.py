@@ -16,7 +16,15 @@ from .conftest import DEPLOY, REPO, run, tool
 from .test_kubernetes import SERVICES, _names_in_code
 
 INTERPOLATION = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::?[-?][^}]*)?\}")
-SECRETS = ("POSTGRES_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "MQTT_PASSWORD")
+SECRETS = (
+    "POSTGRES_PASSWORD",
+    "GRAFANA_ADMIN_PASSWORD",
+    "MQTT_PASSWORD",
+    "NATS_INGEST_PASSWORD",
+    "NATS_PROJECTOR_PASSWORD",
+    "NATS_QUERY_PASSWORD",
+    "NATS_ADMIN_PASSWORD",
+)
 
 
 def check_compose_schema(path) -> subprocess.CompletedProcess:

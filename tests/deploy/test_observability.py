@@ -29,6 +29,10 @@ REQUIRED_PANELS = {
     "API errors": 'tonypi_query_requests_total{status=~"5.."}',
     "API latency": "tonypi_query_request_duration_seconds_bucket",
     "robots online": "tonypi_fleet_robots_online",
+    # issue 12: the fleet row
+    "open alarms": "tonypi_alarms_active",
+    "lowest batteries": "tonypi_robot_battery_percent_lowest",
+    "hottest CPUs": "tonypi_robot_cpu_temperature_celsius_hottest",
 }
 SUFFIXES = {
     "counter": ("_total", "_created"),

@@ -81,7 +81,8 @@ async def test_stalled_client_is_dropped_while_others_keep_up(api, fleet_api, li
     stalled = socket.socket()
     stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     stalled.connect(("127.0.0.1", int(live_env["QUERY_PORT"])))
-    stalled.sendall(f"GET {API}/events HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    auth = api.session.headers["Authorization"]  # the client's token (issue 11)
+    stalled.sendall(f"GET {API}/events HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\r\n".encode())
     reader = await _open(api)
     await _connected(api, 2)
     big = "x" * 8000

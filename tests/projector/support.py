@@ -16,7 +16,14 @@ from tonypi_events import API_SOURCE, EventEnvelope, EventType, StreamNames, enc
 BASE_TIME = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 _clock = itertools.count()
 
-TABLE_ORDER = {"robots": "id", "jobs": "id", "system_logs": "id"}
+TABLE_ORDER = {
+    "robots": "id",
+    "jobs": "id",
+    "system_logs": "id",
+    "alarms": "id",
+    "alarm_transitions": "id",
+    "projection_counters": "name",
+}
 
 
 def event(

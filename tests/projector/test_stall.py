@@ -10,28 +10,10 @@ from urllib.error import HTTPError
 
 import asyncpg
 from tonypi_events import EventType
-from tonypi_projector.stall import ProgressWatch
 
 from tests.projector.conftest import projector_running
 from tests.projector.support import event, publish, wait_for_checkpoint
 from tests.projector.test_live_projection import metric, scrape
-
-
-def test_progress_watch_counts_only_time_behind_without_moving():
-    now = [100.0]
-    watch = ProgressWatch(clock=lambda: now[0])
-    watch.committed(10)
-    watch.stream_end(10)
-    now[0] += 50
-    assert watch.lag == 0 and watch.stalled_seconds == 0  # idle and caught up
-    watch.stream_end(15)
-    now[0] += 5
-    assert watch.lag == 5 and watch.stalled_seconds == 5
-    watch.committed(12)  # moving again
-    now[0] += 1
-    assert watch.lag == 3 and watch.stalled_seconds == 1
-    watch.standing_by()
-    assert watch.lag == 0 and watch.stalled_seconds == 0
 
 
 def _readyz(env: dict[str, str]) -> tuple[int, dict]:

@@ -3,16 +3,21 @@ test's database from real events) and the query app in-process on a real port.""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
+import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from tonypi_query.bootstrap import build_app, init_app
 from tonypi_query.config import load_settings
+from tonypi_runtime.postgres import quote_ident
 
+from tests.conftest import PG_ADMIN_URL
+from tests.support.ports import free_port
 from tests.support.processes import ServiceProcess
 
-from .events import Fleet
+from .events import Fleet, grant_token, publish_token
 from .fakes import FakeReads, FakeWrites
 
 API = "/api/robots-db"
@@ -58,17 +63,51 @@ async def fleet(js, stream_names, database_url, projector) -> Fleet:
     return Fleet(js, stream_names, database_url)
 
 
-async def _serve(env: dict[str, str]):
+async def _serve(env: dict[str, str], token: str | None = None, *, anonymous: bool = False):
+    """The app, with a client that sends `token` on every request; without one, an operator
+    token made for the test in the database (`grant_token`), unless `anonymous`."""
+    if token is None and not anonymous:
+        token = await grant_token(env["DATABASE_URL"], f"test-operator-{uuid.uuid4().hex[:6]}", "operator")
     app = build_app(load_settings(env))
-    client = TestClient(TestServer(app, host="127.0.0.1", port=int(env["QUERY_PORT"])))
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    client = TestClient(TestServer(app, host="127.0.0.1", port=int(env["QUERY_PORT"])), headers=headers)
     await client.start_server()
     return client
 
 
 @pytest.fixture
-async def api(query_env, projector):
-    """An HTTP client for the query app, served in-process on the test's QUERY_PORT."""
-    client = await _serve(query_env)
+async def bare_api(query_env, database_url, js):
+    """The query app over an empty database (the projector's migrations, no projector) with an
+    admin token: for requests refused before they reach a read table."""
+    admin = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await admin.execute(f"CREATE DATABASE {await quote_ident(admin, database_url.rsplit('/', 1)[1])}")
+    finally:
+        await admin.close()
+    client = await _serve(query_env, await grant_token(database_url, "test-admin", "admin"))
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+async def admin_token(js, stream_names, database_url, projector) -> str:
+    """An admin token, made as `tonypi token create` makes it: an event the projector applies."""
+    return await publish_token(js, stream_names, database_url, "test-admin", "admin")
+
+
+@pytest.fixture
+async def api(query_env, admin_token):
+    """An HTTP client for the query app, served in-process on the test's QUERY_PORT, sending
+    an admin token on every request."""
+    client = await _serve(query_env, admin_token)
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+async def anonymous_api(query_env, projector):
+    """The same app, on a port of its own, with a client that sends no token."""
+    client = await _serve({**query_env, "QUERY_PORT": str(free_port())}, anonymous=True)
     yield client
     await client.close()
 
@@ -87,5 +126,7 @@ def fake_writes(fake_reads) -> FakeWrites:
 async def fake_api(fake_reads, fake_writes):
     """The query app over in-memory reads and writes (no database, no NATS): for what the
     HTTP layer decides on its own, validation and error mapping."""
-    async with TestClient(TestServer(init_app(load_settings({}), fake_reads, fake_writes))) as client:
+    token = fake_reads.grant("test-admin", "admin")
+    app = init_app(load_settings({}), fake_reads, fake_writes)
+    async with TestClient(TestServer(app), headers={"Authorization": f"Bearer {token}"}) as client:
         yield client

@@ -11,6 +11,7 @@ from typing import Any
 from tonypi_query.errors import AlreadyExists, NotFound, Unavailable
 from tonypi_query.models import RobotCreate, RobotUpdate
 from tonypi_query.writes import WriteResult
+from tonypi_runtime.tokens import new_api_token, token_digest
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -42,6 +43,19 @@ class FakeReads:
     robots: dict[str, dict[str, Any]] = field(default_factory=dict)
     fail_with: BaseException | None = None  # every read raises this, as a broken database would
     calls: list[str] = field(default_factory=list)
+    tokens: dict[str, tuple[str, str]] = field(default_factory=dict)  # digest -> (name, role)
+
+    def grant(self, name: str, role: str) -> str:
+        """A token of this name and role, as api_tokens would hold it; returns the token."""
+        token = new_api_token()
+        self.tokens[token_digest(token)] = (name, role)
+        return token
+
+    async def api_token(self, digest: str):
+        # Not a recorded read, and never failing: the token check is tests/query/test_auth*.py's
+        # subject; these fakes test what comes after it.
+        found = self.tokens.get(digest)
+        return (*found, digest) if found is not None else None
 
     def _read(self, name: str) -> None:
         self.calls.append(name)
@@ -90,6 +104,10 @@ class FakeReads:
             "completed_jobs_today": 0,
         }
 
+    async def counters(self):
+        self._read("counters")
+        return {}
+
     async def fleet_counts(self):
         self._read("fleet_counts")
         return {"total": len(self.robots), "online": 0}
@@ -120,19 +138,19 @@ class FakeWrites:
             row.update(change)
         return WriteResult(sequence=len(self.recorded), applied=self.applied)
 
-    async def register(self, robot: RobotCreate) -> WriteResult:
+    async def register(self, robot: RobotCreate, actor: dict[str, Any]) -> WriteResult:
 
         if robot.robot_id in self.reads.robots:
             raise AlreadyExists("Robot already exists")
         return self._append("registered", robot.robot_id, robot.model_dump(exclude_none=True))
 
-    async def update(self, robot_id: str, update: RobotUpdate) -> WriteResult:
+    async def update(self, robot_id: str, update: RobotUpdate, actor: dict[str, Any]) -> WriteResult:
 
         if robot_id not in self.reads.robots:
             raise NotFound("Robot not found")
         return self._append("updated", robot_id, update.model_dump(exclude_none=True))
 
-    async def deactivate(self, robot_id: str) -> WriteResult:
+    async def deactivate(self, robot_id: str, actor: dict[str, Any]) -> WriteResult:
 
         if robot_id not in self.reads.robots:
             raise NotFound("Robot not found")

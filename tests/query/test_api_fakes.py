@@ -37,7 +37,8 @@ async def test_a_value_the_database_refuses_is_the_clients_422(fake_api, fake_re
     fake_reads.fail_with = asyncpg.DataError("invalid input syntax")
     response = await fake_api.get(f"{API}/robots")
     assert response.status == 422
-    assert (await response.json())["detail"][0]["msg"].startswith("Value the database refused")
+    msg = (await response.json())["detail"][0]["msg"]
+    assert msg.startswith("a value is outside what the database accepts")
 
 
 async def test_unknown_robot_and_job_are_404_with_the_seeds_text(fake_api):

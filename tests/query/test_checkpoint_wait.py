@@ -38,7 +38,7 @@ async def test_a_notification_ends_the_wait_before_the_next_poll(database_url):
     projector = await asyncpg.connect(database_url)
     await projector.execute(SCHEMA)
     watcher = CheckpointWatcher(
-        Reads(pool, 90, concurrency=2).checkpoint, lambda: asyncpg.connect(database_url), poll_interval=30
+        Reads(pool, concurrency=2).checkpoint, lambda: asyncpg.connect(database_url), poll_interval=30
     )
     await watcher.start()
     try:
@@ -67,7 +67,7 @@ async def test_without_a_listen_connection_the_wait_polls(database_url):
     async def unreachable() -> asyncpg.Connection:
         raise OSError("LISTEN connection refused (test)")
 
-    watcher = CheckpointWatcher(Reads(pool, 90, concurrency=2).checkpoint, unreachable, poll_interval=0.05)
+    watcher = CheckpointWatcher(Reads(pool, concurrency=2).checkpoint, unreachable, poll_interval=0.05)
     await watcher.start()
     try:
         waiting = asyncio.create_task(watcher.wait_for(9, timeout=5))

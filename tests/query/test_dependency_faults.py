@@ -12,6 +12,7 @@ from tests.support.private_nats import PrivateNats
 from tests.support.private_postgres import PrivatePostgres
 
 from .conftest import API, Projector, _serve
+from .events import grant_token
 
 pytestmark = pytest.mark.slow  # brokers killed and restarted: leave out with -m 'not slow'
 
@@ -42,7 +43,7 @@ async def test_without_nats_writes_are_503_reads_go_on_and_writes_come_back(
     env = {**query_env, "NATS_URL": private_nats.url}
     projector = Projector(env, tmp_path / "projector.log")
     await projector.start()
-    api = await _serve(env)
+    api = await _serve(env, await grant_token(env["DATABASE_URL"], "faults", "admin"))
     try:
         assert (await api.post(f"{API}/robots", json={"robot_id": "steady"})).status == 200
 
@@ -81,7 +82,7 @@ async def test_without_postgres_answers_are_503_and_the_pool_recovers(
     env = {**query_env, "DATABASE_URL": private_postgres.url}
     projector = Projector(env, tmp_path / "projector.log")
     await projector.start()
-    api = await _serve(env)
+    api = await _serve(env, await grant_token(env["DATABASE_URL"], "faults", "admin"))
     try:
         assert (await api.post(f"{API}/robots", json={"robot_id": "durable"})).status == 200
 
@@ -113,7 +114,8 @@ async def test_reads_are_served_before_nats_answers_and_writes_follow_it(
     await fleet.status("early")
     await fleet.applied()
     late_nats = PrivateNats(str(tmp_path / "late-jetstream"))  # not started yet
-    api = await _serve({**query_env, "NATS_URL": late_nats.url})
+    token = await grant_token(query_env["DATABASE_URL"], "faults", "admin")
+    api = await _serve({**query_env, "NATS_URL": late_nats.url}, token)
     try:
         assert (await api.get(f"{API}/robots/early")).status == 200
         refused = await api.post(f"{API}/robots", json={"robot_id": "too_soon"})

@@ -15,6 +15,7 @@ import pytest
 from tests.support.processes import BIN, ServiceProcess
 
 from .conftest import API
+from .events import grant_token
 
 GET_PATHS = [
     f"{API}/robots",
@@ -74,6 +75,13 @@ async def _connect_and_wait_for_close(port: int, first_bytes: bytes, deadline: f
 
 
 @pytest.fixture
+async def admin_header(query_env, projector) -> bytes:
+    """An Authorization header line for raw requests (the projector has migrated by now)."""
+    token = await grant_token(query_env["DATABASE_URL"], "hardening", "admin")
+    return f"Authorization: Bearer {token}\r\n".encode()
+
+
+@pytest.fixture
 def query_process(query_env, tmp_path, projector):
     env = {**query_env, "HTTP_HEADER_TIMEOUT": "1", "HTTP_BODY_TIMEOUT": "1"}
     service = ServiceProcess("tonypi-query", env, log_path=tmp_path / "query.log").start()
@@ -82,7 +90,9 @@ def query_process(query_env, tmp_path, projector):
     service.stop()
 
 
-async def test_idle_and_slow_connections_are_closed_and_the_service_still_answers(query_process):
+async def test_idle_and_slow_connections_are_closed_and_the_service_still_answers(
+    query_process, admin_header
+):
     port = query_process
     deadline = time.monotonic() + 10  # HTTP_HEADER_TIMEOUT is 1 s
     half_head = b"GET /api/robots-db/robots HTTP/1.1\r\nHost: x\r\n"
@@ -95,7 +105,8 @@ async def test_idle_and_slow_connections_are_closed_and_the_service_still_answer
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(
         b"POST /api/robots-db/robots HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        b'Content-Length: 100\r\n\r\n{"robot_id":'
+        + admin_header
+        + b'Content-Length: 100\r\n\r\n{"robot_id":'
     )
     await writer.drain()
     answer = await asyncio.wait_for(reader.readuntil(b"\r\n"), 10)

@@ -63,6 +63,7 @@ async def test_create_answers_the_new_row_with_the_seed_defaults(api):
         "updated_at",
         "is_active",
         "online",
+        "active_alarms",
     }
 
 
@@ -163,17 +164,18 @@ async def test_every_write_leaves_an_api_log_line(api):
         "Robot created: audited",
     ]
     assert all(line["level"] == "INFO" for line in lines)
-    assert lines[1]["details"] == {"location": "Dock 3"}
+    assert lines[1]["details"] == {"location": "Dock 3", "actor": {"name": "test-admin", "role": "admin"}}
 
 
-async def test_a_projector_behind_the_wait_gets_202_and_a_location(query_env, projector, fleet):
+async def test_a_projector_behind_the_wait_gets_202_and_a_location(query_env, projector, fleet, admin_token):
     from aiohttp.test_utils import TestClient, TestServer
     from tonypi_query.bootstrap import build_app
     from tonypi_query.config import load_settings
 
     accepted_before = REGISTRY.get_sample_value("tonypi_query_writes_accepted_total") or 0
     app = build_app(load_settings({**query_env, "WRITE_WAIT_TIMEOUT": "0.3"}))
-    async with TestClient(TestServer(app, host="127.0.0.1", port=int(query_env["QUERY_PORT"]))) as api:
+    server = TestServer(app, host="127.0.0.1", port=int(query_env["QUERY_PORT"]))
+    async with TestClient(server, headers={"Authorization": f"Bearer {admin_token}"}) as api:
         await api.post(f"{API}/robots", json={"robot_id": "slowpoke"})
         projector.stop()
         response = await api.put(f"{API}/robots/slowpoke", json={"location": "Yard"})
@@ -204,7 +206,7 @@ async def test_a_projector_behind_the_wait_gets_202_and_a_location(query_env, pr
 )
 async def test_bad_update_bodies(api, body, loc, type_):
     await api.post(f"{API}/robots", json={"robot_id": "target"})
-    response = await api.put(f"{API}/robots/target", data=body)
+    response = await api.put(f"{API}/robots/target", data=body, headers={"Content-Type": "application/json"})
     assert response.status == 422
     assert_422(await response.json(), loc, type_)
     assert (await (await api.get(f"{API}/robots/target")).json())["is_active"] is True  # nothing changed

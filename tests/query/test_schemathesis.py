@@ -22,6 +22,8 @@ from tonypi_events import EventType
 
 from tests.support.processes import ServiceProcess
 
+from .events import grant_token
+
 EXAMPLES = 50  # per operation and mode: the whole run stays well under a minute
 # The command and emergency-stop operations (issue 13): each valid one is a write the projector
 # applies; fewer examples keep the whole run inside the suite's timeout on a shared machine.
@@ -36,7 +38,7 @@ CHECKS = [
 KNOWN = "known_robot"
 
 
-def property_test(strategy, base_url: str, checks: list, examples: int = EXAMPLES):
+def property_test(strategy, base_url: str, checks: list, token: str, examples: int = EXAMPLES):
     """One hypothesis test: every case the strategy generates is called and validated."""
 
     @settings(
@@ -48,13 +50,18 @@ def property_test(strategy, base_url: str, checks: list, examples: int = EXAMPLE
     )
     @given(case=strategy)
     def run(case):
-        case.call_and_validate(base_url=base_url, checks=checks, timeout=15)
+        case.call_and_validate(
+            base_url=base_url, checks=checks, timeout=15, headers={"Authorization": f"Bearer {token}"}
+        )
 
     return run
 
 
-def fuzz(base_url: str) -> list[str]:
+def fuzz(base_url: str, token: str, alarm_id: int) -> list[str]:
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
+    # Every call carries a valid admin token (property_test); the bearer scheme is not a
+    # parameter to fuzz: tests/query/test_auth.py covers every route without and with each role.
+    schema.config.generation.update(with_security_parameters=False)
     exercised = []
     for result in schema.get_all_operations():
         operation = result.ok()
@@ -64,6 +71,8 @@ def fuzz(base_url: str) -> list[str]:
         if any(word in operation.path for word in ("command", "emergency", "resume")):
             examples = COMMAND_EXAMPLES
         fixed = {"robot_id": KNOWN} if "{robot_id}" in operation.path else None
+        if operation.path.startswith("/api/robots-db/alarms/{id}"):
+            fixed = {"id": alarm_id}  # an alarm that exists: its 200s, and its acknowledgement
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             checks = CHECKS + ([negative_data_rejection] if mode is GenerationMode.NEGATIVE else [])
             strategies = [operation.as_strategy(generation_mode=mode)]
@@ -71,7 +80,7 @@ def fuzz(base_url: str) -> list[str]:
                 strategies.append(operation.as_strategy(generation_mode=mode, path_parameters=fixed))
             for strategy in strategies:
                 try:
-                    property_test(strategy, base_url, checks, examples)()
+                    property_test(strategy, base_url, checks, token, examples)()
                 except Unsatisfiable:
                     # Nothing to make invalid: an operation without parameters or body.
                     assert mode is GenerationMode.NEGATIVE
@@ -84,13 +93,16 @@ async def test_no_server_errors_and_every_answer_matches_the_document(query_env,
     await fleet.publish(EventType.BATTERY, KNOWN, {"percentage": 50.0})
     await fleet.log(KNOWN, "hello", level="WARNING")
     await fleet.job(KNOWN, "started", task_name="fuzzed")
+    await fleet.publish(EventType.BATTERY, KNOWN, {"percentage": 5.0})  # an alarm to read and acknowledge
     await fleet.applied()
+    alarm_id = await fleet.alarm_id(KNOWN, "battery")
     base_url = f"http://127.0.0.1:{query_env['QUERY_PORT']}"
     query = ServiceProcess("tonypi-query", query_env, log_path=tmp_path / "query.log").start()
     try:
         await query.async_wait_http_ok(f"{base_url}/readyz")
-        exercised = await asyncio.to_thread(fuzz, base_url)
-        assert len(exercised) == 19
+        token = await grant_token(query_env["DATABASE_URL"], "fuzzer", "admin")
+        exercised = await asyncio.to_thread(fuzz, base_url, token, alarm_id)
+        assert len(exercised) == 22
         assert "Traceback" not in query.log_text()
     finally:
         assert query.stop() == 0  # SIGTERM drains and exits 0

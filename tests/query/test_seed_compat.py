@@ -50,7 +50,8 @@ async def test_the_seed_dashboards_origin_may_call_the_api_from_a_browser(api):
     assert preflight.status == 204
     assert preflight.headers["Access-Control-Allow-Origin"] == "http://localhost:3001"
     assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
-    assert preflight.headers["Access-Control-Allow-Headers"] == "content-type"
+    # The bearer token's header as well as the JSON body's (issue 11): these two only.
+    assert preflight.headers["Access-Control-Allow-Headers"] == "Authorization, Content-Type"
 
     listed = await api.get(f"{API}/robots", headers=dashboard)
     assert listed.status == 200
@@ -62,4 +63,4 @@ async def test_the_seed_dashboards_origin_may_call_the_api_from_a_browser(api):
     refused = await api.options(
         f"{API}/robots", headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"}
     )
-    assert "Access-Control-Allow-Origin" not in refused.headers
+    assert refused.status == 403 and "Access-Control-Allow-Origin" not in refused.headers

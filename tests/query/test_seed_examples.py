@@ -17,11 +17,17 @@ async def test_empty_system_answers_as_the_seed_did(api):
         "total_jobs": 0,
         "active_jobs": 0,
         "completed_jobs_today": 0,
+        # added beside the seed's fields
+        "active_alarms": 0,
+        "active_alarms_by_severity": {},
+        "active_alarms_by_kind": {},
     }
     robots = await api.get(f"{API}/robots")
     assert (robots.status, await robots.json()) == (200, [])
     logs = await api.get(f"{API}/logs", params={"limit": "5"})
-    assert (logs.status, await logs.json()) == (200, [])
+    # The only line: the admin token the test's client uses being made (issue 11).
+    assert logs.status == 200
+    assert [line["message"] for line in await logs.json()] == ["Token created: test-admin (admin)"]
 
 
 async def test_robot_management_examples(api, fleet):

@@ -1,4 +1,4 @@
-"""Beyond the seed: the telemetry snapshot, the computed `online`, /stats by it, and the ops
+"""Beyond the seed: the telemetry snapshot, the projected `online`, /stats by it, and the ops
 endpoints (/metrics by route template, /livez, /readyz, /openapi.json, /docs)."""
 
 from __future__ import annotations
@@ -62,12 +62,13 @@ async def test_telemetry_snapshot_with_receive_times(api, fleet):
     assert (missing.status, await missing.json()) == (404, {"detail": "Robot not found"})
 
 
-async def test_online_means_seen_recently_and_stats_count_by_it(api, fleet):
+async def test_online_is_projected_from_the_stream_clock_and_stats_count_by_it(api, fleet):
     await fleet.status("fresh")  # heartbeat now
     await fleet.status("silent", at=minutes_ago(10))  # lost power 10 minutes ago: never said offline
     await fleet.status("parked")
     await fleet.status("parked", "offline")  # clean shutdown just now
     await fleet.status("retired")
+    await fleet.tick()  # the stream's clock: now; "silent" was last heard 10 minutes before it
     await fleet.applied()
     assert (await api.delete(f"{API}/robots/retired")).status == 200
 
@@ -119,6 +120,9 @@ async def test_openapi_document_and_docs_page(api):
         f"{API}/jobs/history": ["get"],
         f"{API}/jobs/{{id}}": ["get"],
         f"{API}/stats": ["get"],
+        f"{API}/alarms": ["get"],
+        f"{API}/alarms/{{id}}": ["get"],
+        f"{API}/alarms/{{id}}/ack": ["post"],
         f"{API}/robots/{{robot_id}}/commands": ["get", "post"],
         f"{API}/commands": ["post"],
         f"{API}/commands/{{command_id}}": ["get"],

@@ -61,15 +61,15 @@ def test_time_filters_take_iso_and_a_lost_plus_but_no_bare_numbers():
 def test_settings_defaults_and_one_line_errors():
     settings = load_settings({})
     assert (settings.bind.host, settings.bind.port) == ("127.0.0.1", 8000)
-    assert (settings.write_wait_timeout, settings.online_timeout) == (5.0, 90.0)
+    assert (settings.write_wait_timeout, settings.fleet_gauge_top) == (5.0, 20)
     assert settings.cors_allow_origins == {"http://localhost:3001", "http://frontend:3000"}
     assert load_settings({"CORS_ALLOW_ORIGINS": ""}).cors_allow_origins == frozenset()
     listed = load_settings({"CORS_ALLOW_ORIGINS": " https://a.example , https://b.example"})
     assert listed.cors_allow_origins == {"https://a.example", "https://b.example"}
     with pytest.raises(ConfigError, match="WRITE_WAIT_TIMEOUT"):
         load_settings({"WRITE_WAIT_TIMEOUT": "soon"})
-    with pytest.raises(ConfigError, match="ONLINE_TIMEOUT"):
-        load_settings({"ONLINE_TIMEOUT": "0"})
+    with pytest.raises(ConfigError, match="FLEET_GAUGE_TOP"):
+        load_settings({"FLEET_GAUGE_TOP": "-1"})
     with pytest.raises(ConfigError, match="LOG_FORMAT"):
         load_settings({"LOG_FORMAT": "xml"})
 

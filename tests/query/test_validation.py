@@ -99,7 +99,11 @@ async def test_unknown_paths_and_methods_answer_fastapi_style(fake_api):
 
 
 async def test_an_oversized_body_is_413_not_500(fake_api):
-    response = await fake_api.post(f"{API}/robots", data=b'{"robot_id": "' + b"x" * 200_000 + b'"}')
+    response = await fake_api.post(
+        f"{API}/robots",
+        data=b'{"robot_id": "' + b"x" * 200_000 + b'"}',
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status == 413
     assert "detail" in await response.json()
 

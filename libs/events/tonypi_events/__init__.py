@@ -1,7 +1,7 @@
 """Event schemas, upcasters, subjects, codecs and streams shared by ingest, projector and query."""
 
 from .codec import decode, encode, headers_for, mqtt_event_id, new_event_id, parse_robot_timestamp
-from .envelope import API_SOURCE, FLEET, EventEnvelope, EventType, utc_now
+from .envelope import API_SOURCE, CLI_SOURCE, FLEET, TOKENS_STREAM_ID, EventEnvelope, EventType, utc_now
 from .schemas import CURRENT_VERSION, SCHEMAS, UnknownSchemaVersion, decode_payload, model_for
 from .stream import StreamNames, ensure_streams
 from .subjects import Subjects, robot_token
@@ -9,10 +9,12 @@ from .topics import ROUTES, TopicRoute, route_for, subscription_filter
 
 __all__ = [
     "API_SOURCE",
+    "CLI_SOURCE",
     "CURRENT_VERSION",
     "FLEET",
     "ROUTES",
     "SCHEMAS",
+    "TOKENS_STREAM_ID",
     "EventEnvelope",
     "EventType",
     "StreamNames",

@@ -28,6 +28,13 @@ class EventType(StrEnum):
     ROBOT_DEACTIVATED = "robot_deactivated"
     # A robot message ingest refused; the raw bytes live in the dead-letter stream.
     INGEST_REJECTED = "ingest_rejected"
+    # API tokens made and revoked with `tonypi token` (only the token's SHA-256 travels).
+    TOKEN_CREATED = "token_created"
+    TOKEN_REVOKED = "token_revoked"
+    # The stream's clock (robot id `_clock`): what "now" is for folds (offline, timeouts).
+    CLOCK_TICK = "clock_tick"
+    # An operator acknowledged an alarm (robot id: the alarm's robot).
+    ALARM_ACKNOWLEDGED = "alarm_acknowledged"
     # Operator commands (docs/commands.md): asked for through the API, handed to the robot
     # by ingest's deliverer. Robot id `_fleet` (FLEET) for a broadcast.
     COMMAND_REQUESTED = "command_requested"
@@ -36,6 +43,11 @@ class EventType(StrEnum):
 
 
 API_SOURCE = "api"
+CLI_SOURCE = "cli"
+# Token events are about no robot: they go under this pseudo id. A robot calling itself
+# this gets a robot row like any other; only token_* events (which only `tonypi token`
+# publishes, and NATS permissions keep ingest from publishing) touch api_tokens.
+TOKENS_STREAM_ID = "_tokens"
 # The robot id of a command or emergency stop for the whole fleet (the MQTT `broadcast` topic).
 FLEET = "_fleet"
 

@@ -8,9 +8,9 @@ projector stores in a column, or uses as a key, is bounded here (`Label`, `Text`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from .bounds import Int32, Label, Number, Text
 
@@ -167,10 +167,21 @@ TEMP_THRESHOLD_WARNING = 70.0
 TEMP_THRESHOLD_CRITICAL = 80.0
 
 
+class Actor(BaseModel):
+    """Who made a write: the API token's (or OIDC subject's) name and role. Events written
+    before authentication existed carry none."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    name: Label
+    role: Label | None = None
+
+
 class RobotRegisteredV1(Payload):
     """An operator created a robot (POST). Field defaults are the seed's."""
 
     robot_id: str
+    actor: Actor | None = None
     name: Text | None = None  # the API bounds these more tightly (tonypi_query.models)
     description: Text | None = None
     location: Text | None = None
@@ -185,12 +196,14 @@ class RobotUpdatedV1(Payload):
 
     robot_id: str
     changes: dict[str, Any]
+    actor: Actor | None = None
 
 
 class RobotDeactivatedV1(Payload):
     """An operator deleted a robot (DELETE): a soft delete."""
 
     robot_id: str
+    actor: Actor | None = None
 
 
 class IngestRejectedV1(Payload):
@@ -201,6 +214,24 @@ class IngestRejectedV1(Payload):
     topic: Text
     size: int
     dead_letter_subject: Text | None = None
+
+
+class TokenCreatedV1(Payload):
+    """`tonypi token create`: an API token exists. Only the SHA-256 of the token is here;
+    the token itself was shown once to whoever made it. A later token of the same name
+    replaces the earlier one."""
+
+    name: Label
+    role: Label
+    token_sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    actor: Actor | None = None
+
+
+class TokenRevokedV1(Payload):
+    """`tonypi token revoke`: the token of this name no longer authenticates."""
+
+    name: Label
+    actor: Actor | None = None
 
 
 # --- operator commands (docs/commands.md) ------------------------------------------------
@@ -218,15 +249,6 @@ COMMAND_TYPES = (
 )
 # What a gen 2 robot still obeys while emergency-stopped.
 ALLOWED_WHILE_STOPPED = frozenset({"resume", "status_request", "battery_request"})
-
-
-class Actor(BaseModel):
-    """Who asked: the API caller's principal (name, role), "anonymous" before authentication."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-    name: Label
-    role: Label | None = None
 
 
 class CommandRequestedV1(Payload):
@@ -264,3 +286,23 @@ class CommandSentV1(Payload):
     qos: int = 1
     resend: StrictBool = False
     to_robot: Label | None = None  # a resend of a fleet stop names the robot it went to
+
+
+# --- the stream's clock and alarms (docs/alarms.md) --------------------------------------
+
+
+class ClockTickV1(Payload):
+    """The stream's time (`received_at` of the envelope: the start of a period bucket).
+    `offline_after_s` is the inactivity timeout the emitter was configured with: carried in
+    the event, so a replay rebuilds the same online history whatever the projector's setting."""
+
+    period_s: int = Field(ge=1)
+    offline_after_s: Number = Field(gt=0)
+
+
+class AlarmAcknowledgedV1(Payload):
+    """An operator acknowledged alarm `alarm_id` of robot `robot_id`."""
+
+    robot_id: str
+    alarm_id: int
+    actor: Actor

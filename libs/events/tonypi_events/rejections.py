@@ -26,5 +26,11 @@ class RejectReason(StrEnum):
     TOO_DEEP = "too_deep"  # JSON nested deeper than MAX_JSON_DEPTH
     INVALID_NUMBER = "invalid_number"  # NaN, Infinity, a number beyond a double, an over-long integer
     INVALID_TEXT = "invalid_text"  # a NUL or a lone surrogate in a key or string; the detail names the field
+    # Strict identity (INGEST_STRICT_IDENTITY, docs/security.md): the payload's robot_id is not
+    # the id in the topic (the one the broker's ACL let this client publish on).
+    ROBOT_ID_MISMATCH = "robot_id_mismatch"
+    # Strict identity with INGEST_IDLESS_TOPICS=reject: a topic without an id (gen-1
+    # tonypi/battery, tonypi/location, the shared response topics) proves no identity.
+    ROBOT_ID_UNVERIFIED = "robot_id_unverified"
     # Ingest itself failed on the message (a bug): refused with the error, never left unacknowledged.
     UNPROCESSABLE = "unprocessable"

@@ -3,6 +3,8 @@
 MQTT_URL     mqtt://[user[:password]@]host[:port]   (default mqtt://127.0.0.1:1883)
 MQTT_USERNAME, MQTT_PASSWORD                         override the URL's credentials
 NATS_URL     nats://[user:password@]host[:port]     (default nats://127.0.0.1:4222)
+NATS_USER, NATS_PASSWORD                              override the URL's credentials
+                                                     (each service its own user: nats-*/auth.conf)
 DATABASE_URL postgresql://user[:password]@host[:port]/db[?param=value&...] (default postgresql://postgres@127.0.0.1:5432/tonypi_db);
              every query parameter goes to asyncpg as given (sslmode, sslrootcert, sslcert, sslkey, ...)
 EVENTS_STREAM, DEAD_LETTER_STREAM, SUBJECT_PREFIX, STREAM_REPLICAS, EVENTS_MAX_AGE_DAYS, EVENTS_MAX_BYTES,
@@ -33,17 +35,34 @@ def mqtt_url(env: Env) -> ServiceUrl:
     password = env_str(env, "MQTT_PASSWORD", url.password)
     if password and not username:
         raise ConfigError("MQTT_PASSWORD is set but no user: set MQTT_USERNAME or put it in MQTT_URL")
+    _refuse_placeholder("MQTT_PASSWORD", password)
     return replace(url, username=username, password=password)
 
 
 def nats_url(env: Env) -> ServiceUrl:
-    return env_url(env, "NATS_URL", DEFAULT_NATS_URL, {"nats": 4222})
+    url = env_url(env, "NATS_URL", DEFAULT_NATS_URL, {"nats": 4222})
+    username = env_str(env, "NATS_USER", url.username)
+    password = env_str(env, "NATS_PASSWORD", url.password)
+    if password and not username:
+        raise ConfigError("NATS_PASSWORD is set but no user: set NATS_USER or put it in NATS_URL")
+    _refuse_placeholder("NATS_PASSWORD", password)
+    return replace(url, username=username, password=password)
+
+
+# What deploy/k8s/base/secret.yaml holds until a real secret replaces it.
+PLACEHOLDER_SECRET = "REPLACE_ME"
+
+
+def _refuse_placeholder(name: str, value: str | None) -> None:
+    if value == PLACEHOLDER_SECRET:
+        raise ConfigError(f"{name} is still the placeholder {PLACEHOLDER_SECRET}: set the real secret")
 
 
 def database_url(env: Env) -> ServiceUrl:
     url = env_url(env, "DATABASE_URL", DEFAULT_DATABASE_URL, {"postgresql": 5432, "postgres": 5432})
     if url.path.strip("/") == "":
         raise ConfigError(f"DATABASE_URL={url.redacted!r} names no database (…/tonypi_db)")
+    _refuse_placeholder("DATABASE_URL's password", url.password)
     _check_tls_parameters(url)
     return url
 

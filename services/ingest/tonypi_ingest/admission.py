@@ -44,6 +44,22 @@ class Rejected:
     occurred_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class IdentityPolicy:
+    """Strict identity (docs/security.md): the broker's ACL lets a robot publish only on
+    topics that carry its own id, so the topic's id is the one the broker vouched for. In
+    strict mode a payload robot_id that disagrees with it is refused (`robot_id_mismatch`).
+    Topics without an id (gen-1 tonypi/battery and tonypi/location, the shared response
+    topics) vouch for no one: `accept_idless` keeps them (the payload's id is trusted, as
+    before) or refuses them (`robot_id_unverified`)."""
+
+    strict: bool = False
+    accept_idless: bool = True
+
+
+LENIENT = IdentityPolicy()
+
+
 @lru_cache(maxsize=65_536)  # one entry per (robot, kind) topic: bounded by the fleet
 def _route(relative_topic: str) -> TopicRoute | None:
     return route_for(relative_topic)
@@ -89,7 +105,34 @@ def _describe(error: ValidationError, limit: int = 3) -> str:
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
-def admit(topic: str, raw: bytes, received_at: datetime, topic_prefix: str = "") -> Accepted | Rejected:
+def _impersonation(
+    payload: dict[str, Any], topic_robot: str | None, route: TopicRoute, identity: IdentityPolicy
+) -> tuple[RejectReason, str] | None:
+    if not identity.strict:
+        return None
+    if topic_robot is None:
+        if identity.accept_idless:
+            return None
+        return (
+            RejectReason.ROBOT_ID_UNVERIFIED,
+            f"{route.pattern} carries no robot id in the topic, and INGEST_IDLESS_TOPICS=reject",
+        )
+    claimed = payload.get("robot_id")
+    if isinstance(claimed, str) and claimed and claimed != topic_robot:
+        return (
+            RejectReason.ROBOT_ID_MISMATCH,
+            f"payload.robot_id {claimed[:128]!r} is not the topic's robot {topic_robot!r}",
+        )
+    return None
+
+
+def admit(
+    topic: str,
+    raw: bytes,
+    received_at: datetime,
+    topic_prefix: str = "",
+    identity: IdentityPolicy = LENIENT,
+) -> Accepted | Rejected:
     """The event this message becomes, or why it cannot become one."""
     relative = topic[len(topic_prefix) :]
     route = _route(relative) if topic.startswith(topic_prefix) else None
@@ -123,6 +166,9 @@ def admit(topic: str, raw: bytes, received_at: datetime, topic_prefix: str = "")
     problem = _identity_problem(payload, topic_robot)
     if problem is not None:
         return Rejected(RejectReason.INVALID_ROBOT_ID, problem, kind)
+    impersonation = _impersonation(payload, topic_robot, route, identity)
+    if impersonation is not None:  # filed under the robot the broker vouched for
+        return Rejected(*impersonation, kind, topic_robot)
     robot_id = _robot_id(payload, topic_robot)
     occurred_at = parse_robot_timestamp(payload.get("timestamp"))
     version = route.detect_version(payload)

@@ -41,6 +41,7 @@ async def serve(config: IngestConfig, stop: asyncio.Event) -> None:
         catalogue,
         config.topic_prefix,
         send_reply=lambda topic, payload: source.send(topic, payload),
+        identity=config.identity,
     )
     source = MqttSource(config, handle=ingestor.handle)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tonypi_events import StreamNames
 from tonypi_events.items import DEFAULT_CATALOGUE_PATH
-from tonypi_runtime.config import ConfigError, Env, ServiceUrl, env_float, env_int, env_str
+from tonypi_runtime.config import ConfigError, Env, ServiceUrl, env_bool, env_float, env_int, env_str
 from tonypi_runtime.connections import (
     HttpBind,
     http_bind,
@@ -18,6 +18,8 @@ from tonypi_runtime.connections import (
     nats_url,
     stream_names,
 )
+
+from .admission import LENIENT, IdentityPolicy
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class IngestConfig:
     http: HttpBind
     log_format: str
     log_level: str
+    identity: IdentityPolicy = LENIENT
 
 
 def _mqtt_token(env: Env, name: str) -> str | None:
@@ -69,6 +72,19 @@ def _receive_maximum(env: Env) -> int:
     if value > 65535:
         raise ConfigError(f"MQTT_RECEIVE_MAXIMUM={value} must be at most 65535")
     return value
+
+
+IDLESS_TOPIC_POLICIES = {"accept": True, "reject": False}
+
+
+def _identity(env: Env) -> IdentityPolicy:
+    strict = env_bool(env, "INGEST_STRICT_IDENTITY", False)
+    idless = (env_str(env, "INGEST_IDLESS_TOPICS", "accept") or "").strip().lower()
+    if idless not in IDLESS_TOPIC_POLICIES:
+        raise ConfigError(f"INGEST_IDLESS_TOPICS={idless!r} must be accept or reject")
+    if not strict and idless == "reject":
+        raise ConfigError("INGEST_IDLESS_TOPICS=reject needs INGEST_STRICT_IDENTITY=true")
+    return IdentityPolicy(strict=strict, accept_idless=IDLESS_TOPIC_POLICIES[idless])
 
 
 def _flag(env: Env, name: str, default: bool) -> bool:
@@ -116,4 +132,5 @@ def load_config(env: Env) -> IngestConfig:
         http=http_bind(env, "INGEST_PORT", 9101),
         log_format=log_format(env),
         log_level=log_level(env),
+        identity=_identity(env),
     )

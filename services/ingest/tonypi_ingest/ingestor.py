@@ -23,7 +23,7 @@ from tonypi_events.topics import ITEM_REPLY_PATTERN, publish_topic_problem
 from tonypi_runtime.logs import Throttled
 
 from . import metrics
-from .admission import Accepted, Rejected, admit, rejection_event
+from .admission import LENIENT, Accepted, IdentityPolicy, Rejected, admit, rejection_event
 from .catalogue import ItemCatalogue
 from .forwarder import JetStreamForwarder, Outgoing
 from .settlement import Callback, Outcome, Settlement
@@ -57,9 +57,10 @@ class Ingestor:
         catalogue: ItemCatalogue,
         topic_prefix: str,
         send_reply: ReplySender,
+        identity: IdentityPolicy = LENIENT,
     ) -> None:
         self._forwarder, self._subjects, self._catalogue = forwarder, subjects, catalogue
-        self._prefix, self._send_reply = topic_prefix, send_reply
+        self._prefix, self._send_reply, self._identity = topic_prefix, send_reply, identity
         self._throttled = Throttled(log)
 
     def handle(self, topic: str, raw: bytes, ack: Callback | None = None, retained: bool = False) -> None:
@@ -70,7 +71,7 @@ class Ingestor:
                 self._skip_retained(topic, settlement)
                 return
             message = Message(topic, raw, time.monotonic(), utc_now())
-            verdict = admit(topic, raw, message.received_at, self._prefix)
+            verdict = admit(topic, raw, message.received_at, self._prefix, self._identity)
             if isinstance(verdict, Accepted):
                 self._accept(verdict, message, settlement, ack)
             else:

@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+from tonypi_events import decode_payload
 from tonypi_runtime.logs import Throttled
 from tonypi_runtime.text import escape_text
 
 from . import metrics, store
 from .batch import BatchChanges, DeadLetter, StreamEvent, fold_batch
-from .folds import ItemCatalogue, RobotState
+from .folds import CLOCK_EVENTS, ItemCatalogue, RobotState
 from .folds.commands import referenced_id
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,28 @@ def find_gaps(events: list[StreamEvent], checkpoint: int) -> int:
             lost += event.seq - expected
         expected = event.seq + 1
     return lost
+
+
+async def _robots_touched(conn: asyncpg.Connection, events: list[StreamEvent]) -> list[str]:
+    """The robots whose state the batch needs: those its events name, and, when it holds
+    clock ticks, those the ticks may change (store.TICK_CANDIDATES)."""
+    robot_ids: set[str] = set()
+    latest, timeout = None, None
+    for e in events:
+        if e.event is None:
+            continue
+        if e.event.event_type not in CLOCK_EVENTS:
+            robot_ids.add(e.event.robot_id)
+            continue
+        try:
+            tick = decode_payload(e.event)
+        except Exception:  # dead-lettered by the fold
+            continue
+        latest = e.event.received_at if latest is None else max(latest, e.event.received_at)
+        timeout = tick.offline_after_s if timeout is None else min(timeout, tick.offline_after_s)
+    if latest is not None and timeout is not None:
+        robot_ids |= await store.tick_candidates(conn, latest, timeout)
+    return sorted(robot_ids)
 
 
 class BatchApplier:
@@ -140,8 +163,7 @@ class BatchApplier:
         async with conn.transaction():
             if self.live:
                 await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", TABLES_LOCK_KEY)
-            robot_ids = sorted({e.event.robot_id for e in events if e.event is not None})
-            states = await self._states(conn, robot_ids)
+            states = await self._states(conn, await _robots_touched(conn, events))
             named = sorted({c for e in events if e.event is not None and (c := referenced_id(e.event))})
             book = await store.load_commands(conn, named)
             feed_since = self._feed_since()

@@ -14,9 +14,10 @@ from datetime import datetime
 from tonypi_events import EventEnvelope
 
 from . import feed
-from .folds import ItemCatalogue, RobotState, fold_event
+from .counters import counter_deltas
+from .folds import CLOCK_EVENTS, ItemCatalogue, Outcome, RobotState, fold_event, fold_tick
 from .folds.commands import CommandBook
-from .rows import Command, Job, Latch, LogEntry, Robot
+from .rows import Alarm, AlarmTransition, Command, Job, Latch, LogEntry, Robot, TokenChange
 
 
 @dataclass(frozen=True)
@@ -42,17 +43,38 @@ class BatchChanges:
     robots: dict[str, Robot] = field(default_factory=dict)  # by robot_id: the final row
     jobs: dict[int, Job] = field(default_factory=dict)  # by id: the final row
     logs: list[LogEntry] = field(default_factory=list)
+    tokens: list[TokenChange] = field(default_factory=list)  # in stream order
     commands: dict[str, Command] = field(default_factory=dict)  # by id: the final row
     latches: dict[str, Latch] = field(default_factory=dict)  # by robot id: the final row
     feed: list[feed.FeedEntry] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     applied: dict[str, int] = field(default_factory=dict)  # events applied, by type
+    alarms: dict[int, Alarm] = field(default_factory=dict)  # by id: the final row
+    transitions: list[AlarmTransition] = field(default_factory=list)
+    counters: dict[str, int] = field(default_factory=dict)  # deltas for projection_counters
     without_effect: dict[str, int] = field(default_factory=dict)  # FoldContext.note, by reason
 
     def sorted_jobs(self) -> list[Job]:
         # Ascending ids: an ended job (older) is written before the one that replaced it,
         # so the one-active-job-per-robot index never sees two at once.
         return [self.jobs[i] for i in sorted(self.jobs)]
+
+
+def _record(changes: BatchChanges, robot_id: str, before: RobotState, outcome: Outcome) -> Robot | None:
+    """Keep what one robot's fold wrote; the robot row if it changed."""
+    robot = outcome.state.robot if outcome.state.robot is not before.robot else None
+    if robot is not None:
+        changes.robots[robot_id] = robot
+    for job in outcome.jobs:
+        changes.jobs[job.id] = job
+    changes.logs.extend(outcome.logs)
+    changes.tokens.extend(outcome.tokens)
+    for reason in outcome.notes:
+        changes.without_effect[reason] = changes.without_effect.get(reason, 0) + 1
+    for alarm in outcome.alarms:
+        changes.alarms[alarm.id] = alarm
+    changes.transitions.extend(outcome.transitions)
+    return robot
 
 
 def fold_batch(
@@ -63,42 +85,48 @@ def fold_batch(
     feed_since: datetime | None = None,
 ) -> BatchChanges:
     """Fold `events` over `states` (updated in place, keyed by robot id) and `book`. An event
-    that fails to fold is dead-lettered and leaves its robot's state as it was."""
+    that fails to fold is dead-lettered and leaves every state as it was. A clock tick folds
+    into every robot in `states`: the caller loads those it may change."""
     changes = BatchChanges()
     book = book if book is not None else CommandBook()
+    initial = dict(states)
     for item in events:
         if item.event is None:
             changes.dead_letters.append(DeadLetter(item.seq, item.raw, item.error or "undecodable"))
             continue
         event = item.event
-        before = states.get(event.robot_id, RobotState())
         # Stream time moved to this event: commands past their deadline finish first.
         timed_out = book.advance(event.received_at)
         for command in timed_out:
             changes.commands[command.command_id] = command
         try:
-            outcome = fold_event(before, item.seq, event, items)
+            if event.event_type in CLOCK_EVENTS:
+                folded = list(fold_tick(states.items(), item.seq, event, items))
+            else:
+                before = states.get(event.robot_id, RobotState())
+                folded = [(event.robot_id, before, fold_event(before, item.seq, event, items))]
             commands, latches = book.fold(item.seq, event)
         except Exception as exc:  # a poison event must not stop the stream
             changes.dead_letters.append(DeadLetter(item.seq, item.raw, f"{type(exc).__name__}: {exc}", event))
             continue
-        states[event.robot_id] = outcome.state
-        robot = outcome.state.robot if outcome.state.robot is not before.robot else None
-        if robot is not None:
-            changes.robots[event.robot_id] = robot
-        for job in outcome.jobs:
-            changes.jobs[job.id] = job
-        changes.logs.extend(outcome.logs)
-        for reason in outcome.notes:
-            changes.without_effect[reason] = changes.without_effect.get(reason, 0) + 1
+        robot = None
+        rows: dict[str, tuple] = {}
+        for robot_id, before, outcome in folded:
+            states[robot_id] = outcome.state
+            changed = _record(changes, robot_id, before, outcome)
+            if robot_id == event.robot_id:
+                robot = changed
+            for table, written in feed.outcome_rows(outcome).items():
+                rows[table] = (*rows.get(table, ()), *written)
         for command in commands:
             changes.commands[command.command_id] = command
         for latch in latches:
             changes.latches[latch.robot_id] = latch
-        rows = {**feed.outcome_rows(outcome), "commands": (*timed_out, *commands), "latches": tuple(latches)}
+        rows.update(commands=(*timed_out, *commands), latches=tuple(latches))
         if feed_since is None or event.received_at >= feed_since:  # a replay skips old records
             record = feed.entry(item.seq, event, robot, rows)
             if record is not None:
                 changes.feed.append(record)
         changes.applied[event.event_type.value] = changes.applied.get(event.event_type.value, 0) + 1
+    changes.counters = counter_deltas(initial, states, changes.jobs)
     return changes

@@ -9,12 +9,14 @@ import asyncpg
 import nats
 import nats.errors
 from tonypi_events import ensure_streams
+from tonypi_events.clock import run_clock
 from tonypi_runtime.entrypoint import stop_event_on_signals
 from tonypi_runtime.logs import configure_logging
 from tonypi_runtime.ops import OpsServer
 from tonypi_runtime.postgres import use_json_codecs
 from tonypi_runtime.retry import retry_forever
 
+from . import metrics
 from .catalogue import load_items
 from .config import ProjectorSettings, load_settings
 from .migrations import apply_migrations, ensure_database
@@ -68,6 +70,24 @@ async def connect_nats(settings: ProjectorSettings) -> nats.NATS:
     )
 
 
+async def run_clock_emitter(nc: nats.NATS, settings: ProjectorSettings, stop: asyncio.Event) -> None:
+    """Every replica, active or standby, keeps the stream's time (docs/alarms.md)."""
+    if settings.clock_tick_period <= 0:
+        log.info("clock ticks off (CLOCK_TICK_PERIOD=0): another emitter must keep the stream's time")
+        return
+    await run_clock(
+        nc.jetstream(),
+        settings.streams,
+        settings.clock_tick_period,
+        settings.online_timeout,
+        stop,
+        on_published=lambda duplicate: metrics.CLOCK_TICKS.labels(
+            "duplicate" if duplicate else "stored"
+        ).inc(),
+        on_failed=lambda: metrics.CLOCK_TICKS.labels("failed").inc(),
+    )
+
+
 async def run(settings: ProjectorSettings, stop: asyncio.Event) -> None:
     items = load_items(settings.item_catalogue_path)
     await prepare_database(settings)
@@ -82,6 +102,7 @@ async def run(settings: ProjectorSettings, stop: asyncio.Event) -> None:
         try:
             await asyncio.gather(
                 projector.run(stop),
+                run_clock_emitter(nc, settings, stop),
                 projector.watch_progress(stop),
                 run_retention(
                     settings.log_retention_days,

@@ -12,6 +12,10 @@ PROJECTOR_PROGRESS_INTERVAL seconds between checks of the stream's end against t
 PROJECTOR_STALL_SECONDS     behind and not advancing for this long: /readyz answers 503 (60)
 LOG_RETENTION_DAYS          system_logs older than this are pruned; 0 keeps them forever (30)
 LOG_RETENTION_INTERVAL      seconds between pruning passes (300)
+CLOCK_TICK_PERIOD           seconds between clock_tick events this replica emits (5); 0 emits none
+                            (another replica or service must then keep the stream's time)
+ONLINE_TIMEOUT              seconds of silence after which a robot goes offline (90), carried in
+                            each tick so a replay rebuilds the same history
 LIVE_FEED_RETENTION_MINUTES live_feed records older than this are pruned (60): how far back an SSE
                             client may resume with Last-Event-ID
 ITEM_CATALOGUE_PATH         JSON catalogue of QR code -> item for jobs.last_item; the same file
@@ -52,6 +56,8 @@ class ProjectorSettings:
     log_retention_days: float = 30.0
     log_retention_interval: float = 300.0
     item_catalogue_path: Path = DEFAULT_CATALOGUE_PATH
+    clock_tick_period: int = 5
+    online_timeout: float = 90.0
     live_feed_retention_s: float = 3600.0
     log_format: str = "text"
     log_level: str = "INFO"
@@ -76,6 +82,8 @@ def load_settings(env: Env | None = None) -> ProjectorSettings:
         log_retention_days=env_float(env, "LOG_RETENTION_DAYS", 30.0, minimum=0),
         log_retention_interval=env_float(env, "LOG_RETENTION_INTERVAL", 300.0, minimum=1),
         item_catalogue_path=Path(env_str(env, "ITEM_CATALOGUE_PATH", str(DEFAULT_CATALOGUE_PATH))),
+        clock_tick_period=env_int(env, "CLOCK_TICK_PERIOD", 5, minimum=0),
+        online_timeout=env_float(env, "ONLINE_TIMEOUT", 90.0, minimum=1),
         live_feed_retention_s=60 * env_float(env, "LIVE_FEED_RETENTION_MINUTES", 60.0, minimum=1),
         log_format=log_format(env),
         log_level=log_level(env),

@@ -24,6 +24,7 @@ KIND_OF_TABLE = {
     "commands": "command",
     "latches": "emergency_stop",
     "alarms": "alarm",
+    "transitions": "alarm",  # an alarm's history rows (docs/alarms.md)
 }
 ROBOT_SUMMARY = ("robot_id", "name", "status", "last_seen", "is_active")
 MAX_PAYLOAD_CHARS = 16_384  # a bigger payload is left out of the record (it is in the stream)
@@ -83,11 +84,18 @@ def entry(
     )
 
 
+# Rows never shown to live viewers: api_tokens (credentials, even as hashes, and who holds
+# them are for `tonypi token list`, not for every dashboard).
+NOT_FED = frozenset({"tokens"})
+
+
 def outcome_rows(outcome: Any) -> dict[str, Sequence[Any]]:
     """Every field of a fold's Outcome that is a tuple of rows (dataclasses): jobs, logs, and
     whatever a later fold adds. Other fields (the state, notes) are not rows."""
     rows = {}
     for f in dataclasses.fields(outcome):
+        if f.name in NOT_FED:
+            continue
         value = getattr(outcome, f.name)
         if isinstance(value, tuple) and all(dataclasses.is_dataclass(v) for v in value):
             rows[f.name] = value

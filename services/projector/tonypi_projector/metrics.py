@@ -43,4 +43,9 @@ EVENTS_LOST = Counter(
 )
 ACTIVE = Gauge("tonypi_projector_active", "1 while this replica holds the active lock")
 LOGS_PRUNED = Counter("tonypi_projector_logs_pruned_total", "system_logs rows removed by retention")
+CLOCK_TICKS = Counter(
+    "tonypi_projector_clock_ticks_total",
+    "clock_tick events this replica published: stored, duplicate (another replica was first) or failed",
+    ["outcome"],
+)
 FEED_PRUNED = Counter("tonypi_projector_live_feed_pruned_total", "live_feed records removed by retention")

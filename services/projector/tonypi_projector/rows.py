@@ -39,6 +39,9 @@ class Robot:
     last_seen: datetime | None = None
     is_active: bool = True
     telemetry: JsonObject = field(default_factory=dict)
+    # Projected from the stream's time (clock_tick): heard within the tick's inactivity
+    # timeout and not cleanly reported offline. See docs/alarms.md.
+    online: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,66 @@ class LogEntry:
     robot_id: str | None
     details: JsonObject | None
     timestamp: datetime
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """A row of api_tokens: one per token name; only the token's SHA-256 is kept."""
+
+    name: str
+    token_sha256: str
+    role: str
+    created_at: datetime
+    created_by: JsonObject | None = None
+    revoked_at: datetime | None = None
+    revoked_by: JsonObject | None = None
+
+
+@dataclass(frozen=True)
+class TokenRevocation:
+    name: str
+    revoked_at: datetime
+    revoked_by: JsonObject | None = None
+
+
+TokenChange = ApiToken | TokenRevocation
+
+
+@dataclass(frozen=True)
+class Alarm:
+    """One alarm: raised once, escalated and de-escalated in place, cleared once."""
+
+    id: int
+    robot_id: str
+    kind: str
+    severity: str
+    state: str  # open | cleared
+    message: str
+    raised_at: datetime
+    updated_at: datetime
+    value: float | None = None  # the reading that last moved it
+    threshold: float | None = None  # the threshold it was compared with
+    cleared_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_by: JsonObject | None = None  # the actor: {"name", "role"}
+    details: JsonObject | None = None
+
+
+@dataclass(frozen=True)
+class AlarmTransition:
+    """History: what happened to an alarm, when, by which event and (acks) by whom."""
+
+    id: int
+    alarm_id: int
+    robot_id: str
+    kind: str
+    action: str  # raised | escalated | deescalated | cleared | acknowledged
+    severity: str
+    at: datetime
+    event_seq: int
+    value: float | None = None
+    actor: JsonObject | None = None
+    message: str | None = None
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,25 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import asyncpg
+from tonypi_events.alarms import OPEN
 from tonypi_runtime.postgres import CHECKPOINT_CHANNEL, READ_TABLES_PROJECTION
 from tonypi_runtime.text import escape_text
 
 from .batch import BatchChanges, DeadLetter
 from .folds import RobotState
 from .folds.commands import CommandBook
-from .rows import Command, Job, Latch, LogEntry, Robot, columns
+from .rows import (
+    Alarm,
+    AlarmTransition,
+    ApiToken,
+    Command,
+    Job,
+    Latch,
+    LogEntry,
+    Robot,
+    TokenRevocation,
+    columns,
+)
 
 # PostgreSQL type of every column, in the row dataclasses' field order.
 _TYPES = {
@@ -53,14 +65,32 @@ _TYPES = {
     "message": "text",
     "details": "json",
     "timestamp": "timestamptz",
+    "token_sha256": "text",
+    "role": "text",
+    "created_by": "json",
+    "revoked_at": "timestamptz",
+    "revoked_by": "json",
+    "online": "bool",
+    "kind": "text",
+    "severity": "text",
+    "raised_at": "timestamptz",
+    "value": "float8",
+    "threshold": "float8",
+    "cleared_at": "timestamptz",
+    "acknowledged_at": "timestamptz",
+    "acknowledged_by": "json",
+    "alarm_id": "int8",
+    "action": "text",
+    "at": "timestamptz",
+    "event_seq": "int8",
     "command_id": "text",
     "seq": "int8",
     "type": "text",
     "params": "jsonb",
-    "state": "text",
+    "state": "text",  # commands, alarms
     "wait": "bool",
     "timeout_s": "float8",
-    "actor": "jsonb",
+    "actor": "jsonb",  # commands, alarm_transitions
     "requested_at": "timestamptz",
     "deadline": "timestamptz",
     "sent_at": "timestamptz",
@@ -101,6 +131,24 @@ def _bulk_insert(table: str, row_type: type, conflict: str | None) -> str:
 _UPSERT_ROBOTS = _bulk_insert("robots", Robot, "robot_id")
 _UPSERT_JOBS = _bulk_insert("jobs", Job, "id")
 _INSERT_LOGS = _bulk_insert("system_logs", LogEntry, None)
+_UPSERT_TOKEN = _bulk_insert("api_tokens", ApiToken, "name")
+_REVOKE_TOKEN = (
+    "UPDATE api_tokens SET revoked_at = $2, revoked_by = $3::json WHERE name = $1 AND revoked_at IS NULL"
+)
+_UPSERT_ALARMS = _bulk_insert("alarms", Alarm, "id")
+_INSERT_TRANSITIONS = _bulk_insert("alarm_transitions", AlarmTransition, None)
+_ADD_COUNTERS = (
+    "INSERT INTO projection_counters (name, value) SELECT * FROM unnest($1::text[], $2::int8[]) "
+    "ON CONFLICT (name) DO UPDATE SET value = projection_counters.value + EXCLUDED.value"
+)
+_DROP_ZERO_COUNTERS = "DELETE FROM projection_counters WHERE name = ANY($1::text[]) AND value = 0"
+
+# Robots a clock tick may change, given the batch's latest tick time ($1) and smallest
+# inactivity timeout in seconds ($2). Other time-driven folds add their query here.
+TICK_CANDIDATES: list[str] = [
+    "SELECT robot_id FROM robots WHERE online AND (last_seen IS NULL "
+    "OR last_seen <= $1::timestamptz - make_interval(secs => $2::float8))",
+]
 _UPSERT_COMMANDS = _bulk_insert("commands", Command, "command_id")
 _UPSERT_LATCHES = _bulk_insert("emergency_stops", Latch, "robot_id")
 _INSERT_FEED = (
@@ -136,6 +184,14 @@ async def load_states(conn: asyncpg.Connection, robot_ids: list[str]) -> dict[st
         "ORDER BY j.robot_id, j.id DESC",
         robot_ids,
     )
+    alarms = await conn.fetch(
+        f"SELECT {', '.join(columns(Alarm))} FROM alarms WHERE robot_id = ANY($1::text[]) AND state = $2",
+        robot_ids,
+        OPEN,
+    )
+    open_alarms: dict[str, dict[str, Alarm]] = {}
+    for r in alarms:
+        open_alarms.setdefault(r["robot_id"], {})[r["kind"]] = Alarm(**dict(r))
     active: dict[str, Job] = {}
     last: dict[str, Job] = {}
     for row in jobs:
@@ -148,6 +204,7 @@ async def load_states(conn: asyncpg.Connection, robot_ids: list[str]) -> dict[st
         r["robot_id"]: RobotState(
             robot=Robot(**dict(r)),
             job=active.pop(r["robot_id"], None),
+            alarms=open_alarms.get(r["robot_id"], {}),
             last_job=last.pop(r["robot_id"], None),
         )
         for r in robots
@@ -155,6 +212,14 @@ async def load_states(conn: asyncpg.Connection, robot_ids: list[str]) -> dict[st
     for robot_id in active.keys() | last.keys():  # jobs whose robot row is gone: keep folding them
         states[robot_id] = RobotState(job=active.get(robot_id), last_job=last.get(robot_id))
     return states
+
+
+async def tick_candidates(conn: asyncpg.Connection, latest: datetime, timeout_s: float) -> set[str]:
+    """Robots the batch's clock ticks may change (beyond those its events touch)."""
+    found: set[str] = set()
+    for sql in TICK_CANDIDATES:
+        found.update(r[0] for r in await conn.fetch(sql, latest, timeout_s))
+    return found
 
 
 async def load_commands(conn: asyncpg.Connection, command_ids: list[str]) -> CommandBook:
@@ -210,6 +275,25 @@ async def write_rows(
         await conn.execute(_UPSERT_JOBS, *_column_arrays(changes.sorted_jobs(), Job))
     if changes.logs:
         await conn.execute(_INSERT_LOGS, *_column_arrays(changes.logs, LogEntry))
+    for change in changes.tokens:  # rare, and order matters (a revoke after a create)
+        if isinstance(change, TokenRevocation):
+            by = json.dumps(change.revoked_by) if change.revoked_by is not None else None
+            await conn.execute(_REVOKE_TOKEN, change.name, change.revoked_at, by)
+        else:
+            await conn.execute(_UPSERT_TOKEN, *_column_arrays([change], ApiToken))
+    if changes.alarms:
+        # Ascending ids: an alarm cleared (older) is written before the one raised after it,
+        # so the one-open-alarm-per-robot-and-kind index never sees two at once.
+        alarms = [changes.alarms[i] for i in sorted(changes.alarms)]
+        await conn.execute(_UPSERT_ALARMS, *_column_arrays(alarms, Alarm))
+    if changes.transitions:
+        await conn.execute(_INSERT_TRANSITIONS, *_column_arrays(changes.transitions, AlarmTransition))
+    if changes.counters:
+        names = sorted(changes.counters)
+        await conn.execute(_ADD_COUNTERS, names, [changes.counters[n] for n in names])
+        # Absent means 0: a counter back at 0 goes, so live and replayed tables hold the same
+        # rows however the stream was cut into batches.
+        await conn.execute(_DROP_ZERO_COUNTERS, names)
     if changes.commands:
         await conn.execute(_UPSERT_COMMANDS, *_column_arrays(changes.commands.values(), Command))
     if changes.latches:

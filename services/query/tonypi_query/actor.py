@@ -1,8 +1,7 @@
 """Who is asking: the `actor` every write event carries ({"name", "role"}).
 
-One function, so authentication (issue 11) fills it in one place. Until the API
-authenticates callers, every caller is {"name": "anonymous", "role": null}.
-"""
+The authenticated principal (auth.py) of the request: a token's or OIDC subject's name and
+role. Kept as the name i13's handlers call; `auth.actor` is the one implementation."""
 
 from __future__ import annotations
 
@@ -10,10 +9,8 @@ from typing import Any
 
 from aiohttp import web
 
-ANONYMOUS: dict[str, Any] = {"name": "anonymous", "role": None}
-# The least role each kind of write needs once authentication is on (viewer < operator < admin).
-OPERATOR = "operator"
+from .auth import actor
 
 
 def actor_of(request: web.Request) -> dict[str, Any]:
-    return dict(ANONYMOUS)
+    return actor(request)

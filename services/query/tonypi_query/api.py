@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from . import commands as c
 from . import handlers as h
+from .alarm_models import AlarmDetailOut, AlarmOut, AlarmPath, AlarmsQuery
+from .auth import Role
 from .command_models import (
     CommandAcceptedOut,
     CommandCreate,
@@ -38,7 +40,7 @@ from .models import (
 
 API = h.API
 ROBOTS, LOGS, JOBS, STATS = "robots", "logs", "jobs", "stats"
-COMMANDS, LIVE = "commands", "live"
+COMMANDS, LIVE, ALARMS = "commands", "live", "alarms"
 
 INVALID = Reply(ValidationErrorOut, "the request failed validation; `detail` says where and why")
 ROBOT_NOT_FOUND = Reply(ErrorOut, 'no such robot: `{"detail": "Robot not found"}`')
@@ -48,6 +50,7 @@ ACCEPTED = Reply(
     headers={"Location": "where the robot will be readable"},
 )
 STREAM_DOWN = Reply(ErrorOut, "the event stream or database is unavailable; retry")
+ALARM_NOT_FOUND = Reply(ErrorOut, '`{"detail": "Alarm not found"}`')
 NEXT_PAGE = {"Link": 'the next page: `<...?before=...>; rel="next"`, present when this page is full'}
 
 ENDPOINTS: list[Endpoint] = [
@@ -58,6 +61,7 @@ ENDPOINTS: list[Endpoint] = [
         "List active robots",
         ROBOTS,
         {200: Reply(list[RobotOut], "active robots (is_active true)")},
+        role=Role.VIEWER,
     ),
     Endpoint(
         "GET",
@@ -67,6 +71,7 @@ ENDPOINTS: list[Endpoint] = [
         ROBOTS,
         {200: Reply(RobotOut, "the robot"), 404: ROBOT_NOT_FOUND, 422: INVALID},
         path_model=RobotPath,
+        role=Role.VIEWER,
     ),
     Endpoint(
         "POST",
@@ -82,6 +87,7 @@ ENDPOINTS: list[Endpoint] = [
             503: STREAM_DOWN,
         },
         body_model=RobotCreate,
+        role=Role.ADMIN,
     ),
     Endpoint(
         "PUT",
@@ -98,6 +104,7 @@ ENDPOINTS: list[Endpoint] = [
         },
         path_model=RobotPath,
         body_model=RobotUpdate,
+        role=Role.ADMIN,
     ),
     Endpoint(
         "DELETE",
@@ -113,6 +120,7 @@ ENDPOINTS: list[Endpoint] = [
             503: STREAM_DOWN,
         },
         path_model=RobotPath,
+        role=Role.ADMIN,
     ),
     Endpoint(
         "GET",
@@ -126,6 +134,7 @@ ENDPOINTS: list[Endpoint] = [
             422: INVALID,
         },
         path_model=RobotPath,
+        role=Role.VIEWER,
     ),
     Endpoint(
         "GET",
@@ -135,6 +144,7 @@ ENDPOINTS: list[Endpoint] = [
         LOGS,
         {200: Reply(list[LogOut], "one page of log entries", headers=NEXT_PAGE), 422: INVALID},
         query_model=LogsQuery,
+        role=Role.VIEWER,
     ),
     Endpoint(
         "GET",
@@ -144,6 +154,7 @@ ENDPOINTS: list[Endpoint] = [
         JOBS,
         {200: Reply(list[JobOut], "one page of jobs", headers=NEXT_PAGE), 422: INVALID},
         query_model=JobsQuery,
+        role=Role.VIEWER,
     ),
     Endpoint(
         "GET",
@@ -153,6 +164,7 @@ ENDPOINTS: list[Endpoint] = [
         JOBS,
         {200: Reply(JobOut, "the job"), 404: Reply(ErrorOut, '`{"detail": "Job not found"}`'), 422: INVALID},
         path_model=JobPath,
+        role=Role.VIEWER,
     ),
     Endpoint(
         "GET",
@@ -160,7 +172,54 @@ ENDPOINTS: list[Endpoint] = [
         h.stats,
         "Fleet and job counts",
         STATS,
-        {200: Reply(StatsOut, "robot counts cover active robots; online = seen within ONLINE_TIMEOUT")},
+        {
+            200: Reply(
+                StatsOut,
+                "from the projector's counters; robot counts cover active robots; online as projected "
+                "from the stream's clock",
+            )
+        },
+        role=Role.VIEWER,
+    ),
+    Endpoint(
+        "GET",
+        f"{API}/alarms",
+        h.list_alarms,
+        "Alarms, newest raised first",
+        ALARMS,
+        {200: Reply(list[AlarmOut], "one page of alarms", headers=NEXT_PAGE), 422: INVALID},
+        query_model=AlarmsQuery,
+        role=Role.VIEWER,
+    ),
+    Endpoint(
+        "GET",
+        f"{API}/alarms/{{id}}",
+        h.get_alarm,
+        "One alarm with its transitions",
+        ALARMS,
+        {200: Reply(AlarmDetailOut, "the alarm and its history"), 404: ALARM_NOT_FOUND, 422: INVALID},
+        path_model=AlarmPath,
+        role=Role.VIEWER,
+    ),
+    Endpoint(
+        "POST",
+        f"{API}/alarms/{{id}}/ack",
+        h.acknowledge_alarm,
+        "Acknowledge an alarm (role: operator)",
+        ALARMS,
+        {
+            200: Reply(AlarmDetailOut, "the alarm, acknowledged (twice, or cleared: unchanged)"),
+            202: Reply(
+                AcceptedOut,
+                "recorded as an event, not yet applied within WRITE_WAIT_TIMEOUT; poll the Location",
+                headers={"Location": "the alarm"},
+            ),
+            404: ALARM_NOT_FOUND,
+            422: INVALID,
+            503: STREAM_DOWN,
+        },
+        path_model=AlarmPath,
+        role=Role.OPERATOR,
     ),
 ]
 
@@ -193,6 +252,7 @@ ENDPOINTS += [
         {**COMMAND_WRITE, 404: ROBOT_NOT_FOUND, 409: FLEET_STOPPED},
         path_model=RobotPath,
         body_model=CommandCreate,
+        role=Role.OPERATOR,
     ),
     Endpoint(
         "POST",
@@ -202,6 +262,7 @@ ENDPOINTS += [
         COMMANDS,
         COMMAND_WRITE,
         body_model=CommandCreate,
+        role=Role.OPERATOR,
     ),
     Endpoint(
         "GET",
@@ -216,6 +277,7 @@ ENDPOINTS += [
         },
         path_model=CommandPath,
         query_model=CommandWaitQuery,
+        role=Role.VIEWER,
     ),
     Endpoint(
         "GET",
@@ -230,6 +292,7 @@ ENDPOINTS += [
         },
         path_model=RobotPath,
         query_model=CommandsQuery,
+        role=Role.VIEWER,
     ),
     Endpoint(
         "POST",
@@ -240,6 +303,7 @@ ENDPOINTS += [
         {**COMMAND_WRITE, 404: ROBOT_NOT_FOUND, 409: FLEET_STOPPED},
         path_model=RobotPath,
         body_model=EmergencyStopCreate,
+        role=Role.OPERATOR,
     ),
     Endpoint(
         "POST",
@@ -249,6 +313,7 @@ ENDPOINTS += [
         COMMANDS,
         {**COMMAND_WRITE, 404: ROBOT_NOT_FOUND, 409: FLEET_STOPPED},
         path_model=RobotPath,
+        role=Role.OPERATOR,
     ),
     Endpoint(
         "POST",
@@ -258,6 +323,7 @@ ENDPOINTS += [
         COMMANDS,
         COMMAND_WRITE,
         body_model=EmergencyStopCreate,
+        role=Role.OPERATOR,
     ),
     Endpoint(
         "POST",
@@ -266,6 +332,7 @@ ENDPOINTS += [
         "Release the whole fleet's emergency stop",
         COMMANDS,
         COMMAND_WRITE,
+        role=Role.OPERATOR,
     ),
     Endpoint(
         "GET",
@@ -274,6 +341,7 @@ ENDPOINTS += [
         "Emergency-stop latches: each robot's and the fleet's (`_fleet`) last press or release",
         COMMANDS,
         {200: Reply(list[EmergencyStopOut], "every latch, engaged or released")},
+        role=Role.VIEWER,
     ),
     Endpoint(
         "GET",
@@ -293,5 +361,6 @@ ENDPOINTS += [
             503: Reply(ErrorOut, "this replica serves SSE_MAX_CLIENTS clients already"),
         },
         query_model=EventsQuery,
+        role=Role.VIEWER,
     ),
 ]

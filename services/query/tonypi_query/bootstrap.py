@@ -22,6 +22,7 @@ from tonypi_runtime.postgres import use_json_codecs
 from tonypi_runtime.retry import retry_forever
 
 from .api import ENDPOINTS
+from .auth import AUTHENTICATOR, Authenticator, CredentialVerifier
 from .checkpoint import CheckpointWatcher
 from .config import QuerySettings, load_settings
 from .cors import cors_middleware
@@ -34,6 +35,7 @@ from .middleware import error_middleware, metrics_middleware
 from .openapi import add_docs_routes, openapi_document
 from .ports import ReadModel, WriteModel
 from .reads import Reads
+from .tokens import TokenVerifier
 from .writes import RobotWrites
 
 log = logging.getLogger("tonypi_query")
@@ -145,9 +147,9 @@ def _event_stream(connection: EventStreamConnection, writes: RobotWrites) -> Cle
     return event_stream
 
 
-def _fleet_gauges(reads: Reads, interval: float) -> CleanupContext:
+def _fleet_gauges(reads: Reads, interval: float, top: int) -> CleanupContext:
     async def fleet_gauges(_app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(refresh_fleet_gauges(reads, interval))
+        task = asyncio.create_task(refresh_fleet_gauges(reads, interval, top))
         yield
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -182,11 +184,15 @@ def init_app(
     app[SETTINGS] = settings
     app[READS] = reads
     app[WRITES] = writes
+    verifiers: list[CredentialVerifier] = [TokenVerifier(reads.api_token, settings.token_cache_seconds)]
+    app[AUTHENTICATOR] = Authenticator(verifiers, reads_open=settings.reads_open)
     if checkpoint is not None:
         app[CHECKPOINT] = checkpoint
     app.cleanup_ctx.extend(lifecycle)
     register(app, ENDPOINTS)
-    add_docs_routes(app, openapi_document(ENDPOINTS, TITLE, VERSION, DESCRIPTION))
+    add_docs_routes(
+        app, openapi_document(ENDPOINTS, TITLE, VERSION, DESCRIPTION, reads_open=settings.reads_open)
+    )
 
     async def ready() -> tuple[bool, dict[str, str]]:
         checks = {}
@@ -205,7 +211,7 @@ def init_app(
 def build_app(settings: QuerySettings) -> web.Application:
     """The composition root: PostgreSQL reads, JetStream writes, and the connections they
     need, opened and closed with the app."""
-    reads = Reads(None, settings.online_timeout, concurrency=settings.pool_max_size)
+    reads = Reads(None, concurrency=settings.pool_max_size)
     checkpoint = CheckpointWatcher(reads.checkpoint, lambda: asyncpg.connect(**_connect_kwargs(settings)))
     writes = RobotWrites(settings.streams, reads, checkpoint, settings.write_wait_timeout)
     lifecycle = [
@@ -213,7 +219,7 @@ def build_app(settings: QuerySettings) -> web.Application:
         _checkpoint_listener(checkpoint),
         _live_feed(settings, checkpoint),
         _event_stream(EventStreamConnection(settings), writes),
-        _fleet_gauges(reads, settings.fleet_gauge_interval),
+        _fleet_gauges(reads, settings.fleet_gauge_interval, settings.fleet_gauge_top),
     ]
     app = init_app(settings, reads, writes, checkpoint=checkpoint, lifecycle=lifecycle)
 
@@ -244,6 +250,10 @@ async def serve() -> None:
     site = web.TCPSite(runner, settings.bind.host, settings.bind.port)
     await site.start()
     base = f"http://{settings.bind.host}:{settings.bind.port}"
+    if settings.reads_open:
+        log.warning("API_READS=open: endpoints that only read answer WITHOUT a token; writes still need one")
+    else:
+        log.info("every endpoint needs a bearer token (API_READS=token)")
     log.info("serving the API at %s/api/robots-db and its docs at %s/docs", base, base)
     await stop.wait()
     log.info("stopping: draining requests")

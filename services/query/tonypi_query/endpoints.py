@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, TypeAdapter
 
+from .auth import AUTHENTICATOR, Role
 from .inputs import parse_body, parse_path, parse_query
 
 
@@ -44,6 +45,8 @@ class Endpoint:
     path_model: type[BaseModel] | None = None
     query_model: type[BaseModel] | None = None
     body_model: type[BaseModel] | None = None
+    # The least role a caller needs (auth.py): stated by every endpoint, no default.
+    role: Role = field(kw_only=True)
 
     @property
     def name(self) -> str:
@@ -51,6 +54,8 @@ class Endpoint:
 
     def aiohttp_handler(self) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handle(request: web.Request) -> web.StreamResponse:
+            # Who, before anything about the request is parsed or answered.
+            await request.app[AUTHENTICATOR].authorize(request, self.role)
             inputs = Inputs(
                 path=parse_path(request, self.path_model) if self.path_model else None,
                 query=parse_query(request, self.query_model) if self.query_model else None,

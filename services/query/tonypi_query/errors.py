@@ -11,6 +11,7 @@ class ApiError(Exception):
     """An error answered as `{"detail": "..."}` with `status`."""
 
     status = 400
+    headers: dict[str, str] | None = None
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -23,6 +24,10 @@ class NotFound(ApiError):
 
 class AlreadyExists(ApiError):
     status = 400
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415
 
 
 class RequestTimeout(ApiError):

@@ -9,11 +9,15 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
+from .actor import actor_of
+from .alarm_models import AlarmDetailOut, AlarmOut
+from .auth import actor
 from .endpoints import Inputs, json_reply
 from .errors import NotFound
 from .keys import READS, WRITES
 from .models import AcceptedOut, JobOut, LogOut, MessageOut, RobotOut, StatsOut, TelemetryOut
 from .pagination import decode_cursor, encode_cursor, next_link
+from .reads import completed_today_counter
 from .writes import WriteResult
 
 API = "/api/robots-db"
@@ -51,7 +55,7 @@ async def get_robot(request: web.Request, inputs: Inputs) -> web.Response:
 
 async def create_robot(request: web.Request, inputs: Inputs) -> web.Response:
     robot_id = inputs.body.robot_id
-    result = await request.app[WRITES].register(inputs.body)
+    result = await request.app[WRITES].register(inputs.body, actor(request))
     if not result.applied:
         return _accepted(result, robot_id)
     row = await request.app[READS].robot(robot_id)
@@ -60,7 +64,7 @@ async def create_robot(request: web.Request, inputs: Inputs) -> web.Response:
 
 async def update_robot(request: web.Request, inputs: Inputs) -> web.Response:
     robot_id = inputs.path.robot_id
-    result = await request.app[WRITES].update(robot_id, inputs.body)
+    result = await request.app[WRITES].update(robot_id, inputs.body, actor(request))
     if not result.applied:
         return _accepted(result, robot_id)
     return json_reply(await _robot_or_404(request, robot_id), RobotOut)
@@ -68,7 +72,7 @@ async def update_robot(request: web.Request, inputs: Inputs) -> web.Response:
 
 async def delete_robot(request: web.Request, inputs: Inputs) -> web.Response:
     robot_id = inputs.path.robot_id
-    result = await request.app[WRITES].deactivate(robot_id)
+    result = await request.app[WRITES].deactivate(robot_id, actor(request))
     if not result.applied:
         return _accepted(result, robot_id)
     return json_reply(MessageOut(message="Robot deleted successfully"), MessageOut)
@@ -123,6 +127,66 @@ async def get_job(request: web.Request, inputs: Inputs) -> web.Response:
 
 
 async def stats(request: web.Request, _: Inputs) -> web.Response:
-    row = dict(await request.app[READS].stats())
-    row["offline_robots"] = row["total_robots"] - row["online_robots"]
-    return json_reply(row, StatsOut)
+    """From the projector's counters: no table is counted per request."""
+    counters = await request.app[READS].counters()
+    by_kind: dict[str, int] = {}
+    by_severity: dict[str, int] = {}
+    for name, n in counters.items():
+        if name.startswith("alarms_open:") and n:
+            _, kind, severity = name.split(":", 2)
+            by_kind[kind] = by_kind.get(kind, 0) + n
+            by_severity[severity] = by_severity.get(severity, 0) + n
+    total, online = counters.get("robots_total", 0), counters.get("robots_online", 0)
+    body = {
+        "total_robots": total,
+        "online_robots": online,
+        "offline_robots": total - online,
+        "total_jobs": counters.get("jobs_total", 0),
+        "active_jobs": counters.get("jobs_active", 0),
+        "completed_jobs_today": counters.get(completed_today_counter(), 0),
+        "active_alarms": sum(by_kind.values()),
+        "active_alarms_by_severity": by_severity,
+        "active_alarms_by_kind": by_kind,
+    }
+    return json_reply(body, StatsOut)
+
+
+def alarm_location(alarm_id: int) -> str:
+    return f"{API}/alarms/{alarm_id}"
+
+
+async def list_alarms(request: web.Request, inputs: Inputs) -> web.Response:
+    query = inputs.query
+    cursor = decode_cursor(query.before) if query.before else None
+    rows = await request.app[READS].alarms(query, cursor)
+    return _page(request, rows, query.limit, lambda r: r["raised_at"], list[AlarmOut])
+
+
+async def _alarm_detail(request: web.Request, alarm_id: int) -> dict[str, Any]:
+    reads = request.app[READS]
+    row = await reads.alarm(alarm_id)
+    if row is None:
+        raise NotFound("Alarm not found")
+    return {**dict(row), "transitions": [dict(t) for t in await reads.transitions(alarm_id)]}
+
+
+async def get_alarm(request: web.Request, inputs: Inputs) -> web.Response:
+    return json_reply(await _alarm_detail(request, inputs.path.id), AlarmDetailOut)
+
+
+async def acknowledge_alarm(request: web.Request, inputs: Inputs) -> web.Response:
+    """An acknowledgement is an event; acknowledging twice, or a cleared alarm, changes
+    nothing and answers the alarm as it is."""
+    alarm = await _alarm_detail(request, inputs.path.id)
+    if alarm["state"] != "open" or alarm["acknowledged_at"] is not None:
+        return json_reply(alarm, AlarmDetailOut)
+    result = await request.app[WRITES].acknowledge_alarm(alarm["robot_id"], alarm["id"], actor_of(request))
+    if not result.applied:
+        location = alarm_location(alarm["id"])
+        body = AcceptedOut(
+            message="Accepted: the acknowledgement is recorded and will be visible shortly",
+            event_sequence=result.sequence,
+            location=location,
+        )
+        return json_reply(body, AcceptedOut, status=202, headers={"Location": location})
+    return json_reply(await _alarm_detail(request, alarm["id"]), AlarmDetailOut)

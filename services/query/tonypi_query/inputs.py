@@ -8,7 +8,7 @@ from typing import TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from .errors import RequestTimeout, RequestValidationError
+from .errors import RequestTimeout, RequestValidationError, UnsupportedMediaType
 from .keys import SETTINGS
 
 DEFAULT_BODY_TIMEOUT = 10.0
@@ -33,6 +33,12 @@ def parse_query(request: web.Request, model: type[M]) -> M:
 
 
 async def parse_body(request: web.Request, model: type[M]) -> M:
+    # Only JSON: a browser sends text/plain, form and multipart bodies (and a body without a
+    # type) cross-origin without a preflight, so accepting them would let any web page write.
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType(
+            f"Unsupported media type {request.content_type!r}: send the body as application/json"
+        )
     settings = request.app.get(SETTINGS)
     timeout = getattr(settings, "body_timeout", DEFAULT_BODY_TIMEOUT)
     try:

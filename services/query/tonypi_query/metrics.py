@@ -19,8 +19,29 @@ WRITE_WAIT_SECONDS = Histogram(
 WRITES_ACCEPTED = Counter(
     "tonypi_query_writes_accepted_total", "Writes answered 202: recorded, not yet applied within the wait"
 )
-FLEET_ROBOTS_ONLINE = Gauge("tonypi_fleet_robots_online", "Active robots seen within ONLINE_TIMEOUT")
+FLEET_ROBOTS_ONLINE = Gauge(
+    "tonypi_fleet_robots_online", "Active robots online (projected from the stream's clock)"
+)
 FLEET_ROBOTS_TOTAL = Gauge("tonypi_fleet_robots_total", "Active robots")
+TOKEN_LOOKUPS = Counter(
+    "tonypi_query_token_lookups_total",
+    "API token digests looked up in api_tokens (cache misses), by outcome",
+    ["outcome"],
+)
+AUTH_REFUSED = Counter(
+    "tonypi_query_auth_refused_total",
+    "Requests refused 401 or 403, by status and reason",
+    ["status", "reason"],
+)
+# Bounded labels: kind and severity take a handful of values each (docs/alarms.md).
+ALARMS_ACTIVE = Gauge("tonypi_alarms_active", "Open alarms, by kind and severity", ["kind", "severity"])
+# Bounded series: only the FLEET_GAUGE_TOP worst robots carry a robot_id label at a time.
+ROBOT_BATTERY_LOWEST = Gauge(
+    "tonypi_robot_battery_percent_lowest", "Battery of the robots with the lowest charge", ["robot_id"]
+)
+ROBOT_TEMPERATURE_HOTTEST = Gauge(
+    "tonypi_robot_cpu_temperature_celsius_hottest", "CPU temperature of the hottest robots", ["robot_id"]
+)
 SSE_CLIENTS = Gauge("tonypi_query_sse_clients", "Server-Sent Events clients connected to this replica")
 SSE_DROPPED = Counter(
     "tonypi_query_sse_dropped_total", "SSE clients cut off because they fell SSE_CLIENT_BUFFER records behind"

@@ -56,7 +56,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except RequestValidationError as exc:
         return _detail(422, exc.issues)
     except ApiError as exc:
-        response = _detail(exc.status, exc.detail)
+        if exc.status in (401, 403):
+            metrics.AUTH_REFUSED.labels(str(exc.status), type(exc).__name__).inc()
+            log.info("%s %s: %d %s", request.method, request.path, exc.status, exc.detail)
+        response = _detail(exc.status, exc.detail, exc.headers)
         if isinstance(exc, RequestTimeout):
             response.force_close()  # the rest of a slow body is not worth waiting for
         return response

@@ -187,6 +187,17 @@ class JobsQuery(BaseModel):
 # --- responses ----------------------------------------------------------------------------
 
 
+class ActiveAlarmOut(BaseModel):
+    """An open alarm, as listed on its robot (the whole alarm: GET /alarms/{id})."""
+
+    id: int
+    kind: str
+    severity: str
+    message: str
+    raised_at: UtcDateTime
+    acknowledged: bool
+
+
 class RobotOut(BaseModel):
     id: int
     robot_id: str
@@ -203,7 +214,13 @@ class RobotOut(BaseModel):
     created_at: UtcDateTime | None
     updated_at: UtcDateTime | None
     is_active: bool | None
-    online: bool = Field(description="seen within ONLINE_TIMEOUT and not reported offline")
+    online: bool = Field(
+        description="heard within the inactivity timeout and not reported offline, as of the stream's "
+        "clock (projected; docs/alarms.md)"
+    )
+    active_alarms: list[ActiveAlarmOut] = Field(
+        default_factory=list, description="its open alarms, at most one per kind"
+    )
 
 
 class JobOut(BaseModel):
@@ -240,6 +257,9 @@ class StatsOut(BaseModel):
     total_jobs: int
     active_jobs: int
     completed_jobs_today: int
+    active_alarms: int = Field(0, description="open alarms, all kinds")
+    active_alarms_by_severity: dict[str, int] = Field(default_factory=dict, description="warning, critical")
+    active_alarms_by_kind: dict[str, int] = Field(default_factory=dict)
 
 
 class TelemetryPart(BaseModel):

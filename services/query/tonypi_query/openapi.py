@@ -15,9 +15,21 @@ from aiohttp import web
 from pydantic import BaseModel, TypeAdapter
 from swagger_ui_bundle import swagger_ui_path
 
-from .endpoints import Endpoint
+from .auth import Role
+from .endpoints import Endpoint, Reply
+from .models import ErrorOut
 
 REF = "#/components/schemas/{model}"
+SECURITY_SCHEME = "bearerAuth"
+BEARER = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": (
+        "An API token from `tonypi token create --name NAME --role viewer|operator|admin` "
+        "(or, where configured, a JWT from the site's identity provider). Roles are ordered "
+        "viewer < operator < admin; each operation says the least it needs."
+    ),
+}
 DOCS_ASSETS = "/docs/static"
 
 
@@ -82,10 +94,15 @@ def _parameters(model: type[BaseModel] | None, where: str, components: _Componen
     return params
 
 
-def _operation(endpoint: Endpoint, components: _Components) -> dict[str, Any]:
+def _operation(endpoint: Endpoint, components: _Components, reads_open: bool) -> dict[str, Any]:
+    anonymous_ok = reads_open and endpoint.role <= Role.VIEWER
     operation: dict[str, Any] = {
         "operationId": endpoint.name,
         "summary": endpoint.summary,
+        "description": f"Needs a token with the **{endpoint.role.label}** role or higher"
+        + (" (or none: this server has API_READS=open)." if anonymous_ok else "."),
+        "x-required-role": endpoint.role.label,
+        "security": [{SECURITY_SCHEME: []}, {}] if anonymous_ok else [{SECURITY_SCHEME: []}],
         "tags": [endpoint.tag],
         "parameters": (
             _parameters(endpoint.path_model, "path", components)
@@ -100,7 +117,13 @@ def _operation(endpoint: Endpoint, components: _Components) -> dict[str, Any]:
                 "application/json": {"schema": components.schema_for(endpoint.body_model, "validation")}
             },
         }
-    for status, reply in sorted(endpoint.replies.items()):
+    replies = {
+        401: Reply(ErrorOut, "no token, or one that is unknown, revoked or expired; `detail` says which"),
+        403: Reply(ErrorOut, f"the token's role is below {endpoint.role.label}"),
+        **({415: Reply(ErrorOut, "the body is not application/json")} if endpoint.body_model else {}),
+        **endpoint.replies,
+    }
+    for status, reply in sorted(replies.items()):
         response: dict[str, Any] = {
             "description": reply.description,
             "content": {reply.media_type: {"schema": components.schema_for(reply.model, "serialization")}},
@@ -114,16 +137,24 @@ def _operation(endpoint: Endpoint, components: _Components) -> dict[str, Any]:
     return operation
 
 
-def openapi_document(endpoints: list[Endpoint], title: str, version: str, description: str) -> dict[str, Any]:
+def openapi_document(
+    endpoints: list[Endpoint], title: str, version: str, description: str, *, reads_open: bool = False
+) -> dict[str, Any]:
     components = _Components()
     paths: dict[str, dict[str, Any]] = {}
     for endpoint in endpoints:
-        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint, components)
+        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(
+            endpoint, components, reads_open
+        )
     return {
         "openapi": "3.0.3",
         "info": {"title": title, "version": version, "description": description},
         "paths": paths,
-        "components": {"schemas": dict(sorted(components.schemas.items()))},
+        "components": {
+            "schemas": dict(sorted(components.schemas.items())),
+            "securitySchemes": {SECURITY_SCHEME: BEARER},
+        },
+        "security": [{SECURITY_SCHEME: []}],
     }
 
 

@@ -3,37 +3,43 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 from tonypi_runtime.postgres import READ_TABLES_PROJECTION
 
+from .alarm_models import AlarmsQuery
 from .errors import Unavailable
 from .models import JobsQuery, LogsQuery
 
 ROBOT_COLUMNS = """id, robot_id, name, description, location, status, battery_threshold_low,
     battery_threshold_critical, temp_threshold_warning, temp_threshold_critical, settings,
-    last_seen, created_at, updated_at, is_active"""
+    last_seen, created_at, updated_at, is_active, online"""
 
 JOB_COLUMNS = """id, robot_id, start_time, end_time, items_total, items_done, percent_complete,
     last_item, status, created_at, updated_at, task_name, phase, reason"""
 
 LOG_COLUMNS = "id, level, category, message, robot_id, details, timestamp"
 
-# Online: seen within the timeout ($1, seconds) and not cleanly reported offline. A robot that
-# loses power never says "offline"; its last_seen simply ages out.
-ONLINE = (
-    "(last_seen IS NOT NULL AND last_seen >= now() - make_interval(secs => $1)"
-    " AND status IS DISTINCT FROM 'offline')"
-)
+ALARM_COLUMNS = """id, robot_id, kind, severity, state, message, raised_at, updated_at, value,
+    threshold, cleared_at, acknowledged_at, acknowledged_by, details"""
 
-_ROBOT_SELECT = f"SELECT {ROBOT_COLUMNS}, {ONLINE} AS online FROM robots"
-SELECT_ROBOT = f"{_ROBOT_SELECT} WHERE robot_id = $2"
+TRANSITION_COLUMNS = "id, alarm_id, action, severity, at, event_seq, value, actor, message"
+
+# The robot's open alarms (at most one per kind: the partial unique index answers this).
+# Times as epoch seconds: the JSON text of a timestamptz depends on the session's TimeZone.
+_ACTIVE_ALARMS = """(SELECT coalesce(json_agg(json_build_object(
+    'id', a.id, 'kind', a.kind, 'severity', a.severity, 'message', a.message,
+    'raised_at', extract(epoch FROM a.raised_at), 'acknowledged', a.acknowledged_at IS NOT NULL)
+    ORDER BY a.kind), '[]'::json) FROM alarms a WHERE a.robot_id = robots.robot_id AND a.state = 'open')
+    AS active_alarms"""
+
+# `online` is projected: folded from the stream's clock by the projector (docs/alarms.md).
+_ROBOT_SELECT = f"SELECT {ROBOT_COLUMNS}, {_ACTIVE_ALARMS} FROM robots"
+SELECT_ROBOT = f"{_ROBOT_SELECT} WHERE robot_id = $1"
 SELECT_ACTIVE_ROBOTS = f"{_ROBOT_SELECT} WHERE is_active ORDER BY id"
-SELECT_TELEMETRY = (
-    f"SELECT robot_id, status, last_seen, telemetry, {ONLINE} AS online FROM robots WHERE robot_id = $2"
-)
+SELECT_TELEMETRY = "SELECT robot_id, status, last_seen, telemetry, online FROM robots WHERE robot_id = $1"
 ROBOT_EXISTS = "SELECT EXISTS (SELECT 1 FROM robots WHERE robot_id = $1)"
 SELECT_JOB = f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"
 COMMAND_COLUMNS = """command_id, robot_id, type, params, state, wait, timeout_s, actor, requested_at,
@@ -46,26 +52,46 @@ SELECT_LATCHES = (
     "SELECT robot_id, engaged, command_id, reason, actor, changed_at FROM emergency_stops ORDER BY robot_id"
 )
 SELECT_CHECKPOINT = "SELECT last_seq FROM projection_checkpoint WHERE projection = $1"
+SELECT_API_TOKEN = (
+    "SELECT name, role, token_sha256 FROM api_tokens WHERE token_sha256 = $1 AND revoked_at IS NULL"
+)
+SELECT_ALARM = f"SELECT {ALARM_COLUMNS} FROM alarms WHERE id = $1"
+SELECT_TRANSITIONS = f"SELECT {TRANSITION_COLUMNS} FROM alarm_transitions WHERE alarm_id = $1 ORDER BY id"
 
-SELECT_STATS = f"""
-SELECT
-  (SELECT count(*) FROM robots WHERE is_active) AS total_robots,
-  (SELECT count(*) FROM robots WHERE is_active AND {ONLINE}) AS online_robots,
-  (SELECT count(*) FROM jobs) AS total_jobs,
-  (SELECT count(*) FROM jobs WHERE status = 'active') AS active_jobs,
-  (SELECT count(*) FROM jobs WHERE status = 'completed'
-     AND end_time >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') AS completed_jobs_today
-"""
+# /stats and the fleet gauges: the counters the projector keeps in its batch transactions
+# (tonypi_projector.counters), one small table, never a count over the read tables.
+SELECT_COUNTERS = (
+    "SELECT name, value FROM projection_counters WHERE name = ANY($1::text[]) OR name LIKE 'alarms_open:%'"
+)
+FLEET_COUNTERS = ("robots_total", "robots_online", "jobs_total", "jobs_active")
 
-SELECT_FLEET_COUNTS = f"""
-SELECT count(*) AS total, count(*) FILTER (WHERE {ONLINE}) AS online FROM robots WHERE is_active
-"""
+# The worst robots by battery and by temperature, for bounded per-robot gauges.
+SELECT_LOWEST_BATTERIES = """
+SELECT robot_id, (telemetry->'battery'->>'percentage')::float8 AS value FROM robots
+ WHERE is_active AND jsonb_typeof(telemetry->'battery'->'percentage') = 'number'
+ ORDER BY value ASC, robot_id LIMIT $1"""
+SELECT_HOTTEST = """
+SELECT robot_id, value FROM (
+  SELECT robot_id, CASE
+    WHEN jsonb_typeof(telemetry->'system_info'->'cpu_temperature') = 'number'
+      THEN (telemetry->'system_info'->>'cpu_temperature')::float8
+    WHEN jsonb_typeof(telemetry->'system_info'->'temperature') = 'number'
+      THEN (telemetry->'system_info'->>'temperature')::float8
+    WHEN jsonb_typeof(telemetry->'sensors'->'cpu_temperature'->'value') = 'number'
+      THEN (telemetry->'sensors'->'cpu_temperature'->>'value')::float8
+  END AS value FROM robots WHERE is_active) t
+ WHERE value IS NOT NULL ORDER BY value DESC, robot_id LIMIT $1"""
 
 
 def _like_pattern(text: str) -> str:
     """A substring match for ILIKE with the user's %, _ and \\ taken literally."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def completed_today_counter() -> str:
+    """The projector counts completed jobs per UTC day (by end_time); "today" is the reader's."""
+    return f"jobs_completed:{datetime.now(UTC).date().isoformat()}"
 
 
 class _Where:
@@ -130,14 +156,32 @@ def jobs_sql(query: JobsQuery, cursor: tuple[datetime, int] | None) -> tuple[str
     return where.newest_first(f"SELECT {JOB_COLUMNS} FROM jobs", "start_time", cursor, query.limit)
 
 
+def alarms_sql(query: AlarmsQuery, cursor: tuple[datetime, int] | None) -> tuple[str, list[Any]]:
+    where = _Where()
+    if query.robot_id is not None:
+        where.add("robot_id = {}", query.robot_id)
+    if query.kind is not None:
+        where.add("kind = {}", query.kind)
+    if query.severity is not None:
+        where.add("severity = {}", query.severity)
+    if query.state is not None:
+        where.add("state = {}", query.state)
+    if query.acknowledged is not None:
+        where.add("(acknowledged_at IS NOT NULL) = {}", query.acknowledged)
+    if query.since is not None:
+        where.add("raised_at >= {}", query.since)
+    if query.until is not None:
+        where.add("raised_at < {}", query.until)
+    return where.newest_first(f"SELECT {ALARM_COLUMNS} FROM alarms", "raised_at", cursor, query.limit)
+
+
 class Reads:
     """Every query the API runs. Callers queue for a connection in arrival order: asyncpg's
     pool lets a newcomer take a just-released connection ahead of those already waiting,
     which under load starves a few requests for hundreds of milliseconds."""
 
-    def __init__(self, pool: asyncpg.Pool | None, online_timeout: float, concurrency: int) -> None:
+    def __init__(self, pool: asyncpg.Pool | None, concurrency: int) -> None:
         self._pool = pool  # None until `attach`: the pool opens at startup, after wiring
-        self._online_timeout = online_timeout
         self._slots = asyncio.Semaphore(concurrency)  # FIFO-fair since Python 3.11.1
 
     def attach(self, pool: asyncpg.Pool) -> None:
@@ -162,16 +206,16 @@ class Reads:
             return await self.pool.fetchval(sql, *args)
 
     async def robot(self, robot_id: str) -> asyncpg.Record | None:
-        return await self._fetchrow(SELECT_ROBOT, self._online_timeout, robot_id)
+        return await self._fetchrow(SELECT_ROBOT, robot_id)
 
     async def active_robots(self) -> list[asyncpg.Record]:
-        return await self._fetch(SELECT_ACTIVE_ROBOTS, self._online_timeout)
+        return await self._fetch(SELECT_ACTIVE_ROBOTS)
 
     async def robot_exists(self, robot_id: str) -> bool:
         return await self._fetchval(ROBOT_EXISTS, robot_id)
 
     async def telemetry(self, robot_id: str) -> asyncpg.Record | None:
-        return await self._fetchrow(SELECT_TELEMETRY, self._online_timeout, robot_id)
+        return await self._fetchrow(SELECT_TELEMETRY, robot_id)
 
     async def job(self, job_id: int) -> asyncpg.Record | None:
         return await self._fetchrow(SELECT_JOB, job_id)
@@ -184,11 +228,24 @@ class Reads:
         sql, args = jobs_sql(query, cursor)
         return await self._fetch(sql, *args)
 
-    async def stats(self) -> asyncpg.Record:
-        return await self._fetchrow(SELECT_STATS, self._online_timeout)
+    async def counters(self) -> dict[str, int]:
+        """The fleet counters and the open-alarm counts; absent ones are 0."""
+        rows = await self._fetch(SELECT_COUNTERS, [*FLEET_COUNTERS, completed_today_counter()])
+        return {r["name"]: r["value"] for r in rows}
 
-    async def fleet_counts(self) -> asyncpg.Record:
-        return await self._fetchrow(SELECT_FLEET_COUNTS, self._online_timeout)
+    async def alarms(self, query: AlarmsQuery, cursor: tuple[datetime, int] | None) -> list[asyncpg.Record]:
+        sql, args = alarms_sql(query, cursor)
+        return await self._fetch(sql, *args)
+
+    async def alarm(self, alarm_id: int) -> asyncpg.Record | None:
+        return await self._fetchrow(SELECT_ALARM, alarm_id)
+
+    async def transitions(self, alarm_id: int) -> list[asyncpg.Record]:
+        return await self._fetch(SELECT_TRANSITIONS, alarm_id)
+
+    async def worst_robots(self, n: int) -> tuple[list[asyncpg.Record], list[asyncpg.Record]]:
+        """The n lowest batteries and the n hottest CPUs among active robots."""
+        return await self._fetch(SELECT_LOWEST_BATTERIES, n), await self._fetch(SELECT_HOTTEST, n)
 
     async def command(self, command_id: str) -> asyncpg.Record | None:
         return await self._fetchrow(SELECT_COMMAND, command_id)
@@ -215,6 +272,14 @@ class Reads:
             return await self._fetchval(SELECT_CHECKPOINT, READ_TABLES_PROJECTION) or 0
         except asyncpg.UndefinedTableError:
             return 0
+
+    async def api_token(self, digest: str) -> tuple[str, str, str] | None:
+        """(name, role, digest) of the unrevoked token with this SHA-256, if any."""
+        try:
+            row = await self._fetchrow(SELECT_API_TOKEN, digest)
+        except asyncpg.UndefinedTableError:  # the projector has not migrated yet: no tokens
+            return None
+        return (row["name"], row["role"], row["token_sha256"]) if row is not None else None
 
     async def ping(self) -> None:
         await self._fetchval("SELECT 1")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import nats.errors
 from nats.js import JetStreamContext
@@ -70,12 +71,12 @@ class RobotWrites:
     def connected(self) -> bool:
         return self._js is not None and self._is_connected()
 
-    async def register(self, robot: RobotCreate) -> WriteResult:
+    async def register(self, robot: RobotCreate, actor: dict[str, Any]) -> WriteResult:
         # Robots auto-registered from telemetry have a row but no robot_registered event,
         # so the table is checked as well as the subject.
         if await self._reads.robot_exists(robot.robot_id):
             raise AlreadyExists("Robot already exists")
-        payload = kinds.RobotRegisteredV1(**robot.model_dump())
+        payload = kinds.RobotRegisteredV1(**robot.model_dump(), actor=actor)
         try:
             # Expected last subject sequence 0: of two concurrent creates, JetStream takes one.
             return await self._append(
@@ -86,16 +87,21 @@ class RobotWrites:
                 raise AlreadyExists("Robot already exists") from None
             raise
 
-    async def update(self, robot_id: str, update: RobotUpdate) -> WriteResult:
+    async def update(self, robot_id: str, update: RobotUpdate, actor: dict[str, Any]) -> WriteResult:
         await self._require(robot_id)
         changes = update.model_dump(mode="json", exclude_none=True)  # null: unchanged
-        payload = kinds.RobotUpdatedV1(robot_id=robot_id, changes=changes)
+        payload = kinds.RobotUpdatedV1(robot_id=robot_id, changes=changes, actor=actor)
         return await self._append(EventType.ROBOT_UPDATED, robot_id, payload)
 
-    async def deactivate(self, robot_id: str) -> WriteResult:
+    async def deactivate(self, robot_id: str, actor: dict[str, Any]) -> WriteResult:
         await self._require(robot_id)
-        payload = kinds.RobotDeactivatedV1(robot_id=robot_id)
+        payload = kinds.RobotDeactivatedV1(robot_id=robot_id, actor=actor)
         return await self._append(EventType.ROBOT_DEACTIVATED, robot_id, payload)
+
+    async def acknowledge_alarm(self, robot_id: str, alarm_id: int, actor: dict[str, Any]) -> WriteResult:
+        """On the alarm's robot's subject, so it folds in that robot's order."""
+        payload = kinds.AlarmAcknowledgedV1(robot_id=robot_id, alarm_id=alarm_id, actor=kinds.Actor(**actor))
+        return await self._append(EventType.ALARM_ACKNOWLEDGED, robot_id, payload)
 
     async def append(self, event_type: EventType, robot_id: str, payload: kinds.Payload) -> WriteResult:
         """Any other write (commands.py): one event, then the bounded wait for the projector."""

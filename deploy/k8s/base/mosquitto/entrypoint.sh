@@ -1,7 +1,12 @@
 #!/bin/sh
-# Start Mosquitto from the read-only base config, adding password authentication when
-# MQTT_USERNAME and MQTT_PASSWORD are both set (the same variables ingest reads), so
-# the secret lives only in the environment (.env), never in a committed file.
+# Start Mosquitto from the read-only base config, in one of three modes:
+# - MOSQUITTO_PASSWORD_FILE names a password file (per-robot credentials and ingest's, made
+#   with `tonypi mqtt add-robot` / `add-user`): no anonymous access, and the shipped ACL
+#   (acl beside this script, or MOSQUITTO_ACL_FILE) binds each robot to its own topics.
+#   The production configuration (docs/security.md).
+# - MQTT_USERNAME and MQTT_PASSWORD both set (the same variables ingest reads): one shared
+#   user, no per-robot identity; the secret lives only in the environment (.env).
+# - neither: anonymous access, for a trusted network only.
 #
 # MOSQUITTO_BASE_CONF and MOSQUITTO_RUN_DIR default to the container's paths; the
 # deploy tests point them at a temp dir to run this very script against a real broker.
@@ -15,7 +20,20 @@ mkdir -p "$run_dir"
 chmod 0700 "$run_dir"
 cp "$base_conf" "$conf"
 
-if [ -n "${MQTT_USERNAME:-}" ] && [ -n "${MQTT_PASSWORD:-}" ]; then
+if [ -n "${MOSQUITTO_PASSWORD_FILE:-}" ]; then
+    acl_src=${MOSQUITTO_ACL_FILE:-$(dirname "$0")/acl}
+    if [ ! -s "$MOSQUITTO_PASSWORD_FILE" ] || [ ! -s "$acl_src" ]; then
+        echo "mosquitto: MOSQUITTO_PASSWORD_FILE ($MOSQUITTO_PASSWORD_FILE) and the ACL ($acl_src) must exist and not be empty" >&2
+        exit 2
+    fi
+    # Copies the broker (after dropping root) can read, never written back to the secret.
+    (umask 077 && cp "$MOSQUITTO_PASSWORD_FILE" "$run_dir/passwd" && cp "$acl_src" "$run_dir/acl")
+    if [ "$(id -u)" = 0 ] && id mosquitto >/dev/null 2>&1; then
+        chown -R mosquitto "$run_dir"
+    fi
+    printf '\nallow_anonymous false\npassword_file %s\nacl_file %s\n' "$run_dir/passwd" "$run_dir/acl" >> "$conf"
+    echo "mosquitto: per-client credentials and ACL on ($(wc -l < "$run_dir/passwd") users)"
+elif [ -n "${MQTT_USERNAME:-}" ] && [ -n "${MQTT_PASSWORD:-}" ]; then
     passwd_file="$run_dir/passwd"
     rm -f "$passwd_file"
     (umask 077 && touch "$passwd_file")

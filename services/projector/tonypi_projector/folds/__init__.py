@@ -1,20 +1,33 @@
 """Folding one event into one robot's state: pure, no I/O.
 
 `fold_event(state, seq, event, items)` returns the robot's new state and the rows the
-event wrote. Handlers are registered as data, by event type.
+event wrote. Handlers are registered as data, by event type. Alarm rules run after the
+event's own fold (`ALARM_RULES`); clock ticks fold into every robot a batch holds
+(`fold_tick`, `TICK_FOLDS`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 
 from tonypi_events import EventEnvelope, EventType, decode_payload
 
 from ..rows import evolve
-from .context import LOG_IDS_PER_EVENT, FoldContext, ItemCatalogue, Outcome, RobotState
+from .alarms import ALARM_API_FOLDS, alarm_rules
+from .clock import TICK_FOLDS
+from .context import (
+    ALARM_IDS_PER_EVENT,
+    LOG_IDS_PER_EVENT,
+    FoldContext,
+    ItemCatalogue,
+    Outcome,
+    RobotState,
+    alarm_ids,
+)
 from .jobs import JOB_FOLDS
 from .logs import COMMAND_FOLDS, ROBOT_LOG_FOLDS, on_ingest_rejected
 from .robots import API_FOLDS, ROBOT_MESSAGE_FOLDS, auto_register, seen
+from .tokens import TOKEN_FOLDS
 
 Fold = Callable[[FoldContext, RobotState, object], RobotState]
 
@@ -23,16 +36,36 @@ ROBOT_FOLDS: dict[EventType, Fold] = {**ROBOT_MESSAGE_FOLDS, **JOB_FOLDS, **ROBO
 # Everything else: operator writes, and ingest's rejections (which register no robot).
 OTHER_FOLDS: dict[EventType, Fold] = {
     **API_FOLDS,
+    **TOKEN_FOLDS,
+    **ALARM_API_FOLDS,
     **COMMAND_FOLDS,
     EventType.INGEST_REJECTED: on_ingest_rejected,
 }
+# The clock is folded by `fold_tick`, into every robot at once.
+CLOCK_EVENTS = frozenset({EventType.CLOCK_TICK})
+# After the event's own fold: the alarms it moves.
+ALARM_RULES: dict[EventType, Fold] = alarm_rules(set(ROBOT_FOLDS))
 
-assert set(ROBOT_FOLDS) | set(OTHER_FOLDS) == set(EventType), "every event type needs a fold"
+assert set(ROBOT_FOLDS) | set(OTHER_FOLDS) | CLOCK_EVENTS == set(EventType), "every event type needs a fold"
+
+
+def _outcome(ctx: FoldContext, state: RobotState) -> Outcome:
+    return Outcome(
+        state=state,
+        jobs=tuple(sorted(ctx.jobs, key=lambda j: j.id)),
+        logs=tuple(ctx.logs),
+        tokens=tuple(ctx.tokens),
+        notes=tuple(ctx.notes),
+        alarms=tuple(ctx.alarms),
+        transitions=tuple(ctx.transitions),
+    )
 
 
 def fold_event(state: RobotState, seq: int, event: EventEnvelope, items: ItemCatalogue) -> Outcome:
     """Raises for an event that cannot be applied (unknown version, invalid payload, a bug):
     the caller dead-letters it and `state` is unchanged."""
+    if event.event_type in CLOCK_EVENTS:
+        raise ValueError("clock ticks fold into every robot: fold_tick, not fold_event")
     payload = decode_payload(event)
     ctx = FoldContext(seq=seq, event=event, items=items)
     fold = ROBOT_FOLDS.get(event.event_type)
@@ -45,12 +78,35 @@ def fold_event(state: RobotState, seq: int, event: EventEnvelope, items: ItemCat
     else:
         fold = OTHER_FOLDS[event.event_type]
     state = fold(ctx, state, payload)
-    return Outcome(
-        state=state,
-        jobs=tuple(sorted(ctx.jobs, key=lambda j: j.id)),
-        logs=tuple(ctx.logs),
-        notes=tuple(ctx.notes),
-    )
+    rule = ALARM_RULES.get(event.event_type)
+    if rule is not None:
+        state = rule(ctx, state, payload)
+    return _outcome(ctx, state)
 
 
-__all__ = ["LOG_IDS_PER_EVENT", "ItemCatalogue", "Outcome", "RobotState", "fold_event"]
+def fold_tick(
+    states: Iterable[tuple[str, RobotState]], seq: int, event: EventEnvelope, items: ItemCatalogue
+) -> Iterator[tuple[str, RobotState, Outcome]]:
+    """A clock tick folded into each robot, in robot-id order (so alarm ids are the same
+    however the stream was cut into batches). Yields only the robots it changed."""
+    tick = decode_payload(event)
+    ids = alarm_ids(seq)  # one id sequence for the whole event
+    for robot_id, state in sorted(states, key=lambda item: item[0]):
+        ctx = FoldContext(seq=seq, event=event, items=items, ids=ids, for_robot=robot_id)
+        new = state
+        for fold in TICK_FOLDS:
+            new = fold(ctx, new, tick)
+        if new is not state:
+            yield robot_id, state, _outcome(ctx, new)
+
+
+__all__ = [
+    "ALARM_IDS_PER_EVENT",
+    "CLOCK_EVENTS",
+    "LOG_IDS_PER_EVENT",
+    "ItemCatalogue",
+    "Outcome",
+    "RobotState",
+    "fold_event",
+    "fold_tick",
+]

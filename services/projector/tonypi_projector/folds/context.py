@@ -2,28 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import itertools
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from tonypi_events import EventEnvelope
 
-from ..rows import Job, JsonObject, LogEntry, Robot
+from ..rows import Alarm, AlarmTransition, Job, JsonObject, LogEntry, Robot, TokenChange
 
 # system_logs ids are sequence * LOG_IDS_PER_EVENT + n: an event writes at most this many lines.
 LOG_IDS_PER_EVENT = 16
+# alarm and alarm_transitions ids are sequence * ALARM_IDS_PER_EVENT + n: one clock tick may
+# raise an offline alarm for every robot of the fleet at once.
+ALARM_IDS_PER_EVENT = 1 << 20
 
 ItemCatalogue = Mapping[str, JsonObject]
 
 
 @dataclass(frozen=True)
 class RobotState:
-    """All a fold needs to know about one robot: its row, its active job if any, and its
-    most recent ended job (what a repeated ending or a counter running on refers to)."""
+    """All a fold needs to know about one robot: its row, its active job if any, its
+    most recent ended job (what a repeated ending or a counter running on refers to), and
+    its open alarms."""
 
     robot: Robot | None = None
     job: Job | None = None
+    alarms: Mapping[str, Alarm] = field(default_factory=dict)  # the open ones, by kind
     last_job: Job | None = None
 
 
@@ -32,6 +38,9 @@ class Outcome:
     state: RobotState
     jobs: tuple[Job, ...] = ()  # job rows this event wrote, in id order (ended before started)
     logs: tuple[LogEntry, ...] = ()
+    tokens: tuple[TokenChange, ...] = ()
+    alarms: tuple[Alarm, ...] = ()  # alarm rows this event wrote
+    transitions: tuple[AlarmTransition, ...] = ()
     notes: tuple[str, ...] = ()  # why a message changed nothing it might have (counted)
 
 
@@ -46,6 +55,13 @@ class FoldContext:
     items: ItemCatalogue
     jobs: list[Job] = field(default_factory=list)
     logs: list[LogEntry] = field(default_factory=list)
+    tokens: list[TokenChange] = field(default_factory=list)
+    alarms: list[Alarm] = field(default_factory=list)
+    transitions: list[AlarmTransition] = field(default_factory=list)
+    # Alarm and transition ids of this event; shared by every robot one clock tick folds.
+    ids: Iterator[int] | None = None
+    # The robot being folded, when it is not the event's (a clock tick folds into every robot).
+    for_robot: str | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -55,7 +71,7 @@ class FoldContext:
 
     @property
     def robot_id(self) -> str:
-        return self.event.robot_id
+        return self.for_robot or self.event.robot_id
 
     def log(
         self,
@@ -82,6 +98,18 @@ class FoldContext:
             )
         )
 
+    def next_alarm_id(self) -> int:
+        if self.ids is None:
+            self.ids = alarm_ids(self.seq)
+        n = next(self.ids)
+        if n >= (self.seq + 1) * ALARM_IDS_PER_EVENT:
+            raise RuntimeError(f"event {self.seq} wrote more than {ALARM_IDS_PER_EVENT} alarm rows")
+        return n
+
+    def wrote_alarm(self, alarm: Alarm, transition: AlarmTransition) -> None:
+        self.alarms = [a for a in self.alarms if a.id != alarm.id] + [alarm]
+        self.transitions.append(transition)
+
     def note(self, reason: str) -> None:
         """The message was recognised and deliberately changed nothing (a repeat, an echo):
         counted by reason (`tonypi_projector_messages_without_effect_total`), never logged."""
@@ -89,6 +117,10 @@ class FoldContext:
 
     def wrote_job(self, job: Job) -> None:
         self.jobs = [j for j in self.jobs if j.id != job.id] + [job]
+
+
+def alarm_ids(seq: int) -> Iterator[int]:
+    return itertools.count(seq * ALARM_IDS_PER_EVENT)
 
 
 def iso(value: datetime) -> str:

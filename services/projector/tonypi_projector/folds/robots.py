@@ -62,6 +62,7 @@ def auto_register(ctx: FoldContext, state: RobotState, status: str = "online") -
         created_at=ctx.at,
         updated_at=ctx.at,
         last_seen=ctx.at,
+        online=status != "offline",
     )
     ctx.log(
         "INFO",
@@ -73,8 +74,9 @@ def auto_register(ctx: FoldContext, state: RobotState, status: str = "online") -
 
 
 def seen(ctx: FoldContext, robot: Robot) -> Robot:
+    """Heard from: last_seen moves on, and the robot is online unless it said it is not."""
     last_seen = ctx.at if robot.last_seen is None else max(robot.last_seen, ctx.at)
-    return evolve(robot, last_seen=last_seen, updated_at=ctx.at)
+    return evolve(robot, last_seen=last_seen, updated_at=ctx.at, online=robot.status != "offline")
 
 
 def on_status(ctx: FoldContext, state: RobotState, payload: kinds.StatusV1) -> RobotState:
@@ -88,7 +90,7 @@ def on_status(ctx: FoldContext, state: RobotState, payload: kinds.StatusV1) -> R
         ctx.log(
             level, "status", f"Robot {robot.robot_id} is now {payload.status} (was {robot.status})", details
         )
-        robot = evolve(robot, status=payload.status)
+        robot = evolve(robot, status=payload.status, online=payload.status != "offline")
     info = payload.system_info.model_dump(exclude_none=True) if payload.system_info else {}
     info.update(_robot_part(payload, ctx, exclude=frozenset({"status", "system_info"})))
     return evolve(state, robot=_with_telemetry(robot, "system_info", info))
@@ -149,6 +151,11 @@ def on_servos(ctx: FoldContext, state: RobotState, payload: kinds.ServosV1) -> R
 # --- operator writes through the API (REST.md) -----------------------------------------
 
 
+def _by(payload: kinds.RobotRegisteredV1 | kinds.RobotUpdatedV1 | kinds.RobotDeactivatedV1) -> dict[str, Any]:
+    """Who made the write, for the api log line's details (absent in pre-auth events)."""
+    return {"actor": payload.actor.model_dump(exclude_none=True)} if payload.actor is not None else {}
+
+
 def on_registered(ctx: FoldContext, state: RobotState, payload: kinds.RobotRegisteredV1) -> RobotState:
     """POST /robots. If the robot already exists (it reported and was auto-registered before
     the API's event landed), the operator's configuration is applied to that row: the
@@ -168,14 +175,19 @@ def on_registered(ctx: FoldContext, state: RobotState, payload: kinds.RobotRegis
     else:
         robot = evolve(state.robot, updated_at=ctx.at, is_active=True, **config)
         details["already_known"] = True
-    ctx.log("INFO", "api", f"Robot created: {ctx.robot_id}", details)
+    ctx.log("INFO", "api", f"Robot created: {ctx.robot_id}", {**details, **_by(payload)})
     return evolve(state, robot=robot)
 
 
 def on_updated(ctx: FoldContext, state: RobotState, payload: kinds.RobotUpdatedV1) -> RobotState:
     """PUT /robots/{id}: only the fields sent change; the log line carries them in details."""
     if state.robot is None:
-        ctx.log("WARNING", "api", f"Robot update ignored: {ctx.robot_id} is not registered", payload.changes)
+        ctx.log(
+            "WARNING",
+            "api",
+            f"Robot update ignored: {ctx.robot_id} is not registered",
+            {**payload.changes, **_by(payload)},
+        )
         return state
     changes = {
         k: (float(v) if k in _FLOAT_FIELDS and v is not None else v)
@@ -183,16 +195,20 @@ def on_updated(ctx: FoldContext, state: RobotState, payload: kinds.RobotUpdatedV
         if k in UPDATABLE
     }
     robot = evolve(state.robot, updated_at=ctx.at, **changes)
-    ctx.log("INFO", "api", f"Robot updated: {ctx.robot_id}", changes)
+    if robot.status == "offline":  # an operator's "offline" is taken at its word, as a robot's is
+        robot = evolve(robot, online=False)
+    ctx.log("INFO", "api", f"Robot updated: {ctx.robot_id}", {**changes, **_by(payload)})
     return evolve(state, robot=robot)
 
 
 def on_deactivated(ctx: FoldContext, state: RobotState, payload: kinds.RobotDeactivatedV1) -> RobotState:
     """DELETE /robots/{id}: a soft delete. The robot stays inactive when it reports again."""
     if state.robot is None:
-        ctx.log("WARNING", "api", f"Robot delete ignored: {ctx.robot_id} is not registered")
+        ctx.log(
+            "WARNING", "api", f"Robot delete ignored: {ctx.robot_id} is not registered", _by(payload) or None
+        )
         return state
-    ctx.log("INFO", "api", f"Robot deleted: {ctx.robot_id}")
+    ctx.log("INFO", "api", f"Robot deleted: {ctx.robot_id}", _by(payload) or None)
     return evolve(state, robot=evolve(state.robot, is_active=False, updated_at=ctx.at))
 
 

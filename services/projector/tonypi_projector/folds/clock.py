@@ -1,0 +1,40 @@
+"""Folds of the stream's clock (`clock_tick`): time passing, for robots that say nothing.
+
+A tick is folded into every robot the batch holds (the store adds those a tick may change:
+`store.TICK_CANDIDATES`). Each fold in `TICK_FOLDS` is pure: it reads the tick's time
+(`ctx.at`, the envelope's `received_at`) and its payload, never the wall clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from tonypi_events import kinds
+
+from ..rows import evolve
+from .alarms import went_silent
+from .context import FoldContext, RobotState
+
+TickFold = Callable[[FoldContext, RobotState, kinds.ClockTickV1], RobotState]
+
+
+def offline_cutoff(at: datetime, tick: kinds.ClockTickV1) -> datetime:
+    """Robots last heard at or before this instant are silent at the tick's time."""
+    return at - timedelta(seconds=tick.offline_after_s)
+
+
+def on_tick_online(ctx: FoldContext, state: RobotState, tick: kinds.ClockTickV1) -> RobotState:
+    """An online robot not heard within the timeout goes offline, and raises `offline`."""
+    robot = state.robot
+    if robot is None or not robot.online:
+        return state
+    if robot.last_seen is not None and robot.last_seen > offline_cutoff(ctx.at, tick):
+        return state
+    state = evolve(state, robot=evolve(robot, online=False))
+    return went_silent(ctx, state, robot.last_seen)
+
+
+# Run in this order for every robot at every tick. Other time-driven folds append here
+# (and add the query finding their candidates to store.TICK_CANDIDATES).
+TICK_FOLDS: list[TickFold] = [on_tick_online]
