@@ -58,7 +58,7 @@ FROM generate_series(1, $2::int) AS i;
 INSERT INTO alarms (id, robot_id, kind, severity, state, message, raised_at, updated_at, value, threshold)
 SELECT i, 'robot_' || i, (ARRAY['battery', 'temperature', 'offline'])[i % 3 + 1],
        (ARRAY['warning', 'critical'])[i % 2 + 1], 'open', 'bench alarm ' || i, now(), now(), 5, 10
-FROM generate_series(1, $3::int) AS i;
+FROM generate_series(1, $1::int) AS i;
 
 INSERT INTO projection_counters (name, value)
 SELECT name, value FROM (

@@ -31,6 +31,9 @@ DEPENDENCIES = {
     "PostgreSQL": ("TEST_PG_ADMIN_URL", PG_ADMIN_URL),
 }
 CONNECT_TIMEOUT = 2.0
+# `make test` on a machine without Mosquitto runs the embedded amqtt (tonypi with-deps):
+# the few tests of what only Mosquitto does are skipped there, each saying what.
+EMBEDDED_AMQTT = os.environ.get("TEST_MQTT_BROKER") == "amqtt"
 # Fixtures that reach a broker or the database: a `unit` test may request none of them.
 BROKER_FIXTURES = frozenset({"nats_client", "js", "database_url", "mqtt_prefix", "service_env"})
 _unreachable: dict[str, str | None] = {}

@@ -4,10 +4,10 @@ still exactly one event."""
 from __future__ import annotations
 
 import asyncio
-import os
 
 import pytest
 
+from tests.conftest import EMBEDDED_AMQTT
 from tests.support.ports import free_port
 from tests.support.processes import ServiceProcess
 
@@ -17,7 +17,7 @@ from .test_process import received_total
 COUNT = 300
 
 pytestmark = pytest.mark.skipif(
-    os.environ.get("TEST_MQTT_BROKER") == "amqtt",
+    EMBEDDED_AMQTT,
     reason="the embedded amqtt has no shared subscriptions (make test on a machine without Mosquitto)",
 )
 
