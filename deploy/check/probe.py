@@ -2,13 +2,15 @@
 stack's network namespace, it acts as one robot and as an operator, and checks that what
 the robot sent came out of the containers.
 
-1. waits (deadline) until ingest, projector and query answer /readyz;
+1. waits (deadline) until every ingest replica, the projector and query answer /readyz;
 2. publishes, as robot `check_<random>`, a status, a battery and a location message (the
    robots' MQTT contract, docs/contract/MQTT.md), and one message that must be refused
    (a battery reading nobody can be attributed to);
 3. waits until the API shows the robot online with that battery and location;
-4. reads /metrics of the three services: ingest counted the messages and the refusal,
-   the projector applied the events and holds the active lock, query counted the reads.
+4. reads /metrics of the services: the ingest replicas (summed: their shared subscription
+   gives each message to one of them) published the events and counted the refusal, and
+   each is connected to MQTT and NATS; the projector applied the events and holds the
+   active lock; query counted the reads.
 
 Standard library plus paho-mqtt and prometheus_client (already in the project's venv), and
 `tonypi_cli.token` for the API token the operator part needs;
@@ -150,14 +152,25 @@ def publish_robot(mqtt_host: str, mqtt_port: int, robot_id: str) -> None:
         client.disconnect()
 
 
+def ingest_metrics(bases: list[str]) -> dict:
+    """The ingest replicas' samples, summed per series."""
+    summed: dict = {}
+    for base in bases:
+        for key, value in metrics(base).items():
+            summed[key] = summed.get(key, 0.0) + value
+    return summed
+
+
 def check(args: argparse.Namespace) -> None:
-    ingest, projector, query = (f"http://127.0.0.1:{port}" for port in args.ports)
-    for name, base in (("ingest", ingest), ("projector", projector), ("query", query)):
+    ingests = [f"http://127.0.0.1:{port}" for port in args.ingest_ports]
+    projector, query = f"http://127.0.0.1:{args.projector_port}", f"http://127.0.0.1:{args.query_port}"
+    services = [(f"ingest :{port}", base) for port, base in zip(args.ingest_ports, ingests, strict=True)]
+    for name, base in [*services, ("projector", projector), ("query", query)]:
         started = time.monotonic()
         wait_for(f"{name} {base}/readyz", ready(base), args.ready_timeout)
         print(f"probe: {name} ready ({time.monotonic() - started:.1f} s)")
 
-    ingest_before = metrics(ingest)
+    ingest_before = ingest_metrics(ingests)
     robot_id = f"check_{secrets.token_hex(4)}"
     TOKEN["value"] = make_api_token()
     publish_robot("127.0.0.1", args.mqtt_port, robot_id)
@@ -185,7 +198,7 @@ def check(args: argparse.Namespace) -> None:
     if status != 200 or robot_id not in {r["robot_id"] for r in json.loads(body)}:
         raise CheckFailed(f"GET {API}/robots ({status}) does not list {robot_id}")
 
-    ingest_after = metrics(ingest)
+    ingest_after = ingest_metrics(ingests)
     for kind in ("status", "battery", "location"):
         grew = total(ingest_after, "tonypi_ingest_events_published_total", kind=kind) - total(
             ingest_before, "tonypi_ingest_events_published_total", kind=kind
@@ -201,11 +214,12 @@ def check(args: argparse.Namespace) -> None:
         raise CheckFailed(
             "ingest /metrics: tonypi_ingest_rejected_total did not count the unattributable message"
         )
+    replicas = len(ingests)
     if (
-        total(ingest_after, "tonypi_ingest_mqtt_connected") != 1
-        or total(ingest_after, "tonypi_ingest_nats_connected") != 1
+        total(ingest_after, "tonypi_ingest_mqtt_connected") != replicas
+        or total(ingest_after, "tonypi_ingest_nats_connected") != replicas
     ):
-        raise CheckFailed("ingest /metrics: not connected to MQTT and NATS")
+        raise CheckFailed(f"ingest /metrics: not all {replicas} replicas connected to MQTT and NATS")
 
     projected = metrics(projector)
     if total(projected, "tonypi_projector_active") != 1:
@@ -217,7 +231,7 @@ def check(args: argparse.Namespace) -> None:
     if total(queried, "tonypi_query_requests_total", status="200") < 1:
         raise CheckFailed("query /metrics: no answered request counted")
     print(
-        "probe: /metrics: ingest published status, battery, location and refused 1; "
+        f"probe: /metrics: {replicas} ingest replicas published status, battery, location, refused 1; "
         f"projector active, {total(projected, 'tonypi_projector_events_applied_total'):.0f} events applied; "
         f"query counted {total(queried, 'tonypi_query_requests_total'):.0f} requests"
     )
@@ -226,9 +240,9 @@ def check(args: argparse.Namespace) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mqtt-port", type=int, default=1883)
-    parser.add_argument(
-        "--ports", type=int, nargs=3, default=(9101, 9102, 8000), metavar=("INGEST", "PROJECTOR", "QUERY")
-    )
+    parser.add_argument("--ingest-ports", type=int, nargs="+", default=[9101])
+    parser.add_argument("--projector-port", type=int, default=9102)
+    parser.add_argument("--query-port", type=int, default=8000)
     parser.add_argument("--ready-timeout", type=float, default=180.0)
     parser.add_argument("--apply-timeout", type=float, default=60.0)
     try:

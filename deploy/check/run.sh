@@ -19,7 +19,7 @@ CHECK=deploy/check
 NAME=${DEPLOY_CHECK_NAME:-tonypi-check}          # compose project, network namespace, image tag
 PODMAN_COMPOSE=${PODMAN_COMPOSE:-$REPO/.venv/bin/podman-compose}
 PYTHON=${PYTHON:-$REPO/.venv/bin/python}
-SERVICES=(mosquitto nats postgres ingest projector query)
+SERVICES=(mosquitto nats postgres ingest ingest-2 projector query)
 export CONTAINERS_CONF=$REPO/$CHECK/containers.conf
 
 started=$SECONDS
@@ -74,13 +74,18 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# A run that was killed (SIGKILL, machine stop) may have left its stack: remove it first.
-if [ -e "$netns" ]; then
-    say "removing what an earlier run left (network namespace $NAME)"
-    leftover=$(podman ps -aq --filter "label=io.podman.compose.project=$NAME")
-    [ -z "$leftover" ] || podman rm --force --time 5 $leftover >/dev/null
-    podman volume ls -q --filter "label=io.podman.compose.project=$NAME" | xargs -r podman volume rm --force >/dev/null
-    ip netns delete "$NAME"
+# A run that was killed (SIGKILL, machine stop) may have left its stack: containers,
+# volumes, the namespace. Remove what is there first (--depend: compose made the services
+# depend on the brokers, which podman then refuses to remove before them).
+project=(--filter "label=io.podman.compose.project=$NAME")
+leftover=$(podman ps -aq "${project[@]}")
+volumes=$(podman volume ls -q "${project[@]}")
+if [ -n "$leftover$volumes" ] || [ -e "$netns" ]; then
+    say "removing what an earlier run left: $(echo $leftover | wc -w) containers, $(echo $volumes | wc -w) volumes"
+    [ -z "$leftover" ] || podman rm --force --depend --time 5 $leftover >/dev/null 2>&1 || true
+    [ -z "$(podman ps -aq "${project[@]}")" ] || fail "containers of $NAME remain: podman ps -a ${project[*]}"
+    [ -z "$volumes" ] || podman volume rm --force $volumes >/dev/null
+    [ ! -e "$netns" ] || ip netns delete "$NAME"
 fi
 
 step "base image (Debian bookworm with Python 3.11; built once, then cached)"
@@ -129,13 +134,13 @@ compose up --detach --no-build "${SERVICES[@]}" >"$work/up.log" 2>&1 \
     || { cat "$work/up.log" >&2; fail "compose up"; }
 
 step "acting as a robot; checking the API and /metrics"
-(set -a && . "$work/env" && in_netns "$PYTHON" "$CHECK/probe.py") || fail "the stack did not do what a robot and the API expect"
+(set -a && . "$work/env" && in_netns "$PYTHON" "$CHECK/probe.py" --ingest-ports 9101 9103) || fail "the stack did not do what a robot and the API expect"
 
 # Podman 4.3 runs health checks from systemd timers, which this machine lacks, and
 # podman-compose does not wait on them: run each container's check once, by hand. For the
 # TonyPi services that is the image's HEALTHCHECK (kept by --format docker).
 step "health checks (the images' HEALTHCHECK and the compose file's)"
-for service in nats postgres ingest projector query; do
+for service in nats postgres ingest ingest-2 projector query; do
     for container in $(podman ps -q --filter "label=io.podman.compose.project=$NAME" \
         --filter "label=com.docker.compose.service=$service"); do
         health=$(in_netns podman healthcheck run "$container" 2>&1) && health=${health:-healthy} \

@@ -13,15 +13,25 @@ import yaml
 from .conftest import DEPLOY, REPO, run
 
 CHECK = DEPLOY / "check"
-TONYPI = ("ingest", "projector", "query")
+TONYPI = ("ingest", "ingest-2", "projector", "query")
 
 
 class _ComposeLoader(yaml.SafeLoader):
     """Reads the Compose `!reset` / `!override` tags as the plain value they carry."""
 
 
-_ComposeLoader.add_constructor("!reset", lambda loader, node: loader.construct_sequence(node))
-_ComposeLoader.add_constructor("!override", lambda loader, node: loader.construct_sequence(node))
+def _plain(loader: yaml.SafeLoader, node: yaml.Node):
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node)
+    return (
+        loader.construct_sequence(node)
+        if isinstance(node, yaml.SequenceNode)
+        else loader.construct_scalar(node)
+    )
+
+
+_ComposeLoader.add_constructor("!reset", _plain)
+_ComposeLoader.add_constructor("!override", _plain)
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +107,16 @@ def test_the_scripts_parse():
 def test_make_and_ci_run_the_check():
     assert "bash deploy/check/run.sh" in (REPO / "Makefile").read_text()
     assert "make deploy-check" in (REPO / ".ci" / "run").read_text()
+
+
+def test_the_tonypi_services_listen_on_ports_of_their_own(compose, override):
+    """One shared network: two services on one port would fail to start."""
+    ports = {}
+    for name in TONYPI:
+        environment = {
+            **compose["services"][name]["environment"],
+            **override["services"][name].get("environment", {}),
+        }
+        port = next(value for key, value in environment.items() if key.endswith("_PORT"))
+        assert port not in ports, f"{name} and {ports.get(port)} both listen on {port}"
+        ports[port] = name

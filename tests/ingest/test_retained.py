@@ -10,6 +10,8 @@ from tonypi_events import EventType
 from tonypi_ingest import metrics
 from tonypi_ingest.config import load_config
 
+from tests.conftest import EMBEDDED_AMQTT
+
 from .conftest import RunningIngest, stored, wait_stored
 
 RETAINED = [("tonypi/status/ret1", b'{"status": "online"}'), ("tonypi/scan/ret1", b'{"qr": "QR12345"}')]
@@ -35,7 +37,17 @@ async def _ingest_then_marker(ingest_env, mqtt, mqtt_prefix, js, stream_names, p
         await running.stop()
 
 
-@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+MQTT5 = pytest.param(
+    "5",
+    marks=pytest.mark.skipif(
+        EMBEDDED_AMQTT,
+        reason="the embedded amqtt speaks MQTT 3.1.1 only (it refuses an MQTT 5 connect); "
+        "make test on a machine without Mosquitto",
+    ),
+)
+
+
+@pytest.mark.parametrize("protocol", [MQTT5, "3.1.1"])
 async def test_retained_messages_are_not_ingested_on_subscribe_or_restart(
     retained, ingest_env, mqtt, mqtt_prefix, js, stream_names, protocol
 ):
@@ -45,7 +57,12 @@ async def test_retained_messages_are_not_ingested_on_subscribe_or_restart(
     events = [s.event for s in await stored(js, stream_names.events)]
     assert {e.robot_id for e in events} == {"marker"}, [e.source for e in events]
     assert [e.event_type for e in events] == [EventType.STATUS]  # the marker twice is one event
-    if protocol == "3.1.1":  # delivered flagged retained: counted and skipped, each time
+    if protocol == "3.1.1" and EMBEDDED_AMQTT:
+        # amqtt also resends retained messages on every connect, for every filter any
+        # session holds (broker.py, "pre-existing session's subscriptions"): more flagged
+        # deliveries than Mosquitto's, each one skipped all the same.
+        assert metrics.RETAINED_SKIPPED._value.get() - skipped >= 2 * len(RETAINED)
+    elif protocol == "3.1.1":  # delivered flagged retained: counted and skipped, each time
         assert metrics.RETAINED_SKIPPED._value.get() - skipped == 2 * len(RETAINED)
     else:  # retain handling 2: never sent
         assert metrics.RETAINED_SKIPPED._value.get() == skipped

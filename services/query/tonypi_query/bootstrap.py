@@ -32,6 +32,7 @@ from .fleet import refresh_fleet_gauges
 from .keys import CHECKPOINT, FEED, READS, SETTINGS, WRITES
 from .live import FeedHub
 from .middleware import error_middleware, metrics_middleware
+from .oidc import OidcNotConfigured, OidcVerifier
 from .openapi import add_docs_routes, openapi_document
 from .ports import ReadModel, WriteModel
 from .reads import Reads
@@ -184,7 +185,11 @@ def init_app(
     app[SETTINGS] = settings
     app[READS] = reads
     app[WRITES] = writes
-    verifiers: list[CredentialVerifier] = [TokenVerifier(reads.api_token, settings.token_cache_seconds)]
+    # `tpk_…` goes to the token table, a JWT to the identity provider's keys (when configured).
+    verifiers: list[CredentialVerifier] = [
+        TokenVerifier(reads.api_token, settings.token_cache_seconds),
+        OidcVerifier(settings.oidc) if settings.oidc is not None else OidcNotConfigured(),
+    ]
     app[AUTHENTICATOR] = Authenticator(verifiers, reads_open=settings.reads_open)
     if checkpoint is not None:
         app[CHECKPOINT] = checkpoint
@@ -254,6 +259,14 @@ async def serve() -> None:
         log.warning("API_READS=open: endpoints that only read answer WITHOUT a token; writes still need one")
     else:
         log.info("every endpoint needs a bearer token (API_READS=token)")
+    if settings.oidc is not None:
+        log.info(
+            "OIDC: accepting JWTs from issuer %s for audience %s, keys from %s, role from claim %r",
+            settings.oidc.issuer,
+            settings.oidc.audience,
+            settings.oidc.jwks_url,
+            settings.oidc.role_claim,
+        )
     log.info("serving the API at %s/api/robots-db and its docs at %s/docs", base, base)
     await stop.wait()
     log.info("stopping: draining requests")

@@ -23,11 +23,23 @@ TOKEN_CACHE_SECONDS  how long a token check is cached (5, at most 60): a revoked
 SSE_CLIENT_BUFFER    live-feed records one SSE client may have waiting before it is cut off (1000)
 SSE_HEARTBEAT        seconds between heartbeat comments on an idle SSE stream (15)
 SSE_MAX_CLIENTS      concurrent SSE clients this replica serves; more are answered 503 (2000)
+
+OIDC (off unless OIDC_JWKS_URL is set; docs/query.md "OIDC"):
+OIDC_JWKS_URL        the identity provider's JWKS (https; http only on the loopback)
+OIDC_ISSUER          the `iss` every token must carry (required with OIDC_JWKS_URL)
+OIDC_AUDIENCE        the `aud` every token must carry (required with OIDC_JWKS_URL)
+OIDC_ROLE_CLAIM      claim naming the role, a dotted path for nested claims (tonypi_role)
+OIDC_NAME_CLAIM      claim naming the caller in logs and events (sub)
+OIDC_ALGORITHMS      accepted signature algorithms (RS256,ES256); asymmetric ones only
+OIDC_LEEWAY          seconds of clock skew allowed on exp/nbf/iat (30, at most 120)
+OIDC_JWKS_TIMEOUT    seconds one JWKS fetch may take (5, at most 30)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from ipaddress import ip_address
+from urllib.parse import urlsplit
 
 from tonypi_events import StreamNames
 from tonypi_runtime.config import ConfigError, Env, ServiceUrl, env_float, env_int, process_env
@@ -43,6 +55,32 @@ from tonypi_runtime.connections import (
 
 # Where the seed's dashboard ran (its CORS settings); existing deployments keep working.
 SEED_DASHBOARD_ORIGINS = "http://localhost:3001,http://frontend:3000"
+
+
+# Asymmetric algorithms only: with an HMAC one ("HS256") the JWKS's public key would become
+# the shared secret, so anyone could sign; "none" signs nothing.
+OIDC_ALLOWED_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
+MAX_OIDC_LEEWAY = 120.0
+MAX_OIDC_JWKS_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class OidcSettings:
+    """Where JWTs from the site's identity provider are checked (oidc.py)."""
+
+    jwks_url: str
+    issuer: str
+    audience: str
+    role_claim: str = "tonypi_role"
+    name_claim: str = "sub"
+    algorithms: tuple[str, ...] = ("RS256", "ES256")
+    leeway: float = 30.0
+    jwks_timeout: float = 5.0
+    jwks_cache_seconds: float = 300.0  # the key set is fetched again after this long
+    jwks_refetch_seconds: float = 30.0  # an unknown kid refetches at most this often
+    jwks_retry_seconds: float = 5.0  # after a failed fetch, answer 503 this long without trying
 
 
 @dataclass(frozen=True)
@@ -66,6 +104,7 @@ class QuerySettings:
     log_level: str = "INFO"
     reads_open: bool = False
     token_cache_seconds: float = 5.0
+    oidc: OidcSettings | None = None
 
 
 API_READS_MODES = {"token": False, "open": True}
@@ -98,6 +137,81 @@ def _token_cache_seconds(env: Env) -> float:
     return seconds
 
 
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _jwks_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigError(f"OIDC_JWKS_URL={url!r}: must be an https:// URL")
+    if parts.scheme == "http" and not _loopback(parts.hostname):
+        raise ConfigError(
+            f"OIDC_JWKS_URL={url!r}: must be https (over http anyone on the path could swap the keys); "
+            "http only on the loopback"
+        )
+    return url
+
+
+def _algorithms(env: Env) -> tuple[str, ...]:
+    raw = env.get("OIDC_ALGORITHMS", "RS256,ES256")
+    algorithms = tuple(dict.fromkeys(a.strip() for a in raw.split(",") if a.strip()))
+    refused = [a for a in algorithms if a not in OIDC_ALLOWED_ALGORITHMS]
+    if refused or not algorithms:
+        raise ConfigError(
+            f"OIDC_ALGORITHMS={raw!r}: only {', '.join(sorted(OIDC_ALLOWED_ALGORITHMS))}; "
+            "'none' and HS* are refused (an HMAC check would take the public key as its secret)"
+        )
+    return algorithms
+
+
+def _claim_name(env: Env, name: str, default: str) -> str:
+    claim = env.get(name, default).strip()
+    if not claim or len(claim) > 256 or any(not part for part in claim.split(".")):
+        raise ConfigError(f"{name}={claim!r}: a claim name, or a dotted path like realm_access.roles")
+    return claim
+
+
+def _bounded(env: Env, name: str, default: float, minimum: float, maximum: float) -> float:
+    value = env_float(env, name, default, minimum=minimum)
+    if value > maximum:
+        raise ConfigError(f"{name}={value}: at most {maximum:g}")
+    return value
+
+
+def _oidc(env: Env) -> OidcSettings | None:
+    url = env.get("OIDC_JWKS_URL", "").strip()
+    if not url:
+        stray = sorted(k for k, v in env.items() if k.startswith("OIDC_") and v.strip())
+        if stray:
+            raise ConfigError(
+                f"{stray[0]} is set but OIDC_JWKS_URL is not: set it, or unset the OIDC_ settings"
+            )
+        return None
+    required = {}
+    for name in ("OIDC_ISSUER", "OIDC_AUDIENCE"):
+        required[name] = env.get(name, "").strip()
+        if not required[name]:
+            raise ConfigError(
+                f"{name} is required with OIDC_JWKS_URL: tokens are accepted only for this {name[5:].lower()}"
+            )
+    return OidcSettings(
+        jwks_url=_jwks_url(url),
+        issuer=required["OIDC_ISSUER"],
+        audience=required["OIDC_AUDIENCE"],
+        role_claim=_claim_name(env, "OIDC_ROLE_CLAIM", "tonypi_role"),
+        name_claim=_claim_name(env, "OIDC_NAME_CLAIM", "sub"),
+        algorithms=_algorithms(env),
+        leeway=_bounded(env, "OIDC_LEEWAY", 30.0, 0, MAX_OIDC_LEEWAY),
+        jwks_timeout=_bounded(env, "OIDC_JWKS_TIMEOUT", 5.0, 0.1, MAX_OIDC_JWKS_TIMEOUT),
+    )
+
+
 def load_settings(env: Env | None = None) -> QuerySettings:
     env = process_env() if env is None else env
     return QuerySettings(
@@ -120,4 +234,5 @@ def load_settings(env: Env | None = None) -> QuerySettings:
         log_level=log_level(env),
         reads_open=_reads_open(env),
         token_cache_seconds=_token_cache_seconds(env),
+        oidc=_oidc(env),
     )

@@ -33,6 +33,11 @@ AUTH_REFUSED = Counter(
     "Requests refused 401 or 403, by status and reason",
     ["status", "reason"],
 )
+OIDC_VERIFIED = Counter("tonypi_query_oidc_verified_total", "JWTs from the identity provider accepted")
+OIDC_JWKS_FAILURES = Counter(
+    "tonypi_query_oidc_jwks_failures_total",
+    "JWKS fetches that failed (unreachable, timeout, not a key set): OIDC tokens answered 503",
+)
 # Bounded labels: kind and severity take a handful of values each (docs/alarms.md).
 ALARMS_ACTIVE = Gauge("tonypi_alarms_active", "Open alarms, by kind and severity", ["kind", "severity"])
 # Bounded series: only the FLEET_GAUGE_TOP worst robots carry a robot_id label at a time.
