@@ -4,6 +4,7 @@ PyJWT as an identity provider signs them."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -74,12 +75,13 @@ def hmac_with_public_key(key: Key, body: dict[str, Any]) -> str:
 
 
 class JwksServer:
-    """Serves {"keys": [...]} at /jwks on 127.0.0.1; counts fetches; can answer 500."""
+    """Serves {"keys": [...]} at /jwks on 127.0.0.1; counts fetches; can answer 500 or hang."""
 
     def __init__(self, keys: list[Key]) -> None:
         self.keys = keys
         self.fetches = 0
         self.broken = False
+        self.delay = 0.0  # seconds before answering: a provider that hangs
         self.port = free_port()
         self._runner: web.AppRunner | None = None
 
@@ -89,6 +91,8 @@ class JwksServer:
 
     async def _jwks(self, _request: web.Request) -> web.Response:
         self.fetches += 1
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.broken:
             return web.Response(status=500, text="down")
         return web.json_response({"keys": [k.jwk for k in self.keys]})

@@ -142,6 +142,20 @@ async def test_a_jwks_that_is_down_answers_503_never_500_never_accepted(query_en
         await client.close()
 
 
+async def test_a_jwks_that_hangs_answers_503_within_the_timeout(query_env, projector, idp):
+    idp.delay = 10.0
+    token = sign(idp.keys[0], claims("viewer"))
+    client = await _serve({**query_env, **oidc_env(idp.url, OIDC_JWKS_TIMEOUT="0.5")}, anonymous=True)
+    try:
+        started = time.monotonic()
+        await _refused(await client.get(f"{API}/robots", headers=bearer(token)), 503, "could not be fetched")
+        assert time.monotonic() - started < 5, "the request waited past OIDC_JWKS_TIMEOUT"
+        # The app still answers everything else meanwhile (the fetch never ran on the loop).
+        assert (await client.get("/livez")).status == 200
+    finally:
+        await client.close()
+
+
 async def test_a_role_from_a_nested_list_claim(query_env, projector, idp):
     env = {**query_env, **oidc_env(idp.url, OIDC_ROLE_CLAIM="realm_access.roles", OIDC_NAME_CLAIM="email")}
     client = await _serve(env, anonymous=True)
