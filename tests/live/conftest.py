@@ -64,5 +64,17 @@ class SseReader:
             key, _, value = text.partition(": ")
             fields[key] = value
 
+    async def heartbeat(self, timeout: float = 20.0) -> None:
+        """Read the next line of an idle stream, which must be a heartbeat comment, within
+        `timeout` (heartbeats are counted as they are read, not as the server sends them)."""
+        text = ""
+        while text == "":  # the blank line that ends the record or comment before it
+            line = await asyncio.wait_for(self.response.content.readline(), timeout)
+            if not line:
+                raise EOFError("stream ended")
+            text = line.decode().rstrip("\n")
+        assert text.startswith(":"), f"an idle stream sent {text!r}, not a heartbeat"
+        self.heartbeats += 1
+
     async def take(self, count: int, timeout: float = 20.0) -> list[Record]:
         return [await self.next(timeout) for _ in range(count)]
