@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -109,6 +110,11 @@ class _Where:
             placeholders.append(f"${len(self.args)}")
         self.clauses.append(template.format(*placeholders))
 
+    def add_if_set(self, template: str, value: Any, convert: Callable[[Any], Any] | None = None) -> None:
+        """`add(template, value)` unless the filter was left out (None); `convert` the value first."""
+        if value is not None:
+            self.add(template, convert(value) if convert is not None else value)
+
     def sql(self) -> str:
         return f"WHERE {' AND '.join(self.clauses)}" if self.clauses else ""
 
@@ -128,50 +134,33 @@ class _Where:
 
 def logs_sql(query: LogsQuery, cursor: tuple[datetime, int] | None) -> tuple[str, list[Any]]:
     where = _Where()
-    if query.level is not None:
-        where.add("level = {}", query.level.upper())
-    if query.category is not None:
-        where.add("category = {}", query.category)
-    if query.robot_id is not None:
-        where.add("robot_id = {}", query.robot_id)
-    if query.since is not None:
-        where.add("timestamp >= {}", query.since)
-    if query.until is not None:
-        where.add("timestamp < {}", query.until)
-    if query.q is not None:
-        where.add("message ILIKE {}", _like_pattern(query.q))
+    where.add_if_set("level = {}", query.level, str.upper)
+    where.add_if_set("category = {}", query.category)
+    where.add_if_set("robot_id = {}", query.robot_id)
+    where.add_if_set("timestamp >= {}", query.since)
+    where.add_if_set("timestamp < {}", query.until)
+    where.add_if_set("message ILIKE {}", query.q, _like_pattern)
     return where.newest_first(f"SELECT {LOG_COLUMNS} FROM system_logs", "timestamp", cursor, query.limit)
 
 
 def jobs_sql(query: JobsQuery, cursor: tuple[datetime, int] | None) -> tuple[str, list[Any]]:
     where = _Where()
-    if query.robot_id is not None:
-        where.add("robot_id = {}", query.robot_id)
-    if query.status is not None:
-        where.add("status = {}", query.status)
-    if query.since is not None:
-        where.add("start_time >= {}", query.since)
-    if query.until is not None:
-        where.add("start_time < {}", query.until)
+    where.add_if_set("robot_id = {}", query.robot_id)
+    where.add_if_set("status = {}", query.status)
+    where.add_if_set("start_time >= {}", query.since)
+    where.add_if_set("start_time < {}", query.until)
     return where.newest_first(f"SELECT {JOB_COLUMNS} FROM jobs", "start_time", cursor, query.limit)
 
 
 def alarms_sql(query: AlarmsQuery, cursor: tuple[datetime, int] | None) -> tuple[str, list[Any]]:
     where = _Where()
-    if query.robot_id is not None:
-        where.add("robot_id = {}", query.robot_id)
-    if query.kind is not None:
-        where.add("kind = {}", query.kind)
-    if query.severity is not None:
-        where.add("severity = {}", query.severity)
-    if query.state is not None:
-        where.add("state = {}", query.state)
-    if query.acknowledged is not None:
-        where.add("(acknowledged_at IS NOT NULL) = {}", query.acknowledged)
-    if query.since is not None:
-        where.add("raised_at >= {}", query.since)
-    if query.until is not None:
-        where.add("raised_at < {}", query.until)
+    where.add_if_set("robot_id = {}", query.robot_id)
+    where.add_if_set("kind = {}", query.kind)
+    where.add_if_set("severity = {}", query.severity)
+    where.add_if_set("state = {}", query.state)
+    where.add_if_set("(acknowledged_at IS NOT NULL) = {}", query.acknowledged)
+    where.add_if_set("raised_at >= {}", query.since)
+    where.add_if_set("raised_at < {}", query.until)
     return where.newest_first(f"SELECT {ALARM_COLUMNS} FROM alarms", "raised_at", cursor, query.limit)
 
 
