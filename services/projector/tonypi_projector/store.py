@@ -8,7 +8,6 @@ table per batch, so a batch of any size costs a handful of round trips.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from datetime import datetime
 
 import asyncpg
@@ -16,6 +15,7 @@ from tonypi_events.alarms import OPEN
 from tonypi_runtime.postgres import CHECKPOINT_CHANNEL, READ_TABLES_PROJECTION
 from tonypi_runtime.text import escape_text
 
+from . import bulk
 from .batch import BatchChanges, DeadLetter
 from .folds import RobotState
 from .folds.commands import CommandBook
@@ -32,76 +32,6 @@ from .rows import (
     columns,
 )
 
-# PostgreSQL type of every column, in the row dataclasses' field order.
-_TYPES = {
-    "id": "int8",
-    "robot_id": "text",
-    "name": "text",
-    "created_at": "timestamptz",
-    "updated_at": "timestamptz",
-    "description": "text",
-    "location": "text",
-    "status": "text",
-    "battery_threshold_low": "float8",
-    "battery_threshold_critical": "float8",
-    "temp_threshold_warning": "float8",
-    "temp_threshold_critical": "float8",
-    "settings": "json",
-    "last_seen": "timestamptz",
-    "is_active": "bool",
-    "telemetry": "jsonb",
-    "start_time": "timestamptz",
-    "end_time": "timestamptz",
-    "items_total": "int4",
-    "items_done": "int4",
-    "percent_complete": "float8",
-    "last_item": "json",
-    "task_name": "text",
-    "phase": "text",
-    "reason": "text",
-    "robot_start_time": "text",
-    "level": "text",
-    "category": "text",
-    "message": "text",
-    "details": "json",
-    "timestamp": "timestamptz",
-    "token_sha256": "text",
-    "role": "text",
-    "created_by": "json",
-    "revoked_at": "timestamptz",
-    "revoked_by": "json",
-    "online": "bool",
-    "kind": "text",
-    "severity": "text",
-    "raised_at": "timestamptz",
-    "value": "float8",
-    "threshold": "float8",
-    "cleared_at": "timestamptz",
-    "acknowledged_at": "timestamptz",
-    "acknowledged_by": "json",
-    "alarm_id": "int8",
-    "action": "text",
-    "at": "timestamptz",
-    "event_seq": "int8",
-    "command_id": "text",
-    "seq": "int8",
-    "type": "text",
-    "params": "jsonb",
-    "state": "text",  # commands, alarms
-    "wait": "bool",
-    "timeout_s": "float8",
-    "actor": "jsonb",  # commands, alarm_transitions
-    "requested_at": "timestamptz",
-    "deadline": "timestamptz",
-    "sent_at": "timestamptz",
-    "sent_count": "int4",
-    "finished_at": "timestamptz",
-    "response": "jsonb",
-    "engaged": "bool",
-    "changed_at": "timestamptz",
-}
-_JSON = frozenset({"json", "jsonb"})
-
 # A dead letter's text columns hold what the event said, escaped and cut to these lengths,
 # so recording an event can never fail on the event's content (the raw bytes are kept whole).
 DEAD_LETTER_ERROR_CHARS = 2000
@@ -113,62 +43,12 @@ class CheckpointMoved(Exception):
     """Another writer (a replay's swap, a second projector) moved the checkpoint."""
 
 
-def _bulk_insert(table: str, row_type: type, conflict: str | None) -> str:
-    cols = columns(row_type)
-    # JSON travels as text[] (one encode per value, no codec per element) and is cast back.
-    arrays = ", ".join(
-        f"${i}::{'text' if _TYPES[c] in _JSON else _TYPES[c]}[]" for i, c in enumerate(cols, 1)
-    )
-    select = ", ".join(f"t.{c}::{_TYPES[c]}" if _TYPES[c] in _JSON else f"t.{c}" for c in cols)
-    names = ", ".join(cols)
-    sql = f"INSERT INTO {table} ({names}) SELECT {select} FROM unnest({arrays}) AS t({names})"
-    if conflict:
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols if c != conflict)
-        sql += f" ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
-    return sql
-
-
-_UPSERT_ROBOTS = _bulk_insert("robots", Robot, "robot_id")
-_UPSERT_JOBS = _bulk_insert("jobs", Job, "id")
-_INSERT_LOGS = _bulk_insert("system_logs", LogEntry, None)
-_UPSERT_TOKEN = _bulk_insert("api_tokens", ApiToken, "name")
-_REVOKE_TOKEN = (
-    "UPDATE api_tokens SET revoked_at = $2, revoked_by = $3::json WHERE name = $1 AND revoked_at IS NULL"
-)
-_UPSERT_ALARMS = _bulk_insert("alarms", Alarm, "id")
-_INSERT_TRANSITIONS = _bulk_insert("alarm_transitions", AlarmTransition, None)
-_ADD_COUNTERS = (
-    "INSERT INTO projection_counters (name, value) SELECT * FROM unnest($1::text[], $2::int8[]) "
-    "ON CONFLICT (name) DO UPDATE SET value = projection_counters.value + EXCLUDED.value"
-)
-_DROP_ZERO_COUNTERS = "DELETE FROM projection_counters WHERE name = ANY($1::text[]) AND value = 0"
-
 # Robots a clock tick may change, given the batch's latest tick time ($1) and smallest
 # inactivity timeout in seconds ($2). Other time-driven folds add their query here.
 TICK_CANDIDATES: list[str] = [
     "SELECT robot_id FROM robots WHERE online AND (last_seen IS NULL "
     "OR last_seen <= $1::timestamptz - make_interval(secs => $2::float8))",
 ]
-_UPSERT_COMMANDS = _bulk_insert("commands", Command, "command_id")
-_UPSERT_LATCHES = _bulk_insert("emergency_stops", Latch, "robot_id")
-_INSERT_FEED = (
-    "INSERT INTO live_feed (seq, robot_id, event_type, kinds, at, data) "
-    "SELECT t.seq, t.robot_id, t.event_type, string_to_array(t.kinds, ','), t.at, t.data::jsonb "
-    "FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[]) "
-    "AS t(seq, robot_id, event_type, kinds, at, data) ON CONFLICT (seq) DO NOTHING"
-)
-
-
-def _column_arrays(rows: Iterable[object], row_type: type) -> list[list]:
-    cols = columns(row_type)
-    arrays: list[list] = [[] for _ in cols]
-    for row in rows:
-        for array, col in zip(arrays, cols, strict=True):
-            value = getattr(row, col)
-            if _TYPES[col] in _JSON and value is not None:
-                value = json.dumps(value)
-            array.append(value)
-    return arrays
 
 
 async def load_states(conn: asyncpg.Connection, robot_ids: list[str]) -> dict[str, RobotState]:
@@ -270,38 +150,38 @@ async def write_rows(
 ) -> None:
     """The changed rows and the dead letters of a batch (or of one event), no checkpoint."""
     if changes.robots:
-        await conn.execute(_UPSERT_ROBOTS, *_column_arrays(changes.robots.values(), Robot))
+        await conn.execute(bulk.UPSERT_ROBOTS, *bulk.column_arrays(changes.robots.values(), Robot))
     if changes.jobs:
-        await conn.execute(_UPSERT_JOBS, *_column_arrays(changes.sorted_jobs(), Job))
+        await conn.execute(bulk.UPSERT_JOBS, *bulk.column_arrays(changes.sorted_jobs(), Job))
     if changes.logs:
-        await conn.execute(_INSERT_LOGS, *_column_arrays(changes.logs, LogEntry))
+        await conn.execute(bulk.INSERT_LOGS, *bulk.column_arrays(changes.logs, LogEntry))
     for change in changes.tokens:  # rare, and order matters (a revoke after a create)
         if isinstance(change, TokenRevocation):
             by = json.dumps(change.revoked_by) if change.revoked_by is not None else None
-            await conn.execute(_REVOKE_TOKEN, change.name, change.revoked_at, by)
+            await conn.execute(bulk.REVOKE_TOKEN, change.name, change.revoked_at, by)
         else:
-            await conn.execute(_UPSERT_TOKEN, *_column_arrays([change], ApiToken))
+            await conn.execute(bulk.UPSERT_TOKEN, *bulk.column_arrays([change], ApiToken))
     if changes.alarms:
         # Ascending ids: an alarm cleared (older) is written before the one raised after it,
         # so the one-open-alarm-per-robot-and-kind index never sees two at once.
         alarms = [changes.alarms[i] for i in sorted(changes.alarms)]
-        await conn.execute(_UPSERT_ALARMS, *_column_arrays(alarms, Alarm))
+        await conn.execute(bulk.UPSERT_ALARMS, *bulk.column_arrays(alarms, Alarm))
     if changes.transitions:
-        await conn.execute(_INSERT_TRANSITIONS, *_column_arrays(changes.transitions, AlarmTransition))
+        await conn.execute(bulk.INSERT_TRANSITIONS, *bulk.column_arrays(changes.transitions, AlarmTransition))
     if changes.counters:
         names = sorted(changes.counters)
-        await conn.execute(_ADD_COUNTERS, names, [changes.counters[n] for n in names])
+        await conn.execute(bulk.ADD_COUNTERS, names, [changes.counters[n] for n in names])
         # Absent means 0: a counter back at 0 goes, so live and replayed tables hold the same
         # rows however the stream was cut into batches.
-        await conn.execute(_DROP_ZERO_COUNTERS, names)
+        await conn.execute(bulk.DROP_ZERO_COUNTERS, names)
     if changes.commands:
-        await conn.execute(_UPSERT_COMMANDS, *_column_arrays(changes.commands.values(), Command))
+        await conn.execute(bulk.UPSERT_COMMANDS, *bulk.column_arrays(changes.commands.values(), Command))
     if changes.latches:
-        await conn.execute(_UPSERT_LATCHES, *_column_arrays(changes.latches.values(), Latch))
+        await conn.execute(bulk.UPSERT_LATCHES, *bulk.column_arrays(changes.latches.values(), Latch))
     feed = [f for f in changes.feed if feed_since is None or f.at >= feed_since]
     if feed:
         await conn.execute(
-            _INSERT_FEED,
+            bulk.INSERT_FEED,
             [f.seq for f in feed],
             [f.robot_id for f in feed],
             [f.event_type for f in feed],
