@@ -43,6 +43,7 @@ from e2e_stack import (
     stop_stack,
 )
 from ingest_throughput import cpu_seconds, free_port, start_brokers, wait_http_ok
+from query_server import TOKEN, grant_bench_token
 
 API = "/api/robots-db/events"
 
@@ -61,7 +62,10 @@ class SseClient:
     async def run(self, connected: asyncio.Event | None = None) -> None:
         try:
             reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
-            writer.write(f"GET {API} HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n".encode())
+            writer.write(
+                f"GET {API} HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n"
+                f"Authorization: Bearer {TOKEN}\r\n\r\n".encode()
+            )
             status = await reader.readline()
             if b" 200 " not in status:
                 self.failed = status.decode().strip()
@@ -114,6 +118,7 @@ async def run_scenario(name: str, args, brokers, workdir: Path) -> list[dict]:
     try:
         for n in ("ingest", "projector", "query"):
             await wait_http_ok(f"http://127.0.0.1:{ports[n]}/readyz")
+        await grant_bench_token(private.database_url)  # the SSE clients' viewer token
         if name == "latency":
             results.append(await latency(args, brokers, private, run, ports, procs))
         else:
