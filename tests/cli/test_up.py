@@ -166,8 +166,10 @@ def test_a_newcomers_relative_data_dir_survives_a_second_start(tmp_path):
     }
     robots_url = f"http://127.0.0.1:{query}/api/robots-db/robots"
 
-    def robot_ids() -> set[str]:
-        return {r["robot_id"] for r in get_json(robots_url) or []}
+    def robot_ids(log: Path) -> set[str]:
+        # The development token each start prints on its ready block is what the API takes.
+        found = re.search(r"Token\s+(tpk_\S+)", log.read_text())
+        return {r["robot_id"] for r in get_json(robots_url, found.group(1)) or []} if found else set()
 
     try:
         first = tmp_path / "first.log"
@@ -178,8 +180,10 @@ def test_a_newcomers_relative_data_dir_survives_a_second_start(tmp_path):
             cwd=workdir,
         )
         try:
-            wait_for(lambda: robot_ids() >= {"tonypi_sim01", "tonypi_sim02"}, 120, "robots not listed", first)
-            seen = robot_ids()
+            wait_for(
+                lambda: robot_ids(first) >= {"tonypi_sim01", "tonypi_sim02"}, 120, "robots not listed", first
+            )
+            seen = robot_ids(first)
         finally:
             _until_stopped(up, first)
         assert "WARNING" not in first.read_text(), first.read_text()[-3000:]
@@ -195,7 +199,7 @@ def test_a_newcomers_relative_data_dir_survives_a_second_start(tmp_path):
         )
         try:
             wait_for(lambda: "up: ready" in second.read_text(), 120, "second start not ready", second)
-            assert robot_ids() == seen
+            assert robot_ids(second) == seen
         finally:
             _until_stopped(up, second)
         assert "initdb" not in second.read_text()
