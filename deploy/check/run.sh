@@ -119,7 +119,9 @@ done
 # value for this run, written only to the temporary directory; the rest keep their defaults.
 {
     for variable in $(grep -oE '\$\{[A-Z_][A-Z0-9_]*:\?' docker-compose.yml | tr -d '${:?' | sort -u); do
-        echo "$variable=$(openssl rand -hex 24)"
+        # A letter first: nats-server reads an unquoted `$VAR` in auth.conf as a config token,
+        # so a secret that begins with a digit parses as a number and the server refuses to start.
+        echo "$variable=s$(openssl rand -hex 24)"
     done
     echo "TONYPI_VERSION=$NAME"
     echo "CHECK_STANDINS_IMAGE=$standins"
