@@ -120,6 +120,11 @@ async def _start(
     ]
     await _start_embedded(supervisor, choices, args.ready_timeout, stop)
     service_env = {**env, "PYTHONUNBUFFERED": "1", **{c.dependency.variable: c.value for c in choices}}
+    if any(c.dependency.name == "nats" and c.how == "embedded" for c in choices):
+        # nats-server reserves each stream's max_bytes from 75 % of the free disk: the
+        # production 50 GiB does not fit many a laptop. A development box keeps less.
+        for variable, size in DEV_STREAM_BYTES.items():
+            service_env.setdefault(variable, str(size))
     if any(c.dependency.name == "mqtt" and c.how == "embedded" for c in choices):
         # amqtt speaks MQTT 3.1.1 only: saying so spares ingest its MQTT 5 attempt at start.
         service_env.setdefault("MQTT_PROTOCOL", "3.1.1")
@@ -181,6 +186,8 @@ def _ops_base(service: Service, env: Mapping[str, str]) -> str:
 
 
 DEV_TOKEN_NAME = "dev"
+# The streams' sizes on an embedded nats-server, unless the environment sets them.
+DEV_STREAM_BYTES = {"EVENTS_MAX_BYTES": 1024**3, "DEAD_LETTER_MAX_BYTES": 256 * 1024**2}
 
 
 def where_to_look(env: Mapping[str, str], token: str) -> list[str]:

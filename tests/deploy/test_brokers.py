@@ -20,8 +20,7 @@ from pathlib import Path
 import aiomqtt
 import nats
 import pytest
-from nats.js.errors import APIError
-from tonypi_events import StreamNames, ensure_streams
+from tonypi_events import StreamNames, StreamStorageExceeded, ensure_streams
 
 from tests.support.ports import free_port
 
@@ -235,5 +234,5 @@ async def test_single_node_nats_has_room_for_the_streams(tmp_path):
 
 async def test_a_smaller_store_limit_would_refuse_the_streams(tmp_path):
     """Why max_file_store is set: JetStream reserves every stream's max_bytes up front."""
-    with pytest.raises(APIError, match="insufficient storage"):
+    with pytest.raises(StreamStorageExceeded, match="set EVENTS_MAX_BYTES lower"):
         await create_streams_on(tmp_path, max_file_store="10GB")

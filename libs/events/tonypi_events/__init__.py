@@ -3,7 +3,7 @@
 from .codec import decode, encode, headers_for, mqtt_event_id, new_event_id, parse_robot_timestamp
 from .envelope import API_SOURCE, CLI_SOURCE, FLEET, TOKENS_STREAM_ID, EventEnvelope, EventType, utc_now
 from .schemas import CURRENT_VERSION, SCHEMAS, UnknownSchemaVersion, decode_payload, model_for
-from .stream import StreamNames, ensure_streams
+from .stream import StreamNames, StreamStorageExceeded, ensure_streams
 from .subjects import Subjects, robot_token
 from .topics import ROUTES, TopicRoute, route_for, subscription_filter
 
@@ -18,6 +18,7 @@ __all__ = [
     "EventEnvelope",
     "EventType",
     "StreamNames",
+    "StreamStorageExceeded",
     "Subjects",
     "TopicRoute",
     "UnknownSchemaVersion",

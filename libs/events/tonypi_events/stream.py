@@ -15,12 +15,18 @@ from dataclasses import dataclass
 
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.errors import NotFoundError, ServerError
 
 from .subjects import Subjects
 
 DAY = 24 * 3600
 GIB = 1024**3
+INSUFFICIENT_STORAGE = 10047  # JetStream's err_code when a stream's max_bytes cannot be reserved
+
+
+class StreamStorageExceeded(Exception):
+    """The server cannot reserve a stream's max_bytes: a configuration mismatch between our
+    limits and the server's storage, not an outage, so retrying cannot help."""
 
 
 @dataclass(frozen=True)
@@ -71,16 +77,27 @@ class StreamNames:
         )
 
 
-async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
+async def ensure_stream(js: JetStreamContext, config: StreamConfig, variable: str = "") -> None:
     try:
-        await js.stream_info(config.name)
-    except NotFoundError:
-        await js.add_stream(config)
-    else:
-        await js.update_stream(config)
+        try:
+            await js.stream_info(config.name)
+        except NotFoundError:
+            await js.add_stream(config)
+        else:
+            await js.update_stream(config)
+    except ServerError as exc:
+        if exc.err_code != INSUFFICIENT_STORAGE:
+            raise
+        # nats-server reserves max_bytes up front, from at most 75 % of the free disk
+        # (unless max_file_store says otherwise): say which knob to turn.
+        raise StreamStorageExceeded(
+            f"NATS JetStream cannot reserve {config.max_bytes} bytes for stream {config.name}: "
+            f"set {variable or 'its max_bytes'} lower, or give nats-server more storage "
+            "(jetstream max_file_store, or more free disk)"
+        ) from exc
 
 
 async def ensure_streams(js: JetStreamContext, names: StreamNames) -> None:
     """Create or update both streams. Safe to call from every replica on every start."""
-    await ensure_stream(js, names.events_config())
-    await ensure_stream(js, names.dead_letter_config())
+    await ensure_stream(js, names.events_config(), "EVENTS_MAX_BYTES")
+    await ensure_stream(js, names.dead_letter_config(), "DEAD_LETTER_MAX_BYTES")

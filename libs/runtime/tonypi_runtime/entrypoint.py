@@ -7,6 +7,8 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 
+from tonypi_events import StreamStorageExceeded
+
 from .config import ConfigError
 
 
@@ -31,7 +33,8 @@ async def sleep_unless(stop: asyncio.Event, seconds: float) -> bool:
 
 
 def run_service(name: str, main: Callable[[], Awaitable[None]]) -> None:
-    """Run `main` on uvloop where installed; a ConfigError becomes one line and exit 2."""
+    """Run `main` on uvloop where installed; a ConfigError (or streams the NATS server has no
+    room for) becomes one line and exit 2."""
     try:
         import uvloop
 
@@ -40,7 +43,7 @@ def run_service(name: str, main: Callable[[], Awaitable[None]]) -> None:
         runner = asyncio.run
     try:
         runner(main())
-    except ConfigError as exc:
+    except (ConfigError, StreamStorageExceeded) as exc:
         print(f"{name}: configuration error: {exc}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from tonypi_events import StreamStorageExceeded
 from tonypi_runtime.config import ConfigError, Env, process_env
 from tonypi_runtime.entrypoint import stop_event_on_signals
 from tonypi_runtime.logs import configure_logging
@@ -70,8 +71,15 @@ async def serve(config: IngestConfig, stop: asyncio.Event) -> None:
         config.online_timeout_s,
     )
 
+    unfit: list[StreamStorageExceeded] = []
+
     async def connect_then_deliver() -> None:
-        await link.connect()
+        try:
+            await link.connect()
+        except StreamStorageExceeded as exc:  # retrying cannot help: stop, and say why
+            unfit.append(exc)
+            stop.set()
+            return
         while config.deliver_commands:
             try:
                 # link.nc, not the first client: a client the server closed is replaced (NatsLink).
@@ -102,6 +110,8 @@ async def serve(config: IngestConfig, stop: asyncio.Event) -> None:
         publishing.cancel()
         await link.close()
         await ops.stop()
+    if unfit:
+        raise unfit[0]
     log.info("stopped cleanly")
 
 

@@ -15,7 +15,7 @@ import nats
 import nats.errors
 from nats.aio.client import Client as NatsClient
 from nats.js.errors import Error as JetStreamError
-from tonypi_events import StreamNames, ensure_streams
+from tonypi_events import StreamNames, StreamStorageExceeded, ensure_streams
 from tonypi_runtime.config import ServiceUrl
 from tonypi_runtime.logs import Throttled
 from tonypi_runtime.retry import retry_forever
@@ -24,6 +24,8 @@ from . import metrics
 
 log = logging.getLogger("tonypi_ingest.nats")
 UNREACHABLE = (OSError, asyncio.TimeoutError, nats.errors.Error, JetStreamError)
+# Declaring again while running: a server with no room for the streams is logged, not fatal.
+NOT_DECLARED = (*UNREACHABLE, StreamStorageExceeded)
 
 
 class NatsLink:
@@ -86,7 +88,7 @@ class NatsLink:
         log.warning("stream %s missing; declaring it again", self._streams.events)
         try:
             await asyncio.wait_for(ensure_streams(self.nc.jetstream(), self._streams), 5)
-        except UNREACHABLE as exc:
+        except NOT_DECLARED as exc:
             log.warning("could not declare the streams (%s)", exc)
         await asyncio.sleep(1)  # at most one attempt a second
 
@@ -101,7 +103,7 @@ class NatsLink:
         # A server restarted without its store has lost the streams: declare them again.
         try:
             await asyncio.wait_for(ensure_streams(self.nc.jetstream(), self._streams), 5)
-        except UNREACHABLE as exc:
+        except NOT_DECLARED as exc:
             log.warning("could not re-declare streams after reconnect (%s); publishing anyway", exc)
         self._on_available()
 

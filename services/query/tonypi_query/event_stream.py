@@ -8,7 +8,7 @@ import logging
 
 import nats
 import nats.errors
-from tonypi_events import ensure_streams
+from tonypi_events import StreamStorageExceeded, ensure_streams
 from tonypi_runtime.retry import retry_forever
 
 from .config import QuerySettings
@@ -40,12 +40,16 @@ class EventStreamConnection:
             retry_on=(OSError, asyncio.TimeoutError, nats.errors.Error),
         )
         js = self._nc.jetstream()
-        await retry_forever(
-            lambda: ensure_streams(js, self._settings.streams),
-            "JetStream",
-            log,
-            retry_on=(OSError, asyncio.TimeoutError, nats.errors.Error),
-        )
+        try:
+            await retry_forever(
+                lambda: ensure_streams(js, self._settings.streams),
+                "JetStream",
+                log,
+                retry_on=(OSError, asyncio.TimeoutError, nats.errors.Error),
+            )
+        except StreamStorageExceeded as exc:  # reads go on; writes answer 503 and /readyz says so
+            log.error("writes stay disabled: %s", exc)
+            return
         writes.attach(js, lambda: self.connected)
         log.info("writes enabled: events go to stream %s", self._settings.streams.events)
 
