@@ -76,20 +76,30 @@ async def test_offline_alarm_within_the_documented_bound_then_cleared_when_heard
         seq = await publish(
             js, streams, event(EventType.STATUS, "quiet", {"status": "online"}, at=datetime.now(UTC))
         )
-        spoke = time.monotonic()
         await wait_for_checkpoint(database_url, seq)
 
         async def offline_alarm():
             rows = await fetch(
                 database_url,
-                "SELECT id FROM alarms WHERE robot_id = 'quiet' AND kind = 'offline' AND state = 'open'",
+                "SELECT a.id, a.raised_at, r.last_seen FROM alarms a JOIN robots r USING (robot_id)"
+                " WHERE robot_id = 'quiet' AND kind = 'offline' AND state = 'open'",
             )
-            return rows[0]["id"] if rows else None
+            return rows[0] if rows else None
 
-        alarm_id = await wait_until(offline_alarm, timeout=30, every=0.02)
-        took = time.monotonic() - spoke
-        # docs/alarms.md: at most tick period + timeout + projection lag (here well under a second).
-        assert timeout - 0.2 <= took <= period + timeout + 1.5, f"offline alarm after {took:.2f}s"
+        alarm = await wait_until(offline_alarm, timeout=30, every=0.02)
+        alarm_id = alarm["id"]
+        # docs/alarms.md: raised by the first tick whose bucket starts at or after last_seen +
+        # ONLINE_TIMEOUT: on the stream's clock never before the timeout, and by the first
+        # tick that could see it (one period later unless a tick was missed). The projection
+        # lag on top is a speed, measured in bench/, not here.
+        info = await js.stream_info(streams.events)
+        stored = [
+            decode((await js.get_msg(streams.events, n)).data) for n in range(1, info.state.last_seq + 1)
+        ]
+        cutoff = alarm["last_seen"] + timedelta(seconds=timeout)
+        ticks = sorted(e.received_at for e in stored if e.event_type is EventType.CLOCK_TICK)
+        first_seeing = next(t for t in ticks if t >= cutoff)
+        assert alarm["raised_at"] == first_seeing, (alarm["raised_at"], alarm["last_seen"], ticks)
         [robot] = await fetch(database_url, "SELECT online FROM robots WHERE robot_id = 'quiet'")
         assert robot["online"] is False
 
