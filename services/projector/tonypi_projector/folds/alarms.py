@@ -8,6 +8,7 @@ Each rule is a pure fold `(ctx, state, payload) -> state` run after the event's 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -31,70 +32,81 @@ def _robot(state: RobotState) -> Robot:
     return state.robot
 
 
-# --- battery -----------------------------------------------------------------------------
+# --- thresholds: battery and temperature ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThresholdRule:
+    """An alarm on one reading against the robot's two thresholds, with hysteresis."""
+
+    kind: str
+    label: str  # "Battery low on r1: 12 %"
+    unit: str
+    warning: Callable[[Robot], float]
+    critical: Callable[[Robot], float]
+    margin: float
+    low_is_bad: bool
+    words: dict[str | None, str]  # by severity; None: back on the good side
+
+
+BATTERY_RULE = ThresholdRule(
+    BATTERY,
+    "Battery",
+    " %",
+    lambda r: r.battery_threshold_low,
+    lambda r: r.battery_threshold_critical,
+    BATTERY_MARGIN,
+    low_is_bad=True,
+    words={CRITICAL: "critical", WARNING: "low", None: "recovered"},
+)
+TEMPERATURE_RULE = ThresholdRule(
+    TEMPERATURE,
+    "Temperature",
+    " C",
+    lambda r: r.temp_threshold_warning,
+    lambda r: r.temp_threshold_critical,
+    TEMPERATURE_MARGIN,
+    low_is_bad=False,
+    words={CRITICAL: "critical", WARNING: "high", None: "back to normal"},
+)
+
+
+def _threshold(ctx: FoldContext, state: RobotState, rule: ThresholdRule, reading: float | None) -> RobotState:
+    if reading is None:
+        return state
+    robot = _robot(state)
+    current = state.alarms.get(rule.kind)
+    warning, critical = rule.warning(robot), rule.critical(robot)
+    severity = level(
+        reading,
+        current.severity if current else None,
+        warning,
+        critical,
+        rule.margin,
+        low_is_bad=rule.low_is_bad,
+    )
+    return settle(
+        ctx,
+        state,
+        rule.kind,
+        severity,
+        f"{rule.label} {rule.words[severity]} on {robot.robot_id}: {reading:g}{rule.unit}",
+        value=reading,
+        threshold=critical if severity == CRITICAL else warning,
+    )
 
 
 def _battery(
     ctx: FoldContext, state: RobotState, percentage: float | None, charging: bool | None
 ) -> RobotState:
-    if percentage is None:
-        return state
-    robot = _robot(state)
-    if charging:  # plugged in: the battery is not running down, whatever it reads
-        return settle(ctx, state, BATTERY, None, f"Battery charging on {robot.robot_id}", value=percentage)
-    current = state.alarms.get(BATTERY)
-    severity = level(
-        percentage,
-        current.severity if current else None,
-        robot.battery_threshold_low,
-        robot.battery_threshold_critical,
-        BATTERY_MARGIN,
-        low_is_bad=True,
-    )
-    threshold = robot.battery_threshold_critical if severity == CRITICAL else robot.battery_threshold_low
-    word = {CRITICAL: "critical", WARNING: "low"}.get(severity or "", "recovered")
-    return settle(
-        ctx,
-        state,
-        BATTERY,
-        severity,
-        f"Battery {word} on {robot.robot_id}: {percentage:g} %",
-        value=percentage,
-        threshold=threshold,
-    )
+    if percentage is not None and charging:  # plugged in: not running down, whatever it reads
+        robot_id = _robot(state).robot_id
+        return settle(ctx, state, BATTERY, None, f"Battery charging on {robot_id}", value=percentage)
+    return _threshold(ctx, state, BATTERY_RULE, percentage)
 
 
 def on_battery(ctx: FoldContext, state: RobotState, payload: kinds.BatteryV1) -> RobotState:
     return _battery(ctx, state, payload.percentage, payload.charging)
-
-
-# --- temperature (the Pi's CPU) ---------------------------------------------------------
-
-
-def _temperature(ctx: FoldContext, state: RobotState, celsius: float | None) -> RobotState:
-    if celsius is None:
-        return state
-    robot = _robot(state)
-    current = state.alarms.get(TEMPERATURE)
-    severity = level(
-        celsius,
-        current.severity if current else None,
-        robot.temp_threshold_warning,
-        robot.temp_threshold_critical,
-        TEMPERATURE_MARGIN,
-        low_is_bad=False,
-    )
-    threshold = robot.temp_threshold_critical if severity == CRITICAL else robot.temp_threshold_warning
-    word = {CRITICAL: "critical", WARNING: "high"}.get(severity or "", "back to normal")
-    return settle(
-        ctx,
-        state,
-        TEMPERATURE,
-        severity,
-        f"Temperature {word} on {robot.robot_id}: {celsius:g} C",
-        value=celsius,
-        threshold=threshold,
-    )
 
 
 def _status_temperature(payload: kinds.StatusV1) -> float | None:
@@ -107,14 +119,14 @@ def _status_temperature(payload: kinds.StatusV1) -> float | None:
 def on_sensor(ctx: FoldContext, state: RobotState, payload: kinds.SensorV1) -> RobotState:
     if payload.sensor_type != "cpu_temperature":
         return state
-    return _temperature(ctx, state, payload.value)
+    return _threshold(ctx, state, TEMPERATURE_RULE, payload.value)
 
 
 # --- emergency stop, status --------------------------------------------------------------
 
 
 def on_status(ctx: FoldContext, state: RobotState, payload: kinds.StatusV1) -> RobotState:
-    state = _temperature(ctx, state, _status_temperature(payload))
+    state = _threshold(ctx, state, TEMPERATURE_RULE, _status_temperature(payload))
     robot = _robot(state)
     stopped = payload.status == "emergency_stopped" or payload.emergency_stopped is True
     reason = f": {payload.emergency_reason}" if payload.emergency_reason else ""
@@ -217,7 +229,7 @@ def thresholds_changed(ctx: FoldContext, state: RobotState, payload: Any) -> Rob
     telemetry = state.robot.telemetry
     battery = telemetry.get("battery") or {}
     state = _battery(ctx, state, battery.get("percentage"), battery.get("charging"))
-    return _temperature(ctx, state, latest_cpu_temperature(telemetry))
+    return _threshold(ctx, state, TEMPERATURE_RULE, latest_cpu_temperature(telemetry))
 
 
 def latest_cpu_temperature(telemetry: dict[str, Any]) -> float | None:
