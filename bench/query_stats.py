@@ -29,12 +29,13 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from databases import recreate_database
 from query_server import TOKEN, grant_bench_token, query_env, row, running_query, wrk
+from tonypi_projector.counters import COUNTED_FROM_TABLES
 from tonypi_projector.migrations import apply_migrations
 
 BIN = Path(sys.executable).parent
 ROBOTS, JOBS, ALARMS = 100_000, 200_000, 5_000
 
-SEED_SQL = """
+SEED_SQL = f"""
 INSERT INTO robots (id, robot_id, name, status, last_seen, created_at, updated_at, is_active, online,
                     telemetry)
 SELECT i, 'robot_' || i, 'Robot ' || i, CASE WHEN i % 10 = 0 THEN 'offline' ELSE 'online' END,
@@ -59,16 +60,7 @@ SELECT i, 'robot_' || i, (ARRAY['battery', 'temperature', 'offline'])[i % 3 + 1]
 FROM generate_series(1, $1::int) AS i;
 
 INSERT INTO projection_counters (name, value)
-SELECT name, value FROM (
-    SELECT 'robots_total' AS name, count(*) AS value FROM robots WHERE is_active
-    UNION ALL SELECT 'robots_online', count(*) FROM robots WHERE is_active AND online
-    UNION ALL SELECT 'jobs_total', count(*) FROM jobs
-    UNION ALL SELECT 'jobs_active', count(*) FROM jobs WHERE status = 'active'
-    UNION ALL SELECT 'jobs_completed:' || to_char(end_time AT TIME ZONE 'UTC', 'YYYY-MM-DD'), count(*)
-      FROM jobs WHERE status = 'completed' GROUP BY 1
-    UNION ALL SELECT 'alarms_open:' || kind || ':' || severity, count(*) FROM alarms WHERE state = 'open'
-      GROUP BY 1
-) AS counted WHERE value <> 0
+SELECT name, value FROM ({COUNTED_FROM_TABLES}) AS counted WHERE value <> 0
 ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
 
 INSERT INTO projection_checkpoint (projection, stream, last_seq) VALUES ('read_tables', 'BENCH', 1)

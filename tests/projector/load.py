@@ -11,6 +11,7 @@ import asyncpg
 from nats.js import JetStreamContext
 from tonypi_events import EventType, StreamNames, new_event_id
 from tonypi_events.clock import bucket_start, tick_event
+from tonypi_projector.counters import COUNTED_FROM_TABLES
 
 from tests.projector.support import event, publish
 
@@ -23,19 +24,6 @@ def silencing_tick(i: int):
     silent at it. Its own id: the load's ticks are not period buckets."""
     tick = tick_event(bucket_start(event(EventType.LOG, "x").received_at, 1) + timedelta(seconds=1), 1, 0.5)
     return tick.model_copy(update={"event_id": f"load-tick-{i}-{new_event_id()}"})
-
-
-# What projection_counters must say, counted the slow way.
-COUNTED_FROM_TABLES = """
-SELECT 'robots_total' AS name, count(*) AS value FROM robots WHERE is_active
-UNION ALL SELECT 'robots_online', count(*) FROM robots WHERE is_active AND online
-UNION ALL SELECT 'jobs_total', count(*) FROM jobs
-UNION ALL SELECT 'jobs_active', count(*) FROM jobs WHERE status = 'active'
-UNION ALL SELECT 'jobs_completed:' || to_char(end_time AT TIME ZONE 'UTC', 'YYYY-MM-DD'), count(*)
-  FROM jobs WHERE status = 'completed' GROUP BY 1
-UNION ALL SELECT 'alarms_open:' || kind || ':' || severity, count(*) FROM alarms
-  WHERE state = 'open' GROUP BY 1
-"""
 
 
 @dataclass
