@@ -20,7 +20,7 @@ from tonypi_cli.simulate import PublishCounter, run_robot
 from tonypi_runtime.connections import mqtt_url
 
 from tests.conftest import MQTT_URL
-from tests.query.conftest import API, Projector, _serve
+from tests.query.conftest import API, _serve, projector, query_env  # noqa: F401 (fixtures)
 from tests.query.events import Fleet
 from tests.support.ports import free_port
 from tests.support.processes import ServiceProcess
@@ -29,14 +29,8 @@ __all__ = ["API"]
 
 
 @pytest.fixture
-def stack_env(service_env: dict[str, str]) -> dict[str, str]:
-    return {
-        **service_env,
-        "WRITE_WAIT_TIMEOUT": "30",
-        "PROJECTOR_FETCH_TIMEOUT": "0.02",
-        "FLEET_GAUGE_INTERVAL": "1",
-        "SSE_HEARTBEAT": "0.5",
-    }
+def stack_env(query_env: dict[str, str]) -> dict[str, str]:
+    return {**query_env, "SSE_HEARTBEAT": "0.5"}
 
 
 class Ingests:
@@ -61,14 +55,6 @@ class Ingests:
         for proc in self.running:
             proc.stop()
         self.running.clear()
-
-
-@pytest.fixture
-async def projector(stack_env, tmp_path, js):
-    running = Projector(stack_env, tmp_path / "projector.log")
-    await running.start()
-    yield running
-    running.stop()
 
 
 @pytest.fixture

@@ -9,19 +9,19 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.commands.conftest import fleet_api, projector, stack_env  # noqa: F401 (fixtures)
+from tests.commands.conftest import fleet_api, projector, query_env, stack_env  # noqa: F401 (fixtures)
 from tests.query.conftest import _serve
 
 __all__ = ["SseReader"]
 
 
 @pytest.fixture
-def live_env(stack_env):  # noqa: F811
+def live_env(stack_env):
     return {**stack_env, "SSE_CLIENT_BUFFER": "50", "SSE_HEARTBEAT": "0.3"}
 
 
 @pytest.fixture
-async def api(live_env, projector):  # noqa: F811
+async def api(live_env, projector):
     client = await _serve(live_env)
     yield client
     await client.close()
