@@ -6,6 +6,7 @@ import asyncio
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from tonypi_events import StreamStorageExceeded
 
@@ -32,6 +33,33 @@ async def sleep_unless(stop: asyncio.Event, seconds: float) -> bool:
     return True
 
 
+T = TypeVar("T")
+
+
+class StoppedDuringStartup(Exception):
+    """SIGTERM or SIGINT came while the service was still connecting: nothing to drain."""
+
+
+async def unless_stopped(stop: asyncio.Event, step: Awaitable[T]) -> T:
+    """Await a start-up step (connecting, with retries for as long as it takes), cancelled at
+    once when `stop` is set: a service asked to stop before its brokers answered exits
+    promptly instead of waiting for the orchestrator's SIGKILL."""
+    task = asyncio.ensure_future(step)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    finally:
+        stopping.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    raise StoppedDuringStartup
+
+
 def run_service(name: str, main: Callable[[], Awaitable[None]]) -> None:
     """Run `main` on uvloop where installed; a ConfigError (or streams the NATS server has no
     room for) becomes one line and exit 2."""
@@ -46,5 +74,5 @@ def run_service(name: str, main: Callable[[], Awaitable[None]]) -> None:
     except (ConfigError, StreamStorageExceeded) as exc:
         print(f"{name}: configuration error: {exc}", file=sys.stderr)
         sys.exit(2)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, StoppedDuringStartup):
         pass

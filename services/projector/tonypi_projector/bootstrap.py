@@ -10,7 +10,7 @@ import nats
 import nats.errors
 from tonypi_events import ensure_streams
 from tonypi_events.clock import run_clock
-from tonypi_runtime.entrypoint import stop_event_on_signals
+from tonypi_runtime.entrypoint import StoppedDuringStartup, stop_event_on_signals, unless_stopped
 from tonypi_runtime.logs import configure_logging
 from tonypi_runtime.ops import OpsServer
 from tonypi_runtime.postgres import use_json_codecs
@@ -88,12 +88,26 @@ async def run_clock_emitter(nc: nats.NATS, settings: ProjectorSettings, stop: as
     )
 
 
-async def run(settings: ProjectorSettings, stop: asyncio.Event) -> None:
-    items = load_items(settings.item_catalogue_path)
+async def _connected(settings: ProjectorSettings) -> nats.NATS:
+    """The database created and migrated, NATS connected and the streams declared."""
     await prepare_database(settings)
     nc = await connect_nats(settings)
     try:
         await ensure_streams(nc.jetstream(), settings.streams)
+    except BaseException:
+        await nc.close()
+        raise
+    return nc
+
+
+async def run(settings: ProjectorSettings, stop: asyncio.Event) -> None:
+    items = load_items(settings.item_catalogue_path)
+    try:
+        nc = await unless_stopped(stop, _connected(settings))
+    except StoppedDuringStartup:
+        log.info("projector stopped during start-up")
+        return
+    try:
         connect = database_connector(settings)
         projector = Projector(settings, nc, connect, items)
         ops = OpsServer(settings.bind.host, settings.bind.port, projector.readiness)

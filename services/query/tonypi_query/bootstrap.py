@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 
 import asyncpg
 from aiohttp import web
-from tonypi_runtime.entrypoint import stop_event_on_signals
+from tonypi_runtime.entrypoint import StoppedDuringStartup, stop_event_on_signals, unless_stopped
 from tonypi_runtime.logs import configure_logging
 from tonypi_runtime.ops import add_ops_routes
 from tonypi_runtime.postgres import use_json_codecs
@@ -251,7 +251,11 @@ async def serve() -> None:
         # arrived by then, so this bounds an idle, a slow or a half-sent request head alike.
         keepalive_timeout=settings.header_timeout,
     )
-    await runner.setup()
+    try:  # setup opens the pool, retrying until PostgreSQL answers
+        await unless_stopped(stop, runner.setup())
+    except StoppedDuringStartup:
+        log.info("stopped during start-up")
+        return
     site = web.TCPSite(runner, settings.bind.host, settings.bind.port)
     await site.start()
     base = f"http://{settings.bind.host}:{settings.bind.port}"
