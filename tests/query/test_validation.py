@@ -4,7 +4,7 @@ decides this alone, so these run against in-memory reads and writes (the fast ti
 from __future__ import annotations
 
 import pytest
-from tonypi_query.models import MAX_PAGE_SIZE
+from tonypi_query.fields import MAX_PAGE_SIZE
 
 from .conftest import API
 

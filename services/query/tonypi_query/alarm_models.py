@@ -7,11 +7,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from tonypi_events.alarms import ALARM_KINDS, ALARM_STATES, SEVERITIES
 
-from .models import (
-    _BEFORE,
-    _QUERY,
+from .fields import (
+    BEFORE_FIELD,
     INT64_MAX,
     MAX_PAGE_SIZE,
+    QUERY_CONFIG,
     Cursor,
     SeedRobotFilter,
     TimeFilter,
@@ -25,7 +25,7 @@ AlarmState = Literal[ALARM_STATES]  # type: ignore[valid-type]
 
 
 class AlarmsQuery(BaseModel):
-    model_config = _QUERY
+    model_config = QUERY_CONFIG
 
     limit: int = Field(50, ge=0, le=MAX_PAGE_SIZE, description=f"page size, at most {MAX_PAGE_SIZE}")
     robot_id: SeedRobotFilter | None = None
@@ -35,7 +35,7 @@ class AlarmsQuery(BaseModel):
     acknowledged: bool | None = None
     since: TimeFilter | None = Field(None, description="only alarms raised at or after this time (ISO 8601)")
     until: TimeFilter | None = Field(None, description="only alarms raised before this time (ISO 8601)")
-    before: Cursor | None = _BEFORE
+    before: Cursor | None = BEFORE_FIELD
 
 
 class AlarmPath(BaseModel):

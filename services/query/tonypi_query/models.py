@@ -3,22 +3,9 @@ source of the OpenAPI document (`openapi.py` reads them, nothing is kept by hand
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    FiniteFloat,
-    PlainSerializer,
-    StringConstraints,
-    WithJsonSchema,
-)
-from tonypi_events.identity import ROBOT_ID_MAX_CHARS
-from tonypi_events.identity import RobotId as IdentityRobotId
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
 from tonypi_events.kinds import (
     BATTERY_THRESHOLD_CRITICAL,
     BATTERY_THRESHOLD_LOW,
@@ -26,89 +13,24 @@ from tonypi_events.kinds import (
     TEMP_THRESHOLD_WARNING,
 )
 
-# The largest page any list endpoint returns; a bigger `limit` is a 422, not a silent clamp,
-# so a client never believes it got everything when it did not.
-MAX_PAGE_SIZE = 1000
-INT64_MAX = 2**63 - 1
-
-
-def _isoformat(value: datetime) -> str:
-    # Always "+00:00" (never pydantic's "Z"): what the seed's clients parsed. asyncpg hands
-    # timestamptz over in UTC already; the conversion is for anything else.
-    return (value if value.tzinfo is UTC else value.astimezone(UTC)).isoformat()
-
-
-UtcDateTime = Annotated[
-    datetime,
-    PlainSerializer(_isoformat, return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "format": "date-time"}),
-]
-
-
-def _query_datetime(value: Any) -> Any:
-    """ISO 8601 only: pydantic would read a bare number as Unix time, which no documented
-    client sends. A '+' in a query string arrives as a space: '10:00:00 02:00' meant '+02:00'."""
-    if isinstance(value, str):
-        try:
-            float(value)
-        except ValueError:
-            pass
-        else:
-            raise ValueError("expected an ISO 8601 date-time such as 2026-11-26T10:00:00+00:00, not a number")
-        if len(value) > 6 and value[-6] == " " and value[-3] == ":" and ":" in value[:-6]:
-            value = value[:-6] + "+" + value[-5:]
-    return value
-
-
-def _assume_utc(value: datetime) -> datetime:
-    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value
-    try:
-        value.astimezone(UTC)  # what the database receives: 9999-12-31T23:00-05:00 is year 10000
-    except OverflowError:
-        raise ValueError("the date-time is out of range once converted to UTC") from None
-    return value
-
-
-TimeFilter = Annotated[datetime, BeforeValidator(_query_datetime), AfterValidator(_assume_utc)]
-
-# The one robot-id rule (tonypi_events.identity, the same ingest applies to MQTT): every id
-# ingest admits is addressable here, and POST refuses what ingest would refuse. The JSON
-# schema below describes the rule for OpenAPI clients; the validator is the rule itself.
-RobotId = Annotated[
-    IdentityRobotId,
-    WithJsonSchema(
-        {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": ROBOT_ID_MAX_CHARS,
-            "pattern": r"^(?!\.{1,2}$)[^\x00-\x1f\x7f-\x9f/+#\u2028\u2029]+$",
-            "description": "1 to 128 characters; no control characters, line separators, '/', '+' "
-            "or '#'; not '.' or '..' (docs/architecture.md, Robot ids)",
-        }
-    ),
-]
-ShortText = Annotated[str, StringConstraints(max_length=255, pattern=r"^[^\x00]*$")]
-LongText = Annotated[str, StringConstraints(max_length=4000, pattern=r"^[^\x00]*$")]
-RobotStatus = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[^\x00]*$")]
-FilterText = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00]*$")]
-Cursor = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")]
-
-
-def _empty_means_absent(value: str) -> str | None:
-    # The seed tested these filters with `if level:`, so `?level=` (a form's empty field)
-    # meant "no filter"; its clients still send that.
-    return value or None
-
-
-SeedFilterText = Annotated[
-    str, StringConstraints(max_length=128, pattern=r"^[^\x00]*$"), AfterValidator(_empty_means_absent)
-]
-SeedRobotFilter = Annotated[
-    str,
-    StringConstraints(max_length=128, pattern=r"^[^\x00-\x1f\x7f/]*$"),
-    AfterValidator(_empty_means_absent),
-]
-
+from .fields import (
+    BEFORE_FIELD,
+    INT64_MAX,
+    MAX_PAGE_SIZE,
+    QUERY_CONFIG,
+    SINCE_FIELD,
+    UNTIL_FIELD,
+    Cursor,
+    FilterText,
+    LongText,
+    RobotId,
+    RobotStatus,
+    SeedFilterText,
+    SeedRobotFilter,
+    ShortText,
+    TimeFilter,
+    UtcDateTime,
+)
 
 # --- requests -----------------------------------------------------------------------------
 
@@ -154,34 +76,28 @@ class JobPath(BaseModel):
 
 
 # Shared by both paged lists. Unknown query parameters are ignored, as FastAPI did.
-_QUERY = ConfigDict(extra="ignore")
-_SINCE = Field(None, description="only entries at or after this time (ISO 8601; no offset means UTC)")
-_UNTIL = Field(None, description="only entries before this time (ISO 8601; no offset means UTC)")
-_BEFORE = Field(None, description="the `before` value from the previous page's Link header")
-
-
 class LogsQuery(BaseModel):
-    model_config = _QUERY
+    model_config = QUERY_CONFIG
 
     limit: int = Field(100, ge=0, le=MAX_PAGE_SIZE, description=f"page size, at most {MAX_PAGE_SIZE}")
     level: SeedFilterText | None = Field(None, description="compared upper-cased: error matches ERROR")
     category: SeedFilterText | None = None
     robot_id: SeedRobotFilter | None = None
     q: FilterText | None = Field(None, description="case-insensitive substring of the message")
-    since: TimeFilter | None = _SINCE
-    until: TimeFilter | None = _UNTIL
-    before: Cursor | None = _BEFORE
+    since: TimeFilter | None = SINCE_FIELD
+    until: TimeFilter | None = UNTIL_FIELD
+    before: Cursor | None = BEFORE_FIELD
 
 
 class JobsQuery(BaseModel):
-    model_config = _QUERY
+    model_config = QUERY_CONFIG
 
     limit: int = Field(50, ge=0, le=MAX_PAGE_SIZE, description=f"page size, at most {MAX_PAGE_SIZE}")
     robot_id: SeedRobotFilter | None = None
     status: FilterText | None = Field(None, description="active, completed, cancelled, failed or superseded")
     since: TimeFilter | None = Field(None, description="only jobs started at or after this time (ISO 8601)")
     until: TimeFilter | None = Field(None, description="only jobs started before this time (ISO 8601)")
-    before: Cursor | None = _BEFORE
+    before: Cursor | None = BEFORE_FIELD
 
 
 # --- responses ----------------------------------------------------------------------------
