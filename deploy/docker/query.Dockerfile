@@ -7,11 +7,18 @@ ARG PYTHON_IMAGE=python:3.11-slim
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
-COPY constraints.txt ./
+COPY constraints.txt deploy/docker/third_party.py ./
+COPY libs/events/pyproject.toml libs/events/
+COPY libs/runtime/pyproject.toml libs/runtime/
+COPY services/query/pyproject.toml services/query/
+# Third-party wheels first, from the pyproject files alone: a change to our code reuses
+# this layer instead of downloading and building every dependency again.
+RUN python third_party.py libs/events libs/runtime services/query > requirements.txt \
+ && pip wheel --wheel-dir /wheels -c constraints.txt -r requirements.txt
 COPY libs/events libs/events
 COPY libs/runtime libs/runtime
 COPY services/query services/query
-RUN pip wheel --wheel-dir /wheels -c constraints.txt ./libs/events ./libs/runtime ./services/query \
+RUN pip wheel --wheel-dir /wheels --no-deps ./libs/events ./libs/runtime ./services/query \
  && python -m venv /opt/tonypi \
  && /opt/tonypi/bin/pip install --no-index --find-links /wheels -c constraints.txt tonypi-query \
  && /opt/tonypi/bin/pip uninstall --yes pip setuptools

@@ -8,11 +8,21 @@ ARG PYTHON_IMAGE=python:3.11-slim
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
-COPY constraints.txt ./
+COPY constraints.txt deploy/docker/third_party.py ./
+COPY libs/events/pyproject.toml libs/events/
+COPY libs/runtime/pyproject.toml libs/runtime/
+COPY services/ingest/pyproject.toml services/ingest/
+COPY services/projector/pyproject.toml services/projector/
+COPY services/query/pyproject.toml services/query/
+COPY cli/pyproject.toml cli/
+# Third-party wheels first, from the pyproject files alone: a change to our code reuses
+# this layer instead of downloading and building every dependency again.
+RUN python third_party.py libs/events libs/runtime services/ingest services/projector services/query cli > requirements.txt \
+ && pip wheel --wheel-dir /wheels -c constraints.txt -r requirements.txt
 COPY libs libs
 COPY services services
 COPY cli cli
-RUN pip wheel --wheel-dir /wheels -c constraints.txt \
+RUN pip wheel --wheel-dir /wheels --no-deps \
         ./libs/events ./libs/runtime ./services/ingest ./services/projector ./services/query ./cli \
  && python -m venv /opt/tonypi \
  && /opt/tonypi/bin/pip install --no-index --find-links /wheels -c constraints.txt tonypi-cli \
