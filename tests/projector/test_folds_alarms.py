@@ -192,6 +192,49 @@ def test_emergency_stop_in_force_until_a_status_releases_it():
     assert [a for a, _ in f.history("r1", "emergency_stop")] == ["raised", "acknowledged", "cleared"]
 
 
+def press(f: Fleet, robot_id: str, engaged: bool, command_id: str, reason: str | None = None):
+    actor = {"name": "ops", "role": "operator"}
+    payload = {"robot_id": robot_id, "command_id": command_id, "engaged": engaged, "timeout_s": 10}
+    return f.send(EventType.EMERGENCY_STOP, robot_id, {**payload, "reason": reason, "actor": actor})
+
+
+def test_a_latched_stop_keeps_its_alarm_until_an_operator_resumes_the_robot():
+    """Issue 13: latched, the robot stays stopped in our tables, with an alarm, until an
+    operator resumes it, even if it restarted, forgot its stop and reports itself running."""
+    f = Fleet()
+    f.send(EventType.STATUS, "r1", {"status": "online"})
+    press(f, "r1", True, "stop-1", "intruder in cell 4")
+    alarm = f.open("r1", "emergency_stop")
+    assert alarm.severity == "critical" and "latched" in alarm.message and "intruder" in alarm.message
+    f.send(EventType.EMERGENCY_STOP_RESPONSE, "r1", {"success": True, "command_id": "stop-1"})
+    f.send(EventType.STATUS, "r1", {"status": "online", "emergency_stopped": False})  # restarted, forgot
+    assert f.open("r1", "emergency_stop").id == alarm.id, "cleared by the robot's word while latched"
+    press(f, "r1", False, "resume-1")
+    assert f.open("r1", "emergency_stop") is None  # latch released, and the robot says it runs
+    assert [a for a, _ in f.history("r1", "emergency_stop")] == ["raised", "cleared"]
+
+
+def test_after_resume_the_alarm_waits_for_the_robot_to_say_it_runs_again():
+    f = Fleet()
+    f.send(EventType.STATUS, "r1", {"status": "online"})
+    press(f, "r1", True, "stop-1")
+    f.send(EventType.STATUS, "r1", {"status": "emergency_stopped", "emergency_stopped": True})
+    press(f, "r1", False, "resume-1")
+    alarm = f.open("r1", "emergency_stop")
+    assert alarm is not None and "latched" not in alarm.message  # released, not yet running
+    assert alarm.details == {"latched": False, "reported": True}
+    f.send(EventType.STATUS, "r1", {"status": "online", "emergency_stopped": False})
+    assert f.open("r1", "emergency_stop") is None
+    assert [a for a, _ in f.history("r1", "emergency_stop")] == ["raised", "cleared"]
+
+
+def test_the_fleet_latch_and_an_unknown_robot_raise_no_robot_alarm():
+    f = Fleet()
+    press(f, "_fleet", True, "fleet-stop")
+    press(f, "ghost", True, "ghost-stop")
+    assert not [t for t in f.transitions if t.kind == "emergency_stop"]
+
+
 def test_job_failed_gen2_cleared_by_the_next_job():
     f = Fleet()
     f.send(EventType.JOB, "r1", {"task_name": "pick", "status": "started"}, version=2)

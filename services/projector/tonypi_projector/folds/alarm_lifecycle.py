@@ -71,7 +71,8 @@ def settle(
     details: dict[str, Any] | None = None,
 ) -> RobotState:
     """Bring the robot's `kind` alarm to `severity`. An inactive (deleted) robot raises
-    nothing. The same severity again changes nothing (no row write, no transition)."""
+    nothing. The same severity again changes nothing (no row write, no transition), unless
+    `details` differ: then the row is rewritten with them, still without a transition."""
     robot = state.robot
     if severity is not None and (robot is None or not robot.is_active):
         severity = None
@@ -100,7 +101,11 @@ def settle(
         ctx.wrote_alarm(alarm, _transition(ctx, alarm, RAISED, transition_id=alarm_id))
         return _with_open(state, kind, alarm)
     if current.severity == severity:
-        return state
+        if details is None or details == current.details:
+            return state
+        restated = evolve(current, details=details, message=message, updated_at=ctx.at)
+        ctx.wrote_alarm(restated, None)
+        return _with_open(state, kind, restated)
     escalated = SEVERITY_RANK[severity] > SEVERITY_RANK[current.severity]
     changes: dict[str, Any] = dict(
         severity=severity, updated_at=ctx.at, value=value, threshold=threshold, message=message

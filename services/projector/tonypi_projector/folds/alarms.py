@@ -17,7 +17,7 @@ from tonypi_events.alarms import BATTERY, EMERGENCY_STOP, JOB_FAILED, OFFLINE, S
 
 from ..rows import Robot
 from .alarm_lifecycle import CRITICAL, WARNING, acknowledge, level, settle
-from .context import FoldContext, RobotState
+from .context import FoldContext, RobotState, without_none
 
 # Hysteresis margins: an alarm raised at a threshold clears (or de-escalates) only once the
 # reading is this far back on the good side of it.
@@ -125,20 +125,46 @@ def on_sensor(ctx: FoldContext, state: RobotState, payload: kinds.SensorV1) -> R
 # --- emergency stop, status --------------------------------------------------------------
 
 
+def _emergency_stop(
+    ctx: FoldContext,
+    state: RobotState,
+    *,
+    latched: bool | None = None,
+    reported: bool | None = None,
+    reason: str | None = None,
+) -> RobotState:
+    """Open while an operator's stop is latched for the robot or the robot says it is
+    stopped: a robot that restarted and forgot its stop stays alarmed until an operator
+    resumes it. Both facts live in the open alarm's details (None: unchanged)."""
+    robot = _robot(state)
+    current = state.alarms.get(EMERGENCY_STOP)
+    before = (current.details or {}) if current else {}
+    latched = bool(before.get("latched", False)) if latched is None else latched
+    # An alarm opened before latches were tracked was opened by the robot's report.
+    reported = bool(before.get("reported", current is not None)) if reported is None else reported
+    if not (latched or reported):
+        return settle(ctx, state, EMERGENCY_STOP, None, f"Emergency stop released on {robot.robot_id}")
+    reason = reason or before.get("reason")
+    message = f"Emergency stop in force on {robot.robot_id}" + (f": {reason}" if reason else "")
+    if latched:
+        message += " (latched until an operator resumes it)"
+    details = without_none({"latched": latched, "reported": reported, "reason": reason})
+    return settle(ctx, state, EMERGENCY_STOP, CRITICAL, message, details=details)
+
+
 def on_status(ctx: FoldContext, state: RobotState, payload: kinds.StatusV1) -> RobotState:
     state = _threshold(ctx, state, TEMPERATURE_RULE, _status_temperature(payload))
-    robot = _robot(state)
     stopped = payload.status == "emergency_stopped" or payload.emergency_stopped is True
-    reason = f": {payload.emergency_reason}" if payload.emergency_reason else ""
-    return settle(
-        ctx,
-        state,
-        EMERGENCY_STOP,
-        CRITICAL if stopped else None,
-        f"Emergency stop in force on {robot.robot_id}{reason}"
-        if stopped
-        else f"Emergency stop released on {robot.robot_id}",
-        details={"reason": payload.emergency_reason} if stopped and payload.emergency_reason else None,
+    return _emergency_stop(ctx, state, reported=stopped, reason=payload.emergency_reason if stopped else None)
+
+
+def on_emergency_stop(ctx: FoldContext, state: RobotState, payload: kinds.EmergencyStopV1) -> RobotState:
+    """An operator pressed stop for this robot, or resumed it (the fleet's latch raises no
+    per-robot alarm: docs/alarms.md)."""
+    if state.robot is None:  # the fleet, or a robot never heard from
+        return state
+    return _emergency_stop(
+        ctx, state, latched=payload.engaged, reason=payload.reason if payload.engaged else None
     )
 
 
@@ -148,8 +174,7 @@ def on_emergency_stop_response(
     """The robot confirmed an emergency stop; only a later status message releases it."""
     if payload.success is not True:
         return state
-    robot = _robot(state)
-    return settle(ctx, state, EMERGENCY_STOP, CRITICAL, f"Emergency stop in force on {robot.robot_id}")
+    return _emergency_stop(ctx, state, reported=True)
 
 
 # --- servos (gen 2) ----------------------------------------------------------------------
@@ -278,6 +303,7 @@ def alarm_rules(robot_message_types: set[EventType]) -> dict[EventType, Rule]:
         EventType.JOB: on_job,
         EventType.SCAN: on_job,  # a scan may start a job: the robot works again
         EventType.EMERGENCY_STOP_RESPONSE: on_emergency_stop_response,
+        EventType.EMERGENCY_STOP: on_emergency_stop,
         EventType.ROBOT_REGISTERED: thresholds_changed,
         EventType.ROBOT_UPDATED: thresholds_changed,
         EventType.ROBOT_DEACTIVATED: deactivated,

@@ -106,9 +106,11 @@ class FoldContext:
             raise RuntimeError(f"event {self.seq} wrote more than {ALARM_IDS_PER_EVENT} alarm rows")
         return n
 
-    def wrote_alarm(self, alarm: Alarm, transition: AlarmTransition) -> None:
+    def wrote_alarm(self, alarm: Alarm, transition: AlarmTransition | None) -> None:
+        """An alarm row written; `transition` None: its details changed, not its state."""
         self.alarms = [a for a in self.alarms if a.id != alarm.id] + [alarm]
-        self.transitions.append(transition)
+        if transition is not None:
+            self.transitions.append(transition)
 
     def note(self, reason: str) -> None:
         """The message was recognised and deliberately changed nothing (a repeat, an echo):
