@@ -3,6 +3,7 @@ and the same rows however the events are cut into batches."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -135,3 +136,18 @@ def test_same_rows_whatever_the_batches():
     whole, _, _ = fold(events)
     for cut in ([1] * 7, [3, 4], [2, 2, 3]):
         assert fold(events, cut)[0] == whole
+
+
+def test_the_feed_record_as_stored_small_payloads_kept_big_ones_left_out():
+    small = event(EventType.LOG, "r1", {"level": "INFO", "message": "hello", "source": "main"}, 1)
+    # Every text within its 8 KiB bound, the whole over 16 KiB (extra fields are kept).
+    extra = {f"note{i}": "y" * 6_000 for i in range(3)}
+    big = event(EventType.LOG, "r1", {"level": "INFO", "message": "x" * 6_000, "source": "main", **extra}, 2)
+    _, _, feed = fold([status("r1", 0), small, big])
+    stored = [json.loads(record.data_json()) for record in feed]
+    assert stored[1]["payload"]["message"] == "hello"
+    assert "payload" not in stored[2]  # over 16 KiB of JSON: in the stream, not in the feed
+    assert stored[2]["rows"]["logs"][0]["message"].startswith("x")  # the row it wrote still is
+    # Times as ISO 8601 text, whatever the row held (datetimes in the fold's rows).
+    seen = stored[0]["robot"]["last_seen"]
+    assert datetime.fromisoformat(seen) == T0

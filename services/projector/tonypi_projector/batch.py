@@ -124,7 +124,7 @@ def fold_batch(
             changes.latches[latch.robot_id] = latch
         rows.update(commands=(*timed_out, *commands), latches=tuple(latches))
         if feed_since is None or event.received_at >= feed_since:  # a replay skips old records
-            record = feed.entry(item.seq, event, robot, rows)
+            record = feed.entry(item.seq, event, robot, rows, len(item.raw))
             if record is not None:
                 changes.feed.append(record)
         changes.applied[event.event_type.value] = changes.applied.get(event.event_type.value, 0) + 1

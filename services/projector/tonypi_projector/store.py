@@ -187,7 +187,7 @@ async def write_rows(
             [f.event_type for f in feed],
             [",".join(f.kinds) for f in feed],
             [f.at for f in feed],
-            [json.dumps(f.data) for f in feed],
+            [f.data_json() for f in feed],
         )
     await write_dead_letters(conn, changes.dead_letters)
 
