@@ -26,6 +26,12 @@ async def _latch(api, robot_id: str) -> dict | None:
     return next((latch for latch in latches if latch["robot_id"] == robot_id), None)
 
 
+async def _estop_alarm(api, robot_id: str) -> dict | None:
+    query = f"{API}/alarms?robot_id={robot_id}&kind=emergency_stop"
+    alarms = await (await api.get(query)).json()
+    return alarms[0] if alarms else None
+
+
 async def test_stop_is_latched_resent_after_restart_and_released_by_resume(
     api, ingests, robots, observer, stack_env
 ):
@@ -47,6 +53,8 @@ async def test_stop_is_latched_resent_after_restart_and_released_by_resume(
     assert robot.emergency_stopped
     latch = await _latch(api, "estop1")
     assert latch["engaged"] and latch["actor"]["role"] == "operator"  # the client's token (issue 11)
+    alarm = await until(lambda: _estop_alarm(api, "estop1"))
+    assert alarm["state"] == "open" and alarm["severity"] == "critical", alarm
 
     # While stopped, the robot refuses a move (and our state says failed, with its reason).
     move = await api.post(f"{API}/robots/estop1/commands", json={"type": "move"})
@@ -76,12 +84,30 @@ async def test_stop_is_latched_resent_after_restart_and_released_by_resume(
         await until(lambda: asyncio.sleep(0, again.emergency_stopped))
         await until(lambda: _sent_count(api, press["command_id"], 3))
 
+        # The alarm stayed open through both restarts; wait for the robot's answer to the
+        # resend to be applied (else the resume may clear it and that late answer raise a new one).
+        async def reported_again():
+            found = await _estop_alarm(api, "estop1")
+            return found if found["state"] == "open" and found["details"]["reported"] else None
+
+        assert (await until(reported_again))["id"] == alarm["id"]
         resp = await api.post(f"{API}/robots/estop1/resume", json={})
         resumed = await _outcome(api, resp.headers["Location"])
         assert resumed["type"] == "resume" and resumed["state"] == "succeeded"
         assert not again.emergency_stopped and not (await _latch(api, "estop1"))["engaged"]
         move = await api.post(f"{API}/robots/estop1/commands", json={"type": "move"})
         assert (await _outcome(api, move.headers["Location"]))["state"] == "succeeded"
+
+        # One alarm through both restarts (the latch held it while the robot said it ran),
+        # cleared once resumed and the robot reported running.
+        async def cleared():
+            found = await _estop_alarm(api, "estop1")
+            return found if found["state"] == "cleared" else None
+
+        done = await until(cleared)
+        assert done["id"] == alarm["id"]
+        history = await (await api.get(f"{API}/alarms/{alarm['id']}")).json()
+        assert [t["action"] for t in history["transitions"]] == ["raised", "cleared"], history
         logs = await (await api.get(f"{API}/logs?category=emergency_stop&robot_id=estop1")).json()
         messages = [line["message"] for line in logs]
         assert any(
