@@ -30,7 +30,7 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from query_seed import ROBOTS, seed
-from query_server import grant_bench_token, query_env, row, running_query, wrk
+from query_server import TOKEN, grant_bench_token, query_env, row, running_query, wrk
 from tonypi_query.pagination import encode_cursor
 
 BIN = Path(sys.executable).parent
@@ -102,6 +102,11 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=18_080)
     parser.add_argument("--robots-only", action="store_true", help="only the robot-by-id runs")
     parser.add_argument(
+        "--no-token",
+        action="store_true",
+        help="API_READS=open and no Authorization header: what the token check costs, by difference",
+    )
+    parser.add_argument(
         "--baseline-src", type=Path, help="run the query service of this checkout (its services/query, libs)"
     )
     args = parser.parse_args()
@@ -113,6 +118,9 @@ def main() -> int:
     asyncio.run(grant_bench_token(args.database_url))
 
     env = query_env(args.database_url, args.port)
+    token = TOKEN
+    if args.no_token:
+        env["API_READS"], token = "open", ""
     base = f"http://127.0.0.1:{args.port}"
     command = [str(BIN / "tonypi-query")]
     if args.baseline_src:  # its packages ahead of this venv's editable installs
@@ -125,11 +133,11 @@ def main() -> int:
     with running_query(command, env, base), tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         robot_paths = [f"{API}/robots/robot_{i}" for i in range(1, ROBOTS + 1)]
-        wrk(base, robot_paths, 3, 32, work)  # warm-up: pool connections, prepared statements
+        wrk(base, robot_paths, 3, 32, work, token)  # warm-up: pool connections, prepared statements
         results.append("| GET /robots/{id}, 1,000 ids at random | req/s | p50 ms | p99 ms |")
         results.append("|---|---|---|---|")
         for conns in (8, 16, 32, 64):
-            measured = wrk(base, robot_paths, args.seconds, conns, work)
+            measured = wrk(base, robot_paths, args.seconds, conns, work, token)
             results.append(row(f"robot by id, {conns} connections", measured))
         print("\n".join(results), flush=True)
         if args.robots_only:
@@ -142,12 +150,12 @@ def main() -> int:
             "|---|---|---|---|",
         ]
         for name, by_depth in paths.items():
-            r = wrk(base, list(by_depth.values()), args.log_seconds, 8, work)
+            r = wrk(base, list(by_depth.values()), args.log_seconds, 8, work, token)
             results.append(row(f"{name} (depths {', '.join(f'{d:,}' for d in by_depth)})", r))
             print(results[-1], flush=True)
         for depth in DEPTHS:
             at_depth = [p[depth] for p in paths.values() if depth in p]
-            r = wrk(base, at_depth, args.log_seconds, 8, work)
+            r = wrk(base, at_depth, args.log_seconds, 8, work, token)
             results.append(row(f"every filter at depth {depth:,}", r))
             print(results[-1], flush=True)
         results += ["", "| other reads, 8 connections | req/s | p50 ms | p99 ms |", "|---|---|---|---|"]
@@ -157,7 +165,7 @@ def main() -> int:
             ("GET /jobs/history?status=failed", f"{API}/jobs/history?status=failed"),
             ("GET /robots/{id}/telemetry", f"{API}/robots/robot_5/telemetry"),
         ):
-            results.append(row(name, wrk(base, [path], args.log_seconds, 8, work)))
+            results.append(row(name, wrk(base, [path], args.log_seconds, 8, work, token)))
             print(results[-1], flush=True)
     print(f"\n## {datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} cores, one query process\n")
     print("\n".join(results))

@@ -94,14 +94,17 @@ async def delete_streams(env: dict[str, str]) -> None:
         await nc.close()
 
 
-def wrk(base: str, paths: list[str], seconds: int, connections: int, workdir: Path) -> dict[str, float]:
+def wrk(
+    base: str, paths: list[str], seconds: int, connections: int, workdir: Path, token: str = TOKEN
+) -> dict[str, float]:
+    """`token` "": requests without an Authorization header (a service with API_READS=open)."""
     script, listing = workdir / "paths.lua", workdir / "paths.txt"
     script.write_text(LUA)
     listing.write_text("\n".join(paths) + "\n")
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), base]
     out = subprocess.run(
         command,
-        env={**os.environ, "PATHS_FILE": str(listing), "API_TOKEN": TOKEN},
+        env={**os.environ, "PATHS_FILE": str(listing), "API_TOKEN": token},
         capture_output=True,
         text=True,
         check=True,
