@@ -109,6 +109,7 @@ def fold_batch(
         except Exception as exc:  # a poison event must not stop the stream
             changes.dead_letters.append(DeadLetter(item.seq, item.raw, f"{type(exc).__name__}: {exc}", event))
             continue
+        fed = feed_since is None or event.received_at >= feed_since  # a replay skips old records
         robot = None
         rows: dict[str, tuple] = {}
         for robot_id, before, outcome in folded:
@@ -116,14 +117,15 @@ def fold_batch(
             changed = _record(changes, robot_id, before, outcome)
             if robot_id == event.robot_id:
                 robot = changed
-            for table, written in feed.outcome_rows(outcome).items():
-                rows[table] = (*rows.get(table, ()), *written)
+            if fed:
+                for table, written in feed.outcome_rows(outcome).items():
+                    rows[table] = (*rows.get(table, ()), *written)
         for command in commands:
             changes.commands[command.command_id] = command
         for latch in latches:
             changes.latches[latch.robot_id] = latch
-        rows.update(commands=(*timed_out, *commands), latches=tuple(latches))
-        if feed_since is None or event.received_at >= feed_since:  # a replay skips old records
+        if fed:
+            rows.update(commands=(*timed_out, *commands), latches=tuple(latches))
             record = feed.entry(item.seq, event, robot, rows, len(item.raw))
             if record is not None:
                 changes.feed.append(record)

@@ -109,10 +109,9 @@ def outcome_rows(outcome: Any) -> dict[str, Sequence[Any]]:
     """Every field of a fold's Outcome that is a tuple of rows (dataclasses): jobs, logs, and
     whatever a later fold adds. Other fields (the state, notes) are not rows."""
     rows = {}
-    for f in dataclasses.fields(outcome):
-        if f.name in NOT_FED:
-            continue
-        value = getattr(outcome, f.name)
-        if isinstance(value, tuple) and all(dataclasses.is_dataclass(v) for v in value):
-            rows[f.name] = value
+    for name in _field_names(type(outcome)):
+        value = getattr(outcome, name)
+        # A field's tuple holds one kind of thing: its first element tells rows from notes.
+        if value and isinstance(value, tuple) and dataclasses.is_dataclass(value[0]) and name not in NOT_FED:
+            rows[name] = value
     return rows
