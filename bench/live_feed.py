@@ -100,7 +100,10 @@ class SseClient:
 
 async def publish(brokers, private: PrivateRun, run: str, rate: float, duration: float, n_pub: int) -> tuple:
     per_robot = int(rate * duration / n_pub)
-    start = datetime(2026, 12, 1, 8, 0, 0)
+    # The robots' timestamps start now: the steps of a ramp share one stream, and a step that
+    # sent the same messages as the one before would be dropped whole as duplicates (the
+    # Nats-Msg-Id is a hash of topic and payload, remembered for 2 minutes).
+    start = datetime.now().replace(microsecond=0)
     publishers = await connect_publishers(brokers, private, f"live-{run}", per_robot, n_pub, start)
     return publishers, per_robot * n_pub
 
