@@ -27,7 +27,7 @@ from .jobs import (
     job_progress,
     scan,
 )
-from .messages import Message, Payload, Robot, base, require_gen2, stamp
+from .messages import Message, Payload, Robot
 from .telemetry import battery, location, log_line, sensor_burst, sensor_types, servos, status, vision
 
 __all__ = [
@@ -39,7 +39,6 @@ __all__ = [
     "Message",
     "Payload",
     "Robot",
-    "base",
     "battery",
     "command_response",
     "command_types",
@@ -51,12 +50,10 @@ __all__ = [
     "job_progress",
     "location",
     "log_line",
-    "require_gen2",
     "scan",
     "sensor_burst",
     "sensor_types",
     "servos",
-    "stamp",
     "status",
     "vision",
 ]

@@ -7,8 +7,6 @@ from typing import Any
 
 from .messages import Message, Robot, base, require_gen2
 
-# ---- answers to operator commands ----------------------------------------------------
-
 GEN1_COMMANDS = ("move", "status_request", "battery_request", "stop", "shutdown")
 GEN2_COMMANDS = (*GEN1_COMMANDS, "head_nod", "head_shake", "resume")
 ALLOWED_WHILE_STOPPED = frozenset({"resume", "status_request", "battery_request"})

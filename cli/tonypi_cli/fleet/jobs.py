@@ -6,10 +6,12 @@ from datetime import datetime
 
 from .messages import Message, Payload, Robot, base, require_gen2, stamp
 
-# ---- scans and jobs -------------------------------------------------------------------
-
 DEMO_ITEMS = ("QR12345", "QR67890", "QR00001")  # the catalogue ingest ships with
 UNKNOWN_ITEM = "QR99999"
+
+
+def _percent(items_done: int, items_total: int) -> float:
+    return round(100.0 * items_done / items_total, 1) if items_total else 0.0
 
 
 def scan(robot: Robot, now: datetime, qr: str, *, station_name: str = "Station A") -> Message:
@@ -35,7 +37,7 @@ def job_progress(
 ) -> Message:
     """Job progress. Gen 1: percent and working/completed. Gen 2: task_name and
     started/in_progress/completed, with phase and timings."""
-    percent = round(100.0 * items_done / items_total, 1) if items_total else 0.0
+    percent = _percent(items_done, items_total)
     done = items_total > 0 and items_done >= items_total
     payload = base(robot, now)
     if robot.generation == 1:
@@ -67,7 +69,7 @@ def item_counter_progress(robot: Robot, now: datetime, *, items_done: int, items
     counter, which never resets (past the total: 11, 12, ... and percent 110, 120)."""
     payload = {
         **base(robot, now),
-        "percent": round(100.0 * items_done / items_total, 1) if items_total else 0.0,
+        "percent": _percent(items_done, items_total),
         "status": "completed" if items_done >= items_total else "working",
         "items_done": items_done,
         "items_total": items_total,
@@ -129,7 +131,7 @@ def gen2_job_report(
         "end_time": stamp(now) if ended else None,
         "items_total": items_total,
         "items_done": items_done,
-        "percent": round(100.0 * items_done / items_total, 1) if items_total else 0.0,
+        "percent": _percent(items_done, items_total),
         "status": status,
         "last_item": history[-1] if history else None,
         "history": list(history),
