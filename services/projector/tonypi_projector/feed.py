@@ -70,7 +70,7 @@ def entry(
     event: EventEnvelope,
     robot: Robot | None,
     rows: Mapping[str, Sequence[Any]],
-    message_bytes: int = MAX_PAYLOAD_CHARS + 1,
+    message_bytes: int,
 ) -> FeedEntry | None:
     """`robot`: the robot row if this event changed it; `rows`: table name -> rows written;
     `message_bytes`: the size of the stream message (a payload no bigger needs no measuring).
