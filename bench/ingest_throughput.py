@@ -33,6 +33,7 @@ from pathlib import Path
 from urllib.request import urlopen
 
 import nats
+from tonypi_cli.ports import free_loopback_port as free_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ingest_load import Publisher, robot_messages
@@ -55,14 +56,6 @@ max_inflight_messages {inflight}
 # for a subscriber that lags: 0 = unlimited, bounded by memory instead.
 max_queued_messages {queued}
 """
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cpu_seconds(pid: int) -> float:

@@ -18,7 +18,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -27,6 +26,7 @@ from tonypi_runtime.config import ConfigError, ServiceUrl, process_env
 
 from .dependencies import DEPENDENCIES, Dependency, is_loopback
 from .embedded import EmbeddedUnavailable
+from .ports import free_loopback_port
 from .probes import tcp_answers
 from .supervisor import ChildExited, Supervisor
 
@@ -53,12 +53,6 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"tonypi with-deps: configuration error: {exc}")
         return 2
-
-
-def free_loopback_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def _url_for(dependency: Dependency, env: dict[str, str]) -> tuple[str, ServiceUrl, bool]:

@@ -1,8 +1,3 @@
-import socket
+from tonypi_cli.ports import free_loopback_port as free_port
 
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+__all__ = ["free_port"]
