@@ -108,6 +108,8 @@ async def serve(config: IngestConfig, stop: asyncio.Event) -> None:
     finally:
         connecting.cancel()
         publishing.cancel()
+        # Let command delivery unsubscribe before the connection drains what is left.
+        await asyncio.wait((connecting, publishing), timeout=5)
         await link.close()
         await ops.stop()
     if unfit:

@@ -112,6 +112,15 @@ class CommandDeliverer:
 
     async def _pull(self, event_type: EventType) -> None:
         sub = await self._subscription(event_type)
+        try:
+            await self._fetch_forever(sub)
+        finally:
+            # A fetch cancelled at stop leaves its pull request at the server, whose expiry
+            # lands in this subscription with nobody to read it: left subscribed, the
+            # connection's drain would wait for it until timing out.
+            await _quietly(sub.unsubscribe())
+
+    async def _fetch_forever(self, sub) -> None:
         while True:
             try:
                 msgs = await sub.fetch(FETCH, timeout=1.0)
