@@ -11,21 +11,18 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-import nats
 import nats.errors
 from nats.aio.client import Client as NatsClient
-from nats.js.errors import Error as JetStreamError
 from tonypi_events import StreamNames, StreamStorageExceeded, ensure_streams
 from tonypi_runtime.config import ServiceUrl
 from tonypi_runtime.logs import Throttled
-from tonypi_runtime.retry import retry_forever
+from tonypi_runtime.nats_client import NATS_UNREACHABLE, connect_nats, declare_streams
 
 from . import metrics
 
 log = logging.getLogger("tonypi_ingest.nats")
-UNREACHABLE = (OSError, asyncio.TimeoutError, nats.errors.Error, JetStreamError)
 # Declaring again while running: a server with no room for the streams is logged, not fatal.
-NOT_DECLARED = (*UNREACHABLE, StreamStorageExceeded)
+NOT_DECLARED = (*NATS_UNREACHABLE, StreamStorageExceeded)
 
 
 class NatsLink:
@@ -45,21 +42,19 @@ class NatsLink:
     async def connect(self) -> NatsClient:
         """Connect (retrying with backoff until it works) and create-or-update the streams."""
 
-        async def attempt() -> NatsClient:
-            return await nats.connect(
-                servers=[self._url.with_credentials],
-                name="tonypi-ingest",
-                connect_timeout=2,
-                allow_reconnect=True,
-                max_reconnect_attempts=-1,
-                reconnect_time_wait=0.5,
-                disconnected_cb=self._disconnected,
-                reconnected_cb=self._reconnected,
-                error_cb=self._error,
-                closed_cb=self._closed,
-            )
-
-        self.nc = await retry_forever(attempt, f"NATS at {self._url.redacted}", log, retry_on=UNREACHABLE)
+        self.nc = await connect_nats(
+            self._url,
+            "tonypi-ingest",
+            log,
+            connect_timeout=2,
+            allow_reconnect=True,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            disconnected_cb=self._disconnected,
+            reconnected_cb=self._reconnected,
+            error_cb=self._error,
+            closed_cb=self._closed,
+        )
         metrics.NATS_CONNECTED.set(1)
         await self._ensure_streams()
         log.info(
@@ -73,10 +68,7 @@ class NatsLink:
 
     async def _ensure_streams(self) -> None:
         assert self.nc is not None
-        js = self.nc.jetstream()
-        await retry_forever(
-            lambda: ensure_streams(js, self._streams), "JetStream streams", log, retry_on=UNREACHABLE
-        )
+        await declare_streams(self.nc.jetstream(), self._streams, log)
         self.streams_ready = True
 
     def stream_missing(self) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import asyncpg
 import nats
 import nats.errors
 from tonypi_events import ensure_streams
@@ -13,61 +12,15 @@ from tonypi_events.clock import run_clock
 from tonypi_runtime.entrypoint import StoppedDuringStartup, stop_event_on_signals, unless_stopped
 from tonypi_runtime.logs import configure_logging
 from tonypi_runtime.ops import OpsServer
-from tonypi_runtime.postgres import use_json_codecs
-from tonypi_runtime.retry import retry_forever
 
 from . import metrics
 from .catalogue import load_items
 from .config import ProjectorSettings, load_settings
-from .migrations import apply_migrations, ensure_database
+from .connections import connect_nats, database_connector, prepare_database
 from .projector import Projector
 from .retention import run_retention
 
 log = logging.getLogger("tonypi_projector")
-
-DB_UNREACHABLE = (
-    OSError,
-    asyncio.TimeoutError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-)
-
-
-def database_connector(settings: ProjectorSettings):
-    dsn = settings.database.with_credentials
-
-    async def connect() -> asyncpg.Connection:
-        conn = await asyncpg.connect(dsn, timeout=10)
-        await use_json_codecs(conn)
-        return conn
-
-    return connect
-
-
-async def prepare_database(settings: ProjectorSettings) -> None:
-    """Create the database if missing and bring its schema up to date, retrying until reachable."""
-    what = f"PostgreSQL at {settings.database.redacted} (DATABASE_URL)"
-    await retry_forever(lambda: ensure_database(settings.database), what, log, retry_on=DB_UNREACHABLE)
-    conn = await retry_forever(database_connector(settings), what, log, retry_on=DB_UNREACHABLE)
-    try:
-        await apply_migrations(conn)
-    finally:
-        await conn.close()
-
-
-async def connect_nats(settings: ProjectorSettings) -> nats.NATS:
-    return await retry_forever(
-        lambda: nats.connect(
-            settings.nats.with_credentials,
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=1,
-            connect_timeout=5,
-            name="tonypi-projector",
-        ),
-        f"NATS at {settings.nats.redacted} (NATS_URL)",
-        log,
-        retry_on=(OSError, asyncio.TimeoutError, nats.errors.NoServersError),
-    )
 
 
 async def run_clock_emitter(nc: nats.NATS, settings: ProjectorSettings, stop: asyncio.Event) -> None:

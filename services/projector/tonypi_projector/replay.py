@@ -23,9 +23,9 @@ from tonypi_runtime.postgres import CHECKPOINT_CHANNEL, READ_TABLES_PROJECTION, 
 
 from . import store
 from .applier import TABLES_LOCK_KEY, BatchApplier
-from .bootstrap import connect_nats, database_connector, prepare_database
 from .catalogue import load_items
 from .config import ProjectorSettings
+from .connections import connect_nats, database_connector, prepare_database
 from .migrations import apply_migrations
 from .retention import prune_logs, retention_cutoff
 from .source import EventSource, to_stream_event

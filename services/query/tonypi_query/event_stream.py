@@ -8,8 +8,8 @@ import logging
 
 import nats
 import nats.errors
-from tonypi_events import StreamStorageExceeded, ensure_streams
-from tonypi_runtime.retry import retry_forever
+from tonypi_events import StreamStorageExceeded
+from tonypi_runtime.nats_client import connect_nats, declare_streams
 
 from .config import QuerySettings
 from .writes import RobotWrites
@@ -32,21 +32,20 @@ class EventStreamConnection:
     async def open(self, writes: RobotWrites) -> None:
         """Connect (retrying until NATS answers), make sure the streams exist, hand JetStream
         to the writes."""
-        url = self._settings.nats
-        self._nc = await retry_forever(
-            self._connect,
-            f"NATS at {url.redacted}",
+        self._nc = await connect_nats(
+            self._settings.nats,
+            "tonypi-query",
             log,
-            retry_on=(OSError, asyncio.TimeoutError, nats.errors.Error),
+            connect_timeout=2,
+            max_reconnect_attempts=-1,
+            allow_reconnect=True,
+            error_cb=self._on_error,
+            disconnected_cb=self._on_disconnected,
+            reconnected_cb=self._on_reconnected,
         )
         js = self._nc.jetstream()
         try:
-            await retry_forever(
-                lambda: ensure_streams(js, self._settings.streams),
-                "JetStream",
-                log,
-                retry_on=(OSError, asyncio.TimeoutError, nats.errors.Error),
-            )
+            await declare_streams(js, self._settings.streams, log)
         except StreamStorageExceeded as exc:  # reads go on; writes answer 503 and /readyz says so
             log.error("writes stay disabled: %s", exc)
             return
@@ -61,17 +60,6 @@ class EventStreamConnection:
             await asyncio.wait_for(self._nc.drain(), CLOSE_TIMEOUT)
         except (TimeoutError, nats.errors.Error):  # NATS away at shutdown: nothing to flush
             await self._nc.close()
-
-    async def _connect(self) -> nats.NATS:
-        return await nats.connect(
-            self._settings.nats.with_credentials,
-            connect_timeout=2,
-            max_reconnect_attempts=-1,
-            allow_reconnect=True,
-            error_cb=self._on_error,
-            disconnected_cb=self._on_disconnected,
-            reconnected_cb=self._on_reconnected,
-        )
 
     async def _on_error(self, exc: Exception) -> None:
         log.warning("NATS: %s", exc or type(exc).__name__)
