@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
+from . import commanding
 from .bounds import Int32, Label, Number, Text
 
 
@@ -236,19 +237,13 @@ class TokenRevokedV1(Payload):
 
 # --- operator commands (docs/commands.md) ------------------------------------------------
 
-# Command types the robots' client knows (MQTT.md); gen 2 adds the last three.
-COMMAND_TYPES = (
-    "move",
-    "status_request",
-    "battery_request",
-    "stop",
-    "shutdown",
-    "head_nod",
-    "head_shake",
-    "resume",
-)
-# What a gen 2 robot still obeys while emergency-stopped.
-ALLOWED_WHILE_STOPPED = frozenset({"resume", "status_request", "battery_request"})
+# The vocabulary (types per firmware, states, outcomes) lives in tonypi_events.commanding.
+COMMAND_TYPES = commanding.COMMAND_TYPES
+ALLOWED_WHILE_STOPPED = commanding.ALLOWED_WHILE_STOPPED
+# Per targeted robot, what the query service decided (commanding.Plan). Absent in events
+# written before capabilities were known: then the robot (or, for `_fleet`, whoever answers)
+# is sent the command as asked.
+TargetPlan = dict[Label, Label]
 
 
 class CommandRequestedV1(Payload):
@@ -262,6 +257,7 @@ class CommandRequestedV1(Payload):
     wait: StrictBool = False  # hold it for an offline robot (until timeout_s) instead of expiring it
     robot_online: StrictBool | None = None  # what the API saw when it was asked; None for a broadcast
     actor: Actor
+    plan: TargetPlan | None = None  # robot id -> commanding.Plan
 
 
 class EmergencyStopV1(Payload):
@@ -274,6 +270,7 @@ class EmergencyStopV1(Payload):
     reason: Text | None = None
     timeout_s: Number
     actor: Actor
+    plan: TargetPlan | None = None  # robot id -> commanding.Plan (gen 1: `send_stop`)
 
 
 class CommandSentV1(Payload):

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-from tonypi_events import decode_payload
+from tonypi_events import EventType, decode_payload
+from tonypi_events.commanding import AnswerDropped
 from tonypi_runtime.logs import Throttled
 from tonypi_runtime.text import escape_text
 
@@ -64,6 +65,17 @@ class Applied:
     last_seq: int
     events: int  # new events in the batch (applied or dead-lettered)
     lost: int  # sequences missing before them: dropped by retention
+
+
+_DROP_WHY = {
+    AnswerDropped.NOT_SENT: "the command was never sent",
+    AnswerDropped.OTHER_ROBOT: "the command did not go to that robot",
+}
+
+
+def _presses(events: list[StreamEvent]) -> bool:
+    """Whether any event presses or releases an emergency stop (its fold reads the latches)."""
+    return any(e.event is not None and e.event.event_type is EventType.EMERGENCY_STOP for e in events)
 
 
 def find_gaps(events: list[StreamEvent], checkpoint: int) -> int:
@@ -117,6 +129,7 @@ class BatchApplier:
         # every record, and retention prunes them): a year's replay makes no year of feed.
         self.feed_retention_s = feed_retention_s
         self._dead_letter_log = Throttled(log, 10.0)
+        self._dropped_log = Throttled(log, 60.0)
 
     def _feed_since(self) -> datetime | None:
         if self.live or self.feed_retention_s is None:
@@ -165,7 +178,7 @@ class BatchApplier:
                 await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", TABLES_LOCK_KEY)
             states = await self._states(conn, await _robots_touched(conn, events))
             named = sorted({c for e in events if e.event is not None and (c := referenced_id(e.event))})
-            book = await store.load_commands(conn, named)
+            book = await store.load_commands(conn, named, latches=_presses(events))
             feed_since = self._feed_since()
             changes = fold_batch(states, events, self.items, book, feed_since)
             await store.write_batch(
@@ -211,7 +224,9 @@ class BatchApplier:
                                 states[robot_id] = loaded.get(robot_id) or RobotState()
                             mine[robot_id] = states[robot_id]
                         named = referenced_id(item.event) if item.event is not None else None
-                        book = await store.load_commands(conn, [named] if named else [])
+                        book = await store.load_commands(
+                            conn, [named] if named else [], latches=_presses([item])
+                        )
                         changes = fold_batch(mine, [item], self.items, book)
                         await store.write_rows(conn, changes, feed_since=self._feed_since())
                 except Exception as exc:
@@ -228,6 +243,7 @@ class BatchApplier:
                     total.applied[event_type] = total.applied.get(event_type, 0) + n
                 for reason, n in changes.without_effect.items():
                     total.without_effect[reason] = total.without_effect.get(reason, 0) + n
+                total.answers_dropped.extend(changes.answers_dropped)
             await store.advance_checkpoint(
                 conn, stream=self.stream, expected_seq=checkpoint, last_seq=events[-1].seq, notify=self.live
             )
@@ -240,6 +256,16 @@ class BatchApplier:
             metrics.EVENTS_APPLIED.labels(event_type).inc(n)
         for reason, n in changes.without_effect.items():
             metrics.WITHOUT_EFFECT.labels(reason).inc(n)
+        for dropped in changes.answers_dropped:
+            metrics.ANSWERS_DROPPED.labels(dropped.reason.value).inc()
+            self._dropped_log.warning(
+                f"answer-{dropped.reason.value}",
+                "answer from %s for command %s (of %s) dropped: %s",
+                dropped.robot_id,
+                dropped.command_id,
+                dropped.command_robot,
+                _DROP_WHY[dropped.reason],
+            )
         for dead in changes.dead_letters:
             self._dead_letter_log.error(
                 "dead-letter",

@@ -16,7 +16,7 @@ from tonypi_events import EventEnvelope
 from . import feed
 from .counters import counter_deltas
 from .folds import CLOCK_EVENTS, ItemCatalogue, Outcome, RobotState, fold_event, fold_tick
-from .folds.commands import CommandBook
+from .folds.commands import CommandBook, Dropped
 from .rows import Alarm, AlarmTransition, Command, Job, Latch, LogEntry, Robot, TokenChange
 
 
@@ -53,6 +53,7 @@ class BatchChanges:
     transitions: list[AlarmTransition] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)  # deltas for projection_counters
     without_effect: dict[str, int] = field(default_factory=dict)  # FoldContext.note, by reason
+    answers_dropped: list[Dropped] = field(default_factory=list)  # answers that settled nothing
 
     def sorted_jobs(self) -> list[Job]:
         # Ascending ids: an ended job (older) is written before the one that replaced it,
@@ -104,7 +105,8 @@ def fold_batch(
                 folded = list(fold_tick(states.items(), item.seq, event, items))
             else:
                 before = states.get(event.robot_id, RobotState())
-                folded = [(event.robot_id, before, fold_event(before, item.seq, event, items))]
+                facts = book.facts(event)  # what the command book knew before this event
+                folded = [(event.robot_id, before, fold_event(before, item.seq, event, items, facts))]
             commands, latches = book.fold(item.seq, event)
         except Exception as exc:  # a poison event must not stop the stream
             changes.dead_letters.append(DeadLetter(item.seq, item.raw, f"{type(exc).__name__}: {exc}", event))
@@ -131,4 +133,5 @@ def fold_batch(
                 changes.feed.append(record)
         changes.applied[event.event_type.value] = changes.applied.get(event.event_type.value, 0) + 1
     changes.counters = counter_deltas(initial, states, changes.jobs)
+    changes.answers_dropped = list(book.dropped)
     return changes

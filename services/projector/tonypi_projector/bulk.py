@@ -74,6 +74,9 @@ _TYPES = {
     "sent_count": "int4",
     "finished_at": "timestamptz",
     "response": "jsonb",
+    "outcomes": "jsonb",
+    "firmware": "text",
+    "pending_start": "jsonb",
     "engaged": "bool",
     "changed_at": "timestamptz",
 }

@@ -11,6 +11,12 @@ WITHOUT_EFFECT = Counter(
     "(a repeated job message, an item reply's echo, ...), by reason",
     ["reason"],
 )
+ANSWERS_DROPPED = Counter(
+    "tonypi_projector_command_answers_dropped_total",
+    "Command answers that settled nothing: for a command never sent (not_sent), or from a "
+    "robot the command did not go to (other_robot)",
+    ["reason"],
+)
 BATCH_SIZE = Histogram(
     "tonypi_projector_batch_size",
     "Events per applied batch",

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, TypeVar
 
+from tonypi_events.commanding import OPEN_STATES
 from tonypi_events.kinds import (
     BATTERY_THRESHOLD_CRITICAL,
     BATTERY_THRESHOLD_LOW,
@@ -42,6 +43,10 @@ class Robot:
     # Projected from the stream's time (clock_tick): heard within the tick's inactivity
     # timeout and not cleanly reported offline. See docs/alarms.md.
     online: bool = False
+    # The firmware profile its messages reveal (tonypi_events.commanding): gen1, gen2, gen2_sim.
+    firmware: str | None = None
+    # A start_job asked of it, not yet matched to the job it started: {command_id, task_name}.
+    pending_start: JsonObject | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,7 @@ class Job:
     # The robot's own start_time claim (gen 2 announced jobs): with task_name, the job's
     # identity. Null for a job counted from scans and item counters.
     robot_start_time: str | None = None
+    command_id: str | None = None  # the start_job command that started it
 
     @property
     def is_active(self) -> bool:
@@ -160,13 +166,12 @@ class Command:
     sent_count: int = 0
     finished_at: datetime | None = None
     response: JsonObject | None = None
+    # Per targeted robot: {robot_id: {"outcome", "message"?, "via"?}} (commanding.Outcome).
+    outcomes: JsonObject | None = None
 
     @property
     def is_open(self) -> bool:
-        return self.state in OPEN_COMMAND_STATES
-
-
-OPEN_COMMAND_STATES = ("requested", "sent")
+        return self.state in OPEN_STATES
 
 
 @dataclass(frozen=True)

@@ -102,14 +102,20 @@ async def tick_candidates(conn: asyncpg.Connection, latest: datetime, timeout_s:
     return found
 
 
-async def load_commands(conn: asyncpg.Connection, command_ids: list[str]) -> CommandBook:
-    """Every open command (any event may time one out) and the ones `command_ids` name."""
+async def load_commands(
+    conn: asyncpg.Connection, command_ids: list[str], latches: bool = False
+) -> CommandBook:
+    """Every open command (any event may time one out) and the ones `command_ids` name; with
+    `latches`, whether each emergency-stop latch is engaged (a press or release reads it)."""
     rows = await conn.fetch(
         f"SELECT {', '.join(columns(Command))} FROM commands "
         "WHERE state IN ('requested', 'sent') OR command_id = ANY($1::text[])",  # idx_commands_open
         command_ids,
     )
-    return CommandBook(commands={r["command_id"]: Command(**dict(r)) for r in rows})
+    engaged = {}
+    if latches:
+        engaged = {r[0]: r[1] for r in await conn.fetch("SELECT robot_id, engaged FROM emergency_stops")}
+    return CommandBook(commands={r["command_id"]: Command(**dict(r)) for r in rows}, engaged=engaged)
 
 
 async def ensure_checkpoint(conn: asyncpg.Connection, stream: str) -> int:

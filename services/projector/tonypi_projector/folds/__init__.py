@@ -15,6 +15,7 @@ from tonypi_events import EventEnvelope, EventType, decode_payload
 from ..rows import evolve
 from .alarms import ALARM_API_FOLDS, alarm_rules
 from .clock import TICK_FOLDS
+from .commands import Facts
 from .context import (
     ALARM_IDS_PER_EVENT,
     LOG_IDS_PER_EVENT,
@@ -61,13 +62,16 @@ def _outcome(ctx: FoldContext, state: RobotState) -> Outcome:
     )
 
 
-def fold_event(state: RobotState, seq: int, event: EventEnvelope, items: ItemCatalogue) -> Outcome:
+def fold_event(
+    state: RobotState, seq: int, event: EventEnvelope, items: ItemCatalogue, facts: Facts | None = None
+) -> Outcome:
     """Raises for an event that cannot be applied (unknown version, invalid payload, a bug):
-    the caller dead-letters it and `state` is unchanged."""
+    the caller dead-letters it and `state` is unchanged. `facts`: what the command book
+    knew before the event (an answer's verdict, a latch), for the folds that log them."""
     if event.event_type in CLOCK_EVENTS:
         raise ValueError("clock ticks fold into every robot: fold_tick, not fold_event")
     payload = decode_payload(event)
-    ctx = FoldContext(seq=seq, event=event, items=items)
+    ctx = FoldContext(seq=seq, event=event, items=items, facts=facts or Facts())
     fold = ROBOT_FOLDS.get(event.event_type)
     if fold is not None:
         if state.robot is None:

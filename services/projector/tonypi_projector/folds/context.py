@@ -6,9 +6,12 @@ import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tonypi_events import EventEnvelope
+
+if TYPE_CHECKING:
+    from .commands import Facts
 
 from ..rows import Alarm, AlarmTransition, Job, JsonObject, LogEntry, Robot, TokenChange
 
@@ -63,6 +66,8 @@ class FoldContext:
     # The robot being folded, when it is not the event's (a clock tick folds into every robot).
     for_robot: str | None = None
     notes: list[str] = field(default_factory=list)
+    # What the command book knew before this event (folds.commands.Facts).
+    facts: Facts | None = None
 
     @property
     def at(self) -> datetime:

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from tonypi_events import FLEET, EventType, kinds
 
-from .commands import answered_id
+from .commands import Verdict, answered_id
 from .context import FoldContext, RobotState, without_none
 
 UNATTRIBUTED = "_unattributed"
 _FAILED_STATUSES = frozenset({"error", "failed", "failure"})
 ITEM_ECHO = "item_echo"
+# An answer that settled nothing a line would report: its robot already answered (gen 2
+# answers an emergency stop on both answer topics), or the command had finished.
+ANSWER_REPEAT = "command_answer_repeat"
+# Dropped answers (never sent, another robot's command): counted and logged by the applier.
+_SILENT = {Verdict.REPEAT: ANSWER_REPEAT, Verdict.LATE: ANSWER_REPEAT}
+_DROPPED = frozenset({Verdict.NOT_SENT, Verdict.OTHER_ROBOT})
 
 
 def is_item_echo(payload: dict) -> bool:
@@ -25,6 +31,12 @@ def _answer(what: str):
     def fold(ctx: FoldContext, state: RobotState, payload: kinds.CommandResponseV1) -> RobotState:
         if is_item_echo(ctx.event.payload):
             ctx.note(ITEM_ECHO)  # not a command outcome: no log line, counted
+            return state
+        verdict = ctx.facts.answer if ctx.facts is not None else None
+        if verdict in _SILENT:  # one line per answer, whichever topics it came on
+            ctx.note(_SILENT[verdict])
+            return state
+        if verdict in _DROPPED:
             return state
         ok = payload.success is not False and (payload.status or "").lower() not in _FAILED_STATUSES
         outcome = "succeeded" if ok else "failed"
@@ -102,10 +114,15 @@ def on_command_requested(
 
 def on_emergency_stop(ctx: FoldContext, state: RobotState, payload: kinds.EmergencyStopV1) -> RobotState:
     target = "the whole fleet" if ctx.robot_id == FLEET else ctx.robot_id
-    what = "engaged" if payload.engaged else "released (resume)"
-    message = f"Emergency stop {what} for {target} by {_who(payload.actor)}"
-    if payload.engaged and payload.reason:
-        message += f": {payload.reason}"
+    was_engaged = ctx.facts.was_engaged if ctx.facts is not None else None
+    if payload.engaged:
+        message = f"Emergency stop engaged for {target} by {_who(payload.actor)}"
+        if payload.reason:
+            message += f": {payload.reason}"
+    elif was_engaged is False:
+        message = f"Resume for {target} by {_who(payload.actor)}: no emergency stop was latched"
+    else:
+        message = f"Emergency stop released (resume) for {target} by {_who(payload.actor)}"
     details = without_none(
         {
             "command_id": payload.command_id,
@@ -115,7 +132,7 @@ def on_emergency_stop(ctx: FoldContext, state: RobotState, payload: kinds.Emerge
         }
     )
     ctx.log(
-        "ERROR" if payload.engaged else "WARNING",
+        "ERROR" if payload.engaged else ("INFO" if was_engaged is False else "WARNING"),
         "emergency_stop",
         message,
         details,
