@@ -25,6 +25,7 @@ from .context import (
     RobotState,
     alarm_ids,
 )
+from .dispatch import on_command_requested
 from .jobs import JOB_FOLDS
 from .logs import COMMAND_FOLDS, ROBOT_LOG_FOLDS, on_ingest_rejected
 from .robots import API_FOLDS, ROBOT_MESSAGE_FOLDS, auto_register, seen
@@ -40,6 +41,7 @@ OTHER_FOLDS: dict[EventType, Fold] = {
     **TOKEN_FOLDS,
     **ALARM_API_FOLDS,
     **COMMAND_FOLDS,
+    EventType.COMMAND_REQUESTED: on_command_requested,  # logs it; a start_job awaits its job
     EventType.INGEST_REJECTED: on_ingest_rejected,
 }
 # The clock is folded by `fold_tick`, into every robot at once.

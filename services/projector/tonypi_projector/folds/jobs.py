@@ -24,6 +24,7 @@ from tonypi_events import EventType, kinds
 
 from ..rows import Job, JsonObject, evolve
 from .context import FoldContext, RobotState, without_none
+from .dispatch import take_dispatch
 
 DEFAULT_SCAN_ITEMS_TOTAL = 10
 ENDINGS = {"completed": "INFO", "cancelled": "WARNING", "failed": "ERROR"}
@@ -103,6 +104,9 @@ def start_job(
 ) -> RobotState:
     if state.job is not None:
         state = end_job(ctx, state, SUPERSEDED, reason=f"superseded by job {ctx.seq}")
+    command_id = None
+    if robot_start_time is not None or task_name is not None:  # the robot announced it
+        command_id, state = take_dispatch(ctx, state, task_name)
     job = Job(
         id=ctx.seq,
         robot_id=ctx.robot_id,
@@ -112,13 +116,16 @@ def start_job(
         items_total=items_total,
         task_name=task_name,
         robot_start_time=robot_start_time,
+        command_id=command_id,
     )
     ctx.wrote_job(job)
     ctx.log(
         "INFO",
         "job",
         f"Job {job.id} started on {ctx.robot_id}",
-        without_none({"job_id": job.id, "task_name": task_name, "items_total": items_total}),
+        without_none(
+            {"job_id": job.id, "task_name": task_name, "items_total": items_total, "command_id": command_id}
+        ),
     )
     return evolve(state, job=job)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from tonypi_events import EventType, kinds
+from tonypi_events.commanding import firmware_after
 
 from ..rows import Robot, evolve
 from .context import FoldContext, RobotState, iso, without_none
@@ -63,6 +64,7 @@ def auto_register(ctx: FoldContext, state: RobotState, status: str = "online") -
         updated_at=ctx.at,
         last_seen=ctx.at,
         online=status != "offline",
+        firmware=firmware_after(ctx.event.event_type, ctx.event.payload, None),
     )
     ctx.log(
         "INFO",
@@ -76,7 +78,10 @@ def auto_register(ctx: FoldContext, state: RobotState, status: str = "online") -
 def seen(ctx: FoldContext, robot: Robot) -> Robot:
     """Heard from: last_seen moves on, and the robot is online unless it said it is not."""
     last_seen = ctx.at if robot.last_seen is None else max(robot.last_seen, ctx.at)
-    return evolve(robot, last_seen=last_seen, updated_at=ctx.at, online=robot.status != "offline")
+    firmware = firmware_after(ctx.event.event_type, ctx.event.payload, robot.firmware)
+    return evolve(
+        robot, last_seen=last_seen, updated_at=ctx.at, online=robot.status != "offline", firmware=firmware
+    )
 
 
 def on_status(ctx: FoldContext, state: RobotState, payload: kinds.StatusV1) -> RobotState:
