@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
-from tonypi_events.kinds import COMMAND_TYPES
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from tonypi_events.commanding import COMMAND_TYPES, SERVO_POSITION_RANGE, CommandState
 
 from .fields import MAX_PAGE_SIZE, Cursor, RobotId, SeedRobotFilter, UtcDateTime
 
@@ -18,6 +18,10 @@ MAX_TIMEOUT_S = 90.0
 DEFAULT_TIMEOUT_S = 10.0
 MAX_WAIT_S = 10.0
 CommandType = Literal[COMMAND_TYPES]  # type: ignore[valid-type]
+CommandStateName = Literal[tuple(s.value for s in CommandState)]  # type: ignore[valid-type]
+MAX_ITEMS_TOTAL = 10_000
+MAX_SERVO_ID = 32
+TaskName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")]
 Reason = Annotated[str, StringConstraints(max_length=255, pattern=r"^[^\x00]*$")]
 CommandId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
@@ -28,6 +32,43 @@ def _small_params(value: dict[str, Any]) -> dict[str, Any]:
     if {"type", "id"} & value.keys():
         raise ValueError("params may not set `type` or `id`: the API sets them")
     return value
+
+
+class StartJobParams(BaseModel):
+    """`start_job`: the gen-2 simulator starts a job and reports it on tonypi/job/{id}."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    task_name: TaskName
+    items_total: int = Field(ge=1, le=MAX_ITEMS_TOTAL)
+
+
+class StopJobParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class SetServoParams(BaseModel):
+    """`set_servo`: a position within the range the robot takes (MQTT.md: -90..90)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    servo_id: int = Field(ge=1, le=MAX_SERVO_ID)
+    position: float = Field(ge=SERVO_POSITION_RANGE[0], le=SERVO_POSITION_RANGE[1])
+
+    @model_validator(mode="before")
+    @classmethod
+    def _int_position(cls, value: Any) -> Any:
+        if isinstance(value, dict) and type(value.get("position")) is int:
+            value = {**value, "position": float(value["position"])}
+        return value
+
+
+# Types whose params the API checks, because the robot acts on them (a job, a servo).
+PARAMS_BY_TYPE: dict[str, type[BaseModel]] = {
+    "start_job": StartJobParams,
+    "stop_job": StopJobParams,
+    "set_servo": SetServoParams,
+}
 
 
 class CommandCreate(BaseModel):
@@ -49,6 +90,13 @@ class CommandCreate(BaseModel):
         description="robot offline: hold the command until it is back (within timeout_s); "
         "otherwise it expires",
     )
+
+    @model_validator(mode="after")
+    def _typed_params(self) -> CommandCreate:
+        model = PARAMS_BY_TYPE.get(self.type)
+        if model is not None:
+            self.params = model.model_validate(self.params).model_dump()
+        return self
 
 
 class EmergencyStopCreate(BaseModel):
@@ -99,7 +147,7 @@ class CommandOut(BaseModel):
     robot_id: str = Field(description="the robot, or `_fleet` for the whole fleet")
     type: str
     params: dict[str, Any]
-    state: Literal["requested", "sent", "succeeded", "failed", "timed_out", "expired"]
+    state: CommandStateName
     wait: bool
     timeout_s: float
     actor: dict[str, Any] = Field(description="who asked: {name, role}")
@@ -109,6 +157,11 @@ class CommandOut(BaseModel):
     sent_count: int
     finished_at: UtcDateTime | None
     response: Any = Field(description="the robot's answer; for the fleet, {robot_id: answer}")
+    outcomes: dict[str, Any] | None = Field(
+        None,
+        description="per targeted robot: {outcome: pending|confirmed|refused|stopped|unsupported|no_answer, "
+        "message?, via?}",
+    )
     sequence: int = Field(description="stream sequence of the request")
 
 

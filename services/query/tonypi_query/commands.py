@@ -8,14 +8,15 @@ import uuid
 from typing import Any
 
 from aiohttp import web
-from tonypi_events import FLEET, EventType, kinds
+from tonypi_events import FLEET, EventType, commanding, kinds
+from tonypi_events.commanding import Plan
 from tonypi_events.topics import BROADCAST
 from yarl import URL
 
 from .actor import actor_of
 from .command_models import CommandAcceptedOut, CommandOut, EmergencyStopOut
 from .endpoints import Inputs, json_reply
-from .errors import Conflict, NotFound
+from .errors import Conflict, NotFound, RequestValidationError
 from .handlers import API
 from .keys import CHECKPOINT, READS, WRITES
 from .pagination import decode_cursor, encode_cursor, next_link
@@ -23,7 +24,7 @@ from .writes import WriteResult
 
 # How long the robot has to answer an emergency stop or a resume (stream seconds).
 EMERGENCY_STOP_TIMEOUT_S = 10.0
-FINAL_STATES = frozenset({"succeeded", "failed", "timed_out", "expired"})
+FINAL_STATES = commanding.FINAL_STATES
 
 
 def command_location(command_id: str) -> str:
@@ -54,6 +55,53 @@ async def _robot(request: web.Request, robot_id: str) -> dict[str, Any]:
     return dict(row)
 
 
+def _refuse(why: str) -> RequestValidationError:
+    return RequestValidationError([{"loc": ["body", "type"], "msg": why, "type": "unsupported_command"}])
+
+
+def _check_takes(robot: dict[str, Any], command_type: str) -> None:
+    """422 for a type the robot's firmware does not take: it would answer "Unknown command"."""
+    firmware = robot.get("firmware")
+    if not commanding.takes(firmware, command_type):
+        takes = ", ".join(sorted(commanding.TAKES[firmware]))
+        raise _refuse(
+            f"{robot['robot_id']} runs {firmware} firmware, which does not take {command_type!r} "
+            f"(it takes: {takes})"
+        )
+
+
+def _command_plan(robots: list[dict[str, Any]], command_type: str) -> dict[str, str] | None:
+    """Each robot of the fleet: sent the command, or not (its firmware does not take it)."""
+    if not robots:
+        return None  # nobody known: the broadcast topic, and whoever answers
+    plan = {
+        r["robot_id"]: (
+            Plan.SEND if commanding.takes(r.get("firmware"), command_type) else Plan.UNSUPPORTED
+        ).value
+        for r in robots
+    }
+    if Plan.SEND not in plan.values():
+        raise _refuse(f"no robot of the fleet takes {command_type!r}")
+    return plan
+
+
+def _latch_plan(robots: list[dict[str, Any]], engaged: bool) -> dict[str, str] | None:
+    """An emergency stop: gen 1 has none and is sent its `stop`; a resume: gen 1 holds
+    nothing to release and is sent nothing (docs/commands.md)."""
+    if not robots:
+        return None
+    gen1 = Plan.SEND_STOP if engaged else Plan.UNSUPPORTED
+    return {
+        r["robot_id"]: (gen1 if r.get("firmware") == commanding.GEN1 else Plan.SEND).value for r in robots
+    }
+
+
+async def _fleet(request: web.Request) -> list[dict[str, Any]]:
+    return [
+        dict(r) for r in await request.app[READS].active_robots() if r["robot_id"] not in (BROADCAST, FLEET)
+    ]
+
+
 async def _latch(request: web.Request, robot_id: str, engaged: bool, reason: str | None) -> web.Response:
     if not engaged and robot_id != FLEET:
         fleet = await request.app[READS].latch(FLEET)
@@ -61,6 +109,7 @@ async def _latch(request: web.Request, robot_id: str, engaged: bool, reason: str
             raise Conflict(
                 "The whole fleet is emergency-stopped: resume the fleet (POST /api/robots-db/resume)"
             )
+    targets = await _fleet(request) if robot_id == FLEET else [dict(await request.app[READS].robot(robot_id))]
     command_id = str(uuid.uuid4())
     payload = kinds.EmergencyStopV1(
         robot_id=robot_id,
@@ -69,14 +118,21 @@ async def _latch(request: web.Request, robot_id: str, engaged: bool, reason: str
         reason=reason,
         timeout_s=EMERGENCY_STOP_TIMEOUT_S,
         actor=actor_of(request),
+        plan=_latch_plan(targets, engaged),
     )
     result = await request.app[WRITES].append(EventType.EMERGENCY_STOP, robot_id, payload)
     return await _reply(request, command_id, result)
 
 
-async def _command(request: web.Request, robot_id: str, online: bool | None, body) -> web.Response:
+async def _command(request: web.Request, robot: dict[str, Any] | None, body) -> web.Response:
+    robot_id = robot["robot_id"] if robot is not None else FLEET
     if body.type == "resume":  # a resume releases the latch: one way to do it
         return await _latch(request, robot_id, engaged=False, reason=None)
+    if robot is not None:
+        _check_takes(robot, body.type)
+        plan, online = {robot_id: Plan.SEND.value}, robot["online"]
+    else:
+        plan, online = _command_plan(await _fleet(request), body.type), None
     command_id = str(uuid.uuid4())
     payload = kinds.CommandRequestedV1(
         robot_id=robot_id,
@@ -87,6 +143,7 @@ async def _command(request: web.Request, robot_id: str, online: bool | None, bod
         wait=body.wait,
         robot_online=online,
         actor=actor_of(request),
+        plan=plan,
     )
     result = await request.app[WRITES].append(EventType.COMMAND_REQUESTED, robot_id, payload)
     return await _reply(request, command_id, result)
@@ -94,11 +151,11 @@ async def _command(request: web.Request, robot_id: str, online: bool | None, bod
 
 async def send_command(request: web.Request, inputs: Inputs) -> web.Response:
     robot = await _robot(request, inputs.path.robot_id)
-    return await _command(request, robot["robot_id"], robot["online"], inputs.body)
+    return await _command(request, robot, inputs.body)
 
 
 async def broadcast_command(request: web.Request, inputs: Inputs) -> web.Response:
-    return await _command(request, FLEET, None, inputs.body)
+    return await _command(request, None, inputs.body)
 
 
 async def emergency_stop(request: web.Request, inputs: Inputs) -> web.Response:

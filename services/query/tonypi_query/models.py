@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, model_validator
+from tonypi_events import commanding
 from tonypi_events.kinds import (
     BATTERY_THRESHOLD_CRITICAL,
     BATTERY_THRESHOLD_LOW,
@@ -137,6 +138,20 @@ class RobotOut(BaseModel):
     active_alarms: list[ActiveAlarmOut] = Field(
         default_factory=list, description="its open alarms, at most one per kind"
     )
+    firmware: str | None = Field(
+        None,
+        description="gen1, gen2 or gen2_sim, as its messages reveal it; null until known (docs/commands.md)",
+    )
+    command_types: list[str] = Field(
+        default_factory=list,
+        description="the command types it takes (every type while its firmware is unknown)",
+    )
+
+    @model_validator(mode="after")
+    def _capabilities(self) -> RobotOut:
+        if not self.command_types:
+            self.command_types = [t for t in commanding.COMMAND_TYPES if commanding.takes(self.firmware, t)]
+        return self
 
 
 class JobOut(BaseModel):
@@ -154,6 +169,7 @@ class JobOut(BaseModel):
     task_name: str | None
     phase: str | None
     reason: str | None
+    command_id: str | None = Field(None, description="the start_job command that started it, if one did")
 
 
 class LogOut(BaseModel):

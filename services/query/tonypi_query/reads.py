@@ -16,10 +16,10 @@ from .models import JobsQuery, LogsQuery
 
 ROBOT_COLUMNS = """id, robot_id, name, description, location, status, battery_threshold_low,
     battery_threshold_critical, temp_threshold_warning, temp_threshold_critical, settings,
-    last_seen, created_at, updated_at, is_active, online"""
+    last_seen, created_at, updated_at, is_active, online, firmware"""
 
 JOB_COLUMNS = """id, robot_id, start_time, end_time, items_total, items_done, percent_complete,
-    last_item, status, created_at, updated_at, task_name, phase, reason"""
+    last_item, status, created_at, updated_at, task_name, phase, reason, command_id"""
 
 LOG_COLUMNS = "id, level, category, message, robot_id, details, timestamp"
 
@@ -44,7 +44,7 @@ SELECT_TELEMETRY = "SELECT robot_id, status, last_seen, telemetry, online FROM r
 ROBOT_EXISTS = "SELECT EXISTS (SELECT 1 FROM robots WHERE robot_id = $1)"
 SELECT_JOB = f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"
 COMMAND_COLUMNS = """command_id, robot_id, type, params, state, wait, timeout_s, actor, requested_at,
-    deadline, sent_at, sent_count, finished_at, response, seq AS sequence"""
+    deadline, sent_at, sent_count, finished_at, response, outcomes, seq AS sequence"""
 SELECT_COMMAND = f"SELECT {COMMAND_COLUMNS} FROM commands WHERE command_id = $1"
 SELECT_LATCH = (
     "SELECT robot_id, engaged, command_id, reason, actor, changed_at FROM emergency_stops WHERE robot_id = $1"
