@@ -41,6 +41,7 @@ from tonypi_events import (
     utc_now,
 )
 from tonypi_events.codec import MSG_ID_HEADER
+from tonypi_events.commanding import Plan
 from tonypi_events.topics import BROADCAST, COMMAND_PATTERN, EMERGENCY_STOP_PATTERN
 from tonypi_runtime.logs import Throttled
 
@@ -166,30 +167,48 @@ class CommandDeliverer:
         if not self._mqtt_ready():
             await msg.nak(delay=HOLD_S)
             return
-        topic, body = self._message(event, payload)
-        if not await self._claim(event.robot_id, payload.command_id, topic, f"sent-{payload.command_id}"):
+        messages = self._messages(event, payload)
+        if not messages:  # no robot it went to takes it (a resume for gen 1 robots only)
+            metrics.COMMANDS.labels("nothing_to_send").inc()
+            await msg.ack()
+            return
+        topics = ", ".join(topic for topic, _ in messages)[:1024]
+        if not await self._claim(event.robot_id, payload.command_id, topics, f"sent-{payload.command_id}"):
             metrics.COMMANDS.labels("duplicate").inc()
             await msg.ack()
             return
-        await self._send(topic, body, payload.command_id)
+        for topic, body in messages:
+            await self._send(topic, body, payload.command_id)
         await msg.ack()
 
-    def _message(self, event: EventEnvelope, payload) -> tuple[str, bytes]:
-        target = BROADCAST if event.robot_id == FLEET else event.robot_id
-        if isinstance(payload, kinds.EmergencyStopV1):
-            if payload.engaged:
-                body = {
-                    "type": "emergency_stop",
-                    "reason": payload.reason or "operator",
-                    "id": payload.command_id,
-                }
-                return self._prefix + EMERGENCY_STOP_PATTERN.format(robot_id=target), json.dumps(
-                    body
-                ).encode()
-            body = {"type": "resume", "id": payload.command_id}
+    def _messages(self, event: EventEnvelope, payload) -> list[tuple[str, bytes]]:
+        """What goes where (docs/commands.md): the plan the query service wrote says, per
+        robot, send it, send it its `stop` instead (gen 1 has no emergency stop), or send it
+        nothing. A fleet command every robot takes goes once, on the broadcast topic."""
+        plan = payload.plan
+        fleet = event.robot_id == FLEET
+        if plan is None:  # written before plans: the robot, or whoever listens
+            plan = {} if fleet else {event.robot_id: Plan.SEND.value}
+        send = [r for r, p in sorted(plan.items()) if p == Plan.SEND]
+        everyone = payload.plan is None or len(send) == len(plan)
+        stop_instead = [r for r, p in sorted(plan.items()) if p == Plan.SEND_STOP]
+        command_id = payload.command_id
+        if isinstance(payload, kinds.EmergencyStopV1) and payload.engaged:
+            body = {"type": "emergency_stop", "reason": payload.reason or "operator", "id": command_id}
+            pattern = EMERGENCY_STOP_PATTERN
+            # Only gen 2 listens on the stop topic: a fleet stop goes there once, whoever else there is.
+            targets = ([BROADCAST] if send or payload.plan is None else []) if fleet else send
         else:
-            body = {**payload.params, "type": payload.type, "id": payload.command_id}
-        return self._prefix + COMMAND_PATTERN.format(robot_id=target), json.dumps(body).encode()
+            if isinstance(payload, kinds.EmergencyStopV1):
+                body = {"type": "resume", "id": command_id}
+            else:
+                body = {**payload.params, "type": payload.type, "id": command_id}
+            pattern = COMMAND_PATTERN
+            targets = [BROADCAST] if fleet and everyone else send
+        out = [(self._prefix + pattern.format(robot_id=t), json.dumps(body).encode()) for t in targets]
+        stop = json.dumps({"type": "stop", "id": command_id}).encode()
+        out += [(self._prefix + COMMAND_PATTERN.format(robot_id=r), stop) for r in stop_instead]
+        return out
 
     async def _claim(
         self, robot_id: str, command_id: str, topic: str, msg_id: str, to_robot: str | None = None

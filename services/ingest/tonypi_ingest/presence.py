@@ -20,13 +20,14 @@ from datetime import datetime, timedelta
 from nats.aio.client import Client as NatsClient
 from nats.js.api import DeliverPolicy
 from tonypi_events import FLEET, EventType, StreamNames, decode, decode_payload, utc_now
+from tonypi_events.commanding import GEN1, firmware_of_status
 
 log = logging.getLogger("tonypi_ingest.presence")
 
 # A status this soon after the press may have left the robot before the stop reached it.
 PRESS_GRACE = timedelta(seconds=1)
-# A robot still reporting without the stop (gen 1 has none) is sent it at most this often, per
-# replica; a robot coming back (its previous status offline, or none) is sent it at once.
+# A robot still reporting without the stop is sent it at most this often, per replica; a robot
+# coming back (its previous status offline, or none) is sent it at once. Never gen 1 (no stop topic).
 RESEND_EVERY_S = 30.0
 
 
@@ -121,6 +122,8 @@ class Presence:
         latch = self.latch_for(event.robot_id)
         if latch is None or stopped or payload.status == "offline":
             return
+        if firmware_of_status(event.payload) == GEN1:
+            return  # gen 1 has no emergency stop to forget: it was sent its `stop` once
         back = before is None or before.status == "offline"
         now = time.monotonic()
         if not back:
