@@ -1,8 +1,9 @@
-"""Every command type to a simulated robot and back: sent once at QoS 1, answered, succeeded."""
+"""Every command type a gen-2 robot takes, to a simulated one and back: sent once at QoS 1,
+answered, succeeded."""
 
 from __future__ import annotations
 
-from tonypi_events.kinds import COMMAND_TYPES
+from tonypi_events.commanding import GEN2_COMMANDS
 
 from .conftest import API, until
 
@@ -16,7 +17,7 @@ async def test_each_command_type_round_trips(api, ingests, robots, observer):
     await ingests.start()
     robots.start("cmd_gen2", generation=2)
     await until(lambda: _online(api, "cmd_gen2"))
-    for command_type in [t for t in COMMAND_TYPES if t != "resume"]:
+    for command_type in [t for t in GEN2_COMMANDS if t != "resume"]:
         resp = await api.post(
             f"{API}/robots/cmd_gen2/commands", json={"type": command_type, "params": {"speed": 1}}
         )
@@ -33,19 +34,22 @@ async def test_each_command_type_round_trips(api, ingests, robots, observer):
         assert sent.topic == "tonypi/commands/cmd_gen2" and sent.qos == 1
         assert sent.payload == {"type": command_type, "id": created["command_id"], "speed": 1}
     history = await (await api.get(f"{API}/robots/cmd_gen2/commands?limit=100")).json()
-    assert [h["type"] for h in reversed(history)] == [t for t in COMMAND_TYPES if t != "resume"]
+    assert [h["type"] for h in reversed(history)] == [t for t in GEN2_COMMANDS if t != "resume"]
 
 
 async def test_unanswered_command_times_out_and_offline_robot_expires(
     api, ingests, robots, observer, fleet_api
 ):
     await ingests.start()
-    # A gen 1 robot never answers head_nod... it answers "Unknown command": failed, not timed out.
+    # A gen 1 robot would answer head_nod "Unknown command": the API knows, and refuses (issue 17 row 8).
     robots.start("cmd_gen1", generation=1)
     await until(lambda: _online(api, "cmd_gen1"))
     resp = await api.post(f"{API}/robots/cmd_gen1/commands", json={"type": "head_nod"})
-    failed = await (await api.get(resp.headers["Location"] + "?wait=10")).json()
-    assert failed["state"] == "failed" and failed["response"]["message"] == "Unknown command"
+    assert resp.status == 422, await resp.text()
+    [issue] = (await resp.json())["detail"]
+    assert issue["type"] == "unsupported_command" and "gen1" in issue["msg"] and "head_nod" in issue["msg"]
+    robot = await (await api.get(f"{API}/robots/cmd_gen1")).json()
+    assert robot["firmware"] == "gen1" and "head_nod" not in robot["command_types"]
     # A robot that is online in our tables but does not answer: timed out at its deadline.
     await fleet_api.status("silent")
     await until(lambda: _online(api, "silent"))
