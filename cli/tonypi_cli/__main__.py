@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "rebuild the read tables from the event stream and swap them in",
     ),
     "projector": ("tonypi_projector.admin_command", "projector administration (dead-letters)"),
+    "db": ("tonypi_projector.db_command", "PostgreSQL logins per service: roles (an administrator's step)"),
     "token": ("tonypi_cli.token", "API bearer tokens: create (shown once), revoke, list"),
     "mqtt": ("tonypi_cli.mqtt_users", "per-robot MQTT credentials in a Mosquitto password file"),
 }

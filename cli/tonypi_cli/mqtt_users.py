@@ -25,14 +25,16 @@ from tonypi_events.identity import robot_id_problem
 
 PBKDF2_ITERATIONS = 101  # mosquitto_passwd's default for $7$
 SALT_BYTES = 12
-SERVICE_USERS = ("ingest",)  # the ACL's named users
+SERVICE_USERS = ("ingest", "sim")  # the ACL's named users (sim: the simulated fleet, demos only)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="mqtt_command", required=True, metavar="SUBCOMMAND")
     robot = sub.add_parser("add-robot", help="credentials for one robot (user name = robot id)")
     robot.add_argument("robot_id")
-    user = sub.add_parser("add-user", help="credentials for a service user of the ACL (ingest)")
+    user = sub.add_parser(
+        "add-user", help="credentials for a named user of the ACL (ingest; sim for a demonstration fleet)"
+    )
     user.add_argument("name", choices=SERVICE_USERS)
     remove = sub.add_parser("remove", help="remove a user (its sessions end at the broker's next reload)")
     remove.add_argument("name")

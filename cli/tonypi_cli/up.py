@@ -190,10 +190,18 @@ DEV_TOKEN_NAME = "dev"
 DEV_STREAM_BYTES = {"EVENTS_MAX_BYTES": 1024**3, "DEAD_LETTER_MAX_BYTES": 256 * 1024**2}
 
 
+def security_line(env: Mapping[str, str]) -> str:
+    """What protects this run: `make run` is the open development setup, and says so."""
+    if env.get("NATS_USER") or env.get("MQTT_USERNAME"):
+        return "  security: broker logins as configured; not the shipped secured setup (docs/deploy.md)"
+    return "  security: open (no auth on MQTT/NATS, loopback only) — see docs/security.md"
+
+
 def where_to_look(env: Mapping[str, str], token: str) -> list[str]:
     by_name = {s.name: _ops_base(s, env) for s in SERVICES}
     return [
         "up: ready",
+        security_line(env),
         f"  API       {by_name['query']}/api/robots-db/robots",
         f"  API docs  {by_name['query']}/docs  (Authorize with the token below)",
         f"  Token     {token}  (role admin, name {DEV_TOKEN_NAME}; a new one each run)",

@@ -5,7 +5,7 @@
 # Debian's archive: podman, runc and debootstrap come from it, and so do the base and
 # stand-in images the first time.
 set -uo pipefail
-MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+here=$(dirname "$0")
 
 why_not() { echo "$*"; exit 1; }
 
@@ -13,6 +13,8 @@ why_not() { echo "$*"; exit 1; }
 command -v apt-get >/dev/null || why_not "needs Debian's apt-get (podman, runc and debootstrap come from Debian)"
 command -v ip >/dev/null || why_not "needs ip (iproute2) for the network namespace"
 command -v python3 >/dev/null || why_not "needs python3"
+# The archive this machine's apt uses (debian-mirror.sh; DEBIAN_MIRROR overrides it).
+MIRROR=$(bash "$here/debian-mirror.sh" 2>&1) || why_not "$MIRROR"
 python3 - "$MIRROR/dists/bookworm/Release" 2>/dev/null <<'PY' || why_not "Debian's archive ($MIRROR) is not reachable"
 import sys, urllib.request
 urllib.request.urlopen(urllib.request.Request(sys.argv[1], method="HEAD"), timeout=20).close()

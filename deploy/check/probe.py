@@ -14,7 +14,8 @@ the robot sent came out of the containers.
 
 Standard library plus paho-mqtt and prometheus_client (already in the project's venv), and
 `tonypi_cli.token` for the API token the operator part needs;
-the MQTT login, if any, from MQTT_USERNAME and MQTT_PASSWORD. Exit 0 when every check
+the robot's MQTT login from CHECK_ROBOT_ID and CHECK_ROBOT_PASSWORD (run.sh puts it in
+the broker's password file). Exit 0 when every check
 passed; otherwise 1 with the first failure and what was last seen.
 """
 
@@ -137,8 +138,8 @@ def publish_robot(mqtt_host: str, mqtt_port: int, robot_id: str) -> None:
         ("tonypi/battery", {"percentage": 10.0, "timestamp": now}),
     ]
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"deploy-check-{robot_id}")
-    if os.environ.get("MQTT_USERNAME"):  # the stack's login, when the run turned MQTT authentication on
-        client.username_pw_set(os.environ["MQTT_USERNAME"], os.environ.get("MQTT_PASSWORD"))
+    if os.environ.get("CHECK_ROBOT_PASSWORD"):  # the robot's own login in the broker's password file
+        client.username_pw_set(robot_id, os.environ["CHECK_ROBOT_PASSWORD"])
     client.connect(mqtt_host, mqtt_port)
     client.loop_start()
     try:
@@ -171,7 +172,7 @@ def check(args: argparse.Namespace) -> None:
         print(f"probe: {name} ready ({time.monotonic() - started:.1f} s)")
 
     ingest_before = ingest_metrics(ingests)
-    robot_id = f"check_{secrets.token_hex(4)}"
+    robot_id = os.environ.get("CHECK_ROBOT_ID") or f"check_{secrets.token_hex(4)}"  # run.sh made its login
     TOKEN["value"] = make_api_token()
     publish_robot("127.0.0.1", args.mqtt_port, robot_id)
     print(f"probe: published status, battery, location and one unattributable message as {robot_id}")

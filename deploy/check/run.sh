@@ -19,7 +19,7 @@ CHECK=deploy/check
 NAME=${DEPLOY_CHECK_NAME:-tonypi-check}          # compose project, network namespace, image tag
 PODMAN_COMPOSE=${PODMAN_COMPOSE:-$REPO/.venv/bin/podman-compose}
 PYTHON=${PYTHON:-$REPO/.venv/bin/python}
-SERVICES=(mosquitto nats postgres ingest ingest-2 projector query)
+SERVICES=(mosquitto nats postgres streams db-roles ingest ingest-2 projector query)
 export CONTAINERS_CONF=$REPO/$CHECK/containers.conf
 
 started=$SECONDS
@@ -118,14 +118,35 @@ done
 # Every variable the compose file requires (`${VAR:?...}`: its secrets) gets a fresh random
 # value for this run, written only to the temporary directory; the rest keep their defaults.
 {
-    for variable in $(grep -oE '\$\{[A-Z_][A-Z0-9_]*:\?' docker-compose.yml | tr -d '${:?' | sort -u); do
+    for variable in $(grep -oE '\$\{[A-Z_][A-Z0-9_]*:\?' docker-compose.yml | tr -d '${:?' | sort -u | grep -vx MOSQUITTO_PASSWD); do
         # A letter first: nats-server reads an unquoted `$VAR` in auth.conf as a config token,
         # so a secret that begins with a digit parses as a number and the server refuses to start.
         echo "$variable=s$(openssl rand -hex 24)"
     done
     echo "TONYPI_VERSION=$NAME"
     echo "CHECK_STANDINS_IMAGE=$standins"
+    # The probe's robot sends battery and location on the contract's topics without an id,
+    # as every robot's firmware does today; the shipped default (reject) would refuse them.
+    echo "INGEST_IDLESS_TOPICS=accept"
 } >"$work/env"
+
+# Mosquitto's password file, made as an operator makes it (`tonypi mqtt`, docs/deploy.md):
+# ingest's login with the run's MQTT_INGEST_PASSWORD, and one robot's for the probe.
+"$PYTHON" - "$work" "check_$(openssl rand -hex 4)" <<'PY' || fail "could not make the MQTT password file"
+import sys
+from pathlib import Path
+
+from tonypi_cli import mqtt_users
+
+work, robot = Path(sys.argv[1]), sys.argv[2]
+env = dict(line.split("=", 1) for line in (work / "env").read_text().splitlines())
+path = work / "mosquitto.passwd"
+mqtt_users.set_password(path, "ingest", env["MQTT_INGEST_PASSWORD"])
+password = mqtt_users.add(path, robot)
+path.chmod(0o644)  # the broker copies it after dropping root
+with open(work / "env", "a") as out:
+    out.write(f"MOSQUITTO_PASSWD={path}\nCHECK_ROBOT_ID={robot}\nCHECK_ROBOT_PASSWORD={password}\n")
+PY
 
 step "network namespace $NAME: loopback only"
 ip netns add "$NAME"

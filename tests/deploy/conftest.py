@@ -18,6 +18,10 @@ REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 K8S = DEPLOY / "k8s"
 OVERLAYS = ("dev", "prod")
+JOB_DIRS = ("replay", "setup")  # each overlay's directories of Jobs applied on demand
+# Each service's own Secret (deploy/k8s/base/secret.yaml), and the database owner's.
+SERVICE_SECRETS = {"ingest": "tonypi-ingest", "projector": "tonypi-projector", "query": "tonypi-query"}
+DATABASE_SECRETS = ("tonypi-projector", "tonypi-query", "tonypi-db-admin")
 
 
 def run(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
@@ -35,11 +39,13 @@ def render(kustomization: Path) -> list[dict]:
 
 @pytest.fixture(scope="session")
 def rendered() -> dict[str, list[dict]]:
-    """Every overlay and its replay Job, rendered: {"dev": [...], "dev/replay": [...], ...}."""
+    """Every overlay and its on-demand Jobs, rendered: {"dev": [...], "dev/replay": [...],
+    "dev/setup": [...], ...}."""
     out = {}
     for overlay in OVERLAYS:
         out[overlay] = render(K8S / "overlays" / overlay)
-        out[f"{overlay}/replay"] = render(K8S / "overlays" / overlay / "replay")
+        for jobs in JOB_DIRS:
+            out[f"{overlay}/{jobs}"] = render(K8S / "overlays" / overlay / jobs)
     return out
 
 
@@ -55,8 +61,8 @@ def config_of(docs: list[dict]) -> dict[str, str]:
     return by_kind(docs, "ConfigMap")["tonypi-config"]["data"]
 
 
-def secret_of(docs: list[dict]) -> dict[str, str]:
-    return by_kind(docs, "Secret")["tonypi-secrets"]["stringData"]
+def secret_of(docs: list[dict], name: str) -> dict[str, str]:
+    return by_kind(docs, "Secret")[name]["stringData"]
 
 
 @pytest.fixture(scope="session")

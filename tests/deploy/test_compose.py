@@ -18,8 +18,11 @@ from .test_kubernetes import SERVICES, _names_in_code
 INTERPOLATION = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::?[-?][^}]*)?\}")
 SECRETS = (
     "POSTGRES_PASSWORD",
+    "POSTGRES_PROJECTOR_PASSWORD",
+    "POSTGRES_QUERY_PASSWORD",
     "GRAFANA_ADMIN_PASSWORD",
-    "MQTT_PASSWORD",
+    "MQTT_INGEST_PASSWORD",
+    "MQTT_SIM_PASSWORD",
     "NATS_INGEST_PASSWORD",
     "NATS_PROJECTOR_PASSWORD",
     "NATS_QUERY_PASSWORD",
@@ -62,11 +65,15 @@ def test_no_secret_value_is_committed(compose):
     text = (REPO / "docker-compose.yml").read_text()
     for name, service in compose["services"].items():
         for key, value in (service.get("environment") or {}).items():
-            if "PASSWORD" in key:
+            if key.endswith("PASSWORD"):
                 assert INTERPOLATION.fullmatch(str(value)), f"{name}.{key} is a literal"
-    assert "postgresql://tonypi:${POSTGRES_PASSWORD:?" in text, "DATABASE_URL takes the password from .env"
-    for required in ("POSTGRES_PASSWORD", "GRAFANA_ADMIN_PASSWORD"):
-        assert f"${{{required}:?" in text, f"{required} must be required, never defaulted"
+            if str(value).startswith("postgresql://"):
+                assert re.fullmatch(r"postgresql://\w+:\$\{POSTGRES_\w*PASSWORD:\?[^}]*\}@.*", value), (
+                    f"{name}.{key} must take its password from .env"
+                )
+    for required in SECRETS:
+        if required != "MQTT_SIM_PASSWORD":  # the optional sim profile's
+            assert f"${{{required}:?" in text, f"{required} must be required, never defaulted"
 
 
 def test_env_example_lists_every_variable_with_empty_secrets(compose):
@@ -83,16 +90,24 @@ def test_env_example_lists_every_variable_with_empty_secrets(compose):
     assert ".env" in (REPO / ".dockerignore").read_text().split()
 
 
+def mount(volume: str) -> tuple[str, str]:
+    """(source, target) of a short-syntax volume; the source may be a `${VAR:?message}`."""
+    source, target = re.fullmatch(r"(.*?):(/[^:]*)(?::ro)?", volume).groups()
+    return source, target
+
+
 def test_bind_mounts_exist_and_data_lives_on_volumes(compose):
     for name, service in compose["services"].items():
         for volume in service.get("volumes", []):
-            source = volume.split(":")[0]
+            source = mount(volume)[0]
             if source.startswith("./"):
                 assert (REPO / source).exists(), f"{name} mounts missing {source}"
+            elif source.startswith("${"):
+                assert INTERPOLATION.fullmatch(source), f"{name} mounts {source}"
             else:
                 assert source in compose["volumes"], f"{name} uses undeclared volume {source}"
     mounts = {
-        name: {v.split(":")[1] for v in compose["services"][name]["volumes"] if not v.startswith("./")}
+        name: {mount(v)[1] for v in compose["services"][name]["volumes"] if mount(v)[0] in compose["volumes"]}
         for name in ("mosquitto", "nats", "postgres", "prometheus", "grafana")
     }
     assert mounts["postgres"] == {"/var/lib/postgresql/data"}
@@ -176,13 +191,13 @@ def test_prometheus_scrapes_every_replica_of_each_service(compose):
         [sd] = jobs[f"tonypi-{name}"]["dns_sd_configs"]
         assert sd["names"] == [name] and sd["type"] == "A", "one address per replica"
         assert sd["port"] == port == int(compose["services"][name]["environment"][f"{name.upper()}_PORT"])
-    mounted = {v.split(":")[1] for v in compose["services"]["prometheus"]["volumes"]}
+    mounted = {mount(v)[1] for v in compose["services"]["prometheus"]["volumes"]}
     assert {f"/etc/prometheus/{rule}" for rule in config["rule_files"]} <= mounted
 
 
 def test_grafana_is_provisioned_and_password_protected(compose):
     grafana = compose["services"]["grafana"]
-    mounts = {v.split(":")[1]: v.split(":")[0] for v in grafana["volumes"]}
+    mounts = {mount(v)[1]: mount(v)[0] for v in grafana["volumes"]}
     assert mounts["/etc/grafana/provisioning"] == "./deploy/grafana/provisioning"
     assert mounts["/var/lib/grafana/dashboards"] == "./deploy/grafana/dashboards"
     assert grafana["environment"]["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
@@ -194,3 +209,89 @@ def test_grafana_is_provisioned_and_password_protected(compose):
 def test_third_party_images_are_pinned(compose, name):
     image = compose["services"][name]["image"]
     assert re.search(r":v?\d+\.\d+", image), f"{image} floats"
+
+
+# What each TonyPi container may know (issue 16 row 5): its own logins, nobody else's.
+OWN_SECRETS = {
+    "ingest": {"MQTT_PASSWORD", "NATS_PASSWORD"},
+    "ingest-2": {"MQTT_PASSWORD", "NATS_PASSWORD"},
+    "projector": {"DATABASE_URL", "NATS_PASSWORD"},
+    "query": {"DATABASE_URL", "NATS_PASSWORD"},
+    "db-roles": {"DATABASE_URL", "PROJECTOR_DATABASE_URL", "QUERY_DATABASE_URL"},
+    "streams": {"NATS_PASSWORD"},
+    "sim": {"MQTT_PASSWORD"},
+}
+
+
+def secrets_in(environment: dict) -> dict[str, str]:
+    """The variables that carry a secret from .env: {variable: the .env secret it holds}."""
+    held = {}
+    for key, value in environment.items():
+        named = [v for v in INTERPOLATION.findall(str(value)) if v in SECRETS]
+        if named:
+            [held[key]] = named
+    return held
+
+
+def test_each_service_gets_only_its_own_secrets(compose):
+    services = compose["services"]
+    tonypi = {n for n, s in services.items() if str(s.get("image", "")).startswith("tonypi/")}
+    assert tonypi == set(OWN_SECRETS)
+    for name, expected in OWN_SECRETS.items():
+        held = secrets_in(services[name]["environment"])
+        assert set(held) == expected, f"{name} gets {sorted(held)}"
+    own = {
+        "ingest": ("MQTT_INGEST_PASSWORD", "NATS_INGEST_PASSWORD"),
+        "projector": ("POSTGRES_PROJECTOR_PASSWORD", "NATS_PROJECTOR_PASSWORD"),
+        "query": ("POSTGRES_QUERY_PASSWORD", "NATS_QUERY_PASSWORD"),
+        "streams": ("NATS_ADMIN_PASSWORD",),
+    }
+    for name, passwords in own.items():
+        assert set(secrets_in(services[name]["environment"]).values()) == set(passwords), name
+    assert services["projector"]["environment"]["DATABASE_URL"].startswith("postgresql://tonypi_projector:")
+    assert services["query"]["environment"]["DATABASE_URL"].startswith("postgresql://tonypi_query:")
+    for name in ("ingest", "ingest-2"):
+        assert "DATABASE_URL" not in services[name]["environment"], "ingest has no database access"
+    for name in ("projector", "query"):
+        assert not {k for k in services[name]["environment"] if k.startswith("MQTT_")}, (
+            f"{name} needs no MQTT"
+        )
+    assert services["ingest"]["environment"]["MQTT_USERNAME"] == "ingest"  # the ACL's user
+
+
+def test_one_shot_steps_run_before_the_services(compose):
+    """The streams declared as the NATS admin, the database logins made by the owner; the
+    services start only once both completed (issue 16: no service creates a stream)."""
+    services = compose["services"]
+    steps = {"streams": ["tonypi", "streams", "declare"], "db-roles": ["tonypi", "db", "roles"]}
+    for step, command in steps.items():
+        service = services[step]
+        assert service["command"] == command and service["restart"] == "no"
+        assert service["image"] == services["projector"]["image"], "the image that carries the CLI"
+    assert services["streams"]["environment"]["NATS_USER"] == "admin"
+    assert services["db-roles"]["environment"]["DATABASE_URL"].startswith("postgresql://tonypi:")
+    needs = {"ingest": {"streams"}, "ingest-2": {"streams"}, "projector": set(steps), "query": set(steps)}
+    for name, wanted in needs.items():
+        depends = services[name]["depends_on"]
+        for step in wanted:
+            assert depends[step] == {"condition": "service_completed_successfully"}, f"{name} on {step}"
+
+
+def test_brokers_are_secured_by_default(compose):
+    """Row 10: Mosquitto with the ACL and a password file, NATS with auth.conf, ingest
+    with strict identity and id-less topics refused, in the shipped compose file."""
+    mosquitto = compose["services"]["mosquitto"]
+    targets = {mount(v)[1]: mount(v)[0] for v in mosquitto["volumes"]}
+    password_file = mosquitto["environment"]["MOSQUITTO_PASSWORD_FILE"]
+    assert INTERPOLATION.fullmatch(targets[password_file]).group(1) == "MOSQUITTO_PASSWD"
+    assert "${MOSQUITTO_PASSWD:?" in targets[password_file], "required: no broker without it"
+    assert targets["/tonypi/acl"] == "./deploy/k8s/base/mosquitto/acl"  # beside entrypoint.sh
+    assert not {k for k in mosquitto["environment"] if k.startswith("MQTT_")}, "no shared login"
+    nats = {mount(v)[1]: mount(v)[0] for v in compose["services"]["nats"]["volumes"]}
+    assert nats["/etc/nats/auth.conf"].endswith("nats-single/auth.conf")
+    for name in ("ingest", "ingest-2"):
+        env = compose["services"][name]["environment"]
+        assert env["INGEST_STRICT_IDENTITY"] == "true"
+        assert env["INGEST_IDLESS_TOPICS"] == "${INGEST_IDLESS_TOPICS:-reject}"
+    for ignored in (".gitignore", ".dockerignore"):
+        assert "mosquitto.passwd" in (REPO / ignored).read_text().split(), ignored

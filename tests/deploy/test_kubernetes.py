@@ -10,12 +10,22 @@ import copy
 import kubernetes_validate
 import pytest
 
-from .conftest import OVERLAYS, REPO, by_kind, config_of, pod_spec, secret_of
+from .conftest import (
+    DATABASE_SECRETS,
+    JOB_DIRS,
+    OVERLAYS,
+    REPO,
+    SERVICE_SECRETS,
+    by_kind,
+    config_of,
+    pod_spec,
+    secret_of,
+)
 
 # The oldest Kubernetes we claim (HPA autoscaling/v2, PDB policy/v1 and the rest are GA
 # there) and the newest the installed schemas know.
 KUBERNETES_VERSIONS = ("1.30.0", kubernetes_validate.latest_version())
-RENDERS = [*OVERLAYS, *(f"{o}/replay" for o in OVERLAYS)]
+RENDERS = [*OVERLAYS, *(f"{o}/{jobs}" for o in OVERLAYS for jobs in JOB_DIRS)]
 NAMESPACES = {"dev": "tonypi-dev", "prod": "tonypi"}
 SERVICES = {"ingest": 9101, "projector": 9102, "query": 8000}
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job")
@@ -54,7 +64,7 @@ def test_the_schema_check_rejects_a_misspelt_field(rendered):
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_everything_lands_in_the_overlay_namespace(rendered, overlay):
-    for name in (overlay, f"{overlay}/replay"):
+    for name in (overlay, *(f"{overlay}/{jobs}" for jobs in JOB_DIRS)):
         for doc in rendered[name]:
             if doc["kind"] == "Namespace":
                 assert doc["metadata"]["name"] == NAMESPACES[overlay]
@@ -259,7 +269,9 @@ def test_every_configured_variable_is_read_by_the_code(rendered):
     """A misspelt variable name in the ConfigMap or Secret would be silently ignored."""
     code = _names_in_code()
     for overlay in OVERLAYS:
-        names = set(config_of(rendered[overlay])) | set(secret_of(rendered[overlay]))
+        names = set(config_of(rendered[overlay]))
+        for secret in {*SERVICE_SECRETS.values(), *DATABASE_SECRETS}:
+            names |= set(secret_of(rendered[overlay], secret))
         unread = sorted(n for n in names if f'"{n}"' not in code)
         assert unread == [], f"{overlay}: nothing reads {unread}"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import K8S, OVERLAYS, by_kind, config_of, pod_spec, render, secret_of
+from .conftest import DATABASE_SECRETS, K8S, OVERLAYS, by_kind, config_of, pod_spec, render, secret_of
 
 
 def test_prod_runs_nats_as_a_three_node_jetstream_cluster(rendered):
@@ -31,10 +31,15 @@ def test_prod_runs_nats_as_a_three_node_jetstream_cluster(rendered):
     assert budget["spec"]["maxUnavailable"] == 1, "losing two of three nodes loses the quorum"
 
 
+def database_hosts(docs: list[dict]) -> set[str]:
+    urls = [secret_of(docs, name)["DATABASE_URL"] for name in DATABASE_SECRETS]
+    return {re.match(r"postgresql://[^@]+@([^:/]+)", url).group(1) for url in urls}
+
+
 def test_prod_uses_an_external_database(rendered):
     docs = rendered["prod"]
     assert "postgres" not in by_kind(docs, "StatefulSet")
-    host = re.match(r"postgresql://[^@]+@([^:/]+)", secret_of(docs)["DATABASE_URL"]).group(1)
+    [host] = database_hosts(docs)
     assert host not in by_kind(docs, "Service")
 
 
@@ -44,8 +49,7 @@ def test_dev_runs_postgresql_and_one_nats_node_in_the_cluster(rendered):
     assert statefulsets["postgres"]["spec"]["volumeClaimTemplates"]
     assert statefulsets["nats"]["spec"]["replicas"] == 1
     assert config_of(docs)["STREAM_REPLICAS"] == "1"
-    host = re.match(r"postgresql://[^@]+@([^:/]+)", secret_of(docs)["DATABASE_URL"]).group(1)
-    assert host == "postgres" and host in by_kind(docs, "Service")
+    assert database_hosts(docs) == {"postgres"} and "postgres" in by_kind(docs, "Service")
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -66,22 +70,35 @@ def test_a_private_overlay_replaces_the_placeholder_secret(tmp_path: Path):
     wants a relative path to the overlay, as a private repo next to this one would have)."""
     private = tmp_path / "private"
     private.mkdir()
-    (private / "secrets.env").write_text(
-        "DATABASE_URL=postgresql://tonypi:s3cret@db.internal:5432/tonypi_db\n"
-        "MQTT_USERNAME=ingest\nMQTT_PASSWORD=hunter22\n"
+    (private / "projector.env").write_text(
+        "DATABASE_URL=postgresql://tonypi_projector:s3cret@db.internal:5432/tonypi_db\n"
     )
+    (private / "ingest.env").write_text("MQTT_PASSWORD=hunter22\n")
+    (private / "passwd").write_text("ingest:$7$101$c2FsdA==$aGFzaA==\n")
     (private / "kustomization.yaml").write_text(f"""\
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources:
   - {os.path.relpath(K8S / "overlays" / "prod", private)}
 secretGenerator:
-  - name: tonypi-secrets
+  - name: tonypi-projector
     behavior: replace
-    envs: [secrets.env]
+    envs: [projector.env]
+    options: {{disableNameSuffixHash: true}}
+  - name: tonypi-ingest
+    behavior: replace
+    envs: [ingest.env]
+    options: {{disableNameSuffixHash: true}}
+  - name: mosquitto-passwd
+    behavior: replace
+    files: [passwd]
     options: {{disableNameSuffixHash: true}}
 """)
-    secret = by_kind(render(private), "Secret")["tonypi-secrets"]
-    assert secret["metadata"]["namespace"] == "tonypi"
-    assert set(secret["data"]) == {"DATABASE_URL", "MQTT_USERNAME", "MQTT_PASSWORD"}
-    assert "stringData" not in secret
+    secrets = by_kind(render(private), "Secret")
+    for name, keys in (
+        ("tonypi-projector", {"DATABASE_URL"}),
+        ("tonypi-ingest", {"MQTT_PASSWORD"}),
+        ("mosquitto-passwd", {"passwd"}),
+    ):
+        assert secrets[name]["metadata"]["namespace"] == "tonypi"
+        assert set(secrets[name]["data"]) == keys and "stringData" not in secrets[name]

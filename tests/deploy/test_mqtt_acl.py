@@ -7,13 +7,14 @@ accepted by the broker."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import uuid
 
 import aiomqtt
 import pytest
 from tonypi_cli import mqtt_users
 
-from .test_brokers import mosquitto_dirs  # noqa: F401 - the fixture
+from .test_brokers import MOSQUITTO_DIR, mosquitto_dirs  # noqa: F401 - the fixture
 
 TIMEOUT = 10
 
@@ -100,3 +101,38 @@ def test_a_robot_id_the_acl_cannot_bind_is_refused(tmp_path, capsys):
     )
     assert mqtt_users.run(args) == 2
     assert not (tmp_path / "p").exists()
+
+
+async def test_the_sim_login_speaks_for_robots_but_never_sends_commands(mosquitto_dirs):  # noqa: F811
+    """The compose sim profile's `sim` user: every robot topic, but not ingest's part."""
+    broker, pw = _broker(mosquitto_dirs, ["ingest", "sim"])
+    async with (
+        _client(broker, "ingest", pw["ingest"]) as ingest,
+        _client(broker, "sim", pw["sim"]) as sim,
+    ):
+        await ingest.subscribe("tonypi/#", qos=1)
+        messages = ingest.messages.__aiter__()
+        await sim.publish("tonypi/commands/robot_b", b'{"type": "shutdown"}', qos=1)  # an operator's
+        await sim.publish("tonypi/status/robot_b", b'{"status": "online"}', qos=1)
+        assert str((await _next(messages)).topic) == "tonypi/status/robot_b"
+
+
+@pytest.mark.parametrize(
+    ("make", "said"),
+    [
+        (lambda path: path.write_text("REPLACE_ME\n"), "still the placeholder"),
+        (lambda path: path.mkdir(), "must be files"),  # compose's bind mount of a missing file
+    ],
+)
+def test_mosquitto_refuses_a_password_file_that_is_not_one(mosquitto_dirs, make, said):  # noqa: F811
+    broker = mosquitto_dirs()
+    password_file = broker.data.parent / f"passwd-{uuid.uuid4().hex[:6]}"
+    make(password_file)
+    done = subprocess.run(
+        ["sh", str(MOSQUITTO_DIR / "entrypoint.sh")],
+        env={**broker.env, "MOSQUITTO_PASSWORD_FILE": str(password_file)},
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
+    assert done.returncode == 2 and said in done.stderr, done.stderr

@@ -22,8 +22,12 @@ cp "$base_conf" "$conf"
 
 if [ -n "${MOSQUITTO_PASSWORD_FILE:-}" ]; then
     acl_src=${MOSQUITTO_ACL_FILE:-$(dirname "$0")/acl}
-    if [ ! -s "$MOSQUITTO_PASSWORD_FILE" ] || [ ! -s "$acl_src" ]; then
-        echo "mosquitto: MOSQUITTO_PASSWORD_FILE ($MOSQUITTO_PASSWORD_FILE) and the ACL ($acl_src) must exist and not be empty" >&2
+    if [ ! -f "$MOSQUITTO_PASSWORD_FILE" ] || [ ! -s "$MOSQUITTO_PASSWORD_FILE" ] || [ ! -s "$acl_src" ]; then
+        echo "mosquitto: MOSQUITTO_PASSWORD_FILE ($MOSQUITTO_PASSWORD_FILE) and the ACL ($acl_src) must be files and not be empty: make the password file with tonypi mqtt add-user / add-robot (docs/deploy.md)" >&2
+        exit 2
+    fi
+    if grep -q REPLACE_ME "$MOSQUITTO_PASSWORD_FILE"; then
+        echo "mosquitto: $MOSQUITTO_PASSWORD_FILE is still the placeholder: put the file tonypi mqtt made in the Secret (docs/deploy.md)" >&2
         exit 2
     fi
     # Copies the broker (after dropping root) can read, never written back to the secret.
