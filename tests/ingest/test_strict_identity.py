@@ -41,14 +41,32 @@ def test_strict_mode_accepts_a_robot_speaking_for_itself(payload):
 def test_idless_topics_are_kept_or_refused_as_configured():
     battery = raw({"robot_id": "r1", "percentage": 50.0})
     assert admit("tonypi/battery", battery, NOW, identity=STRICT).event.robot_id == "r1"
-    refused = admit("tonypi/battery", battery, NOW, identity=IdentityPolicy(strict=True, accept_idless=False))
+    reject = IdentityPolicy(strict=True, accept_idless=False, accept_idless_answers=False)
+    refused = admit("tonypi/battery", battery, NOW, identity=reject)
     assert isinstance(refused, Rejected) and refused.reason.value == "robot_id_unverified"
+
+
+def test_answers_mode_keeps_idless_answers_and_refuses_idless_telemetry():
+    """The shipped manifests' mode: an answer's command id is its credential (the projector
+    settles a command only from a robot it was sent to); a battery reading has none."""
+    answers = IdentityPolicy(strict=True, accept_idless=False, accept_idless_answers=True)
+    for topic in ("tonypi/commands/response", "tonypi/emergency_stop/response"):
+        answer = raw({"robot_id": "r1", "command_id": "c1", "success": True})
+        assert admit(topic, answer, NOW, identity=answers).event.robot_id == "r1"
+    for topic, body in (("tonypi/battery", {"percentage": 50.0}), ("tonypi/location", {"x": 1.0})):
+        refused = admit(topic, raw({"robot_id": "r1", **body}), NOW, identity=answers)
+        assert isinstance(refused, Rejected) and refused.reason.value == "robot_id_unverified"
+        assert "only answers" in refused.detail
 
 
 def test_identity_settings():
     assert load_config({}).identity == IdentityPolicy(strict=False, accept_idless=True)
     strict = load_config({"INGEST_STRICT_IDENTITY": "true", "INGEST_IDLESS_TOPICS": "reject"})
-    assert strict.identity == IdentityPolicy(strict=True, accept_idless=False)
+    assert strict.identity == IdentityPolicy(strict=True, accept_idless=False, accept_idless_answers=False)
+    answers = load_config({"INGEST_STRICT_IDENTITY": "true", "INGEST_IDLESS_TOPICS": "answers"})
+    assert answers.identity == IdentityPolicy(strict=True, accept_idless=False, accept_idless_answers=True)
+    with pytest.raises(ConfigError):
+        load_config({"INGEST_IDLESS_TOPICS": "answers"})  # meaningless without strict mode
     with pytest.raises(ConfigError):
         load_config({"INGEST_IDLESS_TOPICS": "maybe", "INGEST_STRICT_IDENTITY": "true"})
     with pytest.raises(ConfigError):

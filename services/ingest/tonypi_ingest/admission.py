@@ -51,13 +51,19 @@ class IdentityPolicy:
     strict mode a payload robot_id that disagrees with it is refused (`robot_id_mismatch`).
     Topics without an id (gen-1 tonypi/battery and tonypi/location, the shared response
     topics) vouch for no one: `accept_idless` keeps them (the payload's id is trusted, as
-    before) or refuses them (`robot_id_unverified`)."""
+    before) or refuses them (`robot_id_unverified`). `accept_idless_answers` keeps the
+    command and emergency-stop answers even so: an answer settles only a command that was
+    sent to the robot it names (the projector's rule), and the command's id reached that
+    robot alone, on its own ACL-guarded command topic, so the id is the credential."""
 
     strict: bool = False
     accept_idless: bool = True
+    accept_idless_answers: bool = True
 
 
 LENIENT = IdentityPolicy()
+# Answers name the command they settle; see IdentityPolicy.accept_idless_answers.
+IDLESS_ANSWERS = frozenset({EventType.COMMAND_RESPONSE, EventType.EMERGENCY_STOP_RESPONSE})
 
 
 @lru_cache(maxsize=65_536)  # one entry per (robot, kind) topic: bounded by the fleet
@@ -113,9 +119,12 @@ def _impersonation(
     if topic_robot is None:
         if identity.accept_idless:
             return None
+        if identity.accept_idless_answers and route.event_type in IDLESS_ANSWERS:
+            return None
         return (
             RejectReason.ROBOT_ID_UNVERIFIED,
-            f"{route.pattern} carries no robot id in the topic, and INGEST_IDLESS_TOPICS=reject",
+            f"{route.pattern} carries no robot id in the topic, and INGEST_IDLESS_TOPICS "
+            f"accepts {'only answers' if identity.accept_idless_answers else 'none'}",
         )
     claimed = payload.get("robot_id")
     if isinstance(claimed, str) and claimed and claimed != topic_robot:

@@ -74,17 +74,19 @@ def _receive_maximum(env: Env) -> int:
     return value
 
 
-IDLESS_TOPIC_POLICIES = {"accept": True, "reject": False}
+# INGEST_IDLESS_TOPICS -> (accept every id-less topic, accept id-less answers)
+IDLESS_TOPIC_POLICIES = {"accept": (True, True), "answers": (False, True), "reject": (False, False)}
 
 
 def _identity(env: Env) -> IdentityPolicy:
     strict = env_bool(env, "INGEST_STRICT_IDENTITY", False)
     idless = (env_str(env, "INGEST_IDLESS_TOPICS", "accept") or "").strip().lower()
     if idless not in IDLESS_TOPIC_POLICIES:
-        raise ConfigError(f"INGEST_IDLESS_TOPICS={idless!r} must be accept or reject")
-    if not strict and idless == "reject":
-        raise ConfigError("INGEST_IDLESS_TOPICS=reject needs INGEST_STRICT_IDENTITY=true")
-    return IdentityPolicy(strict=strict, accept_idless=IDLESS_TOPIC_POLICIES[idless])
+        raise ConfigError(f"INGEST_IDLESS_TOPICS={idless!r} must be accept, answers or reject")
+    if not strict and idless != "accept":
+        raise ConfigError(f"INGEST_IDLESS_TOPICS={idless} needs INGEST_STRICT_IDENTITY=true")
+    accept_all, accept_answers = IDLESS_TOPIC_POLICIES[idless]
+    return IdentityPolicy(strict=strict, accept_idless=accept_all, accept_idless_answers=accept_answers)
 
 
 def _flag(env: Env, name: str, default: bool) -> bool:
