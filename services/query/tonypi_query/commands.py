@@ -9,7 +9,6 @@ from typing import Any
 
 from aiohttp import web
 from tonypi_events import FLEET, EventType, kinds
-from tonypi_events.topics import BROADCAST
 from yarl import URL
 
 from .actor import actor_of
@@ -46,11 +45,8 @@ async def _reply(request: web.Request, command_id: str, result: WriteResult) -> 
 
 async def _robot(request: web.Request, robot_id: str) -> dict[str, Any]:
     row = await request.app[READS].robot(robot_id)
-    if row is None:
+    if row is None:  # reserved ids (`broadcast`, `_fleet`) never get here: the path refuses them
         raise NotFound("Robot not found")
-    if robot_id in (BROADCAST, FLEET):
-        # Its command topic would be the fleet's (tonypi/commands/broadcast), or its rows the fleet's.
-        raise Conflict(f"A robot named {robot_id!r} cannot be sent commands alone: use the fleet endpoints")
     return dict(row)
 
 
