@@ -7,7 +7,10 @@
 - Reads (endpoints needing only `viewer`) answer without a token only when the service is
   configured with API_READS=open; a token sent anyway is still checked.
 - Tokens are looked up by their SHA-256 through `TokenVerifier` (tokens.py); JWTs from an
-  identity provider, when configured, through `oidc.py`.
+  identity provider, when configured, through `oidc.py`. A credential of neither shape is
+  refused without either.
+- A client address that keeps failing is answered 429 before its credential is looked at
+  (throttle.py).
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ from enum import IntEnum
 from typing import Any, Protocol
 
 from aiohttp import web
+from tonypi_runtime.tokens import TOKEN_CHARS, TOKEN_PREFIX, looks_like_api_token
 
 from .errors import ApiError
+from .throttle import FailedAuthThrottle, client_key
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +82,18 @@ class Forbidden(ApiError):
     status = 403
 
 
+class TooManyFailures(ApiError):
+    """The client's address failed authentication too often (throttle.py)."""
+
+    status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"Too many failed authentications from this address: retry in {retry_after} s with a valid token"
+        )
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 class CredentialVerifier(Protocol):
     async def verify(self, credential: str) -> Principal | None:
         """The principal a bearer credential stands for, None if it stands for nobody."""
@@ -86,9 +103,12 @@ class Authenticator:
     """Turns a request's Authorization header into a Principal and checks it against the
     endpoint's minimum role."""
 
-    def __init__(self, verifiers: list[CredentialVerifier], reads_open: bool) -> None:
+    def __init__(
+        self, verifiers: list[CredentialVerifier], reads_open: bool, throttle: FailedAuthThrottle
+    ) -> None:
         self._verifiers = verifiers
         self.reads_open = reads_open
+        self._throttle = throttle
 
     async def authorize(self, request: web.Request, needs: Role) -> Principal:
         who = await self._authenticate(request, needs)  # ANONYMOUS only where reads are open
@@ -107,6 +127,17 @@ class Authenticator:
                 f"Not authenticated: this needs a token with the {needs.label} role or higher; "
                 "send the header Authorization: Bearer <token>"
             )
+        client = client_key(request.remote)
+        wait = self._throttle.retry_after(client)
+        if wait is not None:  # before anything is parsed, hashed or looked up
+            raise TooManyFailures(wait)
+        try:
+            return await self._verify(header)
+        except Unauthenticated:
+            self._throttle.failed(client)
+            raise
+
+    async def _verify(self, header: str) -> Principal:
         scheme, _, credential = header.partition(" ")
         credential = credential.strip()
         if scheme.lower() != "bearer" or not credential:
@@ -117,6 +148,13 @@ class Authenticator:
             found = await verifier.verify(credential)
             if found is not None:
                 return found
+        if not looks_like_api_token(credential):
+            # A JWT never gets here (its verifier answers or raises): this is neither shape,
+            # refused on its shape alone, with no hash and no database lookup.
+            raise Unauthenticated(
+                f"Invalid token: not an API token ({TOKEN_PREFIX} and {TOKEN_CHARS} characters) nor a JWT",
+                "invalid_token",
+            )
         raise Unauthenticated("Invalid token: unknown, revoked or expired", "invalid_token")
 
 
