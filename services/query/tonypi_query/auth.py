@@ -21,6 +21,7 @@ from enum import IntEnum
 from typing import Any, Protocol
 
 from aiohttp import web
+from tonypi_events.actors import VIA_TOKEN
 from tonypi_runtime.tokens import TOKEN_CHARS, TOKEN_PREFIX, looks_like_api_token
 
 from .errors import ApiError
@@ -48,16 +49,21 @@ class Role(IntEnum):
 
 @dataclass(frozen=True)
 class Principal:
-    """The caller: a token's (or an OIDC subject's) name and role. Anonymous callers (open
-    reads) have no role."""
+    """The caller: a token's (or an OIDC subject's) name and role, and how it authenticated.
+    An OIDC subject's name is namespaced (`oidc:<issuer host>:<sub>`), so it never reads as a
+    token's. Anonymous callers (open reads) have no role and never write."""
 
     name: str
     role: Role | None
-    via: str = "token"  # token | oidc | anonymous
+    via: str = VIA_TOKEN  # token | oidc (tonypi_events.actors) | anonymous
 
     def actor(self) -> dict[str, Any]:
-        """The `actor` object every write event's payload carries."""
-        return {"name": self.name, "role": self.role.label if self.role is not None else None}
+        """The `actor` object every write event's payload carries (tonypi_events.actors)."""
+        return {
+            "name": self.name,
+            "role": self.role.label if self.role is not None else None,
+            "via": self.via,
+        }
 
 
 ANONYMOUS = Principal("anonymous", None, "anonymous")
@@ -167,5 +173,5 @@ def principal(request: web.Request) -> Principal:
 
 
 def actor(request: web.Request) -> dict[str, Any]:
-    """`{"name", "role"}` of the caller, for the `actor` field of a write event's payload."""
+    """`{"name", "role", "via"}` of the caller, for the `actor` field of a write event's payload."""
     return principal(request).actor()

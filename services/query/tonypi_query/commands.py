@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from aiohttp import web
-from tonypi_events import FLEET, EventType, kinds
+from tonypi_events import FLEET, EventType, actors
 from yarl import URL
 
 from .actor import actor_of
@@ -58,7 +58,7 @@ async def _latch(request: web.Request, robot_id: str, engaged: bool, reason: str
                 "The whole fleet is emergency-stopped: resume the fleet (POST /api/robots-db/resume)"
             )
     command_id = str(uuid.uuid4())
-    payload = kinds.EmergencyStopV1(
+    payload = actors.EmergencyStopV2(
         robot_id=robot_id,
         command_id=command_id,
         engaged=engaged,
@@ -74,7 +74,7 @@ async def _command(request: web.Request, robot_id: str, online: bool | None, bod
     if body.type == "resume":  # a resume releases the latch: one way to do it
         return await _latch(request, robot_id, engaged=False, reason=None)
     command_id = str(uuid.uuid4())
-    payload = kinds.CommandRequestedV1(
+    payload = actors.CommandRequestedV2(
         robot_id=robot_id,
         command_id=command_id,
         type=body.type,
