@@ -22,10 +22,11 @@ import tempfile
 from pathlib import Path
 
 from tonypi_events.identity import robot_id_problem
+from tonypi_events.reserved import MQTT_SERVICE_USERS
 
 PBKDF2_ITERATIONS = 101  # mosquitto_passwd's default for $7$
 SALT_BYTES = 12
-SERVICE_USERS = ("ingest", "sim")  # the ACL's named users (sim: the simulated fleet, demos only)
+SERVICE_USERS = MQTT_SERVICE_USERS  # the ACL's named users
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -91,12 +92,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"removed {args.name}; reload the broker (SIGHUP) or restart it")
         return 0
     user = args.robot_id if args.mqtt_command == "add-robot" else args.name
-    problem = robot_id_problem(user)
-    if problem or (user in SERVICE_USERS and args.mqtt_command == "add-robot"):
-        print(
-            f"tonypi mqtt: {user!r} cannot be a robot's user name: {problem or 'a service user'}",
-            file=sys.stderr,
-        )
+    # A robot's user name is its robot id: the one rule, reserved ids included (a login
+    # named `response` would read every robot's answers through the ACL's %u patterns).
+    problem = robot_id_problem(user) if args.mqtt_command == "add-robot" else None
+    if problem:
+        print(f"tonypi mqtt: {user!r} cannot be a robot's user name: {problem}", file=sys.stderr)
         return 2
     password = add(args.password_file, user)
     print(f"MQTT credentials for {user} (the password is shown only now):")

@@ -31,6 +31,7 @@ from tonypi_events import (
     new_event_id,
     utc_now,
 )
+from tonypi_events.actors import CLI_NAME_PREFIX, RESERVED_NAME_PREFIXES, VIA_CLI
 from tonypi_runtime.config import ConfigError, Env, process_env
 from tonypi_runtime.connections import database_url, nats_url, stream_names
 from tonypi_runtime.tokens import NAME_PATTERN, ROLES, new_api_token, token_digest
@@ -57,12 +58,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cli_actor() -> dict[str, str]:
-    """Who made the token: the operating-system user running the CLI, acting as admin."""
+    """Who made the token: the operating-system user running the CLI, acting as admin, via
+    the CLI (tonypi_events.actors)."""
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
         user = "unknown"
-    return {"name": f"cli:{user}"[:80], "role": "admin"}
+    return {"name": f"{CLI_NAME_PREFIX}{user}"[:80], "role": "admin", "via": VIA_CLI}
 
 
 def token_event(event_type: EventType, payload: dict) -> EventEnvelope:
@@ -142,8 +144,12 @@ def _fail(message: str, code: int = 1) -> int:
 
 def run(args: argparse.Namespace) -> int:
     env = process_env()
-    if getattr(args, "name", None) is not None and not re.match(NAME_PATTERN, args.name):
+    name = getattr(args, "name", None)
+    if name is not None and not re.match(NAME_PATTERN, name):
         return _fail("--name: 1-64 characters, letters, digits and _ . @ : - (no spaces)", 2)
+    if name is not None and args.token_command == "create" and name.startswith(RESERVED_NAME_PREFIXES):
+        # An actor named so would pass for an OIDC subject or the CLI (tonypi_events.actors).
+        return _fail(f"--name: may not start with {' or '.join(RESERVED_NAME_PREFIXES)}", 2)
     try:
         if args.token_command == "create":
             token, applied = asyncio.run(create_token(env, args.name, args.role, args.wait))

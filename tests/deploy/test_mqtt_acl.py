@@ -136,3 +136,21 @@ def test_mosquitto_refuses_a_password_file_that_is_not_one(mosquitto_dirs, make,
         timeout=10,
     )
     assert done.returncode == 2 and said in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("robot_id", ["response", "broadcast", "ingest", "_fleet", "_tokens", "_x"])
+def test_a_reserved_robot_id_cannot_become_an_mqtt_login(tmp_path, capsys, robot_id):
+    """`%u` in the ACL would let a login named `response` read every robot's answers."""
+    args = mqtt_users.argparse.Namespace(
+        mqtt_command="add-robot", robot_id=robot_id, password_file=tmp_path / "p"
+    )
+    assert mqtt_users.run(args) == 2
+    assert "is reserved" in capsys.readouterr().err
+    assert not (tmp_path / "p").exists()
+
+
+def test_the_service_user_is_still_added_by_add_user(tmp_path, monkeypatch):
+    monkeypatch.setattr(mqtt_users.shutil, "which", lambda *_a, **_k: None)
+    args = mqtt_users.argparse.Namespace(mqtt_command="add-user", name="ingest", password_file=tmp_path / "p")
+    assert mqtt_users.run(args) == 0
+    assert (tmp_path / "p").read_text().startswith("ingest:$7$")

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import BaseModel, ValidationError
+from tonypi_events import FLEET, TOKENS_STREAM_ID
+from tonypi_events.clock import CLOCK_ROBOT_ID
 from tonypi_events.identity import ROBOT_ID_MAX_CHARS, RobotId, is_valid_robot_id, robot_id_problem
+from tonypi_events.rejections import UNATTRIBUTED_ROBOT_ID
+from tonypi_events.reserved import MQTT_SERVICE_USERS, RESERVED_ROBOT_IDS
 from tonypi_events.subjects import robot_token
+from tonypi_events.topics import BROADCAST, ROUTES
 
 pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
 
@@ -19,7 +26,10 @@ VALID = [
     "機器人",
     "🤖" * ROBOT_ID_MAX_CHARS,  # characters, not bytes
     "...",
-    "_unattributed",
+    "x_unattributed",  # `_` reserves only a leading position
+    "Response",  # MQTT topics and the ACL's %u are case-sensitive: not the shared topic
+    "responses",
+    "broadcast-7",
 ]
 
 INVALID = [  # (id, words the reason must contain)
@@ -75,3 +85,36 @@ def test_the_pydantic_type_refuses_with_the_reason():
     assert Path(robot_id="tonypi_01").robot_id == "tonypi_01"
     with pytest.raises(ValidationError, match="may not contain '/'"):
         Path(robot_id="a/b")
+
+
+# --- reserved ids (issue 16, row 6) --------------------------------------------------------
+
+
+@pytest.mark.parametrize("robot_id", sorted(RESERVED_ROBOT_IDS))
+def test_each_reserved_id_is_refused_with_its_reason(robot_id):
+    problem = robot_id_problem(robot_id)
+    assert problem == f"robot id {robot_id!r} is reserved: {RESERVED_ROBOT_IDS[robot_id]}"
+
+
+@pytest.mark.parametrize("robot_id", ["_", "_admin", "_projector", "_clock2"])
+def test_every_id_with_a_leading_underscore_is_the_systems(robot_id):
+    assert "ids starting with '_' are the system's own" in robot_id_problem(robot_id)
+
+
+def test_the_ids_the_system_writes_under_are_all_reserved():
+    for internal in (CLOCK_ROBOT_ID, FLEET, TOKENS_STREAM_ID, UNATTRIBUTED_ROBOT_ID):
+        assert internal in RESERVED_ROBOT_IDS
+
+
+def test_every_topic_level_beside_a_robot_id_and_every_acl_user_is_reserved():
+    """The last level of `tonypi/<kind>/+` is a robot id; the fixed words that share that
+    level (`response`, `broadcast`) and the ACL's named users cannot be robots."""
+    beside = {
+        r.pattern.split("/")[2] for r in ROUTES if not r.robot_id_in_topic and r.pattern.count("/") == 2
+    } | {BROADCAST}
+    assert beside == {"response", "broadcast"}
+    acl = (Path(__file__).parents[2] / "deploy/k8s/base/mosquitto/acl").read_text()
+    acl_users = {line.split()[1] for line in acl.splitlines() if line.startswith("user ")}
+    assert acl_users == set(MQTT_SERVICE_USERS)
+    for word in beside | acl_users:
+        assert word in RESERVED_ROBOT_IDS, word

@@ -128,3 +128,21 @@ def test_unreadable_message_on_a_robot_topic_is_filed_under_that_robot():
     verdict = admit("tonypi/logs/r7", b"\x00garbage", NOW)
     assert (verdict.reason, verdict.robot_id) == (RejectReason.NOT_JSON, "r7")
     assert rejection_event(verdict, "tonypi/logs/r7", b"\x00garbage", NOW, "d").robot_id == "r7"
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload"),
+    [
+        ("tonypi/status/response", {"status": "online"}),  # would shadow the shared answer topic
+        ("tonypi/status/broadcast", {"status": "online"}),
+        ("tonypi/status/_tokens", {"status": "online"}),
+        ("tonypi/battery", {"robot_id": "_fleet", "percentage": 50.0}),
+        ("tonypi/commands/response", {"robot_id": "_clock", "command_id": "c", "success": True}),
+    ],
+)
+def test_a_reserved_robot_id_is_refused_with_the_reason(topic, payload):
+    verdict = admit(topic, json.dumps(payload).encode(), NOW)
+    assert isinstance(verdict, Rejected)
+    assert verdict.reason is RejectReason.INVALID_ROBOT_ID
+    assert "is reserved" in verdict.detail
+    assert verdict.robot_id is None  # filed as unattributed, never under the reserved id

@@ -200,7 +200,7 @@ async def test_replay_rebuilds_the_same_alarms_acks_and_counters(
         "deescalated",
     ]
     assert [t["actor"] for t in live["alarm_transitions"] if t["action"] == "acknowledged"] == [
-        {"name": "ops", "role": "operator"}
+        {"name": "ops", "role": "operator", "via": "unknown"}  # v1 events, upcast
     ]
     counters = {c["name"]: c["value"] for c in live["projection_counters"]}
     assert counters["robots_total"] == 3 and counters["robots_online"] == 1

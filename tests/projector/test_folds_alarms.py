@@ -70,7 +70,7 @@ def test_battery_raise_escalate_deescalate_clear_ack():
     alarm = f.open("r1", "battery")
     assert (alarm.severity, alarm.state, alarm.value, alarm.threshold) == ("warning", "open", 19, 20)
     f.ack("r1", alarm.id)
-    assert f.open("r1", "battery").acknowledged_by == ANON
+    assert f.open("r1", "battery").acknowledged_by == {**ANON, "via": "unknown"}  # a v1 event, upcast
     battery(f, 9)  # critical threshold 10: escalates, and asks for a new acknowledgement
     assert f.open("r1", "battery").severity == "critical"
     assert f.open("r1", "battery").acknowledged_at is None
@@ -186,7 +186,11 @@ def test_emergency_stop_in_force_until_a_status_releases_it():
     f.send(EventType.STATUS, "r1", {"status": "emergency_stopped", "emergency_reason": "button"})
     assert f.open("r1", "emergency_stop").id == alarm.id  # the same alarm, not a second
     f.ack("r1", alarm.id, {"name": "ops", "role": "operator"})
-    assert f.open("r1", "emergency_stop").acknowledged_by == {"name": "ops", "role": "operator"}
+    assert f.open("r1", "emergency_stop").acknowledged_by == {
+        "name": "ops",
+        "role": "operator",
+        "via": "unknown",
+    }
     f.send(EventType.STATUS, "r1", {"status": "online", "emergency_stopped": False})
     assert f.open("r1", "emergency_stop") is None
     assert [a for a, _ in f.history("r1", "emergency_stop")] == ["raised", "acknowledged", "cleared"]

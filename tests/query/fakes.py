@@ -85,7 +85,7 @@ class FakeReads:
         self._read("job")
         return None
 
-    async def logs(self, query, cursor):
+    async def logs(self, query, cursor, hidden_categories=()):
         self._read("logs")
         return []
 

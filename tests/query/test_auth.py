@@ -178,7 +178,7 @@ async def test_each_write_records_who_made_it_in_the_event_and_the_api_log(api, 
     assert (await api.post(f"{API}/robots", json={"robot_id": "audited"})).status == 200
     assert (await api.put(f"{API}/robots/audited", json={"location": "Dock"})).status == 200
     assert (await api.delete(f"{API}/robots/audited")).status == 200
-    admin = {"name": "test-admin", "role": "admin"}
+    admin = {"name": "test-admin", "role": "admin", "via": "token"}
 
     logs = await (await api.get(f"{API}/logs", params={"category": "api", "robot_id": "audited"})).json()
     assert [line["message"] for line in logs] == [

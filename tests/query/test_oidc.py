@@ -62,12 +62,12 @@ async def test_each_role_gets_what_it_allows_and_writes_record_the_subject(oidc_
     await _refused(
         await oidc_api.post(f"{API}/robots", json={"robot_id": "oidc_bot"}, headers=bearer(viewer)),
         403,
-        "'vera' has viewer",
+        "'oidc:idp.test:vera' has viewer",
     )
     await _refused(
         await oidc_api.post(f"{API}/robots", json={"robot_id": "oidc_bot"}, headers=bearer(operator)),
         403,
-        "'otto' has operator",
+        "'oidc:idp.test:otto' has operator",
     )
     created = await oidc_api.post(f"{API}/robots", json={"robot_id": "oidc_bot"}, headers=bearer(admin))
     assert created.status == 200, await created.text()
@@ -77,7 +77,8 @@ async def test_each_role_gets_what_it_allows_and_writes_record_the_subject(oidc_
         payload = decode((await sub.next_msg(timeout=5)).data).payload
     finally:
         await sub.unsubscribe()
-    assert payload["actor"] == {"name": "ada@example.org", "role": "admin"}
+    # Namespaced by the issuer's host and marked oidc: never a token's name (issue 16, row 8).
+    assert payload["actor"] == {"name": "oidc:idp.test:ada@example.org", "role": "admin", "via": "oidc"}
     assert idp.fetches == 1  # the key set was fetched once and kept
 
 
@@ -166,7 +167,21 @@ async def test_a_role_from_a_nested_list_claim(query_env, projector, idp):
         await _refused(
             await client.delete(f"{API}/robots/x", headers=bearer(token)),
             403,
-            "'olga@example.org' has operator",
+            "'oidc:idp.test:olga@example.org' has operator",
         )
     finally:
         await client.close()
+
+
+async def test_a_subject_named_like_the_cli_or_a_token_cannot_pass_for_it(oidc_api, idp, js, stream_names):
+    """Issue 16, row 8: `sub=cli:root` is not `tonypi token` run as root."""
+    rsa, _ = idp.keys
+    token = sign(rsa, claims("admin", sub="cli:root"))
+    created = await oidc_api.post(f"{API}/robots", json={"robot_id": "sub_bot"}, headers=bearer(token))
+    assert created.status == 200, await created.text()
+    sub = await js.subscribe(stream_names.subjects.robot_events("sub_bot"), ordered_consumer=True)
+    try:
+        payload = decode((await sub.next_msg(timeout=5)).data).payload
+    finally:
+        await sub.unsubscribe()
+    assert payload["actor"] == {"name": "oidc:idp.test:cli:root", "role": "admin", "via": "oidc"}

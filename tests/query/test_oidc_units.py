@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from tonypi_query.auth import Forbidden, Role, Unauthenticated
 from tonypi_query.config import load_settings
-from tonypi_query.oidc import OidcNotConfigured, claim, looks_like_jwt, name_from, role_from
+from tonypi_query.oidc import OidcNotConfigured, claim, looks_like_jwt, name_from, name_prefix, role_from
 from tonypi_runtime.config import ConfigError
 
 pytestmark = pytest.mark.unit
@@ -83,6 +83,16 @@ def test_roles_from_a_string_or_the_highest_of_a_list():
     for bad in (None, 3, {"role": "admin"}, [], ["superuser"], "root"):
         with pytest.raises(Forbidden):
             role_from(bad, "r")
+
+
+def test_oidc_names_are_namespaced_by_the_issuer_host_within_the_events_bound():
+    prefix = name_prefix("https://idp.example:8443/realms/tonypi")
+    assert prefix == "oidc:idp.example:"
+    assert name_from("cli:root", "sub", prefix) == "oidc:idp.example:cli:root"
+    longest = "x" * (128 - len(prefix))
+    assert len(name_from(longest, "sub", prefix)) == 128  # Actor.name's bound
+    with pytest.raises(Unauthenticated, match=f"1 to {len(longest)} characters"):
+        name_from(longest + "x", "sub", prefix)
 
 
 def test_names_are_bounded_printable_strings():

@@ -164,7 +164,10 @@ async def test_every_write_leaves_an_api_log_line(api):
         "Robot created: audited",
     ]
     assert all(line["level"] == "INFO" for line in lines)
-    assert lines[1]["details"] == {"location": "Dock 3", "actor": {"name": "test-admin", "role": "admin"}}
+    assert lines[1]["details"] == {
+        "location": "Dock 3",
+        "actor": {"name": "test-admin", "role": "admin", "via": "token"},
+    }
 
 
 async def test_a_projector_behind_the_wait_gets_202_and_a_location(query_env, projector, fleet, admin_token):

@@ -44,9 +44,9 @@ class EventType(StrEnum):
 
 API_SOURCE = "api"
 CLI_SOURCE = "cli"
-# Token events are about no robot: they go under this pseudo id. A robot calling itself
-# this gets a robot row like any other; only token_* events (which only `tonypi token`
-# publishes, and NATS permissions keep ingest from publishing) touch api_tokens.
+# Token events are about no robot: they go under this pseudo id. No robot may call itself
+# this (tonypi_events.reserved); only token_* events (which only `tonypi token` publishes,
+# and NATS permissions keep ingest from publishing) touch api_tokens.
 TOKENS_STREAM_ID = "_tokens"
 # The robot id of a command or emergency stop for the whole fleet (the MQTT `broadcast` topic).
 FLEET = "_fleet"

@@ -8,7 +8,9 @@ A robot id is 1 to 128 characters (Unicode code points) and
   separator (Zl, Zp), and no lone surrogate (Cs: not encodable as UTF-8);
 - holds none of `/` (a URL path and MQTT topic level separator), `+` and `#` (MQTT
   wildcards, so the `tonypi/items/{id}` reply topic is always publishable);
-- is not `.` or `..` (URL clients resolve those as path segments).
+- is not `.` or `..` (URL clients resolve those as path segments);
+- is not reserved (tonypi_events.reserved: `_clock`, `_fleet`, `_tokens`, `_unattributed`,
+  any other id starting with `_`, `response`, `broadcast`, `ingest`).
 Anything else (spaces inside, `.`, `*`, `>`, `%`, any script) is allowed: NATS subjects
 carry the id `%XX`-escaped (`tonypi_events.subjects.robot_token`).
 
@@ -23,6 +25,8 @@ from functools import lru_cache
 from typing import Annotated
 
 from pydantic import AfterValidator
+
+from .reserved import reserved_problem
 
 ROBOT_ID_MAX_CHARS = 128
 FORBIDDEN_CHARS = frozenset("/+#")
@@ -53,7 +57,7 @@ def robot_id_problem(robot_id: object) -> str | None:
 @lru_cache(maxsize=8192)  # ingest asks twice per message, for the fleet's few ids
 def _problem(robot_id: str) -> str | None:
     if _PLAIN.fullmatch(robot_id) and robot_id not in _DOT_SEGMENTS:
-        return None
+        return reserved_problem(robot_id)
     if not robot_id:
         return "robot id is empty"
     if len(robot_id) > ROBOT_ID_MAX_CHARS:
@@ -66,7 +70,7 @@ def _problem(robot_id: str) -> str | None:
         what = _FORBIDDEN_CATEGORIES.get(unicodedata.category(char))
         if what is not None:
             return f"robot id may not contain {what} ({_describe(char)} at character {position + 1})"
-    return None
+    return reserved_problem(robot_id)
 
 
 def is_valid_robot_id(robot_id: object) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from . import kinds
+from . import actors, kinds
 from .envelope import EventEnvelope, EventType
 from .upcasters import UPCASTERS
 
@@ -21,16 +21,16 @@ SCHEMAS: dict[EventType, dict[int, type[kinds.Payload]]] = {
     EventType.VISION: {1: kinds.VisionV1},
     EventType.LOG: {1: kinds.LogV1},
     EventType.EMERGENCY_STOP_RESPONSE: {1: kinds.CommandResponseV1},
-    EventType.ROBOT_REGISTERED: {1: kinds.RobotRegisteredV1},
-    EventType.ROBOT_UPDATED: {1: kinds.RobotUpdatedV1},
-    EventType.ROBOT_DEACTIVATED: {1: kinds.RobotDeactivatedV1},
+    EventType.ROBOT_REGISTERED: {1: kinds.RobotRegisteredV1, 2: actors.RobotRegisteredV2},
+    EventType.ROBOT_UPDATED: {1: kinds.RobotUpdatedV1, 2: actors.RobotUpdatedV2},
+    EventType.ROBOT_DEACTIVATED: {1: kinds.RobotDeactivatedV1, 2: actors.RobotDeactivatedV2},
     EventType.INGEST_REJECTED: {1: kinds.IngestRejectedV1},
-    EventType.TOKEN_CREATED: {1: kinds.TokenCreatedV1},
-    EventType.TOKEN_REVOKED: {1: kinds.TokenRevokedV1},
+    EventType.TOKEN_CREATED: {1: kinds.TokenCreatedV1, 2: actors.TokenCreatedV2},
+    EventType.TOKEN_REVOKED: {1: kinds.TokenRevokedV1, 2: actors.TokenRevokedV2},
     EventType.CLOCK_TICK: {1: kinds.ClockTickV1},
-    EventType.ALARM_ACKNOWLEDGED: {1: kinds.AlarmAcknowledgedV1},
-    EventType.COMMAND_REQUESTED: {1: kinds.CommandRequestedV1},
-    EventType.EMERGENCY_STOP: {1: kinds.EmergencyStopV1},
+    EventType.ALARM_ACKNOWLEDGED: {1: kinds.AlarmAcknowledgedV1, 2: actors.AlarmAcknowledgedV2},
+    EventType.COMMAND_REQUESTED: {1: kinds.CommandRequestedV1, 2: actors.CommandRequestedV2},
+    EventType.EMERGENCY_STOP: {1: kinds.EmergencyStopV1, 2: actors.EmergencyStopV2},
     EventType.COMMAND_SENT: {1: kinds.CommandSentV1},
 }
 

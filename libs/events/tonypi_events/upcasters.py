@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .actors import ACTOR_UPCASTERS
 from .envelope import EventType
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -39,4 +40,5 @@ def job_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
 UPCASTERS: dict[tuple[EventType, int], Upcaster] = {
     (EventType.SCAN, 1): scan_v1_to_v2,
     (EventType.JOB, 1): job_v1_to_v2,
+    **ACTOR_UPCASTERS,  # the write kinds' actor gains `via` (actors.py)
 }

@@ -9,10 +9,13 @@ this length, where a password hash (bcrypt, scrypt) is for guessable secrets.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 
 TOKEN_PREFIX = "tpk_"
 TOKEN_BYTES = 32  # 256 bits
+TOKEN_CHARS = 43  # URL-safe base64 of TOKEN_BYTES, unpadded
+_TOKEN_SHAPE = re.compile(rf"{TOKEN_PREFIX}[A-Za-z0-9_-]{{{TOKEN_CHARS}}}")
 ROLES = ("viewer", "operator", "admin")
 # A token name is also a log field and a primary key: short, printable, no spaces.
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,63}$"
@@ -28,4 +31,5 @@ def token_digest(token: str) -> str:
 
 
 def looks_like_api_token(value: str) -> bool:
-    return value.startswith(TOKEN_PREFIX)
+    """The exact shape `new_api_token` makes: anything else is refused without a lookup."""
+    return _TOKEN_SHAPE.fullmatch(value) is not None

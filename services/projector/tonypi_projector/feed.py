@@ -1,9 +1,10 @@
 """The live feed: one compact change record per applied event, written in the batch's
 transaction and tailed by the query service for Server-Sent Events (docs/live.md).
 
-Generic over tables: a record lists the rows the event wrote under each table's name (any
-tuple of row dataclasses a fold hands back, so a table a later fold adds flows in with no
-glue here), the event's own payload, and a short summary of the robot row when it changed.
+What a record may carry is an allow-list, `tonypi_events.live_feed`: the event types that
+make a record (token events make none), whether it carries the payload, the tables and, of
+each, the columns. A table or column a later fold adds is not published until it is
+declared there.
 """
 
 from __future__ import annotations
@@ -15,20 +16,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from tonypi_events import EventEnvelope
+from tonypi_events import EventEnvelope, live_feed
 
 from .rows import JsonObject, Robot
 
-# Table name -> the kind a client filters by (?kind=job). Unlisted tables: the name itself.
-KIND_OF_TABLE = {
-    "jobs": "job",
-    "logs": "log",
-    "commands": "command",
-    "latches": "emergency_stop",
-    "alarms": "alarm",
-    "transitions": "alarm",  # an alarm's history rows (docs/alarms.md)
-}
-ROBOT_SUMMARY = ("robot_id", "name", "status", "last_seen", "is_active")
 MAX_PAYLOAD_CHARS = 16_384  # a bigger payload (as JSON) is left out of the record (it is in the stream)
 
 
@@ -61,10 +52,6 @@ def _field_names(row_type: type) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(row_type))
 
 
-def row_json(row: Any) -> JsonObject:
-    return {name: getattr(row, name) for name in _field_names(type(row))}
-
-
 def entry(
     seq: int,
     event: EventEnvelope,
@@ -74,25 +61,36 @@ def entry(
 ) -> FeedEntry | None:
     """`robot`: the robot row if this event changed it; `rows`: table name -> rows written;
     `message_bytes`: the size of the stream message (a payload no bigger needs no measuring).
-    None for an event that changed nothing (a clock tick that timed nothing out): no record."""
-    if robot is None and not any(rows.values()):
+    None for an event the allow-list does not publish, or one that changed nothing it
+    publishes (a clock tick that timed nothing out): no record."""
+    fed = live_feed.EVENTS.get(event.event_type)
+    if fed is None:
         return None
+    written = {}
     kinds: list[str] = [event.event_type.value]
+    for table, table_rows in rows.items():
+        spec = live_feed.TABLES.get(table)
+        if spec is None or not table_rows:
+            continue
+        picked = [_pick(r, spec.columns) for r in table_rows if not _hidden(table, r)]
+        if picked:
+            kinds.append(spec.kind)
+            written[table] = picked
+    if robot is None and not written:
+        return None
     data: JsonObject = {
+        "schema": live_feed.SCHEMA_VERSION,
         "event_type": event.event_type.value,
         "robot_id": event.robot_id,
         "source": event.source,
     }
-    if message_bytes <= MAX_PAYLOAD_CHARS or len(json.dumps(event.payload)) <= MAX_PAYLOAD_CHARS:
+    if fed.payload and (
+        message_bytes <= MAX_PAYLOAD_CHARS or len(json.dumps(event.payload)) <= MAX_PAYLOAD_CHARS
+    ):
         data["payload"] = event.payload
     if robot is not None:
-        kinds.append("robot")
-        data["robot"] = {k: getattr(robot, k) for k in ROBOT_SUMMARY}
-    written = {}
-    for table, table_rows in rows.items():
-        if table_rows:
-            kinds.append(KIND_OF_TABLE.get(table, table))
-            written[table] = [row_json(r) for r in table_rows]
+        kinds.insert(1, "robot")
+        data["robot"] = _pick(robot, live_feed.ROBOT_SUMMARY)
     if written:
         data["rows"] = written
     return FeedEntry(
@@ -100,18 +98,23 @@ def entry(
     )
 
 
-# Rows never shown to live viewers: api_tokens (credentials, even as hashes, and who holds
-# them are for `tonypi token list`, not for every dashboard).
-NOT_FED = frozenset({"tokens"})
+def _pick(row: Any, names: Sequence[str]) -> JsonObject:
+    return {name: getattr(row, name) for name in names}
+
+
+def _hidden(table: str, row: Any) -> bool:
+    """A token's `auth` log line is for admins' /logs only (and no event that writes one is fed)."""
+    return table == "logs" and row.category == live_feed.AUTH_LOG_CATEGORY
 
 
 def outcome_rows(outcome: Any) -> dict[str, Sequence[Any]]:
     """Every field of a fold's Outcome that is a tuple of rows (dataclasses): jobs, logs, and
-    whatever a later fold adds. Other fields (the state, notes) are not rows."""
+    whatever a later fold adds (`entry` publishes only the tables the allow-list names).
+    Other fields (the state, notes) are not rows."""
     rows = {}
     for name in _field_names(type(outcome)):
         value = getattr(outcome, name)
         # A field's tuple holds one kind of thing: its first element tells rows from notes.
-        if value and isinstance(value, tuple) and dataclasses.is_dataclass(value[0]) and name not in NOT_FED:
+        if value and isinstance(value, tuple) and dataclasses.is_dataclass(value[0]):
             rows[name] = value
     return rows

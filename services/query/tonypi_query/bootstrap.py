@@ -36,6 +36,7 @@ from .oidc import OidcNotConfigured, OidcVerifier
 from .openapi import add_docs_routes, openapi_document
 from .ports import ReadModel, WriteModel
 from .reads import Reads
+from .throttle import FailedAuthThrottle
 from .tokens import TokenVerifier
 from .writes import RobotWrites
 
@@ -190,7 +191,8 @@ def init_app(
         TokenVerifier(reads.api_token, settings.token_cache_seconds),
         OidcVerifier(settings.oidc) if settings.oidc is not None else OidcNotConfigured(),
     ]
-    app[AUTHENTICATOR] = Authenticator(verifiers, reads_open=settings.reads_open)
+    throttle = FailedAuthThrottle(settings.auth_failure_burst, settings.auth_failure_rate)
+    app[AUTHENTICATOR] = Authenticator(verifiers, reads_open=settings.reads_open, throttle=throttle)
     if checkpoint is not None:
         app[CHECKPOINT] = checkpoint
     app.cleanup_ctx.extend(lifecycle)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from tonypi_events.commanding import COMMAND_TYPES, SERVO_POSITION_RANGE, CommandState
 
-from .fields import MAX_PAGE_SIZE, Cursor, RobotId, SeedRobotFilter, UtcDateTime
+from .fields import MAX_PAGE_SIZE, Cursor, RobotId, RobotIdOrFleet, SeedRobotFilter, UtcDateTime
 
 # A command's parameters travel to the robot inside its MQTT payload: kept small.
 MAX_PARAMS_BYTES = 4096
@@ -107,6 +107,12 @@ class EmergencyStopCreate(BaseModel):
 
 class CommandPath(BaseModel):
     command_id: CommandId
+
+
+class RobotCommandsPath(BaseModel):
+    """GET /robots/{robot_id}/commands: a robot's, or `_fleet` for the broadcasts."""
+
+    robot_id: RobotIdOrFleet
 
 
 class CommandWaitQuery(BaseModel):

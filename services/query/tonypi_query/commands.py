@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from aiohttp import web
-from tonypi_events import FLEET, EventType, commanding, kinds
+from tonypi_events import FLEET, EventType, actors, commanding
 from tonypi_events.commanding import Plan
 from tonypi_events.topics import BROADCAST
 from yarl import URL
@@ -47,11 +47,8 @@ async def _reply(request: web.Request, command_id: str, result: WriteResult) -> 
 
 async def _robot(request: web.Request, robot_id: str) -> dict[str, Any]:
     row = await request.app[READS].robot(robot_id)
-    if row is None:
+    if row is None:  # reserved ids (`broadcast`, `_fleet`) never get here: the path refuses them
         raise NotFound("Robot not found")
-    if robot_id in (BROADCAST, FLEET):
-        # Its command topic would be the fleet's (tonypi/commands/broadcast), or its rows the fleet's.
-        raise Conflict(f"A robot named {robot_id!r} cannot be sent commands alone: use the fleet endpoints")
     return dict(row)
 
 
@@ -111,7 +108,7 @@ async def _latch(request: web.Request, robot_id: str, engaged: bool, reason: str
             )
     targets = await _fleet(request) if robot_id == FLEET else [dict(await request.app[READS].robot(robot_id))]
     command_id = str(uuid.uuid4())
-    payload = kinds.EmergencyStopV1(
+    payload = actors.EmergencyStopV2(
         robot_id=robot_id,
         command_id=command_id,
         engaged=engaged,
@@ -134,7 +131,7 @@ async def _command(request: web.Request, robot: dict[str, Any] | None, body) -> 
     else:
         plan, online = _command_plan(await _fleet(request), body.type), None
     command_id = str(uuid.uuid4())
-    payload = kinds.CommandRequestedV1(
+    payload = actors.CommandRequestedV2(
         robot_id=robot_id,
         command_id=command_id,
         type=body.type,

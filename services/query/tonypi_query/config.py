@@ -20,6 +20,9 @@ API_READS            "token" (default): every endpoint needs a bearer token; "op
                      need a token with the operator or admin role. Anything else: refused.
 TOKEN_CACHE_SECONDS  how long a token check is cached (5, at most 60): a revoked token stops
                      working within this many seconds
+AUTH_FAILURE_BURST   failed authentications a client address may make in a row (20); then
+AUTH_FAILURE_RATE    its tries are answered 429 with Retry-After, refilled at this many per
+                     second (1). Behind a reverse proxy the address is the proxy's.
 SSE_CLIENT_BUFFER    live-feed records one SSE client may have waiting before it is cut off (1000)
 SSE_HEARTBEAT        seconds between heartbeat comments on an idle SSE stream (15)
 SSE_MAX_CLIENTS      concurrent SSE clients this replica serves; more are answered 503 (2000)
@@ -104,6 +107,8 @@ class QuerySettings:
     log_level: str = "INFO"
     reads_open: bool = False
     token_cache_seconds: float = 5.0
+    auth_failure_burst: int = 20
+    auth_failure_rate: float = 1.0
     oidc: OidcSettings | None = None
 
 
@@ -234,5 +239,7 @@ def load_settings(env: Env | None = None) -> QuerySettings:
         log_level=log_level(env),
         reads_open=_reads_open(env),
         token_cache_seconds=_token_cache_seconds(env),
+        auth_failure_burst=env_int(env, "AUTH_FAILURE_BURST", 20, minimum=1),
+        auth_failure_rate=env_float(env, "AUTH_FAILURE_RATE", 1.0, minimum=0.01),
         oidc=_oidc(env),
     )

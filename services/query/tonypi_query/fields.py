@@ -4,6 +4,7 @@ endpoint's model (models.py, alarm_models.py, command_models.py) spells them ali
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -16,8 +17,10 @@ from pydantic import (
     StringConstraints,
     WithJsonSchema,
 )
-from tonypi_events.identity import ROBOT_ID_MAX_CHARS
+from tonypi_events import FLEET
+from tonypi_events.identity import ROBOT_ID_MAX_CHARS, robot_id_problem
 from tonypi_events.identity import RobotId as IdentityRobotId
+from tonypi_events.reserved import RESERVED_ROBOT_IDS, SYSTEM_PREFIX
 
 # The largest page any list endpoint returns; a bigger `limit` is a 422, not a silent clamp,
 # so a client never believes it got everything when it did not.
@@ -67,6 +70,7 @@ TimeFilter = Annotated[datetime, BeforeValidator(_query_datetime), AfterValidato
 # The one robot-id rule (tonypi_events.identity, the same ingest applies to MQTT): every id
 # ingest admits is addressable here, and POST refuses what ingest would refuse. The JSON
 # schema below describes the rule for OpenAPI clients; the validator is the rule itself.
+_RESERVED_WORDS = sorted(w for w in RESERVED_ROBOT_IDS if not w.startswith(SYSTEM_PREFIX))
 RobotId = Annotated[
     IdentityRobotId,
     WithJsonSchema(
@@ -74,9 +78,37 @@ RobotId = Annotated[
             "type": "string",
             "minLength": 1,
             "maxLength": ROBOT_ID_MAX_CHARS,
-            "pattern": r"^(?!\.{1,2}$)[^\x00-\x1f\x7f-\x9f/+#\u2028\u2029]+$",
+            "pattern": rf"^(?!\.{{1,2}}$)(?!{re.escape(SYSTEM_PREFIX)})(?!(?:{'|'.join(_RESERVED_WORDS)})$)"
+            r"[^\x00-\x1f\x7f-\x9f/+#\u2028\u2029]+$",
             "description": "1 to 128 characters; no control characters, line separators, '/', '+' "
-            "or '#'; not '.' or '..' (docs/architecture.md, Robot ids)",
+            f"or '#'; not '.' or '..'; not reserved: no leading '{SYSTEM_PREFIX}', not "
+            f"{', '.join(repr(w) for w in _RESERVED_WORDS)} (docs/architecture.md, Robot ids; "
+            "docs/security.md, Reserved robot ids)",
+        }
+    ),
+]
+
+
+def _robot_or_fleet(value: str) -> str:
+    if value == FLEET:
+        return value
+    problem = robot_id_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+# Where a read names "the whole fleet" by its reserved id (a robot's commands: `_fleet`, the
+# broadcasts). Writes never take it: the fleet has its own endpoints.
+RobotIdOrFleet = Annotated[
+    str,
+    AfterValidator(_robot_or_fleet),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": ROBOT_ID_MAX_CHARS,
+            "description": f"a robot id (as above), or `{FLEET}` for the whole fleet",
         }
     ),
 ]

@@ -7,11 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
+from tonypi_events.live_feed import AUTH_LOG_CATEGORY
 from yarl import URL
 
 from .actor import actor_of
 from .alarm_models import AlarmDetailOut, AlarmOut
-from .auth import actor
+from .auth import Role, actor, principal
 from .endpoints import Inputs, json_reply
 from .errors import NotFound
 from .keys import READS, WRITES
@@ -108,7 +109,10 @@ def _page(
 async def list_logs(request: web.Request, inputs: Inputs) -> web.Response:
     query = inputs.query
     cursor = decode_cursor(query.before) if query.before else None
-    rows = await request.app[READS].logs(query, cursor)
+    # Token lifecycle lines (names, roles, who made them) are for admins (docs/live.md).
+    who = principal(request)
+    hidden = () if who.role is not None and who.role >= Role.ADMIN else (AUTH_LOG_CATEGORY,)
+    rows = await request.app[READS].logs(query, cursor, hidden)
     return _page(request, rows, query.limit, lambda r: r["timestamp"], list[LogOut])
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 from aiohttp import web
+from tonypi_events.live_feed import visible_event_types
 
 from . import metrics
 from .checkpoint import CheckpointWatcher
@@ -36,6 +37,7 @@ _SELECT = "SELECT seq, robot_id, event_type, kinds, at, data::text AS data FROM 
 class Record:
     seq: int
     robot_id: str
+    event_type: str
     kinds: frozenset[str]
     frame: bytes  # the SSE frame, encoded once for every client
 
@@ -51,7 +53,7 @@ def frame(row: asyncpg.Record) -> Record:
     )
     body = head[:-1] + ', "data": ' + row["data"] + "}"  # the stored JSON, not decoded and re-encoded
     text = f"id: {row['seq']}\nevent: {row['event_type']}\ndata: {body}\n\n"
-    return Record(row["seq"], row["robot_id"], frozenset(row["kinds"]), text.encode())
+    return Record(row["seq"], row["robot_id"], row["event_type"], frozenset(row["kinds"]), text.encode())
 
 
 @dataclass(eq=False)
@@ -59,6 +61,9 @@ class Subscriber:
     robot_id: str | None
     kinds: frozenset[str]
     capacity: int
+    # The event types the caller's role may see (tonypi_events.live_feed): records of others,
+    # and of types no longer published (token events a v1 projector fed), are never sent.
+    event_types: frozenset[str] = field(default_factory=lambda: visible_event_types(None))
     start: int = 0  # the hub's position when it subscribed: records after it come by the queue
     queue: asyncio.Queue = field(init=False)
     dropped: bool = False
@@ -68,8 +73,10 @@ class Subscriber:
         self.queue = asyncio.Queue(self.capacity)
 
     def wants(self, record: Record) -> bool:
-        return (self.robot_id is None or record.robot_id == self.robot_id) and (
-            not self.kinds or not self.kinds.isdisjoint(record.kinds)
+        return (
+            record.event_type in self.event_types
+            and (self.robot_id is None or record.robot_id == self.robot_id)
+            and (not self.kinds or not self.kinds.isdisjoint(record.kinds))
         )
 
     def offer(self, record: Record) -> None:
@@ -125,8 +132,8 @@ class FeedHub:
 
     async def records(self, after: int, upto: int, sub: Subscriber) -> list[Record]:
         """Up to PAGE records in (after, upto] that `sub` wants, from the table."""
-        sql = f"{_SELECT} WHERE seq > $1 AND seq <= $2"
-        args: list = [after, upto]
+        sql = f"{_SELECT} WHERE seq > $1 AND seq <= $2 AND event_type = ANY($3::varchar[])"
+        args: list = [after, upto, sorted(sub.event_types)]
         if sub.robot_id is not None:
             args.append(sub.robot_id)
             sql += f" AND robot_id = ${len(args)}"
@@ -189,9 +196,10 @@ async def stream_events(
     kinds: frozenset[str],
     buffer: int,
     heartbeat: float,
+    role: str | None,
 ) -> web.StreamResponse:
     after = last_event_id(request)
-    sub = hub.subscribe(Subscriber(robot_id, kinds, buffer))
+    sub = hub.subscribe(Subscriber(robot_id, kinds, buffer, visible_event_types(role)))
     try:
         response = web.StreamResponse(
             headers={

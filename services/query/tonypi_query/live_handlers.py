@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from .auth import principal
 from .endpoints import Inputs
 from .keys import FEED, SETTINGS
 from .live import stream_events
@@ -13,6 +14,7 @@ async def live_events(request: web.Request, inputs: Inputs) -> web.StreamRespons
     if request.method == "HEAD":  # HEAD is answered wherever GET is: the headers, no stream
         return web.Response(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
     settings = request.app[SETTINGS]
+    role = principal(request).role
     return await stream_events(
         request,
         request.app[FEED],
@@ -20,4 +22,5 @@ async def live_events(request: web.Request, inputs: Inputs) -> web.StreamRespons
         inputs.query.kinds,
         settings.sse_client_buffer,
         settings.sse_heartbeat,
+        role.label if role is not None else None,
     )

@@ -33,6 +33,13 @@ AUTH_REFUSED = Counter(
     "Requests refused 401 or 403, by status and reason",
     ["status", "reason"],
 )
+AUTH_THROTTLED = Counter(
+    "tonypi_query_auth_throttled_total",
+    "Requests answered 429: their client address failed authentication too often (AUTH_FAILURE_BURST)",
+)
+AUTH_THROTTLE_CLIENTS = Gauge(
+    "tonypi_query_auth_throttle_clients", "Client addresses with recent failed authentications (bounded)"
+)
 OIDC_VERIFIED = Counter("tonypi_query_oidc_verified_total", "JWTs from the identity provider accepted")
 OIDC_JWKS_FAILURES = Counter(
     "tonypi_query_oidc_jwks_failures_total",

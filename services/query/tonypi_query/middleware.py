@@ -58,7 +58,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except ApiError as exc:
         if exc.status in (401, 403):
             metrics.AUTH_REFUSED.labels(str(exc.status), type(exc).__name__).inc()
-            log.info("%s %s: %d %s", request.method, request.path, exc.status, exc.detail)
+            # A failed authentication is counted, not logged one line each: a flood of bad
+            # tokens would be a flood of lines. The throttle logs each burst once.
+            level = logging.INFO if exc.status == 403 else logging.DEBUG
+            log.log(level, "%s %s: %d %s", request.method, request.path, exc.status, exc.detail)
         response = _detail(exc.status, exc.detail, exc.headers)
         if isinstance(exc, RequestTimeout):
             response.force_close()  # the rest of a slow body is not worth waiting for

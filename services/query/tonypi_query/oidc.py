@@ -20,8 +20,10 @@ import re
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
+from tonypi_events.actors import OIDC_NAME_PREFIX, VIA_OIDC
 
 from . import metrics
 from .auth import Forbidden, Principal, Role, Unauthenticated
@@ -87,12 +89,20 @@ def role_from(value: Any, claim_name: str) -> Role:
     return max(roles)
 
 
-def name_from(value: Any, claim_name: str) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_NAME_LENGTH:
-        raise _invalid(f"the {claim_name!r} claim must be a string of 1 to {MAX_NAME_LENGTH} characters")
+def name_prefix(issuer: str) -> str:
+    """`oidc:<issuer host>:`, what every OIDC caller's name starts with (tonypi_events.actors):
+    a subject `alice` or `cli:root` is `oidc:idp.example:alice`, never a token's or the CLI's."""
+    return f"{OIDC_NAME_PREFIX}{urlsplit(issuer).hostname or issuer}:"
+
+
+def name_from(value: Any, claim_name: str, prefix: str = "") -> str:
+    """The caller's name: `prefix` and the claim, within the events' bound."""
+    most = MAX_NAME_LENGTH - len(prefix)
+    if not isinstance(value, str) or not value.strip() or len(value) > most:
+        raise _invalid(f"the {claim_name!r} claim must be a string of 1 to {most} characters")
     if not value.isprintable():
         raise _invalid(f"the {claim_name!r} claim has control characters")
-    return value
+    return prefix + value
 
 
 class OidcNotConfigured:
@@ -108,6 +118,7 @@ class OidcVerifier:
     def __init__(self, settings: OidcSettings, clock: Callable[[], float] = time.monotonic) -> None:
         self._settings = settings
         self._clock = clock
+        self._name_prefix = name_prefix(settings.issuer)
         self._client = jwt.PyJWKClient(
             settings.jwks_url,
             cache_jwk_set=True,
@@ -161,9 +172,9 @@ class OidcVerifier:
         except jwt.PyJWTError as exc:
             raise _invalid(str(exc)[:200] or type(exc).__name__) from None
         who = Principal(
-            name_from(claim(claims, s.name_claim), s.name_claim),
+            name_from(claim(claims, s.name_claim), s.name_claim, self._name_prefix),
             role_from(claim(claims, s.role_claim), s.role_claim),
-            "oidc",
+            VIA_OIDC,
         )
         metrics.OIDC_VERIFIED.inc()
         return who

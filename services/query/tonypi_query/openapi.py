@@ -120,6 +120,12 @@ def _operation(endpoint: Endpoint, components: _Components, reads_open: bool) ->
     replies = {
         401: Reply(ErrorOut, "no token, or one that is unknown, revoked or expired; `detail` says which"),
         403: Reply(ErrorOut, f"the token's role is below {endpoint.role.label}"),
+        429: Reply(
+            ErrorOut,
+            "this client address failed authentication too often; its credentials are not looked at "
+            "until Retry-After has passed",
+            headers={"Retry-After": "seconds to wait"},
+        ),
         **({415: Reply(ErrorOut, "the body is not application/json")} if endpoint.body_model else {}),
         **endpoint.replies,
     }

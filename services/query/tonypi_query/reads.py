@@ -132,8 +132,12 @@ class _Where:
         )
 
 
-def logs_sql(query: LogsQuery, cursor: tuple[datetime, int] | None) -> tuple[str, list[Any]]:
+def logs_sql(
+    query: LogsQuery, cursor: tuple[datetime, int] | None, hidden_categories: tuple[str, ...] = ()
+) -> tuple[str, list[Any]]:
     where = _Where()
+    if hidden_categories:
+        where.add("category <> ALL({})", list(hidden_categories))
     where.add_if_set("level = {}", query.level, str.upper)
     where.add_if_set("category = {}", query.category)
     where.add_if_set("robot_id = {}", query.robot_id)
@@ -209,8 +213,10 @@ class Reads:
     async def job(self, job_id: int) -> asyncpg.Record | None:
         return await self._fetchrow(SELECT_JOB, job_id)
 
-    async def logs(self, query: LogsQuery, cursor: tuple[datetime, int] | None) -> list[asyncpg.Record]:
-        sql, args = logs_sql(query, cursor)
+    async def logs(
+        self, query: LogsQuery, cursor: tuple[datetime, int] | None, hidden_categories: tuple[str, ...] = ()
+    ) -> list[asyncpg.Record]:
+        sql, args = logs_sql(query, cursor, hidden_categories)
         return await self._fetch(sql, *args)
 
     async def jobs(self, query: JobsQuery, cursor: tuple[datetime, int] | None) -> list[asyncpg.Record]:

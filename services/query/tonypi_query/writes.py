@@ -21,6 +21,7 @@ from tonypi_events import (
     EventEnvelope,
     EventType,
     StreamNames,
+    actors,
     encode,
     headers_for,
     kinds,
@@ -76,7 +77,7 @@ class RobotWrites:
         # so the table is checked as well as the subject.
         if await self._reads.robot_exists(robot.robot_id):
             raise AlreadyExists("Robot already exists")
-        payload = kinds.RobotRegisteredV1(**robot.model_dump(), actor=actor)
+        payload = actors.RobotRegisteredV2(**robot.model_dump(), actor=actor)
         try:
             # Expected last subject sequence 0: of two concurrent creates, JetStream takes one.
             return await self._append(
@@ -90,17 +91,19 @@ class RobotWrites:
     async def update(self, robot_id: str, update: RobotUpdate, actor: dict[str, Any]) -> WriteResult:
         await self._require(robot_id)
         changes = update.model_dump(mode="json", exclude_none=True)  # null: unchanged
-        payload = kinds.RobotUpdatedV1(robot_id=robot_id, changes=changes, actor=actor)
+        payload = actors.RobotUpdatedV2(robot_id=robot_id, changes=changes, actor=actor)
         return await self._append(EventType.ROBOT_UPDATED, robot_id, payload)
 
     async def deactivate(self, robot_id: str, actor: dict[str, Any]) -> WriteResult:
         await self._require(robot_id)
-        payload = kinds.RobotDeactivatedV1(robot_id=robot_id, actor=actor)
+        payload = actors.RobotDeactivatedV2(robot_id=robot_id, actor=actor)
         return await self._append(EventType.ROBOT_DEACTIVATED, robot_id, payload)
 
     async def acknowledge_alarm(self, robot_id: str, alarm_id: int, actor: dict[str, Any]) -> WriteResult:
         """On the alarm's robot's subject, so it folds in that robot's order."""
-        payload = kinds.AlarmAcknowledgedV1(robot_id=robot_id, alarm_id=alarm_id, actor=kinds.Actor(**actor))
+        payload = actors.AlarmAcknowledgedV2(
+            robot_id=robot_id, alarm_id=alarm_id, actor=actors.ActorV2(**actor)
+        )
         return await self._append(EventType.ALARM_ACKNOWLEDGED, robot_id, payload)
 
     async def append(self, event_type: EventType, robot_id: str, payload: kinds.Payload) -> WriteResult:

@@ -1,11 +1,13 @@
 """Folds onto api_tokens: `tonypi token create` and `tonypi token revoke`.
 
 Only the token's SHA-256 is in the event and the row. A token of a name that exists
-replaces it (a rotation); a revoke of an unknown or revoked name changes nothing."""
+replaces it (a rotation); a revoke of an unknown or revoked name changes nothing. Their
+log lines are in category `auth`, which only admins read (docs/live.md)."""
 
 from __future__ import annotations
 
 from tonypi_events import EventType, kinds
+from tonypi_events.live_feed import AUTH_LOG_CATEGORY  # admins read these in /logs; never fed
 
 from ..rows import ApiToken, TokenRevocation
 from .context import FoldContext, RobotState
@@ -27,7 +29,13 @@ def on_token_created(ctx: FoldContext, state: RobotState, payload: kinds.TokenCr
         )
     )
     details = {"name": payload.name, "role": payload.role, "actor": actor}
-    ctx.log("INFO", "api", f"Token created: {payload.name} ({payload.role})", details, about_robot=False)
+    ctx.log(
+        "INFO",
+        AUTH_LOG_CATEGORY,
+        f"Token created: {payload.name} ({payload.role})",
+        details,
+        about_robot=False,
+    )
     return state
 
 
@@ -35,7 +43,7 @@ def on_token_revoked(ctx: FoldContext, state: RobotState, payload: kinds.TokenRe
     actor = _actor(payload)
     ctx.tokens.append(TokenRevocation(name=payload.name, revoked_at=ctx.at, revoked_by=actor))
     details = {"name": payload.name, "actor": actor}
-    ctx.log("INFO", "api", f"Token revoked: {payload.name}", details, about_robot=False)
+    ctx.log("INFO", AUTH_LOG_CATEGORY, f"Token revoked: {payload.name}", details, about_robot=False)
     return state
 
 

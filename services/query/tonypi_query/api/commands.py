@@ -13,6 +13,7 @@ from ..command_models import (
     CommandWaitQuery,
     EmergencyStopCreate,
     EmergencyStopOut,
+    RobotCommandsPath,
 )
 from ..endpoints import Endpoint, Reply
 from ..models import ErrorOut, RobotPath
@@ -29,11 +30,7 @@ COMMAND_ACCEPTED = Reply(
     headers={"Location": "where the command's state will be readable"},
 )
 COMMAND_WRITE = {201: COMMAND_CREATED, 202: COMMAND_ACCEPTED, 422: INVALID, 503: STREAM_DOWN}
-FLEET_STOPPED = Reply(
-    ErrorOut,
-    "the whole fleet is emergency-stopped: resume the fleet first; or the robot is named `broadcast` "
-    "or `_fleet`, which only the fleet endpoints reach",
-)
+FLEET_STOPPED = Reply(ErrorOut, "the whole fleet is emergency-stopped: resume the fleet first")
 
 COMMAND_ENDPOINTS: list[Endpoint] = [
     Endpoint(
@@ -83,7 +80,7 @@ COMMAND_ENDPOINTS: list[Endpoint] = [
             404: ROBOT_NOT_FOUND,
             422: INVALID,
         },
-        path_model=RobotPath,
+        path_model=RobotCommandsPath,
         query_model=CommandsQuery,
         role=Role.VIEWER,
     ),
