@@ -21,6 +21,8 @@ from nats.aio.client import Client as NatsClient
 from nats.js.api import DeliverPolicy
 from tonypi_events import FLEET, EventType, StreamNames, decode, decode_payload, utc_now
 
+from .authority import refused
+
 log = logging.getLogger("tonypi_ingest.presence")
 
 # A status this soon after the press may have left the robot before the stop reached it.
@@ -101,6 +103,8 @@ class Presence:
         except Exception as exc:  # not ours to judge: the projector dead-letters it
             log.warning("unreadable emergency_stop event at %s: %s", msg.subject, exc)
             return
+        if refused("presence", msg.subject, event, self._streams.subjects):
+            return
         if payload.engaged:
             self.latches[event.robot_id] = Latch(
                 event.robot_id, payload.command_id, payload.reason, event.received_at
@@ -114,6 +118,8 @@ class Presence:
             payload = decode_payload(event)
         except Exception as exc:
             log.warning("unreadable status event at %s: %s", msg.subject, exc)
+            return
+        if refused("presence", msg.subject, event, self._streams.subjects):
             return
         stopped = payload.status == "emergency_stopped" or payload.emergency_stopped is True
         before = self.seen.get(event.robot_id)

@@ -115,7 +115,7 @@ class Projector:
     async def _project(
         self, conn: asyncpg.Connection, stop: asyncio.Event, on_started: Callable[[], None]
     ) -> None:
-        stream = self.settings.streams.events
+        stream, subjects = self.settings.streams.events, self.settings.streams.subjects
         checkpoint = await store.ensure_checkpoint(conn, stream)
         self.watch.committed(checkpoint)
         await self.source.open(checkpoint + 1)
@@ -134,7 +134,7 @@ class Projector:
                     if conn.is_closed():  # lost while idle: so was the lock; let a standby take over
                         raise ConnectionError("database connection lost while idle")
                     continue
-                events = [to_stream_event(m) for m in msgs]
+                events = [to_stream_event(m, subjects) for m in msgs]
                 try:
                     applied = await self.applier.apply(conn, events, checkpoint)
                 except store.CheckpointMoved:

@@ -135,7 +135,9 @@ async def replay(
                 msgs = await anext(batches)
                 if not msgs:
                     continue
-                applied = await applier.apply(conn, [to_stream_event(m) for m in msgs], checkpoint)
+                applied = await applier.apply(
+                    conn, [to_stream_event(m, settings.streams.subjects) for m in msgs], checkpoint
+                )
                 checkpoint, events, lost = applied.last_seq, events + applied.events, lost + applied.lost
                 if on_progress:
                     on_progress(applied.events, max(total, events))
