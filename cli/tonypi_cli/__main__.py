@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "rebuild the read tables from the event stream and swap them in",
     ),
     "projector": ("tonypi_projector.admin_command", "projector administration (dead-letters)"),
+    "streams": ("tonypi_cli.streams", "declare the JetStream streams (an admin step; services wait for it)"),
     "token": ("tonypi_cli.token", "API bearer tokens: create (shown once), revoke, list"),
     "mqtt": ("tonypi_cli.mqtt_users", "per-robot MQTT credentials in a Mosquitto password file"),
 }

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 from nats.aio.client import Client as NATS
 from tonypi_runtime.entrypoint import sleep_unless
+from tonypi_runtime.nats_client import streams_problem
 from tonypi_runtime.retry import backoff_delays
 from tonypi_runtime.text import escape_text
 
@@ -34,6 +35,10 @@ Connect = Callable[[], Awaitable[asyncpg.Connection]]
 
 # What says the database itself is gone (not a statement it refused).
 _CONNECTION_LOST = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError)
+
+
+class StreamsNotDeclared(Exception):
+    """The events or dead-letter stream does not exist yet: an admin declares them."""
 
 
 class Projector:
@@ -116,6 +121,9 @@ class Projector:
         self, conn: asyncpg.Connection, stop: asyncio.Event, on_started: Callable[[], None]
     ) -> None:
         stream, subjects = self.settings.streams.events, self.settings.streams.subjects
+        problem = await streams_problem(self.nc.jetstream(), self.settings.streams)
+        if problem is not None:  # retried with backoff by run(); /readyz shows it as last_error
+            raise StreamsNotDeclared(problem)
         checkpoint = await store.ensure_checkpoint(conn, stream)
         self.watch.committed(checkpoint)
         await self.source.open(checkpoint + 1)
