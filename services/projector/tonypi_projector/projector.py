@@ -54,6 +54,7 @@ class Projector:
         self.applier = BatchApplier(settings.streams.events, items)
         self.role = "starting"
         self.database_ok = False
+        self.streams: str | None = "not looked up yet"  # None: both streams exist
         self.last_error: str | None = None
         self.watch = ProgressWatch()
         # Read at scrape time: the stall's age is never a stale copy.
@@ -82,6 +83,11 @@ class Projector:
                     self.database_ok = False
                     raise
                 self.database_ok = True
+                # Declared by an admin (`tonypi streams declare`), never here: until then,
+                # retried with backoff, and /readyz names the missing stream.
+                self.streams = await streams_problem(self.nc.jetstream(), self.settings.streams)
+                if self.streams is not None:
+                    raise StreamsNotDeclared(self.streams)
                 if await self._become_active(conn, stop):
                     await self._project(conn, stop, on_started=started)
             except Exception as exc:  # database or broker gone: reconnect with backoff, say so
@@ -121,9 +127,6 @@ class Projector:
         self, conn: asyncpg.Connection, stop: asyncio.Event, on_started: Callable[[], None]
     ) -> None:
         stream, subjects = self.settings.streams.events, self.settings.streams.subjects
-        problem = await streams_problem(self.nc.jetstream(), self.settings.streams)
-        if problem is not None:  # retried with backoff by run(); /readyz shows it as last_error
-            raise StreamsNotDeclared(problem)
         checkpoint = await store.ensure_checkpoint(conn, stream)
         self.watch.committed(checkpoint)
         await self.source.open(checkpoint + 1)
@@ -202,10 +205,16 @@ class Projector:
         checks = {
             "database": "ok" if self.database_ok else "unreachable",
             "nats": "connected" if self.nc.is_connected else "disconnected",
+            "streams": self.streams or "ok",
             "role": self.role,
             "projection": ("STALLED: " if self.stalled else "") + self.watch.describe(),
         }
         if self.last_error:
             checks["last_error"] = self.last_error
-        ready = self.database_ok and self.nc.is_connected and self.role in ("active", "standby")
+        ready = (
+            self.database_ok
+            and self.nc.is_connected
+            and self.streams is None
+            and self.role in ("active", "standby")
+        )
         return ready and not self.stalled, checks
