@@ -65,7 +65,7 @@ async def _connect(url: ServiceUrl, wait: float) -> nats.NATS:
 async def declare(url: ServiceUrl, names: StreamNames, wait: float) -> None:
     nc = await _connect(url, wait)
     try:
-        js = nc.jetstream(timeout=10)
+        js = nc.jetstream(timeout=5)
         await ensure_stream(js, names.events_config(), "EVENTS_MAX_BYTES")
         await ensure_stream(js, names.dead_letter_config(), "DEAD_LETTER_MAX_BYTES")
     finally:

@@ -81,7 +81,8 @@ def server(tmp_path):
     conf.write_text(
         f"listen: 127.0.0.1:{port}\njetstream {{ store_dir: {tmp_path / 'js'} }}\ninclude auth.conf\n"
     )
-    passwords = {user: uuid.uuid4().hex for user in USERS}
+    # A letter first: nats-server parses an environment value that starts with a digit as a number.
+    passwords = {user: "p" + uuid.uuid4().hex for user in USERS}
     env = {**os.environ, **{f"NATS_{u.upper()}_PASSWORD": p for u, p in passwords.items()}}
     log = tmp_path / "nats.log"
     with open(log, "ab") as out:
