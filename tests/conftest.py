@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import nats
 import pytest
-from tonypi_events import StreamNames
+from tonypi_events import StreamNames, ensure_streams
 from tonypi_runtime.postgres import quote_ident
 
 from tests.support.ports import free_port
@@ -35,7 +35,7 @@ CONNECT_TIMEOUT = 2.0
 # the few tests of what only Mosquitto does are skipped there, each saying what.
 EMBEDDED_AMQTT = os.environ.get("TEST_MQTT_BROKER") == "amqtt"
 # Fixtures that reach a broker or the database: a `unit` test may request none of them.
-BROKER_FIXTURES = frozenset({"nats_client", "js", "database_url", "mqtt_prefix", "service_env"})
+BROKER_FIXTURES = frozenset({"nats_client", "js", "streams", "database_url", "mqtt_prefix", "service_env"})
 _unreachable: dict[str, str | None] = {}
 
 
@@ -108,6 +108,23 @@ async def js(nats_client, stream_names: StreamNames):
             await jsc.delete_stream(name)
 
 
+async def declare_streams(url: str, names: StreamNames) -> None:
+    """What an admin does before the services start (`tonypi streams declare`): the services
+    only look the streams up."""
+    nc = await nats.connect(url)
+    try:
+        await ensure_streams(nc.jetstream(), names)
+    finally:
+        await nc.close()
+
+
+@pytest.fixture
+async def streams(js, stream_names: StreamNames) -> StreamNames:
+    """This test's streams, declared (as the admin step does) and deleted afterwards (`js`)."""
+    await ensure_streams(js, stream_names)
+    return stream_names
+
+
 @pytest.fixture
 async def database_url(run_id: str):
     """A fresh, empty database for this test, dropped afterwards."""
@@ -129,9 +146,10 @@ def mqtt_prefix(run_id: str) -> str:
 
 
 @pytest.fixture
-def service_env(stream_names: StreamNames, database_url: str, mqtt_prefix: str) -> dict[str, str]:
-    """The environment a service process of this test runs with: real brokers, own names, free ports."""
-    require("NATS")
+def service_env(streams: StreamNames, database_url: str, mqtt_prefix: str) -> dict[str, str]:
+    """The environment a service process of this test runs with: real brokers, own names
+    (their streams declared, as an admin does first), free ports."""
+    stream_names = streams
     return {
         "MQTT_URL": MQTT_URL,
         "NATS_URL": NATS_URL,

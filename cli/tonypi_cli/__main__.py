@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "projector": ("tonypi_projector.admin_command", "projector administration (dead-letters)"),
     "db": ("tonypi_projector.db_command", "PostgreSQL logins per service: roles (an administrator's step)"),
+    "streams": ("tonypi_cli.streams", "declare the JetStream streams (an admin step; services wait for it)"),
     "token": ("tonypi_cli.token", "API bearer tokens: create (shown once), revoke, list"),
     "mqtt": ("tonypi_cli.mqtt_users", "per-robot MQTT credentials in a Mosquitto password file"),
 }

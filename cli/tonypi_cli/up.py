@@ -3,7 +3,8 @@ foreground.
 
 1. For MQTT, NATS and PostgreSQL: use what is configured or already answering, else
    start an embedded server with its data under the data directory (dependencies.py).
-2. Start projector, ingest and query; wait until each answers /readyz.
+2. Declare the JetStream streams (`tonypi streams declare`: the services only look them
+   up), then start projector, ingest and query; wait until each answers /readyz.
 3. Make a development API token (admin role, name `dev`: each run replaces the last
    run's), print it with where to look, then start `tonypi simulate` with a handful of robots.
 Ctrl-C or SIGTERM stops everything it started, services before brokers, and exits 0.
@@ -20,13 +21,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from tonypi_events import StreamStorageExceeded
 from tonypi_runtime.config import ConfigError, env_str, process_env
-from tonypi_runtime.connections import http_bind
+from tonypi_runtime.connections import http_bind, nats_url, stream_names
 from tonypi_runtime.entrypoint import stop_event_on_signals
 
 from .dependencies import DEPENDENCIES, Choice, choose
 from .embedded import EmbeddedUnavailable
 from .probes import http_ready
+from .streams import declare
 from .supervisor import ChildExited, ProcessSpec, Supervisor
 from .terminal import foreground_group
 from .token import create_token
@@ -130,6 +133,8 @@ async def _start(
         service_env.setdefault("MQTT_PROTOCOL", "3.1.1")
         if service_env.pop("MQTT_SHARED_GROUP", None):
             supervisor.say("mqtt: amqtt has no shared subscriptions; ingest runs without MQTT_SHARED_GROUP")
+    if not stop.is_set():
+        await _declare_streams(supervisor, service_env, args.ready_timeout)
     if args.deps_only or stop.is_set():
         if args.deps_only:
             supervisor.say("up: dependencies ready; export these to run the services yourself:")
@@ -153,6 +158,16 @@ async def _start(
             service_env,
         )
         await supervisor.start_group([simulate])
+
+
+async def _declare_streams(supervisor: Supervisor, env: Mapping[str, str], wait: float) -> None:
+    """The admin step the services wait for (`tonypi streams declare`), done here for them."""
+    names = stream_names(env)
+    try:
+        await declare(nats_url(env), names, wait)
+    except StreamStorageExceeded as exc:
+        raise ConfigError(str(exc)) from None
+    supervisor.say(f"nats: streams {names.events} and {names.dead_letter} declared")
 
 
 async def _start_embedded(

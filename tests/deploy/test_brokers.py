@@ -164,7 +164,7 @@ def test_mosquitto_refuses_half_set_credentials(mosquitto_dirs):
 
 # What the server's environment holds in production (tonypi-nats secret, .env).
 NATS_PASSWORDS = {
-    f"NATS_{user}_PASSWORD": uuid.uuid4().hex for user in ("INGEST", "PROJECTOR", "QUERY", "ADMIN")
+    f"NATS_{user}_PASSWORD": "p" + uuid.uuid4().hex for user in ("INGEST", "PROJECTOR", "QUERY", "ADMIN")
 }
 
 
@@ -217,10 +217,11 @@ async def create_streams_on(tmp: Path, max_file_store: str | None = None) -> Non
     try:
         wait_for_port(port, proc, log)
         nc = await nats.connect(
-            f"nats://127.0.0.1:{port}", user="ingest", password=NATS_PASSWORDS["NATS_INGEST_PASSWORD"]
+            f"nats://127.0.0.1:{port}", user="admin", password=NATS_PASSWORDS["NATS_ADMIN_PASSWORD"]
         )
         try:
-            await ensure_streams(nc.jetstream(), StreamNames())  # the production names and limits
+            # The admin step (`tonypi streams declare`), with the production names and limits.
+            await ensure_streams(nc.jetstream(), StreamNames())
         finally:
             await nc.close()
     finally:

@@ -26,6 +26,7 @@ from tonypi_events import (
     utc_now,
 )
 from tonypi_events.clock import CLOCK_ROBOT_ID
+from tonypi_projector.source import EventSource
 
 from tests.support.ports import free_port
 
@@ -81,7 +82,8 @@ def server(tmp_path):
     conf.write_text(
         f"listen: 127.0.0.1:{port}\njetstream {{ store_dir: {tmp_path / 'js'} }}\ninclude auth.conf\n"
     )
-    passwords = {user: uuid.uuid4().hex for user in USERS}
+    # A letter first: nats-server parses an environment value that starts with a digit as a number.
+    passwords = {user: "p" + uuid.uuid4().hex for user in USERS}
     env = {**os.environ, **{f"NATS_{u.upper()}_PASSWORD": p for u, p in passwords.items()}}
     log = tmp_path / "nats.log"
     with open(log, "ab") as out:
@@ -155,7 +157,7 @@ async def test_each_user_appends_only_its_own_kinds_of_event(server):
     port, pw = server
     clients = {user: await connect(port, user, pw[user]) for user in USERS}
     try:
-        await ensure_streams(clients["ingest"].js, NAMES)  # ingest may set the streams up
+        await ensure_streams(clients["admin"].js, NAMES)  # the admin declares the streams
         appended = 0
         for kind in sorted(EventType):
             for user in ("ingest", "query", "projector", "admin"):
@@ -195,20 +197,22 @@ async def test_no_service_may_delete_or_purge_the_stream(server):
 
 async def test_the_projector_reads_the_stream_with_a_consumer(server):
     port, pw = server
+    admin = await connect(port, "admin", pw["admin"])
     ingest = await connect(port, "ingest", pw["ingest"])
     projector = await connect(port, "projector", pw["projector"])
     try:
-        await ensure_streams(ingest.js, NAMES)
+        await ensure_streams(admin.js, NAMES)
         assert await publish(ingest, EventType.STATUS)
-        sub = await projector.js.pull_subscribe(
-            NAMES.subjects.events_wildcard, durable="projector", stream=NAMES.events
-        )
-        [msg] = await sub.fetch(1, timeout=5)
+        source = EventSource(projector.nc, NAMES, "projector", batch_size=10, fetch_timeout=2)
+        await source.open(1)  # the projector's own code: delete, then create its durable consumer
+        [msg] = await source.fetch()
         await msg.ack()
         assert msg.subject == NAMES.subjects.event("r1", EventType.STATUS)
+        await source.close()
+        assert not refused(projector), projector.errors
     finally:
-        await ingest.nc.close()
-        await projector.nc.close()
+        for client in (admin, ingest, projector):
+            await client.nc.close()
 
 
 async def test_nobody_connects_anonymously_or_with_a_wrong_password(server):

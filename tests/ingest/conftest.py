@@ -22,7 +22,9 @@ from tests.support.ports import free_port
 
 
 @pytest.fixture
-def ingest_env(stream_names: StreamNames, mqtt_prefix: str) -> dict[str, str]:
+def ingest_env(streams: StreamNames, mqtt_prefix: str) -> dict[str, str]:
+    """Ingest's environment; its streams declared (the admin step ingest waits for)."""
+    stream_names = streams
     return {
         "MQTT_URL": MQTT_URL,
         "NATS_URL": NATS_URL,

@@ -3,8 +3,11 @@ Mosquitto, becomes exactly one event on JetStream."""
 
 from __future__ import annotations
 
-from tonypi_events import mqtt_event_id
+import pytest
+from nats.js.errors import NotFoundError
+from tonypi_events import ensure_streams, mqtt_event_id
 from tonypi_events.codec import MSG_ID_HEADER
+from tonypi_runtime.nats_client import not_declared
 
 from .conftest import raw, wait_stored
 from .samples import SAMPLES, TS
@@ -69,12 +72,19 @@ async def test_ready_means_subscribed_and_jetstream_reachable(ingest):
     assert body["checks"] == {"mqtt": "subscribed", "jetstream": "reachable"}
 
 
-async def test_a_stream_deleted_under_a_running_ingest_is_declared_again(
+async def test_a_stream_deleted_under_a_running_ingest_holds_publishing_until_it_is_declared(
     ingest, mqtt, mqtt_prefix, js, stream_names
 ):
+    """Ingest may not create a stream (auth.conf): it holds what robots send, /readyz names
+    the missing stream, and once an admin declares it again the held message is stored."""
     await mqtt.publish(mqtt_prefix + "tonypi/logs/r3", raw({"message": "before"}), qos=1)
     await wait_stored(js, stream_names.events, 1)
     await js.delete_stream(stream_names.events)
     await mqtt.publish(mqtt_prefix + "tonypi/logs/r3", raw({"message": "after"}), qos=1)
+    await ingest.wait_status(503, jetstream=not_declared([stream_names.events]))
+    with pytest.raises(NotFoundError):  # ingest did not declare it
+        await js.stream_info(stream_names.events)
+    await ensure_streams(js, stream_names)  # the admin step
     messages = await wait_stored(js, stream_names.events, 1)
     assert [m.event.payload["message"] for m in messages] == ["after"]
+    await ingest.wait_status(200)

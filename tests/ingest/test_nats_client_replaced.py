@@ -18,7 +18,8 @@ from tests.conftest import NATS_URL
 from .conftest import wait_stored
 
 
-async def test_a_client_the_server_closed_is_replaced_and_publishing_resumes(js, stream_names: StreamNames):
+async def test_a_client_the_server_closed_is_replaced_and_publishing_resumes(js, streams: StreamNames):
+    stream_names = streams
     forwarder: JetStreamForwarder | None = None
     link = NatsLink(
         nats_url({"NATS_URL": NATS_URL}), stream_names, on_available=lambda: forwarder and forwarder.wake()

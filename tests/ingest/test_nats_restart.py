@@ -8,7 +8,9 @@ import asyncio
 import nats
 import pytest
 from tonypi_ingest.config import load_config
+from tonypi_runtime.nats_client import not_declared
 
+from tests.conftest import declare_streams
 from tests.support.private_nats import PrivateNats
 
 from .conftest import RunningIngest, raw, wait_stored
@@ -19,9 +21,10 @@ COUNT = 600
 
 
 @pytest.fixture
-def private_nats(tmp_path):
+async def private_nats(tmp_path, stream_names):
     server = PrivateNats(tmp_path / "jetstream")
     server.start()
+    await declare_streams(server.url, stream_names)  # the admin step ingest waits for
     yield server
     server.kill()
 
@@ -113,6 +116,10 @@ async def test_ingest_started_while_nats_is_down_takes_messages_and_stores_them_
                 mqtt_prefix + "tonypi/sensors/r1", raw({"sensor_type": "x", "value": n}), qos=n % 2
             )
         server.start()
+        # Reachable, but nobody has declared the streams on this server: /readyz says so.
+        missing = not_declared([stream_names.events, stream_names.dead_letter])
+        await running.wait_status(503, timeout=15, mqtt="subscribed", jetstream=missing)
+        await declare_streams(server.url, stream_names)
         await running.wait_status(200, timeout=30)
         nc = await nats.connect(server.url)
         try:

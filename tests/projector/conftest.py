@@ -9,17 +9,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from tonypi_events import ensure_streams
 from tonypi_projector import bootstrap
 from tonypi_projector.config import load_settings
 
 from tests.support.processes import ServiceProcess
-
-
-@pytest.fixture
-async def streams(js, stream_names):
-    await ensure_streams(js, stream_names)
-    return stream_names
 
 
 @pytest.fixture

@@ -59,8 +59,10 @@ async def publish(js: JetStreamContext, names: StreamNames, ev: EventEnvelope) -
     return ack.seq
 
 
-async def publish_raw(js: JetStreamContext, names: StreamNames, robot_token: str, data: bytes) -> int:
-    ack = await js.publish(f"{names.subject_prefix}.events.{robot_token}.status", data, stream=names.events)
+async def publish_raw(
+    js: JetStreamContext, names: StreamNames, robot_token: str, data: bytes, kind: str = "status"
+) -> int:
+    ack = await js.publish(f"{names.subject_prefix}.events.{robot_token}.{kind}", data, stream=names.events)
     return ack.seq
 
 

@@ -14,7 +14,7 @@ import time
 
 import asyncpg
 import pytest
-from tonypi_events import EventType, encode
+from tonypi_events import EventType, decode, encode, robot_token
 from tonypi_projector.config import load_settings
 from tonypi_projector.replay import STAGING_PREFIX, replay
 
@@ -58,13 +58,25 @@ def hostile_events() -> list[tuple[str, bytes]]:
     ]
 
 
+async def publish_claimed(js, streams, raw: bytes, fallback: str) -> int:
+    """On the subject the event claims (so the subject vouches for it and what refuses it is
+    PostgreSQL or the fold, not tonypi_events.authority); robot `fallback`'s status subject
+    when the bytes do not decode or name a robot no subject can spell."""
+    try:
+        claimed = decode(raw)
+        token, kind = robot_token(claimed.robot_id), claimed.event_type.value
+    except Exception:
+        token, kind = fallback, "status"
+    return await publish_raw(js, streams, token, raw, kind)
+
+
 async def _publish_interleaved(js, streams) -> tuple[dict[int, str], list[int], int]:
     """Good status events between hostile ones; returns (bad seq -> what, good seqs, last seq)."""
     bad: dict[int, str] = {}
     good: list[int] = []
     good.append(await publish(js, streams, event(EventType.STATUS, "r-mixed", {"status": "online"})))
     for i, (what, raw) in enumerate(hostile_events()):
-        bad[await publish_raw(js, streams, f"hostile{i}", raw)] = what
+        bad[await publish_claimed(js, streams, raw, f"hostile{i}")] = what
         good.append(await publish(js, streams, event(EventType.STATUS, f"good-{i}", {"status": "online"})))
     good.append(await publish(js, streams, event(EventType.STATUS, "r-mixed", {"status": "busy"})))
     good.append(
@@ -156,7 +168,7 @@ async def test_each_hostile_event_is_dead_lettered_alone_and_the_stream_goes_on(
 async def test_a_batch_of_only_hostile_events_still_moves_the_checkpoint(
     js, streams, projector_env, database_url
 ):
-    seqs = [await publish_raw(js, streams, f"h{i}", raw) for i, (_, raw) in enumerate(hostile_events())]
+    seqs = [await publish_claimed(js, streams, raw, f"h{i}") for i, (_, raw) in enumerate(hostile_events())]
     async with projector_running(projector_env):
         await wait_for_checkpoint(database_url, seqs[-1])
     assert set((await _tables(database_url))["dead"]) == set(seqs)

@@ -128,6 +128,10 @@ class FakeWrites:
     applied: bool = True
     recorded: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
+    @property
+    def state(self) -> str:
+        return "ok" if self.connected else "disconnected (writes answer 503)"
+
     def _append(self, kind: str, robot_id: str, change: dict[str, Any]) -> WriteResult:
 
         if not self.connected:

@@ -8,6 +8,7 @@ import asyncio
 
 import pytest
 
+from tests.conftest import declare_streams
 from tests.support.private_nats import PrivateNats
 from tests.support.private_postgres import PrivatePostgres
 
@@ -30,9 +31,10 @@ async def location_once_applied(api, robot_id: str, expected: str, attempts: int
 
 
 @pytest.fixture
-async def private_nats(tmp_path):
+async def private_nats(tmp_path, stream_names):
     server = PrivateNats(tmp_path / "jetstream")
     server.start()
+    await declare_streams(server.url, stream_names)  # the admin step the services wait for
     yield server
     server.stop()
 
@@ -109,7 +111,7 @@ async def test_without_postgres_answers_are_503_and_the_pool_recovers(
 
 
 async def test_reads_are_served_before_nats_answers_and_writes_follow_it(
-    query_env, projector, fleet, tmp_path
+    query_env, projector, fleet, stream_names, tmp_path
 ):
     await fleet.status("early")
     await fleet.applied()
@@ -125,6 +127,7 @@ async def test_reads_are_served_before_nats_answers_and_writes_follow_it(
         assert ready.status == 200 and (await ready.json())["checks"]["nats"].startswith("disconnected")
 
         late_nats.start()
+        await declare_streams(late_nats.url, stream_names)
         for _ in range(100):  # the background connect retries with backoff
             if (await (await api.get("/readyz")).json())["checks"]["nats"] == "ok":
                 break

@@ -3,7 +3,7 @@
 from .codec import decode, encode, headers_for, mqtt_event_id, new_event_id, parse_robot_timestamp
 from .envelope import API_SOURCE, CLI_SOURCE, FLEET, TOKENS_STREAM_ID, EventEnvelope, EventType, utc_now
 from .schemas import CURRENT_VERSION, SCHEMAS, UnknownSchemaVersion, decode_payload, model_for
-from .stream import StreamNames, StreamStorageExceeded, ensure_streams
+from .stream import StreamNames, StreamStorageExceeded, ensure_streams, missing_streams
 from .subjects import Subjects, robot_token
 from .topics import ROUTES, TopicRoute, route_for, subscription_filter
 
@@ -27,6 +27,7 @@ __all__ = [
     "encode",
     "ensure_streams",
     "headers_for",
+    "missing_streams",
     "model_for",
     "mqtt_event_id",
     "new_event_id",

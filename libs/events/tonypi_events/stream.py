@@ -1,4 +1,6 @@
-"""The JetStream streams, declared once and created-or-updated idempotently.
+"""The JetStream streams: declared by an admin step (`tonypi streams declare`, created or
+updated idempotently), only looked up by the services, whose NATS users may not create,
+update, purge or delete a stream (auth.conf, docs/security.md).
 
 Retention (see docs/architecture.md, "Retention"):
 - TONYPI_EVENTS is the long-term record the read tables are folded from. Limits-based:
@@ -98,6 +100,17 @@ async def ensure_stream(js: JetStreamContext, config: StreamConfig, variable: st
 
 
 async def ensure_streams(js: JetStreamContext, names: StreamNames) -> None:
-    """Create or update both streams. Safe to call from every replica on every start."""
+    """Create or update both streams (the admin's `tonypi streams declare`). Idempotent."""
     await ensure_stream(js, names.events_config(), "EVENTS_MAX_BYTES")
     await ensure_stream(js, names.dead_letter_config(), "DEAD_LETTER_MAX_BYTES")
+
+
+async def missing_streams(js: JetStreamContext, names: StreamNames) -> list[str]:
+    """The names of the two streams not declared yet (looked up with STREAM.INFO only)."""
+    missing = []
+    for name in (names.events, names.dead_letter):
+        try:
+            await js.stream_info(name)
+        except NotFoundError:
+            missing.append(name)
+    return missing

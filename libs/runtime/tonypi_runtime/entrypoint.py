@@ -8,8 +8,6 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from tonypi_events import StreamStorageExceeded
-
 from .config import ConfigError
 
 
@@ -61,8 +59,7 @@ async def unless_stopped(stop: asyncio.Event, step: Awaitable[T]) -> T:
 
 
 def run_service(name: str, main: Callable[[], Awaitable[None]]) -> None:
-    """Run `main` on uvloop where installed; a ConfigError (or streams the NATS server has no
-    room for) becomes one line and exit 2."""
+    """Run `main` on uvloop where installed; a ConfigError becomes one line and exit 2."""
     try:
         import uvloop
 
@@ -71,7 +68,7 @@ def run_service(name: str, main: Callable[[], Awaitable[None]]) -> None:
         runner = asyncio.run
     try:
         runner(main())
-    except (ConfigError, StreamStorageExceeded) as exc:
+    except ConfigError as exc:
         print(f"{name}: configuration error: {exc}", file=sys.stderr)
         sys.exit(2)
     except (KeyboardInterrupt, StoppedDuringStartup):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from tonypi_events import StreamStorageExceeded
 from tonypi_runtime.config import ConfigError, Env, process_env
 from tonypi_runtime.entrypoint import stop_event_on_signals
 from tonypi_runtime.logs import configure_logging
@@ -49,7 +48,7 @@ async def serve(config: IngestConfig, stop: asyncio.Event) -> None:
     async def ready() -> tuple[bool, dict[str, str]]:
         checks = {
             "mqtt": "subscribed" if source.subscribed else "not subscribed",
-            "jetstream": "reachable" if link.connected else "unreachable",
+            "jetstream": link.state,  # reachable, unreachable, or which stream is missing
         }
         return source.subscribed and link.connected, checks
 
@@ -71,15 +70,8 @@ async def serve(config: IngestConfig, stop: asyncio.Event) -> None:
         config.online_timeout_s,
     )
 
-    unfit: list[StreamStorageExceeded] = []
-
     async def connect_then_deliver() -> None:
-        try:
-            await link.connect()
-        except StreamStorageExceeded as exc:  # retrying cannot help: stop, and say why
-            unfit.append(exc)
-            stop.set()
-            return
+        await link.connect()
         while config.deliver_commands:
             try:
                 # link.nc, not the first client: a client the server closed is replaced (NatsLink).
@@ -112,8 +104,6 @@ async def serve(config: IngestConfig, stop: asyncio.Event) -> None:
         await asyncio.wait((connecting, publishing), timeout=5)
         await link.close()
         await ops.stop()
-    if unfit:
-        raise unfit[0]
     log.info("stopped cleanly")
 
 

@@ -46,6 +46,7 @@ from tonypi_events.topics import BROADCAST, COMMAND_PATTERN, EMERGENCY_STOP_PATT
 from tonypi_runtime.logs import Throttled
 
 from . import metrics
+from .authority import refused
 from .presence import Latch, Presence
 
 log = logging.getLogger("tonypi_ingest.commands")
@@ -149,6 +150,9 @@ class CommandDeliverer:
             metrics.COMMANDS.labels("unreadable").inc()
             log.error("unreadable command event at %s (%s): not delivered", msg.subject, exc)
             await msg.ack()
+            return
+        if refused("deliverer", msg.subject, event, self._streams.subjects):
+            await msg.ack()  # never sent: a command's subject names who asked for it
             return
         deadline = event.received_at + timedelta(seconds=float(payload.timeout_s))
         if utc_now() >= deadline:

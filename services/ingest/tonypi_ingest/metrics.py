@@ -101,3 +101,9 @@ COMMANDS = Counter(
     "unreadable, error",
     ["outcome"],
 )
+SUBJECT_MISMATCHES = Counter(
+    "tonypi_ingest_subject_mismatches_total",
+    "Events ingest's stream readers ignored because their envelope disagreed with their subject "
+    "(kind, robot, or a reserved id): a forgery or a bug in a writer (tonypi_events.authority)",
+    ["reader"],
+)

@@ -1,4 +1,9 @@
-"""The NATS side: connect with backoff, keep the streams declared, report connection state.
+"""The NATS side: connect with backoff, wait for the streams, report connection state.
+
+Ingest never creates a stream (its NATS user may not): an admin declares them (`tonypi
+streams declare`). Until both exist, and again whenever a publish finds none (deleted, or a
+server restarted without its store), ingest looks them up every few seconds, buffering what
+robots send, and /readyz names the stream that is missing.
 
 nats-py reconnects by itself after a lost connection, but a server `-ERR` (a protocol
 violation such as "maximum control line exceeded", or an authorization error) closes the
@@ -13,16 +18,14 @@ from collections.abc import Callable
 
 import nats.errors
 from nats.aio.client import Client as NatsClient
-from tonypi_events import StreamNames, StreamStorageExceeded, ensure_streams
+from tonypi_events import StreamNames
 from tonypi_runtime.config import ServiceUrl
 from tonypi_runtime.logs import Throttled
-from tonypi_runtime.nats_client import NATS_UNREACHABLE, connect_nats, declare_streams
+from tonypi_runtime.nats_client import connect_nats, wait_for_streams
 
 from . import metrics
 
 log = logging.getLogger("tonypi_ingest.nats")
-# Declaring again while running: a server with no room for the streams is logged, not fatal.
-NOT_DECLARED = (*NATS_UNREACHABLE, StreamStorageExceeded)
 
 
 class NatsLink:
@@ -30,8 +33,9 @@ class NatsLink:
         self._url, self._streams, self._on_available = url, streams, on_available
         self.nc: NatsClient | None = None
         self.streams_ready = False
+        self.streams_problem: str | None = "not looked up yet"
         self._closing = False
-        self._redeclaring: asyncio.Task | None = None
+        self._looking: asyncio.Task | None = None
         self._replacing: asyncio.Task | None = None
         self._throttled = Throttled(log, interval_s=30)
 
@@ -39,8 +43,15 @@ class NatsLink:
     def connected(self) -> bool:
         return self.nc is not None and self.nc.is_connected and self.streams_ready
 
+    @property
+    def state(self) -> str:
+        """For /readyz: `reachable`, `unreachable`, or which stream is missing."""
+        if self.nc is None or not self.nc.is_connected:
+            return "unreachable"
+        return "reachable" if self.streams_ready else self.streams_problem or "streams not looked up yet"
+
     async def connect(self) -> NatsClient:
-        """Connect (retrying with backoff until it works) and create-or-update the streams."""
+        """Connect (retrying with backoff until it works) and wait for the streams."""
 
         self.nc = await connect_nats(
             self._url,
@@ -56,33 +67,31 @@ class NatsLink:
             closed_cb=self._closed,
         )
         metrics.NATS_CONNECTED.set(1)
-        await self._ensure_streams()
+        await self._wait_for_streams()
         log.info(
             "connected to NATS at %s; streams %s and %s ready",
             self._url.redacted,
             self._streams.events,
             self._streams.dead_letter,
         )
-        self._on_available()
         return self.nc
 
-    async def _ensure_streams(self) -> None:
+    def _report(self, problem: str | None) -> None:
+        self.streams_problem = problem
+
+    async def _wait_for_streams(self) -> None:
         assert self.nc is not None
-        await declare_streams(self.nc.jetstream(), self._streams, log)
+        self.streams_ready = False
+        await wait_for_streams(self.nc.jetstream(), self._streams, log, self._report)
         self.streams_ready = True
+        self._on_available()
 
     def stream_missing(self) -> None:
-        """A publish found no stream (deleted while we were connected): declare it again, once at a time."""
-        if self.nc is not None and (self._redeclaring is None or self._redeclaring.done()):
-            self._redeclaring = asyncio.create_task(self._redeclare())
-
-    async def _redeclare(self) -> None:
-        log.warning("stream %s missing; declaring it again", self._streams.events)
-        try:
-            await asyncio.wait_for(ensure_streams(self.nc.jetstream(), self._streams), 5)
-        except NOT_DECLARED as exc:
-            log.warning("could not declare the streams (%s)", exc)
-        await asyncio.sleep(1)  # at most one attempt a second
+        """A publish found no stream (deleted, or a server restarted without its store): hold
+        publishing and look the streams up until an admin declares them again."""
+        if self.nc is not None and (self._looking is None or self._looking.done()):
+            log.warning("stream %s missing: holding publishes until it is declared", self._streams.events)
+            self._looking = asyncio.create_task(self._wait_for_streams())
 
     async def _disconnected(self) -> None:
         metrics.NATS_CONNECTED.set(0)
@@ -92,11 +101,8 @@ class NatsLink:
     async def _reconnected(self) -> None:
         metrics.NATS_CONNECTED.set(1)
         log.info("NATS connection restored")
-        # A server restarted without its store has lost the streams: declare them again.
-        try:
-            await asyncio.wait_for(ensure_streams(self.nc.jetstream(), self._streams), 5)
-        except NOT_DECLARED as exc:
-            log.warning("could not re-declare streams after reconnect (%s); publishing anyway", exc)
+        # A server restarted without its store has lost the streams: a publish finds out
+        # (no stream answers it) and holds the rest until an admin declares them again.
         self._on_available()
 
     async def _closed(self) -> None:
@@ -122,8 +128,9 @@ class NatsLink:
 
     async def close(self) -> None:
         self._closing = True
-        if self._replacing is not None:
-            self._replacing.cancel()
+        for task in (self._replacing, self._looking):
+            if task is not None:
+                task.cancel()
         if self.nc is not None and not self.nc.is_closed:
             try:
                 await asyncio.wait_for(self.nc.drain(), 5)

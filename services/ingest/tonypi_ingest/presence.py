@@ -22,6 +22,8 @@ from nats.js.api import DeliverPolicy
 from tonypi_events import FLEET, EventType, StreamNames, decode, decode_payload, utc_now
 from tonypi_events.commanding import GEN1, firmware_of_status
 
+from .authority import refused
+
 log = logging.getLogger("tonypi_ingest.presence")
 
 # A status this soon after the press may have left the robot before the stop reached it.
@@ -102,6 +104,8 @@ class Presence:
         except Exception as exc:  # not ours to judge: the projector dead-letters it
             log.warning("unreadable emergency_stop event at %s: %s", msg.subject, exc)
             return
+        if refused("presence", msg.subject, event, self._streams.subjects):
+            return
         if payload.engaged:
             self.latches[event.robot_id] = Latch(
                 event.robot_id, payload.command_id, payload.reason, event.received_at
@@ -115,6 +119,8 @@ class Presence:
             payload = decode_payload(event)
         except Exception as exc:
             log.warning("unreadable status event at %s: %s", msg.subject, exc)
+            return
+        if refused("presence", msg.subject, event, self._streams.subjects):
             return
         stopped = payload.status == "emergency_stopped" or payload.emergency_stopped is True
         before = self.seen.get(event.robot_id)

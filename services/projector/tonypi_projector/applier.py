@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from tonypi_events import EventType, decode_payload
+from tonypi_events.authority import SUBJECT_MISMATCH
 from tonypi_events.commanding import AnswerDropped
 from tonypi_runtime.logs import Throttled
 from tonypi_runtime.text import escape_text
@@ -274,6 +275,9 @@ class BatchApplier:
                 escape_text(dead.error, ERROR_LOG_CHARS),
             )
         metrics.DEAD_LETTERS.inc(len(changes.dead_letters))
+        metrics.SUBJECT_MISMATCHES.inc(
+            sum(d.error.startswith(SUBJECT_MISMATCH) for d in changes.dead_letters)
+        )
         metrics.BATCH_SIZE.observe(size)
         metrics.BATCH_APPLY_SECONDS.observe(seconds)
         metrics.CHECKPOINT_SEQUENCE.set(last_seq)

@@ -22,12 +22,14 @@ from .rows import Alarm, AlarmTransition, Command, Job, Latch, LogEntry, Robot, 
 
 @dataclass(frozen=True)
 class StreamEvent:
-    """One message read from the stream: its sequence, raw bytes and, if they decoded, the envelope."""
+    """One message read from the stream: its sequence, raw bytes and, if they decoded and its
+    subject vouches for them (tonypi_events.authority), the envelope to apply."""
 
     seq: int
     raw: bytes
     event: EventEnvelope | None
-    error: str | None = None  # why the bytes did not decode
+    error: str | None = None  # why there is no event to apply
+    claimed: EventEnvelope | None = None  # decoded but refused: what it claimed, for the record
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,9 @@ def fold_batch(
     initial = dict(states)
     for item in events:
         if item.event is None:
-            changes.dead_letters.append(DeadLetter(item.seq, item.raw, item.error or "undecodable"))
+            changes.dead_letters.append(
+                DeadLetter(item.seq, item.raw, item.error or "undecodable", item.claimed)
+            )
             continue
         event = item.event
         # Stream time moved to this event: commands past their deadline finish first.

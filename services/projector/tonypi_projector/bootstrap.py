@@ -7,7 +7,6 @@ import logging
 
 import nats
 import nats.errors
-from tonypi_events import ensure_streams
 from tonypi_events.clock import run_clock
 from tonypi_runtime.entrypoint import StoppedDuringStartup, stop_event_on_signals, unless_stopped
 from tonypi_runtime.logs import configure_logging
@@ -42,15 +41,10 @@ async def run_clock_emitter(nc: nats.NATS, settings: ProjectorSettings, stop: as
 
 
 async def _connected(settings: ProjectorSettings) -> nats.NATS:
-    """The database created and migrated, NATS connected and the streams declared."""
+    """The database created and migrated, NATS connected. The streams are an admin's to
+    declare (`tonypi streams declare`): the projector waits for them (Projector.run)."""
     await prepare_database(settings)
-    nc = await connect_nats(settings)
-    try:
-        await ensure_streams(nc.jetstream(), settings.streams)
-    except BaseException:
-        await nc.close()
-        raise
-    return nc
+    return await connect_nats(settings)
 
 
 async def run(settings: ProjectorSettings, stop: asyncio.Event) -> None:

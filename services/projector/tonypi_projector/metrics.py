@@ -43,6 +43,11 @@ INTERRUPTIONS = Counter(
     "Times projecting stopped on an error (database, broker) and started over after a backoff",
 )
 DEAD_LETTERS = Counter("tonypi_projector_dead_letters_total", "Events the projector could not apply")
+SUBJECT_MISMATCHES = Counter(
+    "tonypi_projector_subject_mismatches_total",
+    "Events whose envelope disagreed with their subject (kind, robot, or a reserved id): a forgery "
+    "or a bug in a writer, dead-lettered and never applied (tonypi_events.authority)",
+)
 EVENTS_LOST = Counter(
     "tonypi_projector_events_lost_total",
     "Events dropped by stream retention before the projector applied them",

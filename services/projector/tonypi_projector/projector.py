@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 from nats.aio.client import Client as NATS
 from tonypi_runtime.entrypoint import sleep_unless
+from tonypi_runtime.nats_client import streams_problem
 from tonypi_runtime.retry import backoff_delays
 from tonypi_runtime.text import escape_text
 
@@ -36,6 +37,10 @@ Connect = Callable[[], Awaitable[asyncpg.Connection]]
 _CONNECTION_LOST = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError)
 
 
+class StreamsNotDeclared(Exception):
+    """The events or dead-letter stream does not exist yet: an admin declares them."""
+
+
 class Projector:
     def __init__(self, settings: ProjectorSettings, nc: NATS, connect: Connect, items: ItemCatalogue) -> None:
         self.settings, self.nc, self.connect = settings, nc, connect
@@ -49,6 +54,7 @@ class Projector:
         self.applier = BatchApplier(settings.streams.events, items)
         self.role = "starting"
         self.database_ok = False
+        self.streams: str | None = "not looked up yet"  # None: both streams exist
         self.last_error: str | None = None
         self.watch = ProgressWatch()
         # Read at scrape time: the stall's age is never a stale copy.
@@ -77,6 +83,11 @@ class Projector:
                     self.database_ok = False
                     raise
                 self.database_ok = True
+                # Declared by an admin (`tonypi streams declare`), never here: until then,
+                # retried with backoff, and /readyz names the missing stream.
+                self.streams = await streams_problem(self.nc.jetstream(), self.settings.streams)
+                if self.streams is not None:
+                    raise StreamsNotDeclared(self.streams)
                 if await self._become_active(conn, stop):
                     await self._project(conn, stop, on_started=started)
             except Exception as exc:  # database or broker gone: reconnect with backoff, say so
@@ -115,7 +126,7 @@ class Projector:
     async def _project(
         self, conn: asyncpg.Connection, stop: asyncio.Event, on_started: Callable[[], None]
     ) -> None:
-        stream = self.settings.streams.events
+        stream, subjects = self.settings.streams.events, self.settings.streams.subjects
         checkpoint = await store.ensure_checkpoint(conn, stream)
         self.watch.committed(checkpoint)
         await self.source.open(checkpoint + 1)
@@ -134,7 +145,7 @@ class Projector:
                     if conn.is_closed():  # lost while idle: so was the lock; let a standby take over
                         raise ConnectionError("database connection lost while idle")
                     continue
-                events = [to_stream_event(m) for m in msgs]
+                events = [to_stream_event(m, subjects) for m in msgs]
                 try:
                     applied = await self.applier.apply(conn, events, checkpoint)
                 except store.CheckpointMoved:
@@ -194,10 +205,16 @@ class Projector:
         checks = {
             "database": "ok" if self.database_ok else "unreachable",
             "nats": "connected" if self.nc.is_connected else "disconnected",
+            "streams": self.streams or "ok",
             "role": self.role,
             "projection": ("STALLED: " if self.stalled else "") + self.watch.describe(),
         }
         if self.last_error:
             checks["last_error"] = self.last_error
-        ready = self.database_ok and self.nc.is_connected and self.role in ("active", "standby")
+        ready = (
+            self.database_ok
+            and self.nc.is_connected
+            and self.streams is None
+            and self.role in ("active", "standby")
+        )
         return ready and not self.stalled, checks

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import asyncpg
-from tonypi_events import ensure_streams
+from tonypi_runtime.nats_client import streams_problem
 from tonypi_runtime.postgres import CHECKPOINT_CHANNEL, READ_TABLES_PROJECTION, quote_ident
 
 from . import store
@@ -27,6 +27,7 @@ from .catalogue import load_items
 from .config import ProjectorSettings
 from .connections import connect_nats, database_connector, prepare_database
 from .migrations import apply_migrations
+from .projector import StreamsNotDeclared
 from .retention import prune_logs, retention_cutoff
 from .source import EventSource, to_stream_event
 
@@ -105,7 +106,9 @@ async def replay(
     try:
         if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", REPLAY_LOCK_KEY):
             raise ReplayRefused("another `tonypi replay` is running against this database")
-        await ensure_streams(nc.jetstream(), settings.streams)
+        problem = await streams_problem(nc.jetstream(), settings.streams)
+        if problem is not None:
+            raise StreamsNotDeclared(problem)
         live = await quote_ident(conn, await conn.fetchval("SELECT current_schema()"))
         await _drop_stale_staging(conn)
         name = await quote_ident(conn, f"{STAGING_PREFIX}{os.getpid()}_{int(time.time())}")
@@ -135,7 +138,9 @@ async def replay(
                 msgs = await anext(batches)
                 if not msgs:
                     continue
-                applied = await applier.apply(conn, [to_stream_event(m) for m in msgs], checkpoint)
+                applied = await applier.apply(
+                    conn, [to_stream_event(m, settings.streams.subjects) for m in msgs], checkpoint
+                )
                 checkpoint, events, lost = applied.last_seq, events + applied.events, lost + applied.lost
                 if on_progress:
                     on_progress(applied.events, max(total, events))

@@ -22,7 +22,8 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
-from tonypi_events import StreamNames, decode
+from tonypi_events import StreamNames, Subjects, decode
+from tonypi_events.authority import subject_problem
 
 from .batch import StreamEvent
 
@@ -160,9 +161,15 @@ def consumer_config(start_seq: int, batch_size: int, acked: bool = True) -> Cons
     )
 
 
-def to_stream_event(msg: Msg) -> StreamEvent:
+def to_stream_event(msg: Msg, subjects: Subjects) -> StreamEvent:
+    """Undecodable bytes, and an envelope its subject does not vouch for (a forgery:
+    tonypi_events.authority), become dead letters, never applied and never a crash."""
     seq = msg.metadata.sequence.stream
     try:
-        return StreamEvent(seq, msg.data, decode(msg.data))
-    except Exception as exc:  # undecodable bytes become a dead letter, not a crash
+        event = decode(msg.data)
+    except Exception as exc:
         return StreamEvent(seq, msg.data, None, f"{type(exc).__name__}: {exc}")
+    problem = subject_problem(msg.subject, event, subjects)
+    if problem is not None:
+        return StreamEvent(seq, msg.data, None, problem, claimed=event)
+    return StreamEvent(seq, msg.data, event)

@@ -8,8 +8,7 @@ import logging
 
 import nats
 import nats.errors
-from tonypi_events import StreamStorageExceeded
-from tonypi_runtime.nats_client import connect_nats, declare_streams
+from tonypi_runtime.nats_client import connect_nats, wait_for_streams
 
 from .config import QuerySettings
 from .writes import RobotWrites
@@ -30,8 +29,8 @@ class EventStreamConnection:
         return self._nc is not None and self._nc.is_connected
 
     async def open(self, writes: RobotWrites) -> None:
-        """Connect (retrying until NATS answers), make sure the streams exist, hand JetStream
-        to the writes."""
+        """Connect (retrying until NATS answers), wait until an admin has declared the streams
+        (`tonypi streams declare`; /readyz names the missing one), hand JetStream to the writes."""
         self._nc = await connect_nats(
             self._settings.nats,
             "tonypi-query",
@@ -44,11 +43,11 @@ class EventStreamConnection:
             reconnected_cb=self._on_reconnected,
         )
         js = self._nc.jetstream()
-        try:
-            await declare_streams(js, self._settings.streams, log)
-        except StreamStorageExceeded as exc:  # reads go on; writes answer 503 and /readyz says so
-            log.error("writes stay disabled: %s", exc)
-            return
+
+        def report(problem: str | None) -> None:
+            writes.waiting_for = problem
+
+        await wait_for_streams(js, self._settings.streams, log, report)
         writes.attach(js, lambda: self.connected)
         log.info("writes enabled: events go to stream %s", self._settings.streams.events)
 

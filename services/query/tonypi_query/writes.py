@@ -58,6 +58,7 @@ class RobotWrites:
     ) -> None:
         self._js: JetStreamContext | None = None
         self._is_connected: Callable[[], bool] = lambda: False
+        self.waiting_for: str | None = None  # e.g. which stream is not declared yet
         self._streams = streams
         self._reads = reads
         self._checkpoint = checkpoint
@@ -71,6 +72,12 @@ class RobotWrites:
     @property
     def connected(self) -> bool:
         return self._js is not None and self._is_connected()
+
+    @property
+    def state(self) -> str:
+        if self.connected:
+            return "ok"
+        return f"{self.waiting_for or 'disconnected'} (writes answer 503)"
 
     async def register(self, robot: RobotCreate, actor: dict[str, Any]) -> WriteResult:
         # Robots auto-registered from telemetry have a row but no robot_registered event,
