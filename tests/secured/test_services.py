@@ -20,7 +20,7 @@ from tests.support.processes import ServiceProcess
 
 from .conftest import SecuredNats
 
-ACTOR = {"name": "test", "role": "operator"}
+ACTOR = {"name": "test", "role": "operator", "via": "token"}
 
 
 def command_event(kind: EventType, robot_id: str, payload: dict) -> EventEnvelope:
