@@ -103,6 +103,7 @@ def _database(settings: QuerySettings, reads: Reads) -> CleanupContext:
         app[POOL] = pool
         reads.attach(pool)
         yield
+        await reads.close_probe()
         try:
             await asyncio.wait_for(pool.close(), CLOSE_TIMEOUT)
         except TimeoutError:  # a connection stuck on a dead server: do not hang the exit
@@ -216,7 +217,11 @@ def init_app(
 def build_app(settings: QuerySettings) -> web.Application:
     """The composition root: PostgreSQL reads, JetStream writes, and the connections they
     need, opened and closed with the app."""
-    reads = Reads(None, concurrency=settings.pool_max_size)
+    reads = Reads(
+        None,
+        concurrency=settings.pool_max_size,
+        probe=lambda: asyncpg.connect(**_connect_kwargs(settings), timeout=2),
+    )
     checkpoint = CheckpointWatcher(reads.checkpoint, lambda: asyncpg.connect(**_connect_kwargs(settings)))
     writes = RobotWrites(settings.streams, reads, checkpoint, settings.write_wait_timeout)
     lifecycle = [

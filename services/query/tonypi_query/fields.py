@@ -85,6 +85,8 @@ LongText = Annotated[str, StringConstraints(max_length=4000, pattern=r"^[^\x00]*
 RobotStatus = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[^\x00]*$")]
 FilterText = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00]*$")]
 Cursor = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")]
+# A robot page's cursor: a robot id (up to 512 bytes of UTF-8) in base64url.
+RobotCursor = Annotated[str, StringConstraints(min_length=1, max_length=700, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 def _empty_means_absent(value: str) -> str | None:
