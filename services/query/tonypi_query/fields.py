@@ -4,6 +4,7 @@ endpoint's model (models.py, alarm_models.py, command_models.py) spells them ali
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -64,6 +65,27 @@ def _assume_utc(value: datetime) -> datetime:
 
 TimeFilter = Annotated[datetime, BeforeValidator(_query_datetime), AfterValidator(_assume_utc)]
 
+
+def _format_ranges() -> str:
+    """Unicode format characters (Cf) of the BMP as regex class ranges, for the documented
+    pattern (`\\uXXXX` is what every regex dialect reads; the rule refuses the rest too)."""
+    out, start, prev = [], None, None
+    for point in range(0x10000):
+        if unicodedata.category(chr(point)) == "Cf":
+            if start is None:
+                start = point
+            elif point != prev + 1:
+                out.append((start, prev))
+                start = point
+            prev = point
+    out.append((start, prev))
+
+    def esc(p: int) -> str:
+        return f"\\u{p:04x}"
+
+    return "".join(esc(a) if a == b else f"{esc(a)}-{esc(b)}" for a, b in out)
+
+
 # The one robot-id rule (tonypi_events.identity, the same ingest applies to MQTT): every id
 # ingest admits is addressable here, and POST refuses what ingest would refuse. The JSON
 # schema below describes the rule for OpenAPI clients; the validator is the rule itself.
@@ -74,9 +96,9 @@ RobotId = Annotated[
             "type": "string",
             "minLength": 1,
             "maxLength": ROBOT_ID_MAX_CHARS,
-            "pattern": r"^(?!\.{1,2}$)[^\x00-\x1f\x7f-\x9f/+#\u2028\u2029]+$",
-            "description": "1 to 128 characters; no control characters, line separators, '/', '+' "
-            "or '#'; not '.' or '..' (docs/architecture.md, Robot ids)",
+            "pattern": r"^(?!\.{1,2}$)[^\x00-\x1f\x7f-\x9f/+#\u2028\u2029" + _format_ranges() + "]+$",
+            "description": "1 to 128 characters; no control or format characters, line separators, "
+            "'/', '+' or '#'; not '.' or '..'; in Unicode NFC (docs/architecture.md, Robot ids)",
         }
     ),
 ]
