@@ -108,6 +108,7 @@ async def storm(url: str, env: dict[str, str]) -> None:
         started = time.monotonic()
         try:
             raised = lag_zero = None
+            text = ""
             while time.monotonic() - started < 180:
                 await asyncio.sleep(0.2)
                 open_now = await conn.fetchval(
@@ -132,13 +133,17 @@ async def storm(url: str, env: dict[str, str]) -> None:
             ]
             print(
                 f"\nstorm: {silent:,} robots silent; every offline alarm open after {raised:.1f} s "
-                f"(projector start, incl. its first tick); lag 0 after {lag_zero:.1f} s; "
+                f"(projector start, incl. its first tick; None: not within 180 s); lag 0 after {lag_zero} s; "
                 f"projector RSS {rss:.0f} MiB"
             )
             print("batch apply seconds (cumulative buckets):", "; ".join(b.split("{")[1] for b in batches))
         finally:
             projector.terminate()
-            projector.wait(30)
+            try:
+                projector.wait(30)
+            except subprocess.TimeoutExpired:  # busy folding the storm: never leave it running
+                projector.kill()
+                projector.wait()
     finally:
         await conn.close()
 
