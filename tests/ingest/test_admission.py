@@ -31,7 +31,7 @@ def test_every_topic_of_both_generations_becomes_its_event(sample):
     assert event.payload == sample.payload
     assert event.event_id == mqtt_event_id("p/" + sample.topic, raw)
     assert event.source == "p/" + sample.topic
-    assert event.occurred_at == datetime.fromisoformat(TS)
+    assert event.occurred_at == datetime.fromisoformat(TS).replace(tzinfo=UTC)  # no offset: UTC
     assert event.received_at == NOW
     decode_payload(event)  # readable as the current schema
 

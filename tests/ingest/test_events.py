@@ -32,7 +32,7 @@ async def test_every_topic_of_both_generations_arrives_as_exactly_one_event(
         assert event.schema_version == sample.version, sample.name
         assert event.payload == sample.payload, sample.name
         assert event.event_id == mqtt_event_id(topic, raw(sample.payload))
-        assert event.occurred_at.isoformat() == TS
+        assert event.occurred_at.isoformat() == TS + "+00:00"  # no offset sent: UTC
         assert event.received_at.tzinfo is not None
 
 

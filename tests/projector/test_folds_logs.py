@@ -48,7 +48,7 @@ def test_robot_log_lines_keep_their_level_and_get_category_robot_source():
         ("ERROR", "robot_servo_ctl", "servo 3 overheated"),
         ("DEBUG", "robot_unknown", "tick"),
     ]
-    assert robot_lines[0].details == {"robot_timestamp": "2026-11-26T10:15:02.123456"}
+    assert robot_lines[0].details == {"robot_timestamp": "2026-11-26T10:15:02.123456+00:00"}  # naive: UTC
 
 
 def test_ingest_rejections_are_warnings_with_the_reason_and_register_no_robot():

@@ -70,6 +70,11 @@ class FakeReads:
         self._read("active_robots")
         return [r for r in self.robots.values() if r["is_active"]]
 
+    async def robot_page(self, query, after):
+        self._read("robot_page")
+        rows = sorted((r for r in self.robots.values() if r["is_active"]), key=lambda r: r["robot_id"])
+        return [r for r in rows if after is None or r["robot_id"] > after][: query.limit]
+
     async def robot_exists(self, robot_id: str) -> bool:
         self._read("robot_exists")
         return robot_id in self.robots

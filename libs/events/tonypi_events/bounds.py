@@ -15,7 +15,8 @@ store and index it: the one home of the bounds (docs/architecture.md, "Bounds").
   sensor type, unit, task name, ...) hold at most LABEL_MAX_CHARS characters, free text
   (`Text`: log messages, reasons, QR data, ...) at most TEXT_MAX_CHARS. A btree key of
   LABEL_MAX_CHARS characters is at most 512 bytes, well under PostgreSQL's 2704.
-- Integers the projector writes to INTEGER columns (`Int32`) fit 32 bits.
+- Integers the projector writes to INTEGER columns (`Int32`) fit 32 bits; counts (`Count`:
+  items done and total, servo count) are also never negative.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ TEXT_MAX_CHARS = 8192
 Label = Annotated[str, StringConstraints(max_length=LABEL_MAX_CHARS)]
 Text = Annotated[str, StringConstraints(max_length=TEXT_MAX_CHARS)]
 Int32 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
+# Counts (items done and total, servos): never negative; `items_done: -5` of 10 would make a
+# job at -50 %. Refused with the field named (`invalid_fields`), never clamped.
+Count = Annotated[int, Field(ge=0, le=2**31 - 1)]
 Number = FiniteFloat  # lax mode takes ints and numeric strings; "inf" and "nan" are refused
 
 

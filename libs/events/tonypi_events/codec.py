@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from .envelope import EventEnvelope
 
@@ -37,11 +37,24 @@ def headers_for(event: EventEnvelope) -> dict[str, str]:
     return {MSG_ID_HEADER: event.event_id}
 
 
+def robot_time_utc(value: datetime) -> datetime | None:
+    """THE rule for a time a robot sends (docs/architecture.md, "Robot times"): one without an
+    offset is UTC (the robots' clients write `datetime.utcnow()`), one with an offset is
+    converted to UTC. None when it leaves the representable range once converted."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        return None
+
+
 def parse_robot_timestamp(value: object) -> datetime | None:
-    """The robot's `timestamp` claim: ISO 8601, usually naive. Unparseable means unknown."""
+    """The robot's `timestamp` claim, ISO 8601, as an aware UTC time (`robot_time_utc`).
+    Unparseable means unknown."""
     if not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value)
+        return robot_time_utc(datetime.fromisoformat(value))
     except ValueError:
         return None

@@ -62,10 +62,25 @@ class EventEnvelope(BaseModel):
     event_type: EventType
     schema_version: int
     robot_id: str
-    occurred_at: datetime | None = None  # the robot's own clock: often naive, may drift
+    # The robot's own clock (may drift), always UTC: a time sent without an offset is read
+    # as UTC, one with an offset converted (docs/architecture.md, "Robot times"); events
+    # stored before this rule with a naive time read the same way.
+    occurred_at: datetime | None = None
     received_at: datetime  # server clock, UTC: what ordering and last_seen use
     source: str  # the MQTT topic, or "api"
     payload: dict[str, Any]
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _occurred_at_is_utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # beyond year 9999 in UTC: as unknown as an unparseable time
+            return None
 
     @field_validator("received_at")
     @classmethod

@@ -4,8 +4,10 @@ or body id with a 422. So every robot in the tables can be stored, indexed, put 
 subject, an MQTT reply topic and a URL path, and addressed by GET, PUT and DELETE.
 
 A robot id is 1 to 128 characters (Unicode code points) and
-- holds no control character (Unicode Cc: NUL, C0, DEL, C1), no line or paragraph
-  separator (Zl, Zp), and no lone surrogate (Cs: not encodable as UTF-8);
+- holds no control character (Unicode Cc: NUL, C0, DEL, C1), no format character (Cf:
+  zero-width space, bidi overrides, BOM), no line or paragraph separator (Zl, Zp), and no
+  lone surrogate (Cs: not encodable as UTF-8);
+- is in Unicode normal form NFC (so two ids that render alike are one id);
 - holds none of `/` (a URL path and MQTT topic level separator), `+` and `#` (MQTT
   wildcards, so the `tonypi/items/{id}` reply topic is always publishable);
 - is not `.` or `..` (URL clients resolve those as path segments);
@@ -32,6 +34,9 @@ ROBOT_ID_MAX_CHARS = 128
 FORBIDDEN_CHARS = frozenset("/+#")
 _FORBIDDEN_CATEGORIES = {
     "Cc": "a control character",
+    # Invisible: a zero-width space, a bidi override (U+202E), a BOM would make ids that
+    # render alike in a table but are different robots.
+    "Cf": "an invisible format character",
     "Cs": "a lone surrogate",
     "Zl": "a line separator",
     "Zp": "a paragraph separator",
@@ -70,6 +75,11 @@ def _problem(robot_id: str) -> str | None:
         what = _FORBIDDEN_CATEGORIES.get(unicodedata.category(char))
         if what is not None:
             return f"robot id may not contain {what} ({_describe(char)} at character {position + 1})"
+    # One spelling per rendering: `café` with a precomposed é (NFC) and with e + U+0301 (NFD)
+    # look the same; only the NFC one is accepted. Refused, not folded: the id is the MQTT
+    # topic level the robot publishes on, and a folded id would not be the robot's own.
+    if not unicodedata.is_normalized("NFC", robot_id):
+        return "robot id is not in Unicode normal form NFC (send composed characters: é as U+00E9)"
     return reserved_problem(robot_id)
 
 

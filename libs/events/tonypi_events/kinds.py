@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from . import commanding
-from .bounds import Int32, Label, Number, Text
+from .bounds import Count, Int32, Label, Number, Text
 
 
 class Payload(BaseModel):
@@ -91,8 +91,8 @@ class JobV1(Payload):
 
     percent: Number | None = None
     status: Label | None = None
-    items_done: Int32 | None = None
-    items_total: Int32 | None = None
+    items_done: Count | None = None
+    items_total: Count | None = None
 
 
 class JobV2(Payload):
@@ -104,8 +104,8 @@ class JobV2(Payload):
     action_duration: Number | None = None
     success: StrictBool | None = None
     reason: Text | None = None
-    items_done: Int32 | None = None
-    items_total: Int32 | None = None
+    items_done: Count | None = None
+    items_total: Count | None = None
     progress_percent: Number | None = None
     # What the deployed gen-2 client's job reports also carry (contract/MQTT.md, "What the
     # robots' client really does"). Untyped on purpose: they were accepted as extra fields
@@ -137,7 +137,7 @@ class ServoState(BaseModel):
 
 
 class ServosV1(Payload):
-    servo_count: Int32 | None = None
+    servo_count: Count | None = None
     servos: dict[str, ServoState] = Field(default_factory=dict)
 
 

@@ -29,6 +29,7 @@ from .cors import cors_middleware
 from .endpoints import register
 from .event_stream import EventStreamConnection
 from .fleet import refresh_fleet_gauges
+from .hangups import install_malformed_request_log
 from .keys import CHECKPOINT, FEED, READS, SETTINGS, WRITES
 from .live import FeedHub
 from .middleware import error_middleware, metrics_middleware
@@ -54,6 +55,10 @@ NATS_STARTUP_WAIT = 3.0
 # aiohttp answers a longer request line with a bare text 400 before any middleware runs;
 # 8 KiB (its default) is short for a query string with many filters.
 MAX_REQUEST_LINE = 64 * 1024
+# After SIGTERM: how long requests still running may finish before their connections are
+# closed. Live-feed streams end at once (they are woken); this bounds everything else, so
+# a supervisor's stop (`tonypi up`, Kubernetes) never has to kill the process.
+SHUTDOWN_GRACE = 1.5
 DB_UNREACHABLE = (
     OSError,
     asyncio.TimeoutError,
@@ -104,6 +109,7 @@ def _database(settings: QuerySettings, reads: Reads) -> CleanupContext:
         app[POOL] = pool
         reads.attach(pool)
         yield
+        await reads.close_probe()
         try:
             await asyncio.wait_for(pool.close(), CLOSE_TIMEOUT)
         except TimeoutError:  # a connection stuck on a dead server: do not hang the exit
@@ -218,7 +224,11 @@ def init_app(
 def build_app(settings: QuerySettings) -> web.Application:
     """The composition root: PostgreSQL reads, JetStream writes, and the connections they
     need, opened and closed with the app."""
-    reads = Reads(None, concurrency=settings.pool_max_size)
+    reads = Reads(
+        None,
+        concurrency=settings.pool_max_size,
+        probe=lambda: asyncpg.connect(**_connect_kwargs(settings), timeout=2),
+    )
     checkpoint = CheckpointWatcher(reads.checkpoint, lambda: asyncpg.connect(**_connect_kwargs(settings)))
     writes = RobotWrites(settings.streams, reads, checkpoint, settings.write_wait_timeout)
     lifecycle = [
@@ -242,6 +252,7 @@ def build_app(settings: QuerySettings) -> web.Application:
 async def serve() -> None:
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level)
+    install_malformed_request_log()
     stop = stop_event_on_signals()
     runner = web.AppRunner(
         build_app(settings),
@@ -252,6 +263,7 @@ async def serve() -> None:
         # opens (and again after each response) and closes it if no complete request head has
         # arrived by then, so this bounds an idle, a slow or a half-sent request head alike.
         keepalive_timeout=settings.header_timeout,
+        shutdown_timeout=SHUTDOWN_GRACE,
     )
     try:  # setup opens the pool, retrying until PostgreSQL answers
         await unless_stopped(stop, runner.setup())

@@ -5,6 +5,7 @@ endpoint's model (models.py, alarm_models.py, command_models.py) spells them ali
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -67,6 +68,27 @@ def _assume_utc(value: datetime) -> datetime:
 
 TimeFilter = Annotated[datetime, BeforeValidator(_query_datetime), AfterValidator(_assume_utc)]
 
+
+def _format_ranges() -> str:
+    """Unicode format characters (Cf) of the BMP as regex class ranges, for the documented
+    pattern (`\\uXXXX` is what every regex dialect reads; the rule refuses the rest too)."""
+    out, start, prev = [], None, None
+    for point in range(0x10000):
+        if unicodedata.category(chr(point)) == "Cf":
+            if start is None:
+                start = point
+            elif point != prev + 1:
+                out.append((start, prev))
+                start = point
+            prev = point
+    out.append((start, prev))
+
+    def esc(p: int) -> str:
+        return f"\\u{p:04x}"
+
+    return "".join(esc(a) if a == b else f"{esc(a)}-{esc(b)}" for a, b in out)
+
+
 # The one robot-id rule (tonypi_events.identity, the same ingest applies to MQTT): every id
 # ingest admits is addressable here, and POST refuses what ingest would refuse. The JSON
 # schema below describes the rule for OpenAPI clients; the validator is the rule itself.
@@ -79,9 +101,10 @@ RobotId = Annotated[
             "minLength": 1,
             "maxLength": ROBOT_ID_MAX_CHARS,
             "pattern": rf"^(?!\.{{1,2}}$)(?!{re.escape(SYSTEM_PREFIX)})(?!(?:{'|'.join(_RESERVED_WORDS)})$)"
-            r"[^\x00-\x1f\x7f-\x9f/+#\u2028\u2029]+$",
-            "description": "1 to 128 characters; no control characters, line separators, '/', '+' "
-            f"or '#'; not '.' or '..'; not reserved: no leading '{SYSTEM_PREFIX}', not "
+            r"[^\x00-\x1f\x7f-\x9f/+#\u2028\u2029" + _format_ranges() + "]+$",
+            "description": "1 to 128 characters; no control or format characters, line separators, "
+            f"'/', '+' or '#'; not '.' or '..'; in Unicode NFC; not reserved: no leading "
+            f"'{SYSTEM_PREFIX}', not "
             f"{', '.join(repr(w) for w in _RESERVED_WORDS)} (docs/architecture.md, Robot ids; "
             "docs/security.md, Reserved robot ids)",
         }
@@ -117,6 +140,8 @@ LongText = Annotated[str, StringConstraints(max_length=4000, pattern=r"^[^\x00]*
 RobotStatus = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[^\x00]*$")]
 FilterText = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00]*$")]
 Cursor = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")]
+# A robot page's cursor: a robot id (up to 512 bytes of UTF-8) in base64url.
+RobotCursor = Annotated[str, StringConstraints(min_length=1, max_length=700, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 def _empty_means_absent(value: str) -> str | None:

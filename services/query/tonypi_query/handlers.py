@@ -17,7 +17,7 @@ from .endpoints import Inputs, json_reply
 from .errors import NotFound
 from .keys import READS, WRITES
 from .models import AcceptedOut, JobOut, LogOut, MessageOut, RobotOut, StatsOut, TelemetryOut
-from .pagination import decode_cursor, encode_cursor, next_link
+from .pagination import decode_cursor, decode_robot_cursor, encode_cursor, encode_robot_cursor, next_link
 from .reads import completed_today_counter
 from .writes import WriteResult
 
@@ -45,9 +45,15 @@ def _accepted(result: WriteResult, robot_id: str) -> web.Response:
     return json_reply(body, AcceptedOut, status=202, headers={"Location": location})
 
 
-async def list_robots(request: web.Request, _: Inputs) -> web.Response:
-    rows = await request.app[READS].active_robots()
-    return json_reply([dict(r) for r in rows], list[RobotOut])
+async def list_robots(request: web.Request, inputs: Inputs) -> web.Response:
+    """One page of active robots by robot id; a full page links the next (`after`)."""
+    query = inputs.query
+    after = decode_robot_cursor(query.after) if query.after else None
+    rows = await request.app[READS].robot_page(query, after)
+    headers = {}
+    if query.limit and len(rows) == query.limit:
+        headers["Link"] = next_link(request, encode_robot_cursor(rows[-1]["robot_id"]), "after")
+    return json_reply([dict(r) for r in rows], list[RobotOut], headers=headers)
 
 
 async def get_robot(request: web.Request, inputs: Inputs) -> web.Response:

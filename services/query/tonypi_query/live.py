@@ -87,6 +87,14 @@ class Subscriber:
         except asyncio.QueueFull:
             self.drop()
 
+    def end(self) -> None:
+        """The replica is stopping: wake the handler so its stream ends now, not at the next
+        heartbeat (a queued record may give way to the end marker: the client resumes)."""
+        self.dropped = True
+        if self.queue.full():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
+
     def drop(self) -> None:
         """Too slow: cut the connection so its handler stops, whatever it is waiting on."""
         self.dropped = True
@@ -114,6 +122,7 @@ class FeedHub:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         for sub in list(self._subscribers):
+            sub.end()
             if sub.transport is not None:
                 sub.transport.close()
 
@@ -229,6 +238,8 @@ async def stream_events(
             except TimeoutError:
                 await response.write(b": heartbeat\n\n")
                 continue
+            if record is None:  # the hub is stopping
+                break
             if record.seq <= sent:
                 continue
             await response.write(record.frame)

@@ -60,3 +60,13 @@ SSE_DROPPED = Counter(
 )
 SSE_REFUSED = Counter("tonypi_query_sse_refused_total", "SSE connections refused: SSE_MAX_CLIENTS reached")
 SSE_RECORDS = Counter("tonypi_query_sse_records_total", "Live-feed records written to SSE clients")
+CLIENT_DISCONNECTS = Counter(
+    "tonypi_query_client_disconnects_total",
+    "Requests whose client hung up before the answer (SSE readers leaving, bodies cut off): not errors",
+    ["route"],
+)
+MALFORMED_REQUESTS = Counter(
+    "tonypi_query_malformed_requests_total",
+    "Request heads aiohttp's parser refused with a 400 before any handler ran, by parser error",
+    ["error"],
+)

@@ -13,6 +13,7 @@ from aiohttp.typedefs import Handler
 
 from . import metrics
 from .errors import ApiError, RequestTimeout, RequestValidationError
+from .hangups import client_gone, hung_up
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +96,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         asyncpg.InterfaceError,
         asyncpg.CannotConnectNowError,
     ) as exc:
+        if client_gone(request):  # the client's socket failed, not the database's
+            return hung_up(request, route_template(request), exc)
         log.warning("%s %s: database unavailable (%s)", request.method, request.path, exc)
         return _detail(503, "Database unavailable; retry later")
-    except Exception:
+    except Exception as exc:
+        if client_gone(request):  # a body cut off mid-way: aiohttp's payload error
+            return hung_up(request, route_template(request), exc)
         log.exception("%s %s failed", request.method, request.path)
         return _detail(500, "Internal Server Error")

@@ -24,6 +24,7 @@ from .fields import (
     Cursor,
     FilterText,
     LongText,
+    RobotCursor,
     RobotId,
     RobotStatus,
     SeedFilterText,
@@ -74,6 +75,26 @@ class RobotPath(BaseModel):
 
 class JobPath(BaseModel):
     id: int = Field(ge=0, le=INT64_MAX)
+
+
+# The robot list: keyset pages by robot id (code point order), so a page costs the same at
+# any depth of a fleet of any size; a bounded page by default, the rest through `Link`.
+ROBOTS_PAGE_DEFAULT = 100
+
+
+class RobotsQuery(BaseModel):
+    model_config = QUERY_CONFIG
+
+    limit: int = Field(
+        ROBOTS_PAGE_DEFAULT, ge=0, le=MAX_PAGE_SIZE, description=f"page size, at most {MAX_PAGE_SIZE}"
+    )
+    online: bool | None = Field(None, description="only robots online (true) or offline (false)")
+    status: FilterText | None = Field(None, description="only robots whose stored status is this")
+    location: FilterText | None = Field(None, description="only robots at this location (exact)")
+    prefix: FilterText | None = Field(None, description="only robots whose id starts with this")
+    after: RobotCursor | None = Field(
+        None, description="the `after` value from the previous page's Link header"
+    )
 
 
 # Shared by both paged lists. Unknown query parameters are ignored, as FastAPI did.

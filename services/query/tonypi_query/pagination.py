@@ -37,6 +37,29 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     return at, row_id
 
 
-def next_link(request: web.Request, cursor: str) -> str:
-    target = request.rel_url.update_query(before=cursor)
+def encode_robot_cursor(robot_id: str) -> str:
+    return base64.urlsafe_b64encode(robot_id.encode("utf-8", "surrogatepass")).rstrip(b"=").decode()
+
+
+def decode_robot_cursor(cursor: str) -> str:
+    """The robot id a robot page ended with."""
+    try:
+        robot_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not robot_id or "\x00" in robot_id:
+            raise ValueError
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ["query", "after"],
+                    "msg": "Not a cursor this API issued: pass the `after` value of a Link header unchanged",
+                    "type": "value_error",
+                }
+            ]
+        ) from None
+    return robot_id
+
+
+def next_link(request: web.Request, cursor: str, param: str = "before") -> str:
+    target = request.rel_url.update_query({param: cursor})
     return f'<{target}>; rel="next"'

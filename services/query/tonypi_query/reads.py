@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +12,7 @@ from tonypi_runtime.postgres import READ_TABLES_PROJECTION
 
 from .alarm_models import AlarmsQuery
 from .errors import Unavailable
-from .models import JobsQuery, LogsQuery
+from .models import JobsQuery, LogsQuery, RobotsQuery
 
 ROBOT_COLUMNS = """id, robot_id, name, description, location, status, battery_threshold_low,
     battery_threshold_critical, temp_threshold_warning, temp_threshold_critical, settings,
@@ -132,6 +132,39 @@ class _Where:
         )
 
 
+def _prefix_end(prefix: str) -> str | None:
+    """The least string above every string starting with `prefix`, in code point order
+    (which COLLATE "C" is, for UTF-8); None when there is none."""
+    for cut in range(len(prefix), 0, -1):
+        point = ord(prefix[cut - 1]) + 1
+        point = 0xE000 if 0xD800 <= point <= 0xDFFF else point  # surrogates: not text
+        if point <= 0x10FFFF:
+            return prefix[: cut - 1] + chr(point)
+    return None
+
+
+def robots_sql(query: RobotsQuery, after: str | None) -> tuple[str, list[Any]]:
+    """One keyset page of active robots by robot id in code point order (COLLATE "C": the
+    same order whatever the database's collation), read through idx_robots_active_page
+    and its filtered siblings (migration 0012)."""
+    where = _Where()
+    where.clauses.append("is_active")
+    where.add_if_set("online = {}", query.online)
+    where.add_if_set("status = {}", query.status)
+    where.add_if_set("location = {}", query.location)
+    if query.prefix is not None:
+        where.add('robot_id COLLATE "C" >= {}', query.prefix)
+        end = _prefix_end(query.prefix)
+        if end is not None:
+            where.add('robot_id COLLATE "C" < {}', end)
+    where.add_if_set('robot_id COLLATE "C" > {}', after)
+    where.args.append(query.limit)
+    return (
+        f'{_ROBOT_SELECT} {where.sql()} ORDER BY robot_id COLLATE "C" LIMIT ${len(where.args)}',
+        where.args,
+    )
+
+
 def logs_sql(
     query: LogsQuery, cursor: tuple[datetime, int] | None, hidden_categories: tuple[str, ...] = ()
 ) -> tuple[str, list[Any]]:
@@ -173,9 +206,19 @@ class Reads:
     pool lets a newcomer take a just-released connection ahead of those already waiting,
     which under load starves a few requests for hundreds of milliseconds."""
 
-    def __init__(self, pool: asyncpg.Pool | None, concurrency: int) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool | None,
+        concurrency: int,
+        probe: Callable[[], Awaitable[asyncpg.Connection]] | None = None,
+    ) -> None:
         self._pool = pool  # None until `attach`: the pool opens at startup, after wiring
         self._slots = asyncio.Semaphore(concurrency)  # FIFO-fair since Python 3.11.1
+        # /readyz asks on a connection of its own, outside the queue and the pool: busy or
+        # slow reads say nothing about whether the database answers.
+        self._probe_connect = probe
+        self._probe: asyncpg.Connection | None = None
+        self._probe_lock = asyncio.Lock()
 
     def attach(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -203,6 +246,10 @@ class Reads:
 
     async def active_robots(self) -> list[asyncpg.Record]:
         return await self._fetch(SELECT_ACTIVE_ROBOTS)
+
+    async def robot_page(self, query: RobotsQuery, after: str | None) -> list[asyncpg.Record]:
+        sql, args = robots_sql(query, after)
+        return await self._fetch(sql, *args)
 
     async def robot_exists(self, robot_id: str) -> bool:
         return await self._fetchval(ROBOT_EXISTS, robot_id)
@@ -277,4 +324,20 @@ class Reads:
         return (row["name"], row["role"], row["token_sha256"]) if row is not None else None
 
     async def ping(self) -> None:
-        await self._fetchval("SELECT 1")
+        """Whether PostgreSQL answers, on the probe connection (reopened when lost)."""
+        if self._probe_connect is None:
+            await self._fetchval("SELECT 1")
+            return
+        async with self._probe_lock:
+            try:
+                if self._probe is None or self._probe.is_closed():
+                    self._probe = await self._probe_connect()
+                await self._probe.fetchval("SELECT 1")
+            except BaseException:
+                await self.close_probe()
+                raise
+
+    async def close_probe(self) -> None:
+        probe, self._probe = self._probe, None
+        if probe is not None:
+            probe.terminate()

@@ -4,6 +4,7 @@ and messages ingest rejected."""
 from __future__ import annotations
 
 from tonypi_events import FLEET, EventType, kinds
+from tonypi_events.codec import parse_robot_timestamp
 
 from .commands import Verdict, answered_id
 from .context import FoldContext, RobotState, without_none
@@ -66,7 +67,10 @@ on_emergency_stop_response = _answer("Emergency stop")
 
 def on_robot_log(ctx: FoldContext, state: RobotState, payload: kinds.LogV1) -> RobotState:
     category = f"robot_{payload.source or 'unknown'}"
-    details = without_none({"robot_timestamp": payload.timestamp})
+    # The robot's time in the one form every robot time takes (UTC, offset written out);
+    # text that is no time at all is kept as sent, so the line still says what it claimed.
+    claimed = parse_robot_timestamp(payload.timestamp)
+    details = without_none({"robot_timestamp": claimed.isoformat() if claimed else payload.timestamp})
     ctx.log(payload.level.upper(), category, payload.message, details or None)
     return state
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 from .. import handlers as h
 from ..auth import Role
 from ..endpoints import Endpoint, Reply
-from ..models import ErrorOut, MessageOut, RobotCreate, RobotOut, RobotPath, RobotUpdate, TelemetryOut
+from ..models import (
+    ErrorOut,
+    MessageOut,
+    RobotCreate,
+    RobotOut,
+    RobotPath,
+    RobotsQuery,
+    RobotUpdate,
+    TelemetryOut,
+)
 from .replies import ACCEPTED, API, INVALID, ROBOT_NOT_FOUND, ROBOTS, STREAM_DOWN
 
 ROBOT_ENDPOINTS: list[Endpoint] = [
@@ -13,9 +22,19 @@ ROBOT_ENDPOINTS: list[Endpoint] = [
         "GET",
         f"{API}/robots",
         h.list_robots,
-        "List active robots",
+        "List active robots, one page at a time",
         ROBOTS,
-        {200: Reply(list[RobotOut], "active robots (is_active true)")},
+        {
+            200: Reply(
+                list[RobotOut],
+                "one page of active robots (is_active true), by robot id",
+                headers={
+                    "Link": 'the next page: `<...?after=...>; rel="next"`, present when this page is full'
+                },
+            ),
+            422: INVALID,
+        },
+        query_model=RobotsQuery,
         role=Role.VIEWER,
     ),
     Endpoint(

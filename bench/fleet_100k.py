@@ -1,0 +1,192 @@
+"""Issue 18 at 100,000 robots: pages of /robots, /stats and /readyz under 20 concurrent
+readers, each service's memory, and the offline storm (every robot silent at once).
+
+    .venv/bin/python bench/fleet_100k.py            # seed (about 40 s), then measure
+    .venv/bin/python bench/fleet_100k.py --skip-seed
+
+Seeds `tonypi_bench_stats` as bench/query_stats.py does (100,000 robots, 90 % online).
+1. One `tonypi-query` process; 20 asyncio readers for `--seconds`, each request picked at
+   random: a /robots page (default size 100) starting at a random robot id, /robots with a
+   filter, /stats, /readyz. p50/p99 per kind, /readyz answers that were not 200, the
+   process's RSS.
+2. The storm: every active robot's last_seen set an hour back, online; one `tonypi-projector`
+   started with its clock (1 s period, 90 s timeout): its first tick finds them all silent.
+   Measured: time until every offline alarm is open and the checkpoint has passed the
+   tick (lag 0), the batch histogram, the projector's RSS.
+Targets: a page's p99 within 50 ms, /readyz never 503, no batch over 2 s, lag 0 within 60 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from query_server import TOKEN, delete_streams, grant_bench_token, query_env, running_query
+from query_stats import ROBOTS, seed
+
+BIN = Path(sys.executable).parent
+API = "/api/robots-db"
+
+
+def _cursor(robot_id: str) -> str:
+    return base64.urlsafe_b64encode(robot_id.encode()).rstrip(b"=").decode()
+
+
+def _pick() -> tuple[str, str]:
+    n = random.random()
+    if n < 0.55:
+        return "robots page", f"{API}/robots?after={_cursor(f'robot_{random.randint(1, ROBOTS)}')}"
+    if n < 0.70:
+        return "robots filtered", random.choice(
+            [f"{API}/robots?online=false", f"{API}/robots?prefix=robot_777", f"{API}/robots?status=offline"]
+        )
+    if n < 0.85:
+        return "stats", f"{API}/stats"
+    return "readyz", "/readyz"
+
+
+async def readers(base: str, seconds: float, concurrency: int) -> dict[str, list]:
+    found: dict[str, list] = {}
+    deadline = time.monotonic() + seconds
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with aiohttp.ClientSession(base, headers=headers) as session:
+
+        async def reader() -> None:
+            while time.monotonic() < deadline:
+                kind, path = _pick()
+                started = time.perf_counter()
+                async with session.get(path) as resp:
+                    await resp.read()
+                found.setdefault(kind, []).append((time.perf_counter() - started, resp.status))
+
+        await asyncio.gather(*[reader() for _ in range(concurrency)])
+    return found
+
+
+def report(found: dict[str, list]) -> None:
+    print("| request | n | p50 ms | p99 ms | statuses |")
+    print("|---|---|---|---|---|")
+    for kind, samples in sorted(found.items()):
+        times = sorted(t for t, _ in samples)
+        p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
+        statuses = sorted({s for _, s in samples})
+        print(
+            f"| {kind} | {len(times)} | {statistics.median(times) * 1000:.1f} | {p99 * 1000:.1f} "
+            f"| {statuses} |"
+        )
+
+
+async def storm(url: str, env: dict[str, str]) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("DELETE FROM alarms; DELETE FROM alarm_transitions; DELETE FROM live_feed")
+        await conn.execute(
+            "UPDATE robots SET online = is_active, last_seen = now() - interval '1 hour' WHERE is_active"
+        )
+        await conn.execute("UPDATE projection_checkpoint SET last_seq = 0, stream = $1", env["EVENTS_STREAM"])
+        await conn.execute("DELETE FROM projection_counters WHERE name LIKE 'alarms_open:%'")
+        await conn.execute(
+            "UPDATE projection_counters SET value = (SELECT count(*) FROM robots WHERE is_active) "
+            "WHERE name = 'robots_online'"
+        )
+        silent = await conn.fetchval("SELECT count(*) FROM robots WHERE online")
+        port = env["PROJECTOR_PORT"]
+        projector = subprocess.Popen([str(BIN / "tonypi-projector")], env=env)
+        started = time.monotonic()
+        try:
+            raised = lag_zero = None
+            text = ""
+            while time.monotonic() - started < 180:
+                await asyncio.sleep(0.2)
+                open_now = await conn.fetchval(
+                    "SELECT count(*) FROM alarms WHERE kind = 'offline' AND state = 'open'"
+                )
+                if raised is None and open_now >= silent:
+                    raised = time.monotonic() - started
+                if raised is not None:
+                    async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{port}/metrics") as r:
+                        text = await r.text()
+                    lag = [
+                        line for line in text.splitlines() if line.startswith("tonypi_projector_lag_events ")
+                    ]
+                    if lag and float(lag[0].split()[1]) == 0:
+                        lag_zero = time.monotonic() - started
+                        break
+            rss = psutil.Process(projector.pid).memory_info().rss / 2**20
+            batches = [
+                line
+                for line in text.splitlines()
+                if line.startswith("tonypi_projector_batch_apply_seconds_bucket") and "le=" in line
+            ]
+            print(
+                f"\nstorm: {silent:,} robots silent; every offline alarm open after {raised:.1f} s "
+                f"(projector start, incl. its first tick; None: not within 180 s); lag 0 after {lag_zero} s; "
+                f"projector RSS {rss:.0f} MiB"
+            )
+            print("batch apply seconds (cumulative buckets):", "; ".join(b.split("{")[1] for b in batches))
+        finally:
+            projector.terminate()
+            try:
+                projector.wait(30)
+            except subprocess.TimeoutExpired:  # busy folding the storm: never leave it running
+                projector.kill()
+                projector.wait()
+    finally:
+        await conn.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/tonypi_bench_stats")
+    parser.add_argument("--skip-seed", action="store_true")
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--readers", type=int, default=20)
+    parser.add_argument("--port", type=int, default=18_082)
+    args = parser.parse_args()
+    if not args.skip_seed:
+        print(f"seeded in {asyncio.run(seed(args.database_url)):.1f}s", flush=True)
+    asyncio.run(grant_bench_token(args.database_url))
+    env = query_env(args.database_url, args.port)
+    base = f"http://127.0.0.1:{args.port}"
+    with running_query([str(BIN / "tonypi-query")], env, base):
+        query_pid = next(
+            p.pid for p in psutil.Process().children() if "tonypi-query" in " ".join(p.cmdline())
+        )
+        asyncio.run(readers(base, 3, args.readers))  # warm-up
+        found = asyncio.run(readers(base, args.seconds, args.readers))
+        rss = psutil.Process(query_pid).memory_info().rss / 2**20
+    print(
+        f"\n{ROBOTS:,} robots, {args.readers} concurrent readers, {args.seconds:g} s, {os.cpu_count()} cores"
+    )
+    report(found)
+    print(f"query RSS after the run: {rss:.0f} MiB")
+    storm_env = {
+        **query_env(args.database_url, args.port),
+        "PROJECTOR_PORT": str(args.port + 1),
+        "CLOCK_TICK_PERIOD": "1",
+        "ONLINE_TIMEOUT": "90",
+    }
+    try:
+        asyncio.run(storm(args.database_url, storm_env))
+    finally:
+        asyncio.run(delete_streams(storm_env))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
