@@ -48,6 +48,7 @@ _TYPES = {
     "revoked_at": "timestamptz",
     "revoked_by": "json",
     "online": "bool",
+    "last_seen_seq": "int8",
     "kind": "text",
     "severity": "text",
     "raised_at": "timestamptz",

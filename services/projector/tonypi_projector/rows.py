@@ -42,6 +42,9 @@ class Robot:
     # Projected from the stream's time (clock_tick): heard within the tick's inactivity
     # timeout and not cleanly reported offline. See docs/alarms.md.
     online: bool = False
+    # Stream sequence of the robot's last message: the id of the line saying it went
+    # silent derives from it (folds/clock.py), so a replay writes the same line.
+    last_seen_seq: int | None = None
 
 
 @dataclass(frozen=True)

@@ -70,11 +70,11 @@ def fold_event(state: RobotState, seq: int, event: EventEnvelope, items: ItemCat
     ctx = FoldContext(seq=seq, event=event, items=items)
     fold = ROBOT_FOLDS.get(event.event_type)
     if fold is not None:
+        status = getattr(payload, "status", None) if event.event_type is EventType.STATUS else None
         if state.robot is None:
-            status = getattr(payload, "status", None) if event.event_type is EventType.STATUS else None
             state = auto_register(ctx, state, status or "online")
         else:
-            state = evolve(state, robot=seen(ctx, state.robot))
+            state = evolve(state, robot=seen(ctx, state.robot, says_offline=status == "offline"))
     else:
         fold = OTHER_FOLDS[event.event_type]
     state = fold(ctx, state, payload)
