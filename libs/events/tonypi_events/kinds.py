@@ -8,6 +8,7 @@ projector stores in a column, or uses as a key, is bounded here (`Label`, `Text`
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
@@ -305,4 +306,29 @@ class AlarmAcknowledgedV1(Payload):
 
     robot_id: str
     alarm_id: int
+    actor: Actor
+
+
+# --- scheduled job dispatches (docs/schedules.md) ----------------------------------------
+
+
+class JobScheduledV1(Payload):
+    """An operator scheduled a job dispatch (`start_job` with `task_name`, `items_total`) for
+    `robot_ids`, once `at` a time or on the 5-field `cron` recurrence (UTC): exactly one of the
+    two. The API validates both; the projector computes the firings."""
+
+    schedule_id: Label
+    robot_ids: list[Label] = Field(min_length=1, max_length=100)
+    task_name: Label
+    items_total: Int32 = Field(ge=1)
+    at: datetime | None = None
+    cron: Label | None = None
+    timeout_s: Number = Field(gt=0)
+    actor: Actor
+
+
+class ScheduleChangedV1(Payload):
+    """An operator paused, resumed or cancelled schedule `schedule_id` (the event type says which)."""
+
+    schedule_id: Label
     actor: Actor

@@ -185,6 +185,43 @@ class Latch:
     seq: int
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """A scheduled job dispatch (docs/schedules.md): once at `at`, or on `cron` (UTC)."""
+
+    schedule_id: str
+    seq: int  # stream sequence of its job_scheduled event: list order
+    robot_ids: list[str]
+    task_name: str
+    items_total: int
+    timeout_s: float
+    actor: JsonObject
+    state: str  # active | paused | cancelled | done
+    created_at: datetime
+    updated_at: datetime
+    at: datetime | None = None
+    cron: str | None = None
+    next_fire_at: datetime | None = None  # the next occurrence the clock will fire
+    fired: int = 0  # occurrences fired so far
+
+
+@dataclass(frozen=True)
+class Firing:
+    """One occurrence of a schedule for one robot: `due` (its start_job is to be appended,
+    with `command_id`), then `dispatched` once it is in the stream, or `missed` with a reason."""
+
+    command_id: str
+    schedule_id: str
+    robot_id: str
+    due_at: datetime  # the occurrence's time
+    fired_at: datetime  # the clock tick that fired it
+    seq: int  # that tick's stream sequence
+    state: str  # due | dispatched | missed
+    updated_at: datetime
+    reason: str | None = None
+    dispatched_at: datetime | None = None
+
+
 Row = TypeVar("Row")
 
 

@@ -27,6 +27,7 @@ from .context import (
 from .jobs import JOB_FOLDS
 from .logs import COMMAND_FOLDS, ROBOT_LOG_FOLDS, on_ingest_rejected
 from .robots import API_FOLDS, ROBOT_MESSAGE_FOLDS, auto_register, seen
+from .schedule_logs import SCHEDULE_LOG_FOLDS
 from .tokens import TOKEN_FOLDS
 
 Fold = Callable[[FoldContext, RobotState, object], RobotState]
@@ -39,6 +40,7 @@ OTHER_FOLDS: dict[EventType, Fold] = {
     **TOKEN_FOLDS,
     **ALARM_API_FOLDS,
     **COMMAND_FOLDS,
+    **SCHEDULE_LOG_FOLDS,
     EventType.INGEST_REJECTED: on_ingest_rejected,
 }
 # The clock is folded by `fold_tick`, into every robot at once.
