@@ -53,3 +53,9 @@ SSE_DROPPED = Counter(
 )
 SSE_REFUSED = Counter("tonypi_query_sse_refused_total", "SSE connections refused: SSE_MAX_CLIENTS reached")
 SSE_RECORDS = Counter("tonypi_query_sse_records_total", "Live-feed records written to SSE clients")
+SCHEDULE_DISPATCHES = Counter(
+    "tonypi_query_schedule_dispatches_total",
+    "Due schedule firings whose start_job this replica appended, by outcome (appended, duplicate: "
+    "another replica or an earlier try was first, failed: retried while in the window)",
+    ["outcome"],
+)
