@@ -264,6 +264,8 @@ class BatchApplier:
                 escape_text(dead.error, ERROR_LOG_CHARS),
             )
         metrics.DEAD_LETTERS.inc(len(changes.dead_letters))
+        for firing in changes.firings.values():
+            metrics.SCHEDULE_FIRINGS.labels(firing.state).inc()
         metrics.BATCH_SIZE.observe(size)
         metrics.BATCH_APPLY_SECONDS.observe(seconds)
         metrics.CHECKPOINT_SEQUENCE.set(last_seq)
