@@ -15,7 +15,11 @@ ROBOT_ENDPOINTS: list[Endpoint] = [
         h.list_robots,
         "List active robots",
         ROBOTS,
-        {200: Reply(list[RobotOut], "active robots (is_active true)")},
+        {
+            200: Reply(
+                list[RobotOut], "active robots (is_active true), oldest known first (by the internal id)"
+            )
+        },
         role=Role.VIEWER,
     ),
     Endpoint(
