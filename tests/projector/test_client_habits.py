@@ -197,3 +197,45 @@ async def test_a_replaced_job_keeps_its_real_progress(
     assert (new["status"], new["task_name"], new["items_done"]) == ("active", "Transport", 1)
     assert ("WARNING", f"Job {old['id']} superseded on {rid}") in [(x["level"], x["message"]) for x in logs]
     assert not [x for x in logs if x["message"].startswith("Command")]
+
+
+async def test_a_robot_going_silent_and_coming_back_leaves_one_line_each(
+    ingest_process, js, streams, projector_env, database_url, mqtt_prefix
+):
+    """Issue 17 row 9, through the real ingest and projector with the stream's clock on: a
+    gen-1 robot's status, silence past ONLINE_TIMEOUT, then its next status."""
+    rid = "tonypi_habit_silent"
+    env = {**projector_env, "CLOCK_TICK_PERIOD": "1", "ONLINE_TIMEOUT": "2"}
+
+    async def status_lines() -> list[tuple[str, str]]:
+        conn = await asyncpg.connect(database_url)
+        try:
+            rows = await conn.fetch(
+                "SELECT level, message FROM system_logs "
+                "WHERE robot_id = $1 AND category = 'status' ORDER BY id",
+                rid,
+            )
+        finally:
+            await conn.close()
+        return [(r["level"], r["message"].split(" (")[0].split(":")[0]) for r in rows]
+
+    async def until_lines(n: int) -> list[tuple[str, str]]:
+        try:
+            async with asyncio.timeout(30):
+                while len(lines := await status_lines()) < n:
+                    await asyncio.sleep(0.2)
+        except TimeoutError:
+            raise AssertionError(f"{n} status lines expected, got {await status_lines()}") from None
+        return lines
+
+    def status(t: float) -> c.Message:
+        return "tonypi/status/" + rid, {"robot_id": rid, "status": "online", "timestamp": c.at(t)}
+
+    async with robot(mqtt_prefix, rid) as r, projector_running(env):
+        await r.send(status(0))
+        assert await until_lines(1) == [("WARNING", f"Robot {rid} went offline")]
+        await r.send(status(60))
+        assert await until_lines(2) == [
+            ("WARNING", f"Robot {rid} went offline"),
+            ("INFO", f"Robot {rid} is back online"),
+        ]
