@@ -221,3 +221,27 @@ def test_replaying_the_same_events_in_other_batches_gives_the_same_rows():
         return sorted(p.firings.values(), key=lambda f: f.command_id), sorted(p.schedules.items())
 
     assert run(1) == run(2) == run(4)
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        {},  # neither
+        {"at": "2026-11-26T12:00:00+00:00", "cron": "* * * * *"},  # both
+        {"at": "2026-11-26T12:00:00"},  # no offset: not comparable with the stream's time
+        {"cron": "61 * * * *"},  # cronsim refuses it
+    ],
+)
+def test_a_schedule_event_the_api_would_never_write_is_dead_lettered_and_ticks_go_on(when):
+    """Never folded: a schedule that cannot be compared with the clock would otherwise make
+    every tick fail (and with it offline detection and timeouts)."""
+    p = Plant()
+    payload = {"schedule_id": "bad", "robot_ids": ["r1"], "task_name": "T", "items_total": 1}
+    payload.update(timeout_s=10, actor=ALICE, **when)
+    p.seq += 1
+    ev = event(EventType.JOB_SCHEDULED, SCHEDULES, payload, at=at(1))
+    changes = fold_batch(p.states, [StreamEvent(p.seq, encode(ev), ev)], ITEMS, p.commands, None, p.book)
+    assert len(changes.dead_letters) == 1 and p.book.schedules == {}
+    p.online("r1", 2)
+    p.tick(200)  # folds (Plant.fold asserts no dead letter)
+    assert not p.states["r1"].robot.online

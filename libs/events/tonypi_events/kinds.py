@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
 from .bounds import Int32, Label, Number, Text
 
@@ -325,6 +325,16 @@ class JobScheduledV1(Payload):
     cron: Label | None = None
     timeout_s: Number = Field(gt=0)
     actor: Actor
+
+    @model_validator(mode="after")
+    def _one_aware_when(self) -> JobScheduledV1:
+        """What the folds compare with the stream's (UTC) time: one of the two, `at` with an
+        offset. An event without (not one the API writes) is dead-lettered, never folded."""
+        if (self.at is None) == (self.cron is None):
+            raise ValueError("exactly one of at and cron")
+        if self.at is not None and self.at.utcoffset() is None:
+            raise ValueError("at needs a UTC offset")
+        return self
 
 
 class ScheduleChangedV1(Payload):
