@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from . import fleet
+from .job_commands import job_command
 
 # (what, period in seconds at real cadence), per firmware generation. Scans come at
 # random around their period; the server's reply to each brings an echo and, for a found
@@ -67,6 +68,7 @@ class Gen2Job:
     start_time: str  # the robot's clock, as it reports it: the job's identity
     started_t: float
     items_total: int = ITEMS_PER_JOB
+    task_name: str = GEN2_TASK
     items_done: int = 0
     status: str = "working"  # then completed or cancelled
     next_item_t: float = 0.0
@@ -89,14 +91,16 @@ class RobotBehaviour:
     jobs_started: int = 0  # jobs this robot began: what the server's jobs table should show
     emergency_stopped: bool = False  # gen 2, in memory only: a restarted robot forgets it
     emergency_reason: str | None = None
+    servo_positions: dict[int, float] = field(default_factory=dict)  # set_servo's, by servo id
     _next_due: dict[str, float] = field(default_factory=dict)
     _started_at: float = 0.0
+    _t: float = 0.0  # the simulated clock at the last start or tick
     _scanned: bool = False
 
     def start(self, t: float) -> list[fleet.Message]:
         """Connected at `t`: announce online (gen 2 also starts its first job unless one is
         running); spread first messages so robots don't burst in lockstep."""
-        self._started_at = t
+        self._started_at = self._t = t
         self.battery_percent = self.battery_percent or self.rng.uniform(55, 100)
         for kind, period in self._schedule():
             self._next_due[kind] = t + self.rng.uniform(0, period) / self.speed
@@ -110,6 +114,7 @@ class RobotBehaviour:
         return min(self._next_due.values())
 
     def tick(self, t: float) -> list[fleet.Message]:
+        self._t = t
         out: list[fleet.Message] = []
         for kind, period in self._schedule():
             if self._next_due[kind] <= t:
@@ -162,6 +167,8 @@ class RobotBehaviour:
             }
         elif kind == "move":
             self.x += 0.1
+        elif kind in fleet.GEN2_JOB_COMMANDS:
+            return job_command(self, command, now)
         out = [fleet.command_response(self.robot, now, command_id, message=f"{kind} executed", data=data)]
         if kind == "resume":
             was, self.emergency_stopped = self.emergency_stopped, False
@@ -238,16 +245,20 @@ class RobotBehaviour:
 
     # ---- gen 2's own jobs ---------------------------------------------------------------
 
-    def _start_job(self, t: float) -> fleet.Message:
+    def _start_job(
+        self, t: float, task_name: str = GEN2_TASK, items_total: int = ITEMS_PER_JOB
+    ) -> fleet.Message:
         now = self.clock()
         self.job = Gen2Job(
             start_time=now.replace(tzinfo=None).isoformat(),
             started_t=t,
+            items_total=items_total,
+            task_name=task_name,
             next_item_t=t + self.rng.uniform(*GEN2_ITEM_SECONDS) / self.speed,
         )
         self.jobs_started += 1
         return fleet.gen2_job_started(
-            self.robot, now, task_name=GEN2_TASK, start_time=self.job.start_time, items_total=ITEMS_PER_JOB
+            self.robot, now, task_name=task_name, start_time=self.job.start_time, items_total=items_total
         )
 
     def _job_tick(self, t: float) -> list[fleet.Message]:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from tonypi_events import StreamStorageExceeded
 from tonypi_runtime.config import ConfigError, env_str, process_env
-from tonypi_runtime.connections import http_bind, nats_url, stream_names
+from tonypi_runtime.connections import database_url, http_bind, nats_url, stream_names
 from tonypi_runtime.entrypoint import stop_event_on_signals
 
 from .dependencies import DEPENDENCIES, Choice, choose
@@ -220,6 +220,7 @@ def where_to_look(env: Mapping[str, str], token: str) -> list[str]:
         f"  API       {by_name['query']}/api/robots-db/robots",
         f"  API docs  {by_name['query']}/docs  (Authorize with the token below)",
         f"  Token     {token}  (role admin, name {DEV_TOKEN_NAME}; a new one each run)",
+        f"  Database  {database_url(env).redacted}  (the read tables; the projector writes them)",
         f'            curl -H "Authorization: Bearer {token}" {by_name["query"]}/api/robots-db/robots',
         *(f"  {name:<9} {base}/metrics  {base}/readyz" for name, base in by_name.items()),
         "  Ctrl-C stops everything",

@@ -152,3 +152,51 @@ def test_obeys_refuses_and_stops_like_the_real_client():
     assert resumed[1].payload["status"] == "online"
     [moved] = gen2.answer_command({"type": "move", "id": "c6"})
     assert moved.payload["success"] is True and moved.payload["command_id"] == "c6"
+
+
+@pytest.mark.parametrize("kind", ["head_nod", "head_shake", "resume", "start_job", "stop_job", "set_servo"])
+def test_gen1_answers_every_gen2_and_simulator_type_unknown(kind):
+    """A mixed fleet: gen 1 takes only its own five types (MQTT.md)."""
+    gen1 = behaviour(1)
+    gen1.start(0.0)
+    [answer] = gen1.answer_command({"type": kind, "id": "c1", "task_name": "T", "items_total": 2})
+    assert (answer.payload["success"], answer.payload["message"]) == (False, "Unknown command")
+    assert gen1.job is None and gen1.jobs_started == 0
+
+
+def test_the_gen2_simulator_starts_and_stops_the_job_it_is_told_to():
+    gen2 = behaviour(2)
+    gen2.start(0.0)  # announces its own first job
+    first = gen2.job
+    answer, started = gen2.answer_command(
+        {"type": "start_job", "id": "j1", "task_name": "Pick", "items_total": 3}
+    )
+    assert answer.payload["success"] is True and answer.payload["command_id"] == "j1"
+    assert started.topic == "tonypi/job/r1"
+    assert (started.payload["status"], started.payload["task_name"], started.payload["items_total"]) == (
+        "started",
+        "Pick",
+        3,
+    )
+    assert answer.payload["data"]["start_time"] == started.payload["start_time"] == gen2.job.start_time
+    assert first.status == "cancelled" and gen2.jobs_started == 2
+    answer, ended = gen2.answer_command({"type": "stop_job", "id": "j2"})
+    assert answer.payload["success"] is True
+    assert (ended.payload["status"], ended.payload["start_time"]) == (
+        "cancelled",
+        started.payload["start_time"],
+    )
+    [again] = gen2.answer_command({"type": "stop_job", "id": "j3"})
+    assert (again.payload["success"], again.payload["message"]) == (False, "No job running")
+    [bad] = gen2.answer_command({"type": "start_job", "id": "j4", "task_name": "X"})
+    assert bad.payload["success"] is False
+
+
+def test_the_gen2_simulator_sets_a_servo_within_its_range():
+    gen2 = behaviour(2)
+    gen2.start(0.0)
+    [answer] = gen2.answer_command({"type": "set_servo", "id": "s1", "servo_id": 3, "position": 250})
+    assert answer.payload["success"] is True and answer.payload["data"] == {"servo_id": 3, "position": 90}
+    assert gen2.servo_positions == {3: 90}
+    [bad] = gen2.answer_command({"type": "set_servo", "id": "s2", "servo_id": "three", "position": 1})
+    assert bad.payload["success"] is False

@@ -85,6 +85,7 @@ def test_up_with_nothing_running_embeds_everything_and_stops_cleanly(data_dir, t
         # sized for a development box, not production's 50 GiB (which failed on a CI box).
         assert asyncio.run(reserved_stream_bytes(f"nats://127.0.0.1:{nats}")) <= 2 * 1024**3
         assert f"http://127.0.0.1:{query}/api/robots-db/robots" in text
+        assert f"Database  postgresql://postgres@127.0.0.1:{pg}/tonypi_db" in text
         # The development token printed on the ready block is what the API takes.
         token = re.search(r"Token\s+(tpk_\S+)", text).group(1)
 

@@ -16,6 +16,7 @@ import nats.errors
 import pytest
 from tonypi_events import (
     CURRENT_VERSION,
+    SCHEDULES,
     TOKENS_STREAM_ID,
     EventEnvelope,
     EventType,
@@ -47,11 +48,17 @@ API_KINDS = {
     EventType.COMMAND_REQUESTED, EventType.EMERGENCY_STOP, EventType.ALARM_ACKNOWLEDGED,
 }  # fmt: skip
 TOKEN_KINDS = {EventType.TOKEN_CREATED, EventType.TOKEN_REVOKED}
+# Schedules: written by the API, only under their pseudo robot id `_schedules`.
+SCHEDULE_KINDS = {
+    EventType.JOB_SCHEDULED, EventType.SCHEDULE_PAUSED, EventType.SCHEDULE_RESUMED,
+    EventType.SCHEDULE_CANCELLED,
+}  # fmt: skip
 # Who may append each kind of event; every other user is refused.
 WRITER = {
     **dict.fromkeys(INGEST_KINDS, "ingest"),
     **dict.fromkeys(API_KINDS, "query"),
     **dict.fromkeys(TOKEN_KINDS, "admin"),
+    **dict.fromkeys(SCHEDULE_KINDS, "query"),
     EventType.CLOCK_TICK: "projector",  # the stream's clock (tonypi_events.clock)
 }
 
@@ -121,6 +128,8 @@ def event(kind: EventType, robot_id: str = "r1") -> EventEnvelope:
         schema_version=CURRENT_VERSION[kind],
         robot_id=TOKENS_STREAM_ID
         if kind in TOKEN_KINDS
+        else SCHEDULES
+        if kind in SCHEDULE_KINDS
         else CLOCK_ROBOT_ID
         if kind is EventType.CLOCK_TICK
         else robot_id,

@@ -56,7 +56,7 @@ class Load:
                 ev = silencing_tick(i)
                 self.ticks += 1
             elif kind == 0:
-                ev = event(EventType.SCAN, robot, {"qr": f"QR{i}"})
+                ev = event(EventType.SCAN, robot, {"qr": "QR12345"})  # a code the robot counts
                 self.scans[robot] += 1
             elif kind == 1:
                 ev = event(EventType.LOG, robot, {"level": "INFO", "message": f"line {i}", "source": "load"})

@@ -23,6 +23,8 @@ TABLE_ORDER = {
     "alarms": "id",
     "alarm_transitions": "id",
     "projection_counters": "name",
+    "schedules": "schedule_id",
+    "schedule_firings": "command_id",
 }
 
 

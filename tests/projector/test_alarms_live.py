@@ -202,6 +202,19 @@ async def test_replay_rebuilds_the_same_alarms_acks_and_counters(
     assert [t["actor"] for t in live["alarm_transitions"] if t["action"] == "acknowledged"] == [
         {"name": "ops", "role": "operator", "via": "unknown"}  # v1 events, upcast
     ]
+    # Going offline and coming back each leave one line (issue 17 row 9); the replay below
+    # writes the same lines, with the same ids.
+    went = sorted(
+        (line["robot_id"], line["level"], line["message"].split(":")[0].split(" (")[0])
+        for line in live["system_logs"]
+        if line["category"] == "status"
+    )
+    assert went == [
+        ("a", "WARNING", "Robot a went offline"),
+        ("b", "INFO", "Robot b is back online"),
+        ("b", "WARNING", "Robot b went offline"),
+        ("c", "WARNING", "Robot c went offline"),
+    ]
     counters = {c["name"]: c["value"] for c in live["projection_counters"]}
     assert counters["robots_total"] == 3 and counters["robots_online"] == 1
     assert counters["alarms_open:offline:critical"] == 2

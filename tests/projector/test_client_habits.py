@@ -133,7 +133,7 @@ async def test_gen1_counter_past_its_total_and_echoes_make_one_job_and_no_comman
     [job] = jobs
     assert (job["status"], job["items_done"], job["items_total"], job["percent_complete"]) == (
         "completed",
-        13,  # twelve found, one not found: every scan counts, as the seed counted them
+        12,  # twelve found, one not found: only what the robot counts
         10,
         100.0,
     )
@@ -143,6 +143,37 @@ async def test_gen1_counter_past_its_total_and_echoes_make_one_job_and_no_comman
         ("INFO", f"Job {job['id']} completed on {rid}"),
         ("WARNING", f"Command c-1 failed on {rid}: path blocked"),
     ]
+
+
+async def test_gen1_scanning_only_unknown_codes_runs_no_phantom_job(
+    ingest_process, js, streams, projector_env, database_url, mqtt_prefix
+):
+    """Issue 17 row 1: a gen-1 robot scanning codes the catalogue lacks. Its counter never
+    moves and it sends no counter message; once a code is found, its job counts that one
+    and the unknown codes after it never take it past its total nor to 100 %."""
+    rid = "tonypi_habit_unknown"
+    async with robot(mqtt_prefix, rid) as r, projector_running(projector_env):
+        counter = 0
+        for n in range(12):
+            reply, counter = await r.scan_item(f"QR9999{n % 10}", counter, t=12 * n)
+            assert reply["found"] is False
+        await wait_applied(js, streams, database_url, r.published)
+        assert await rows(database_url, rid) == ([], [])  # no job: none active, none in /stats
+        _, counter = await r.scan_item("QR12345", counter, t=200)
+        for n in range(12):
+            _, counter = await r.scan_item("QR99999", counter, t=212 + 12 * n)
+        await wait_applied(js, streams, database_url, r.published)
+    assert counter == 1
+    jobs, logs = await rows(database_url, rid)
+    [job] = jobs
+    assert (job["status"], job["items_done"], job["items_total"], job["percent_complete"]) == (
+        "active",
+        1,
+        10,
+        10.0,
+    )
+    assert json.loads(job["last_item"]) == {"qr": "QR99999"}
+    assert [line["message"] for line in logs] == [f"Job {job['id']} started on {rid}"]
 
 
 async def test_a_replaced_job_keeps_its_real_progress(
@@ -166,3 +197,45 @@ async def test_a_replaced_job_keeps_its_real_progress(
     assert (new["status"], new["task_name"], new["items_done"]) == ("active", "Transport", 1)
     assert ("WARNING", f"Job {old['id']} superseded on {rid}") in [(x["level"], x["message"]) for x in logs]
     assert not [x for x in logs if x["message"].startswith("Command")]
+
+
+async def test_a_robot_going_silent_and_coming_back_leaves_one_line_each(
+    ingest_process, js, streams, projector_env, database_url, mqtt_prefix
+):
+    """Issue 17 row 9, through the real ingest and projector with the stream's clock on: a
+    gen-1 robot's status, silence past ONLINE_TIMEOUT, then its next status."""
+    rid = "tonypi_habit_silent"
+    env = {**projector_env, "CLOCK_TICK_PERIOD": "1", "ONLINE_TIMEOUT": "2"}
+
+    async def status_lines() -> list[tuple[str, str]]:
+        conn = await asyncpg.connect(database_url)
+        try:
+            rows = await conn.fetch(
+                "SELECT level, message FROM system_logs "
+                "WHERE robot_id = $1 AND category = 'status' ORDER BY id",
+                rid,
+            )
+        finally:
+            await conn.close()
+        return [(r["level"], r["message"].split(" (")[0].split(":")[0]) for r in rows]
+
+    async def until_lines(n: int) -> list[tuple[str, str]]:
+        try:
+            async with asyncio.timeout(30):
+                while len(lines := await status_lines()) < n:
+                    await asyncio.sleep(0.2)
+        except TimeoutError:
+            raise AssertionError(f"{n} status lines expected, got {await status_lines()}") from None
+        return lines
+
+    def status(t: float) -> c.Message:
+        return "tonypi/status/" + rid, {"robot_id": rid, "status": "online", "timestamp": c.at(t)}
+
+    async with robot(mqtt_prefix, rid) as r, projector_running(env):
+        await r.send(status(0))
+        assert await until_lines(1) == [("WARNING", f"Robot {rid} went offline")]
+        await r.send(status(60))
+        assert await until_lines(2) == [
+            ("WARNING", f"Robot {rid} went offline"),
+            ("INFO", f"Robot {rid} is back online"),
+        ]

@@ -54,11 +54,12 @@ def test_gen1_scan_without_an_active_job_starts_one_of_ten_items_and_records_the
     assert f.messages("job") == ["Job 1 started on r1"]
 
 
-def test_gen2_scan_of_an_unknown_code_records_the_code_and_counts_it():
+def test_gen2_scan_of_an_unknown_code_records_the_code_and_does_not_count_it():
+    """The robot was answered "Item not found" and does not count it: neither does the job."""
     f = Folded()
     f.fold(scan_v2("r1", "QR12345"), scan_v2("r1", "NOPE"))
     job = f.active_job("r1")
-    assert (job.items_done, job.percent_complete, job.last_item) == (2, 20.0, {"qr": "NOPE"})
+    assert (job.items_done, job.percent_complete, job.last_item) == (1, 10.0, {"qr": "NOPE"})
     assert len(f.jobs_of("r1")) == 1
 
 
@@ -158,12 +159,12 @@ def test_scans_and_robot_job_progress_update_the_same_job():
 def test_at_most_one_active_job_per_robot_at_all_times():
     f = Folded()
     f.fold(
-        *[scan_v1("r1", "x") for _ in range(3)],
+        *[scan_v1("r1", "QR12345") for _ in range(3)],
         job_v2("r1", status="started"),
         job_v2("r1", status="started"),
         job_v1("r1", percent=10, status="working"),
         job_v2("r1", status="completed"),
-        scan_v2("r1", "y"),
+        scan_v2("r1", "QR12345"),
     )
     assert sum(j.status == "active" for j in f.jobs.values()) == 1
     assert [j.status for j in f.jobs_of("r1")] == ["superseded", "superseded", "completed", "active"]
@@ -171,5 +172,5 @@ def test_at_most_one_active_job_per_robot_at_all_times():
 
 def test_percent_never_passes_100_when_more_items_are_scanned_than_planned():
     f = Folded()
-    f.fold(*[scan_v1("r1", "x") for _ in range(12)])
+    f.fold(*[scan_v1("r1", "QR12345") for _ in range(12)])
     assert f.active_job("r1").items_done == 12 and f.active_job("r1").percent_complete == 100.0

@@ -95,7 +95,7 @@ def test_gen1_counter_past_its_total_keeps_counting_in_the_same_job():
 
 
 def test_unknown_codes_past_the_total_do_not_look_like_a_restart():
-    """Scans of codes the catalogue lacks count in the job, not in the robot's counter."""
+    """Scans of codes the catalogue lacks count neither in the job nor in the robot's counter."""
     f = Folded()
     counter = 0
     for n in range(30):
@@ -117,12 +117,38 @@ def test_gen1_counter_going_back_means_the_robot_restarted_a_new_job():
     assert (old.status, new.status, new.items_done) == ("completed", "active", 1)
 
 
-def test_a_counter_already_past_its_total_never_makes_a_job_that_starts_and_ends_at_once():
+def test_a_robot_first_met_past_its_total_shows_its_job_completed_once_and_counting_on():
+    """Its counter says `completed`: the robot's job ended before we saw it. One job, ended
+    at once (as gen 2's job seen only at its end), never active at 37 of 10 for ever."""
     f = Folded()
     gen1_item(f, R, "QR12345", 37, t=0)  # first seen with the counter at 37
     gen1_item(f, R, "QR12345", 38, t=12)
     [job] = f.jobs_of(R)
-    assert (job.status, job.items_done, job.end_time) == ("active", 38, None)
+    assert (job.status, job.items_done, job.percent_complete) == ("completed", 38, 100.0)
+    assert f.active_job(R) is None
+    assert f.messages("job") == [f"Job {job.id} started on {R}", f"Job {job.id} completed on {R}"]
+
+
+def test_unknown_codes_never_take_a_job_past_its_total_nor_to_100():
+    """Issue 17 row 1: the robot does not count a code the catalogue lacks (its counter
+    does not move, it sends no counter message), so neither does its job."""
+    f = Folded()
+    gen1_item(f, R, "QR12345", 1, t=0)
+    for n in range(1, 46):
+        gen1_item(f, R, "NOPE", None, t=12 * n)
+    [job] = f.jobs_of(R)
+    assert (job.status, job.items_done, job.items_total, job.percent_complete) == ("active", 1, 10, 10.0)
+    assert job.last_item == {"qr": "NOPE"}
+
+
+def test_a_robot_scanning_only_unknown_codes_runs_no_job():
+    """Its counter never moves: no job appears, none stays active, and /stats counts none."""
+    f = Folded()
+    for n in range(46):
+        gen1_item(f, R, "NOPE", None, t=12 * n)
+    assert f.jobs_of(R) == [] and f.active_job(R) is None
+    assert f.messages("job") == []
+    assert without_effect(f) == {"item_echo": 46, "scan_not_counted": 46}
 
 
 def test_item_echoes_are_not_command_outcomes():

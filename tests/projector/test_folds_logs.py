@@ -80,7 +80,7 @@ def test_ingest_rejections_are_warnings_with_the_reason_and_register_no_robot():
 
 def test_log_ids_derive_from_the_stream_sequence():
     f = Folded()
-    f.fold(event(EventType.SCAN, "r1", {"qr": "x"}), event(EventType.LOG, "r1", {"message": "m"}))
+    f.fold(event(EventType.SCAN, "r1", {"qr": "QR12345"}), event(EventType.LOG, "r1", {"message": "m"}))
     assert [line.id for line in f.logs] == [
         16,
         17,

@@ -32,7 +32,12 @@ async def tokens(js, stream_names, database_url, projector) -> dict[str, str]:
 
 
 def _request(endpoint: Endpoint, n: int) -> tuple[str, dict | None]:
-    path = endpoint.path.replace("{robot_id}", KNOWN).replace("{id}", "1").replace("{command_id}", "c1")
+    path = (
+        endpoint.path.replace("{robot_id}", KNOWN)
+        .replace("{id}", "1")
+        .replace("{command_id}", "c1")
+        .replace("{schedule_id}", "s1")
+    )
     if endpoint.body_model is None:
         return path, None
     if endpoint.method == "POST":

@@ -8,7 +8,11 @@ from typing import Any
 from .messages import Message, Robot, base, require_gen2
 
 GEN1_COMMANDS = ("move", "status_request", "battery_request", "stop", "shutdown")
-GEN2_COMMANDS = (*GEN1_COMMANDS, "head_nod", "head_shake", "resume")
+# The gen-2 simulator (what `tonypi simulate` plays, and labs run without hardware) also takes
+# the job and servo commands; the gen-2 hardware client answers them "Unknown command" (MQTT.md).
+GEN2_JOB_COMMANDS = ("start_job", "stop_job", "set_servo")
+GEN2_COMMANDS = (*GEN1_COMMANDS, "head_nod", "head_shake", "resume", *GEN2_JOB_COMMANDS)
+SERVO_RANGE = (-90, 90)  # set_servo's position is clamped to this
 ALLOWED_WHILE_STOPPED = frozenset({"resume", "status_request", "battery_request"})
 
 

@@ -14,10 +14,18 @@ and its presence follower) calls `subject_problem` before acting on an event.
 from __future__ import annotations
 
 from .clock import CLOCK_ROBOT_ID
-from .envelope import FLEET, TOKENS_STREAM_ID, EventEnvelope, EventType
+from .envelope import FLEET, SCHEDULES, TOKENS_STREAM_ID, EventEnvelope, EventType
 from .rejections import UNATTRIBUTED_ROBOT_ID
 from .subjects import Subjects, robot_token
 
+SCHEDULE_KINDS = frozenset(
+    {
+        EventType.JOB_SCHEDULED,
+        EventType.SCHEDULE_PAUSED,
+        EventType.SCHEDULE_RESUMED,
+        EventType.SCHEDULE_CANCELLED,
+    }
+)
 SUBJECT_MISMATCH = "subject_mismatch"  # the dead-letter reason, the metrics' label
 
 # Each reserved robot id: the only kinds it may carry.
@@ -27,12 +35,14 @@ RESERVED_IDS: dict[str, frozenset[EventType]] = {
     UNATTRIBUTED_ROBOT_ID: frozenset({EventType.INGEST_REJECTED}),
     # A broadcast: asked for by the API (query), claimed and sent by ingest's deliverer.
     FLEET: frozenset({EventType.COMMAND_REQUESTED, EventType.EMERGENCY_STOP, EventType.COMMAND_SENT}),
+    SCHEDULES: SCHEDULE_KINDS,
 }
 # Kinds that live only under their reserved id (a robot's own subject never carries them).
 ONLY_UNDER: dict[EventType, str] = {
     EventType.TOKEN_CREATED: TOKENS_STREAM_ID,
     EventType.TOKEN_REVOKED: TOKENS_STREAM_ID,
     EventType.CLOCK_TICK: CLOCK_ROBOT_ID,
+    **dict.fromkeys(SCHEDULE_KINDS, SCHEDULES),
 }
 
 

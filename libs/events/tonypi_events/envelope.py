@@ -40,6 +40,12 @@ class EventType(StrEnum):
     COMMAND_REQUESTED = "command_requested"
     EMERGENCY_STOP = "emergency_stop"  # pressed (engaged) or released (resume): the latch
     COMMAND_SENT = "command_sent"
+    # Scheduled job dispatches (docs/schedules.md): written through the API, robot id
+    # `_schedules` (SCHEDULES); the projector folds them and the clock fires them.
+    JOB_SCHEDULED = "job_scheduled"
+    SCHEDULE_PAUSED = "schedule_paused"
+    SCHEDULE_RESUMED = "schedule_resumed"
+    SCHEDULE_CANCELLED = "schedule_cancelled"
 
 
 API_SOURCE = "api"
@@ -50,6 +56,8 @@ CLI_SOURCE = "cli"
 TOKENS_STREAM_ID = "_tokens"
 # The robot id of a command or emergency stop for the whole fleet (the MQTT `broadcast` topic).
 FLEET = "_fleet"
+# Schedule events are about no one robot: they go under this pseudo id (one subject per kind).
+SCHEDULES = "_schedules"
 
 
 class EventEnvelope(BaseModel):

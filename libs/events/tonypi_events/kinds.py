@@ -8,9 +8,10 @@ projector stores in a column, or uses as a key, is bounded here (`Label`, `Text`
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
 from . import commanding
 from .bounds import Count, Int32, Label, Number, Text
@@ -302,4 +303,39 @@ class AlarmAcknowledgedV1(Payload):
 
     robot_id: str
     alarm_id: int
+    actor: Actor
+
+
+# --- scheduled job dispatches (docs/schedules.md) ----------------------------------------
+
+
+class JobScheduledV1(Payload):
+    """An operator scheduled a job dispatch (`start_job` with `task_name`, `items_total`) for
+    `robot_ids`, once `at` a time or on the 5-field `cron` recurrence (UTC): exactly one of the
+    two. The API validates both; the projector computes the firings."""
+
+    schedule_id: Label
+    robot_ids: list[Label] = Field(min_length=1, max_length=100)
+    task_name: Label
+    items_total: Int32 = Field(ge=1)
+    at: datetime | None = None
+    cron: Label | None = None
+    timeout_s: Number = Field(gt=0)
+    actor: Actor
+
+    @model_validator(mode="after")
+    def _one_aware_when(self) -> JobScheduledV1:
+        """What the folds compare with the stream's (UTC) time: one of the two, `at` with an
+        offset. An event without (not one the API writes) is dead-lettered, never folded."""
+        if (self.at is None) == (self.cron is None):
+            raise ValueError("exactly one of at and cron")
+        if self.at is not None and self.at.utcoffset() is None:
+            raise ValueError("at needs a UTC offset")
+        return self
+
+
+class ScheduleChangedV1(Payload):
+    """An operator paused, resumed or cancelled schedule `schedule_id` (the event type says which)."""
+
+    schedule_id: Label
     actor: Actor

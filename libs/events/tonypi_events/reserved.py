@@ -17,7 +17,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from .clock import CLOCK_ROBOT_ID
-from .envelope import FLEET, TOKENS_STREAM_ID
+from .envelope import FLEET, SCHEDULES, TOKENS_STREAM_ID
 from .rejections import UNATTRIBUTED_ROBOT_ID
 from .topics import BROADCAST
 
@@ -29,6 +29,7 @@ RESERVED_ROBOT_IDS = MappingProxyType(
         CLOCK_ROBOT_ID: "the stream's clock ticks use it",
         FLEET: "the whole fleet's commands and emergency stop use it",
         TOKENS_STREAM_ID: "API token events use it",
+        SCHEDULES: "scheduled-job events use it",
         UNATTRIBUTED_ROBOT_ID: "rejected messages that name no robot are filed under it",
         "response": "tonypi/commands/response and tonypi/emergency_stop/response are every robot's "
         "answer topics: an MQTT login of this name would read all of them (the ACL's tonypi/commands/%u)",

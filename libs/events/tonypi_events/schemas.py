@@ -32,6 +32,10 @@ SCHEMAS: dict[EventType, dict[int, type[kinds.Payload]]] = {
     EventType.COMMAND_REQUESTED: {1: kinds.CommandRequestedV1, 2: actors.CommandRequestedV2},
     EventType.EMERGENCY_STOP: {1: kinds.EmergencyStopV1, 2: actors.EmergencyStopV2},
     EventType.COMMAND_SENT: {1: kinds.CommandSentV1},
+    EventType.JOB_SCHEDULED: {1: kinds.JobScheduledV1},
+    EventType.SCHEDULE_PAUSED: {1: kinds.ScheduleChangedV1},
+    EventType.SCHEDULE_RESUMED: {1: kinds.ScheduleChangedV1},
+    EventType.SCHEDULE_CANCELLED: {1: kinds.ScheduleChangedV1},
 }
 
 CURRENT_VERSION: dict[EventType, int] = {t: max(v) for t, v in SCHEMAS.items()}

@@ -29,6 +29,7 @@ from . import metrics, store
 from .batch import BatchChanges, DeadLetter, StreamEvent, fold_batch
 from .folds import CLOCK_EVENTS, ItemCatalogue, RobotState
 from .folds.commands import referenced_id
+from .folds.schedules import ScheduleBook, referenced_schedule
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,8 @@ async def _robots_touched(conn: asyncpg.Connection, events: list[StreamEvent]) -
             continue
         if e.event.event_type not in CLOCK_EVENTS:
             robot_ids.add(e.event.robot_id)
+            if e.event.event_type is EventType.JOB_SCHEDULED:  # may fire within the batch
+                robot_ids.update(r for r in e.event.payload.get("robot_ids") or () if isinstance(r, str))
             continue
         try:
             tick = decode_payload(e.event)
@@ -180,8 +183,9 @@ class BatchApplier:
             states = await self._states(conn, await _robots_touched(conn, events))
             named = sorted({c for e in events if e.event is not None and (c := referenced_id(e.event))})
             book = await store.load_commands(conn, named, latches=_presses(events))
+            schedules = await self._schedules(conn, events)
             feed_since = self._feed_since()
-            changes = fold_batch(states, events, self.items, book, feed_since)
+            changes = fold_batch(states, events, self.items, book, feed_since, schedules)
             await store.write_batch(
                 conn,
                 changes,
@@ -194,6 +198,18 @@ class BatchApplier:
         if self.cache is not None:
             self.cache.update(states)  # only once committed
         return changes
+
+    @staticmethod
+    async def _schedules(conn: asyncpg.Connection, events: list[StreamEvent]) -> ScheduleBook:
+        named = {s for e in events if e.event is not None and (s := referenced_schedule(e.event))}
+        commands = {
+            c
+            for e in events
+            if e.event is not None
+            and e.event.event_type is EventType.COMMAND_REQUESTED
+            and isinstance(c := e.event.payload.get("command_id"), str)
+        }
+        return await store.load_schedules(conn, sorted(named), sorted(commands))
 
     async def _states(self, conn: asyncpg.Connection, robot_ids: list[str]) -> dict[str, RobotState]:
         if self.cache is None:
@@ -215,20 +231,20 @@ class BatchApplier:
             if self.live:
                 await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", TABLES_LOCK_KEY)
             for item in events:
-                robot_id = item.event.robot_id if item.event is not None else None
                 mine: dict[str, RobotState] = {}
                 try:
                     async with conn.transaction():  # a savepoint
-                        if robot_id is not None:
-                            if robot_id not in states:
-                                loaded = await self._states(conn, [robot_id])
-                                states[robot_id] = loaded.get(robot_id) or RobotState()
-                            mine[robot_id] = states[robot_id]
+                        touched = await _robots_touched(conn, [item]) if item.event is not None else []
+                        missing = [r for r in touched if r not in states]
+                        loaded = await self._states(conn, missing) if missing else {}
+                        for robot_id in touched:
+                            mine[robot_id] = states.get(robot_id) or loaded.get(robot_id) or RobotState()
                         named = referenced_id(item.event) if item.event is not None else None
                         book = await store.load_commands(
                             conn, [named] if named else [], latches=_presses([item])
                         )
-                        changes = fold_batch(mine, [item], self.items, book)
+                        schedules = await self._schedules(conn, [item])
+                        changes = fold_batch(mine, [item], self.items, book, None, schedules)
                         await store.write_rows(conn, changes, feed_since=self._feed_since())
                 except Exception as exc:
                     if not event_fault(exc):
@@ -278,6 +294,8 @@ class BatchApplier:
         metrics.SUBJECT_MISMATCHES.inc(
             sum(d.error.startswith(SUBJECT_MISMATCH) for d in changes.dead_letters)
         )
+        for firing in changes.firings.values():
+            metrics.SCHEDULE_FIRINGS.labels(firing.state).inc()
         metrics.BATCH_SIZE.observe(size)
         metrics.BATCH_APPLY_SECONDS.observe(seconds)
         metrics.CHECKPOINT_SEQUENCE.set(last_seq)

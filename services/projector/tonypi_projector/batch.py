@@ -17,7 +17,8 @@ from . import feed
 from .counters import counter_deltas
 from .folds import CLOCK_EVENTS, ItemCatalogue, Outcome, RobotState, fold_event, fold_tick
 from .folds.commands import CommandBook, Dropped
-from .rows import Alarm, AlarmTransition, Command, Job, Latch, LogEntry, Robot, TokenChange
+from .folds.schedules import ScheduleBook
+from .rows import Alarm, AlarmTransition, Command, Firing, Job, Latch, LogEntry, Robot, Schedule, TokenChange
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class BatchChanges:
     counters: dict[str, int] = field(default_factory=dict)  # deltas for projection_counters
     without_effect: dict[str, int] = field(default_factory=dict)  # FoldContext.note, by reason
     answers_dropped: list[Dropped] = field(default_factory=list)  # answers that settled nothing
+    schedules: dict[str, Schedule] = field(default_factory=dict)  # by id: the final row
+    firings: dict[str, Firing] = field(default_factory=dict)  # by command id: the final row
 
     def sorted_jobs(self) -> list[Job]:
         # Ascending ids: an ended job (older) is written before the one that replaced it,
@@ -80,18 +83,30 @@ def _record(changes: BatchChanges, robot_id: str, before: RobotState, outcome: O
     return robot
 
 
+def states_after(
+    states: dict[str, RobotState], folded: list[tuple[str, RobotState, Outcome]]
+) -> dict[str, RobotState]:
+    """`states` as the event left them (before they are committed to `states` itself)."""
+    if not folded:
+        return states
+    return {**states, **{robot_id: outcome.state for robot_id, _, outcome in folded}}
+
+
 def fold_batch(
     states: dict[str, RobotState],
     events: list[StreamEvent],
     items: ItemCatalogue,
     book: CommandBook | None = None,
     feed_since: datetime | None = None,
+    schedules: ScheduleBook | None = None,
 ) -> BatchChanges:
-    """Fold `events` over `states` (updated in place, keyed by robot id) and `book`. An event
-    that fails to fold is dead-lettered and leaves every state as it was. A clock tick folds
-    into every robot in `states`: the caller loads those it may change."""
+    """Fold `events` over `states` (updated in place, keyed by robot id), `book` and
+    `schedules`. An event that fails to fold is dead-lettered and leaves every state as it
+    was. A clock tick folds into every robot in `states`: the caller loads those it may
+    change (and the robots of the schedules it may fire)."""
     changes = BatchChanges()
     book = book if book is not None else CommandBook()
+    schedules = schedules if schedules is not None else ScheduleBook()
     initial = dict(states)
     for item in events:
         if item.event is None:
@@ -112,6 +127,10 @@ def fold_batch(
                 facts = book.facts(event)  # what the command book knew before this event
                 folded = [(event.robot_id, before, fold_event(before, item.seq, event, items, facts))]
             commands, latches = book.fold(item.seq, event)
+            # After the robots' own folds: a tick fires schedules on the robots' state at it.
+            ticked = event.event_type in CLOCK_EVENTS
+            robots = states_after(states, folded) if ticked else states
+            changed_schedules, firings = schedules.fold(item.seq, event, robots)
         except Exception as exc:  # a poison event must not stop the stream
             changes.dead_letters.append(DeadLetter(item.seq, item.raw, f"{type(exc).__name__}: {exc}", event))
             continue
@@ -130,6 +149,10 @@ def fold_batch(
             changes.commands[command.command_id] = command
         for latch in latches:
             changes.latches[latch.robot_id] = latch
+        for schedule in changed_schedules:
+            changes.schedules[schedule.schedule_id] = schedule
+        for firing in firings:
+            changes.firings[firing.command_id] = firing
         if fed:
             rows.update(commands=(*timed_out, *commands), latches=tuple(latches))
             record = feed.entry(item.seq, event, robot, rows, len(item.raw))

@@ -7,7 +7,19 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from .rows import Alarm, AlarmTransition, ApiToken, Command, Job, Latch, LogEntry, Robot, columns
+from .rows import (
+    Alarm,
+    AlarmTransition,
+    ApiToken,
+    Command,
+    Firing,
+    Job,
+    Latch,
+    LogEntry,
+    Robot,
+    Schedule,
+    columns,
+)
 
 # PostgreSQL type of every column, in the row dataclasses' field order.
 _TYPES = {
@@ -48,6 +60,7 @@ _TYPES = {
     "revoked_at": "timestamptz",
     "revoked_by": "json",
     "online": "bool",
+    "last_seen_seq": "int8",
     "kind": "text",
     "severity": "text",
     "raised_at": "timestamptz",
@@ -79,6 +92,14 @@ _TYPES = {
     "pending_start": "jsonb",
     "engaged": "bool",
     "changed_at": "timestamptz",
+    "schedule_id": "text",
+    "robot_ids": "jsonb",
+    "cron": "text",
+    "next_fire_at": "timestamptz",
+    "fired": "int4",
+    "due_at": "timestamptz",
+    "fired_at": "timestamptz",
+    "dispatched_at": "timestamptz",
 }
 _JSON = frozenset({"json", "jsonb"})
 
@@ -115,6 +136,8 @@ DROP_ZERO_COUNTERS = "DELETE FROM projection_counters WHERE name = ANY($1::text[
 
 UPSERT_COMMANDS = bulk_insert("commands", Command, "command_id")
 UPSERT_LATCHES = bulk_insert("emergency_stops", Latch, "robot_id")
+UPSERT_SCHEDULES = bulk_insert("schedules", Schedule, "schedule_id")
+UPSERT_FIRINGS = bulk_insert("schedule_firings", Firing, "command_id")
 INSERT_FEED = (
     "INSERT INTO live_feed (seq, robot_id, event_type, kinds, at, data) "
     "SELECT t.seq, t.robot_id, t.event_type, string_to_array(t.kinds, ','), t.at, t.data::jsonb "

@@ -60,3 +60,9 @@ CLOCK_TICKS = Counter(
     ["outcome"],
 )
 FEED_PRUNED = Counter("tonypi_projector_live_feed_pruned_total", "live_feed records removed by retention")
+SCHEDULE_FIRINGS = Counter(
+    "tonypi_projector_schedule_firings_total",
+    "Schedule firings written (one per occurrence and robot), by the state they reached: due, "
+    "dispatched, missed (the robot offline, unknown or deleted, the clock late, or never dispatched)",
+    ["outcome"],
+)

@@ -49,6 +49,8 @@ SWAPPED_TABLES = (
     "commands",
     "emergency_stops",
     "live_feed",
+    "schedules",
+    "schedule_firings",
 )
 
 

@@ -47,6 +47,9 @@ class Robot:
     firmware: str | None = None
     # A start_job asked of it, not yet matched to the job it started: {command_id, task_name}.
     pending_start: JsonObject | None = None
+    # Stream sequence of the robot's last message: the id of the line saying it went
+    # silent derives from it (folds/clock.py), so a replay writes the same line.
+    last_seen_seq: int | None = None
 
 
 @dataclass(frozen=True)
@@ -185,6 +188,43 @@ class Latch:
     actor: JsonObject
     changed_at: datetime
     seq: int
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A scheduled job dispatch (docs/schedules.md): once at `at`, or on `cron` (UTC)."""
+
+    schedule_id: str
+    seq: int  # stream sequence of its job_scheduled event: list order
+    robot_ids: list[str]
+    task_name: str
+    items_total: int
+    timeout_s: float
+    actor: JsonObject
+    state: str  # active | paused | cancelled | done
+    created_at: datetime
+    updated_at: datetime
+    at: datetime | None = None
+    cron: str | None = None
+    next_fire_at: datetime | None = None  # the next occurrence the clock will fire
+    fired: int = 0  # occurrences fired so far
+
+
+@dataclass(frozen=True)
+class Firing:
+    """One occurrence of a schedule for one robot: `due` (its start_job is to be appended,
+    with `command_id`), then `dispatched` once it is in the stream, or `missed` with a reason."""
+
+    command_id: str
+    schedule_id: str
+    robot_id: str
+    due_at: datetime  # the occurrence's time
+    fired_at: datetime  # the clock tick that fired it
+    seq: int  # that tick's stream sequence
+    state: str  # due | dispatched | missed
+    updated_at: datetime
+    reason: str | None = None
+    dispatched_at: datetime | None = None
 
 
 Row = TypeVar("Row")

@@ -19,15 +19,18 @@ from . import bulk
 from .batch import BatchChanges, DeadLetter
 from .folds import RobotState
 from .folds.commands import CommandBook
+from .folds.schedules import ScheduleBook
 from .rows import (
     Alarm,
     AlarmTransition,
     ApiToken,
     Command,
+    Firing,
     Job,
     Latch,
     LogEntry,
     Robot,
+    Schedule,
     TokenRevocation,
     columns,
 )
@@ -48,6 +51,9 @@ class CheckpointMoved(Exception):
 TICK_CANDIDATES: list[str] = [
     "SELECT robot_id FROM robots WHERE online AND (last_seen IS NULL "
     "OR last_seen <= $1::timestamptz - make_interval(secs => $2::float8))",
+    # The robots of the schedules the ticks fire: their online state decides each firing.
+    "SELECT DISTINCT jsonb_array_elements_text(robot_ids) FROM schedules "
+    "WHERE state = 'active' AND next_fire_at <= $1::timestamptz AND $2::float8 IS NOT NULL",
 ]
 
 
@@ -118,6 +124,27 @@ async def load_commands(
     return CommandBook(commands={r["command_id"]: Command(**dict(r)) for r in rows}, engaged=engaged)
 
 
+async def load_schedules(
+    conn: asyncpg.Connection, schedule_ids: list[str], command_ids: list[str]
+) -> ScheduleBook:
+    """Every schedule a tick may fire (active) or an operator may resume (paused), and the
+    ones `schedule_ids` name; every firing awaiting its command, and those `command_ids` name."""
+    schedules = await conn.fetch(
+        f"SELECT {', '.join(columns(Schedule))} FROM schedules "
+        "WHERE state IN ('active', 'paused') OR schedule_id = ANY($1::text[])",
+        schedule_ids,
+    )
+    firings = await conn.fetch(
+        f"SELECT {', '.join(columns(Firing))} FROM schedule_firings "
+        "WHERE state = 'due' OR command_id = ANY($1::text[])",  # idx_schedule_firings_due
+        command_ids,
+    )
+    return ScheduleBook(
+        schedules={r["schedule_id"]: Schedule(**dict(r)) for r in schedules},
+        firings={r["command_id"]: Firing(**dict(r)) for r in firings},
+    )
+
+
 async def ensure_checkpoint(conn: asyncpg.Connection, stream: str) -> int:
     await conn.execute(
         "INSERT INTO projection_checkpoint (projection, stream, last_seq) VALUES ($1, $2, 0) "
@@ -184,6 +211,10 @@ async def write_rows(
         await conn.execute(bulk.UPSERT_COMMANDS, *bulk.column_arrays(changes.commands.values(), Command))
     if changes.latches:
         await conn.execute(bulk.UPSERT_LATCHES, *bulk.column_arrays(changes.latches.values(), Latch))
+    if changes.schedules:
+        await conn.execute(bulk.UPSERT_SCHEDULES, *bulk.column_arrays(changes.schedules.values(), Schedule))
+    if changes.firings:
+        await conn.execute(bulk.UPSERT_FIRINGS, *bulk.column_arrays(changes.firings.values(), Firing))
     feed = [f for f in changes.feed if feed_since is None or f.at >= feed_since]
     if feed:
         await conn.execute(

@@ -37,6 +37,7 @@ from .oidc import OidcNotConfigured, OidcVerifier
 from .openapi import add_docs_routes, openapi_document
 from .ports import ReadModel, WriteModel
 from .reads import Reads
+from .schedule_dispatcher import ScheduleDispatcher
 from .throttle import FailedAuthThrottle
 from .tokens import TokenVerifier
 from .writes import RobotWrites
@@ -165,6 +166,20 @@ def _fleet_gauges(reads: Reads, interval: float, top: int) -> CleanupContext:
     return fleet_gauges
 
 
+def _schedule_dispatcher(dispatcher: ScheduleDispatcher) -> CleanupContext:
+    """Appends the start_job of each due schedule firing (schedule_dispatcher.py)."""
+
+    async def dispatching(_app: web.Application) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(dispatcher.run(stop), name="schedule-dispatcher")
+        yield
+        stop.set()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    return dispatching
+
+
 def init_app(
     settings: QuerySettings,
     reads: ReadModel,
@@ -237,6 +252,7 @@ def build_app(settings: QuerySettings) -> web.Application:
         _live_feed(settings, checkpoint),
         _event_stream(EventStreamConnection(settings), writes),
         _fleet_gauges(reads, settings.fleet_gauge_interval, settings.fleet_gauge_top),
+        _schedule_dispatcher(ScheduleDispatcher(reads, writes, checkpoint)),
     ]
     app = init_app(settings, reads, writes, checkpoint=checkpoint, lifecycle=lifecycle)
 

@@ -87,8 +87,9 @@ class CommandCreate(BaseModel):
     )
     wait: bool = Field(
         False,
-        description="robot offline: hold the command until it is back (within timeout_s); "
-        "otherwise it expires",
+        description="hold while offline: if the robot is offline when asked, hold the command until it "
+        "is back (within timeout_s) instead of expiring it. It does NOT make this request wait for "
+        "the robot's answer: for that, GET /commands/{command_id}?wait=N",
     )
 
     @model_validator(mode="after")

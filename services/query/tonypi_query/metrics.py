@@ -70,3 +70,9 @@ MALFORMED_REQUESTS = Counter(
     "Request heads aiohttp's parser refused with a 400 before any handler ran, by parser error",
     ["error"],
 )
+SCHEDULE_DISPATCHES = Counter(
+    "tonypi_query_schedule_dispatches_total",
+    "Due schedule firings whose start_job this replica appended, by outcome (appended, duplicate: "
+    "another replica or an earlier try was first, failed: retried while in the window)",
+    ["outcome"],
+)

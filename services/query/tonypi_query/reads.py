@@ -13,6 +13,7 @@ from tonypi_runtime.postgres import READ_TABLES_PROJECTION
 from .alarm_models import AlarmsQuery
 from .errors import Unavailable
 from .models import JobsQuery, LogsQuery, RobotsQuery
+from .schedule_reads import ScheduleReads
 
 ROBOT_COLUMNS = """id, robot_id, name, description, location, status, battery_threshold_low,
     battery_threshold_critical, temp_threshold_warning, temp_threshold_critical, settings,
@@ -201,7 +202,7 @@ def alarms_sql(query: AlarmsQuery, cursor: tuple[datetime, int] | None) -> tuple
     return where.newest_first(f"SELECT {ALARM_COLUMNS} FROM alarms", "raised_at", cursor, query.limit)
 
 
-class Reads:
+class Reads(ScheduleReads):
     """Every query the API runs. Callers queue for a connection in arrival order: asyncpg's
     pool lets a newcomer take a just-released connection ahead of those already waiting,
     which under load starves a few requests for hundreds of milliseconds."""

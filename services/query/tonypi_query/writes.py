@@ -117,6 +117,20 @@ class RobotWrites:
         """Any other write (commands.py): one event, then the bounded wait for the projector."""
         return await self._append(event_type, robot_id, payload)
 
+    async def append_once(self, event: EventEnvelope) -> bool:
+        """Append a prepared event under its own id as Nats-Msg-Id, without waiting for the
+        projector: True if stored, False if JetStream already held that id (a duplicate)."""
+        if self._js is None:
+            raise Unavailable("The event stream is not connected yet")
+        ack = await self._js.publish(
+            self._streams.subjects.event(event.robot_id, event.event_type),
+            encode(event),
+            timeout=PUBLISH_TIMEOUT,
+            stream=self._streams.events,
+            headers=headers_for(event),
+        )
+        return not bool(getattr(ack, "duplicate", False))
+
     async def _require(self, robot_id: str) -> None:
         if not await self._reads.robot_exists(robot_id):
             raise NotFound("Robot not found")

@@ -29,6 +29,7 @@ from .dispatch import on_command_requested
 from .jobs import JOB_FOLDS
 from .logs import COMMAND_FOLDS, ROBOT_LOG_FOLDS, on_ingest_rejected
 from .robots import API_FOLDS, ROBOT_MESSAGE_FOLDS, auto_register, seen
+from .schedule_logs import SCHEDULE_LOG_FOLDS
 from .tokens import TOKEN_FOLDS
 
 Fold = Callable[[FoldContext, RobotState, object], RobotState]
@@ -42,6 +43,7 @@ OTHER_FOLDS: dict[EventType, Fold] = {
     **ALARM_API_FOLDS,
     **COMMAND_FOLDS,
     EventType.COMMAND_REQUESTED: on_command_requested,  # logs it; a start_job awaits its job
+    **SCHEDULE_LOG_FOLDS,
     EventType.INGEST_REJECTED: on_ingest_rejected,
 }
 # The clock is folded by `fold_tick`, into every robot at once.
@@ -76,11 +78,11 @@ def fold_event(
     ctx = FoldContext(seq=seq, event=event, items=items, facts=facts or Facts())
     fold = ROBOT_FOLDS.get(event.event_type)
     if fold is not None:
+        status = getattr(payload, "status", None) if event.event_type is EventType.STATUS else None
         if state.robot is None:
-            status = getattr(payload, "status", None) if event.event_type is EventType.STATUS else None
             state = auto_register(ctx, state, status or "online")
         else:
-            state = evolve(state, robot=seen(ctx, state.robot))
+            state = evolve(state, robot=seen(ctx, state.robot, says_offline=status == "offline"))
     else:
         fold = OTHER_FOLDS[event.event_type]
     state = fold(ctx, state, payload)

@@ -15,8 +15,12 @@ if TYPE_CHECKING:
 
 from ..rows import Alarm, AlarmTransition, Job, JsonObject, LogEntry, Robot, TokenChange
 
-# system_logs ids are sequence * LOG_IDS_PER_EVENT + n: an event writes at most this many lines.
+# system_logs ids are sequence * LOG_IDS_PER_EVENT + n: an event writes at most this many
+# lines, less the last slot, which is reserved: the line saying a robot went silent takes
+# slot SILENT_LOG_SLOT of the robot's last message (one clock tick may find the whole fleet
+# silent, more robots than one event has slots).
 LOG_IDS_PER_EVENT = 16
+SILENT_LOG_SLOT = LOG_IDS_PER_EVENT - 1
 # alarm and alarm_transitions ids are sequence * ALARM_IDS_PER_EVENT + n: one clock tick may
 # raise an offline alarm for every robot of the fleet at once.
 ALARM_IDS_PER_EVENT = 1 << 20
@@ -68,6 +72,7 @@ class FoldContext:
     notes: list[str] = field(default_factory=list)
     # What the command book knew before this event (folds.commands.Facts).
     facts: Facts | None = None
+    numbered_logs: int = 0  # lines with an id of this event's own (not a reserved slot)
 
     @property
     def at(self) -> datetime:
@@ -86,14 +91,18 @@ class FoldContext:
         details: JsonObject | None = None,
         *,
         about_robot: bool = True,
+        log_id: int | None = None,
     ) -> None:
-        """Append a line; its robot_id is the event's, unless about_robot is False."""
-        n = len(self.logs)
-        if n >= LOG_IDS_PER_EVENT:
-            raise RuntimeError(f"event {self.seq} wrote more than {LOG_IDS_PER_EVENT} log lines")
+        """Append a line; its robot_id is the event's, unless about_robot is False. Its id
+        derives from the event's sequence, unless `log_id` (a reserved slot) is given."""
+        n = self.numbered_logs
+        if log_id is None:
+            if n >= SILENT_LOG_SLOT:
+                raise RuntimeError(f"event {self.seq} wrote more than {SILENT_LOG_SLOT} log lines")
+            self.numbered_logs += 1
         self.logs.append(
             LogEntry(
-                id=self.seq * LOG_IDS_PER_EVENT + n,
+                id=self.seq * LOG_IDS_PER_EVENT + n if log_id is None else log_id,
                 level=level,
                 category=category,
                 message=message,

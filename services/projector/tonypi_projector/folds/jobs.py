@@ -38,6 +38,7 @@ MAX_START_TIME_CHARS = 64
 REPEAT = "job_repeat"
 BESIDE_ANNOUNCED = "job_counter_beside_announced_job"
 OUTSIDE_JOB = "job_counter_outside_job"
+NOT_COUNTED = "scan_not_counted"  # a code the catalogue lacks: the robot does not count it
 
 
 def _percent(done: int, total: int | None) -> float | None:
@@ -81,8 +82,8 @@ def _counter_overran(job: Job | None) -> bool:
 
 def _restarted(payload: kinds.JobV2, last: Job | None) -> bool:
     """The client's counter went back below the total its job completed at: the client
-    restarted. (Not below the job's items_done: scans of codes the catalogue lacks count in
-    the job but not in the robot's counter, so the job may be ahead of it.)"""
+    restarted. (Not below the job's items_done: a counter message lost on QoS 0 leaves the
+    scans' count ahead of the robot's, so the job may be ahead of it.)"""
     return (
         payload.items_done is not None
         and last is not None
@@ -174,31 +175,39 @@ def _update(ctx: FoldContext, state: RobotState, job: Job) -> RobotState:
 
 
 def on_scan(ctx: FoldContext, state: RobotState, payload: kinds.ScanV2) -> RobotState:
-    """A scan counts one item (`last_item` = the catalogue's item, or {"qr": ...}) towards
-    the robot's counted job: the active one, or, if the robot's counter already ran past
-    the total of the job it completed, that one. With neither it starts a job of 10, unless
-    the robot announces its jobs (gen 2), whose items its own reports count."""
+    """A scan of an item the catalogue knows counts one item (`last_item` = the catalogue's
+    item) towards the robot's counted job: the active one, or, if the robot's counter already
+    ran past the total of the job it completed, that one. With neither it starts a job of
+    10, unless the robot announces its jobs (gen 2), whose items its own reports count.
+
+    A code the catalogue lacks was answered "Item not found", and the robot does not count
+    it: it is the counted job's `last_item` ({"qr": ...}) and counts nothing, starts nothing."""
     job = state.job
     if job is not None and job.robot_start_time is not None:
         ctx.note(BESIDE_ANNOUNCED)
         return state
+    item = ctx.items.get(payload.qr_data)
+    if job is None and _counter_overran(state.last_job):
+        job = state.last_job
+    if item is None:
+        if job is None:
+            ctx.note(NOT_COUNTED)
+            return state
+        assert job is not None
+        return _update(ctx, state, evolve(job, last_item={"qr": payload.qr_data}))
     if job is None:
-        if _counter_overran(state.last_job):
-            job = state.last_job
-        elif state.last_job is not None and state.last_job.robot_start_time is not None:
+        if state.last_job is not None and state.last_job.robot_start_time is not None:
             ctx.note(OUTSIDE_JOB)
             return state
-        else:
-            state = start_job(ctx, state, items_total=DEFAULT_SCAN_ITEMS_TOTAL)
-            job = state.job
+        state = start_job(ctx, state, items_total=DEFAULT_SCAN_ITEMS_TOTAL)
+        job = state.job
     assert job is not None
-    item = ctx.items.get(payload.qr_data)
     done = job.items_done + 1
     percent = _percent(done, job.items_total)
     job = evolve(
         job,
         items_done=done,
-        last_item=dict(item) if item is not None else {"qr": payload.qr_data},
+        last_item=dict(item),
         percent_complete=job.percent_complete if percent is None else percent,
     )
     return _update(ctx, state, job)
@@ -213,7 +222,7 @@ def on_job(ctx: FoldContext, state: RobotState, payload: kinds.JobV2) -> RobotSt
         return _on_announced(ctx, state, payload, start_time)
     if payload.status == "started":  # an explicit start without start_time (older gen 2)
         state = start_job(ctx, state, items_total=payload.items_total, task_name=payload.task_name)
-        return _apply(ctx, state, payload, counter=False)
+        return _apply(ctx, state, payload)
     return _on_counter(ctx, state, payload)
 
 
@@ -223,7 +232,7 @@ def _on_announced(ctx: FoldContext, state: RobotState, payload: kinds.JobV2, sta
         if payload.status == "started":  # the announcement again (a QoS 1 redelivery)
             ctx.note(REPEAT)
             return state
-        return _apply(ctx, state, payload, counter=False)
+        return _apply(ctx, state, payload)
     if _names(state.last_job, start_time, task):
         ctx.note(REPEAT)  # gen 2 re-sends its last job message every 3 s after the job ended
         return state
@@ -234,7 +243,7 @@ def _on_announced(ctx: FoldContext, state: RobotState, payload: kinds.JobV2, sta
     else:
         total = payload.items_total
         state = start_job(ctx, state, items_total=total, task_name=task, robot_start_time=start_time)
-    return _apply(ctx, state, payload, counter=False)
+    return _apply(ctx, state, payload)
 
 
 def _on_counter(ctx: FoldContext, state: RobotState, payload: kinds.JobV2) -> RobotState:
@@ -244,19 +253,19 @@ def _on_counter(ctx: FoldContext, state: RobotState, payload: kinds.JobV2) -> Ro
         return state
     if active is None:
         if _counter_overran(last) and not _restarted(payload, last):
-            return _apply(ctx, state, payload, counter=True, job=last)
+            return _apply(ctx, state, payload, job=last)
         if last is not None and last.robot_start_time is not None:
             ctx.note(OUTSIDE_JOB)
             return state
         state = start_job(ctx, state, items_total=payload.items_total)
-    return _apply(ctx, state, payload, counter=True)
+    return _apply(ctx, state, payload)
 
 
-def _apply(
-    ctx: FoldContext, state: RobotState, payload: kinds.JobV2, *, counter: bool, job: Job | None = None
-) -> RobotState:
+def _apply(ctx: FoldContext, state: RobotState, payload: kinds.JobV2, job: Job | None = None) -> RobotState:
     """The message's progress onto `job` (the active job by default); its ending ends it.
-    A counter's `completed` past its total is the counter running on, not an ending."""
+    A counter saying `completed` ends an active job even past its total (the robot's job
+    ended while we did not see it: a robot first met at 37 of 10); once ended, the counter
+    runs on in that job (`_counter_overran`) and never starts another."""
     job = job or state.job
     assert job is not None
     done = payload.items_done if payload.items_done is not None else job.items_done
@@ -285,8 +294,6 @@ def _apply(
     state = _update(ctx, state, job)
     status = payload.status
     if not job.is_active or status not in ENDINGS:
-        return state
-    if counter and status == "completed" and total is not None and done > total:
         return state
     return end_job(ctx, state, status, payload.reason)
 

@@ -65,6 +65,7 @@ def auto_register(ctx: FoldContext, state: RobotState, status: str = "online") -
         last_seen=ctx.at,
         online=status != "offline",
         firmware=firmware_after(ctx.event.event_type, ctx.event.payload, None),
+        last_seen_seq=ctx.seq,
     )
     ctx.log(
         "INFO",
@@ -75,12 +76,29 @@ def auto_register(ctx: FoldContext, state: RobotState, status: str = "online") -
     return evolve(state, robot=robot)
 
 
-def seen(ctx: FoldContext, robot: Robot) -> Robot:
-    """Heard from: last_seen moves on, and the robot is online unless it said it is not."""
+def seen(ctx: FoldContext, robot: Robot, says_offline: bool = False) -> Robot:
+    """Heard from: last_seen moves on, and the robot is online unless it said it is not.
+    A robot the clock found silent (folds/clock.py) says so in one line: back online (not
+    when its message is its clean shutdown: that has its own status line)."""
     last_seen = ctx.at if robot.last_seen is None else max(robot.last_seen, ctx.at)
+    online = robot.status != "offline"
+    was_silent = not robot.online and robot.last_seen is not None and robot.is_active
+    if online and was_silent and not says_offline:
+        since = robot.last_seen.isoformat() if robot.last_seen else None
+        ctx.log(
+            "INFO",
+            "status",
+            f"Robot {robot.robot_id} is back online (silent since {since})",
+            {"last_seen": since},
+        )
     firmware = firmware_after(ctx.event.event_type, ctx.event.payload, robot.firmware)
     return evolve(
-        robot, last_seen=last_seen, updated_at=ctx.at, online=robot.status != "offline", firmware=firmware
+        robot,
+        last_seen=last_seen,
+        updated_at=ctx.at,
+        online=online,
+        last_seen_seq=ctx.seq,
+        firmware=firmware,
     )
 
 

@@ -10,11 +10,13 @@ from .commands import COMMAND_ENDPOINTS
 from .live import LIVE_ENDPOINTS
 from .reads import READ_ENDPOINTS
 from .robots import ROBOT_ENDPOINTS
+from .schedules import SCHEDULE_ENDPOINTS
 
 ENDPOINTS: list[Endpoint] = [
     *ROBOT_ENDPOINTS,
     *READ_ENDPOINTS,
     *ALARM_ENDPOINTS,
     *COMMAND_ENDPOINTS,
+    *SCHEDULE_ENDPOINTS,
     *LIVE_ENDPOINTS,
 ]

@@ -8,7 +8,7 @@ from ..models import AcceptedOut, ErrorOut, ValidationErrorOut
 
 API = h.API
 ROBOTS, LOGS, JOBS, STATS = "robots", "logs", "jobs", "stats"
-COMMANDS, LIVE, ALARMS = "commands", "live", "alarms"
+COMMANDS, LIVE, ALARMS, SCHEDULES = "commands", "live", "alarms", "schedules"
 
 INVALID = Reply(ValidationErrorOut, "the request failed validation; `detail` says where and why")
 ROBOT_NOT_FOUND = Reply(ErrorOut, 'no such robot: `{"detail": "Robot not found"}`')
