@@ -58,6 +58,10 @@ EVENTS = MappingProxyType(
         EventType.EMERGENCY_STOP: _ROBOT_FACT,
         EventType.COMMAND_SENT: _ROBOT_FACT,
         EventType.ALARM_ACKNOWLEDGED: _ROBOT_FACT,
+        EventType.JOB_SCHEDULED: _ROBOT_FACT,
+        EventType.SCHEDULE_PAUSED: _ROBOT_FACT,
+        EventType.SCHEDULE_RESUMED: _ROBOT_FACT,
+        EventType.SCHEDULE_CANCELLED: _ROBOT_FACT,
         # The stream's time: only what it changed (robots gone offline, alarms, timeouts).
         EventType.CLOCK_TICK: FedEvent("viewer", payload=False),
     }
