@@ -109,7 +109,7 @@ def publishers(prefix: str, count: int, connections: int, run: str, first_robot:
     out: list[list] = [[] for _ in range(connections)]
     for n in range(count):
         i = first_robot + n
-        out[n % connections].append((f"{prefix}tonypi/status/{robot_id(i)}", status_payload(i, n + 1)))
+        out[n % connections].append((f"{prefix}tonypi/status/{robot_id(i)}", status_payload(i, n + 1, run=run)))
     return [Publisher(f"bench-{run}-{c}", msgs, 1, window=20) for c, msgs in enumerate(out) if msgs]
 
 

@@ -72,7 +72,7 @@ def robot_id(i: int) -> str:
     return f"r{i:06d}"
 
 
-def status_payload(i: int, n: int, status: str = "online") -> bytes:
+def status_payload(i: int, n: int, status: str = "online", run: str = "") -> bytes:
     return json.dumps(
         {
             "robot_id": robot_id(i),
@@ -81,6 +81,7 @@ def status_payload(i: int, n: int, status: str = "online") -> bytes:
             "system_info": {"cpu_percent": 12.5, "memory_percent": 40.0, "uptime": n},
             "emergency_stopped": False,
             "bench_seq": n,
+            "bench_run": run,  # a run's messages never match an earlier run's event ids
         }
     ).encode()
 
@@ -139,7 +140,13 @@ async def wait_all_ready(ports: list[int], timeout: float = 120.0) -> float:
         if all(states):
             return time.monotonic()
         await asyncio.sleep(0.01)
-    raise TimeoutError(f"not ready: {ports}")
+    bodies = []
+    for port in ports:
+        try:
+            urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
+        except OSError as exc:  # a 503 raises, its body says which check failed
+            bodies.append(getattr(exc, "read", lambda: str(exc).encode())().decode(errors="replace"))
+    raise TimeoutError(f"not ready after {timeout}s: {ports} {bodies}")
 
 
 def scrape(port: int, prefix: str) -> dict[str, float]:

@@ -51,6 +51,11 @@ MQTT_UNACKED = Gauge(
     "QoS 1 messages received on the current MQTT connection and not yet acknowledged "
     "(the window the broker fills up to MQTT_RECEIVE_MAXIMUM)",
 )
+MQTT_INBOX = Gauge(
+    "tonypi_ingest_mqtt_inbox",
+    "MQTT messages read from the socket and not yet handled (read ahead so the broker never "
+    "queues for ingest; each QoS 1 one holds its slot of the window)",
+)
 MQTT_RECEIVE_MAXIMUM = Gauge(
     "tonypi_ingest_mqtt_receive_maximum",
     "The QoS 1 window ingest asked the broker for (MQTT 5 Receive Maximum)",
