@@ -109,7 +109,9 @@ def publishers(prefix: str, count: int, connections: int, run: str, first_robot:
     out: list[list] = [[] for _ in range(connections)]
     for n in range(count):
         i = first_robot + n
-        out[n % connections].append((f"{prefix}tonypi/status/{robot_id(i)}", status_payload(i, n + 1, run=run)))
+        out[n % connections].append(
+            (f"{prefix}tonypi/status/{robot_id(i)}", status_payload(i, n + 1, run=run))
+        )
     return [Publisher(f"bench-{run}-{c}", msgs, 1, window=20) for c, msgs in enumerate(out) if msgs]
 
 
@@ -136,7 +138,7 @@ async def burst(args, js, names, services, broker, prefix, mqtt_port) -> dict:
     await asyncio.gather(*(p.run(None, ready_at) for p in pubs))
     published_s = time.monotonic() - ready_at
     stored = await settle(js, names, before, args.burst, args.settle)
-    metrics = scrape(services.ports[0], "tonypi_ingest_mqtt_broker_dropped")
+    metrics = scrape(services.ports[0], "tonypi_ingest_mqtt_broker_wide_dropped")
     for p in pubs:
         await p.close()
     services.stop()

@@ -145,7 +145,8 @@ async def wait_all_ready(ports: list[int], timeout: float = 120.0) -> float:
         try:
             urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
         except OSError as exc:  # a 503 raises, its body says which check failed
-            bodies.append(getattr(exc, "read", lambda: str(exc).encode())().decode(errors="replace"))
+            body = exc.read() if hasattr(exc, "read") else str(exc).encode()
+            bodies.append(body.decode(errors="replace"))
     raise TimeoutError(f"not ready after {timeout}s: {ports} {bodies}")
 
 

@@ -71,14 +71,21 @@ NATS_CLIENTS_REPLACED = Counter(
     "tonypi_ingest_nats_clients_replaced_total",
     "NATS clients closed for good (e.g. a server -ERR) and replaced by a new connection",
 )
+# Broker-wide, not ingest's own: Mosquitto counts drops for every client in one total and
+# has no per-client counter; its log names the client ("Outgoing messages are being dropped
+# for client <id>"). Hence "broker_wide" in the names (issue 23).
 BROKER_DROPPED = Gauge(
-    "tonypi_ingest_mqtt_broker_dropped_messages",
-    "Messages the MQTT broker reports it dropped since it started (Mosquitto "
-    "$SYS/broker/publish/messages/dropped; every client, not only ingest)",
+    "tonypi_ingest_mqtt_broker_wide_dropped_messages",
+    "BROKER-WIDE: messages the MQTT broker reports it dropped since it started, for any client "
+    "(Mosquitto $SYS/broker/publish/messages/dropped); not only ingest's",
 )
 BROKER_DROPPED_SEEN = Counter(
-    "tonypi_ingest_mqtt_broker_dropped_total",
-    "Increases of the broker's dropped-messages count seen while ingest was connected",
+    "tonypi_ingest_mqtt_broker_wide_dropped_total",
+    "BROKER-WIDE: increases of the broker's dropped-messages count (any client's, not only "
+    "ingest's) seen while ingest was connected",
+)
+PRESENCE_ROBOTS = Gauge(
+    "tonypi_ingest_presence_robots", "Robots whose last status command delivery knows (read from the stream)"
 )
 NATS_CONNECTED = Gauge("tonypi_ingest_nats_connected", "1 while connected to NATS")
 

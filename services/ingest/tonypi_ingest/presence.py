@@ -29,6 +29,7 @@ from nats.js.api import DeliverPolicy
 from tonypi_events import FLEET, EventType, StreamNames, decode, decode_payload, utc_now
 from tonypi_runtime.logs import Throttled
 
+from . import metrics
 from .status_view import read_status
 
 log = logging.getLogger("tonypi_ingest.presence")
@@ -73,6 +74,7 @@ class Presence:
         # Event types whose backlog is not read yet; once empty it stays so (a restart of
         # command delivery reads the backlog again into what is already known).
         self._catching_up = {EventType.EMERGENCY_STOP, EventType.STATUS}
+        metrics.PRESENCE_ROBOTS.set_function(lambda: len(self.seen))
 
     @property
     def caught_up(self) -> bool:
