@@ -186,6 +186,27 @@ async def storm(args, js, names, services, broker, prefix, mqtt_port) -> dict:
     }
 
 
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+async def startup(services: Services, robots: int) -> dict:
+    """Ingest alone: seconds from start to /readyz 200, CPU and memory then."""
+    services.with_projector = False
+    t0 = time.monotonic()
+    services.start()
+    pid = services.procs["ingest"].pid
+    ready_at = await wait_all_ready(services.ports)
+    from ingest_throughput import cpu_seconds
+
+    figures = {"cpu_s": round(cpu_seconds(pid), 2), "rss_mib": rss_mib(pid)}
+    services.stop()
+    return {"case": "start-up", "robots_known": robots, "ready_after_s": round(ready_at - t0, 2), **figures}
+
+
 async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -197,6 +218,9 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--storm", type=int, default=100_000, help="robots reporting after a broker restart")
     parser.add_argument("--storm-connections", type=int, default=500)
     parser.add_argument("--no-storm", action="store_true")
+    parser.add_argument(
+        "--startup-only", action="store_true", help="only ingest's time to ready and memory, no burst"
+    )
     parser.add_argument("--no-projector", action="store_true")
     parser.add_argument("--broker", choices=("stock", "shipped"), default="shipped")
     parser.add_argument("--settle", type=float, default=10.0, help="stop counting after this long quiet")
@@ -248,6 +272,9 @@ async def main(argv: list[str] | None = None) -> int:
         print(
             json.dumps({"seeded_robots": args.robots, "seed_s": round(time.monotonic() - t, 1)}), flush=True
         )
+        if args.startup_only:
+            print(json.dumps(await startup(services, args.robots)), flush=True)
+            return 0
         if not args.no_projector:
             await recreate_database(args.pg_admin_url, db)
         services.start()  # a long-lived installation: the projector has caught up
