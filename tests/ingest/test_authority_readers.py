@@ -23,7 +23,7 @@ from tonypi_ingest.presence import Latch, Presence
 pytestmark = pytest.mark.unit
 
 NAMES = StreamNames()
-ACTOR = {"name": "t", "role": "operator"}
+ACTOR = {"name": "t", "role": "operator", "via": "token"}
 
 
 @dataclass
@@ -31,6 +31,7 @@ class Msg:
     subject: str
     data: bytes
     acked: list[str] = field(default_factory=list)
+    headers: dict[str, str] | None = None  # an event stored before ingest wrote the presence header
 
     async def ack(self) -> None:
         self.acked.append("ack")

@@ -66,10 +66,10 @@ async def test_metrics_count_received_and_published_by_kind(ingest, mqtt, mqtt_p
     assert "tonypi_ingest_buffer_depth 0.0" in body
 
 
-async def test_ready_means_subscribed_and_jetstream_reachable(ingest):
+async def test_ready_means_subscribed_jetstream_reachable_and_presence_caught_up(ingest):
     status, body = await ingest.readiness()
     assert status == 200
-    assert body["checks"] == {"mqtt": "subscribed", "jetstream": "reachable"}
+    assert body["checks"] == {"mqtt": "subscribed", "jetstream": "reachable", "presence": "caught up"}
 
 
 async def test_a_stream_deleted_under_a_running_ingest_holds_publishing_until_it_is_declared(

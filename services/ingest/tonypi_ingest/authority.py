@@ -23,6 +23,11 @@ def refused(reader: str, subject: str, event: EventEnvelope, subjects: Subjects)
     problem = subject_problem(subject, event, subjects)
     if problem is None:
         return False
+    refused_for(reader, problem)
+    return True
+
+
+def refused_for(reader: str, problem: str) -> None:
+    """Count and log (at most once a minute per reader) an event `reader` ignores."""
     metrics.SUBJECT_MISMATCHES.labels(reader).inc()
     _throttled.error(reader, "%s ignored an event: %s", reader, escape_text(problem, 500))
-    return True

@@ -50,7 +50,14 @@ async def serve(config: IngestConfig, stop: asyncio.Event) -> None:
             "mqtt": "subscribed" if source.subscribed else "not subscribed",
             "jetstream": link.state,  # reachable, unreachable, or which stream is missing
         }
-        return source.subscribed and link.connected, checks
+        ok = source.subscribed and link.connected
+        if config.deliver_commands:
+            # Reading every robot's last status takes the event loop's time at start: ready
+            # only once it is done, so a burst at readiness meets an idle loop (issue 23).
+            caught_up = deliverer.presence.caught_up
+            checks["presence"] = "caught up" if caught_up else "reading the stream"
+            ok = ok and caught_up
+        return ok, checks
 
     ops = OpsServer(config.http.host, config.http.port, ready)
     try:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from tonypi_events import Subjects, encode, headers_for, utc_now
+from tonypi_events import EventType, Subjects, encode, headers_for, utc_now
 from tonypi_events.bounds import MAX_EVENT_BYTES, safe_text
 from tonypi_events.codec import MSG_ID_HEADER
 from tonypi_events.rejections import RejectReason
@@ -27,6 +27,7 @@ from .admission import LENIENT, Accepted, IdentityPolicy, Rejected, admit, rejec
 from .catalogue import ItemCatalogue
 from .forwarder import JetStreamForwarder, Outgoing
 from .settlement import Callback, Outcome, Settlement
+from .status_view import PRESENCE_HEADER, presence_header
 
 ReplySender = Callable[[str, bytes], None]  # (full MQTT topic, payload)
 log = logging.getLogger("tonypi_ingest")
@@ -102,10 +103,13 @@ class Ingestor:
         metrics.RECEIVED_BY_KIND[kind].inc()
         if accepted.scanned_qr is not None:
             settlement = Settlement(ack, then=self._reply_action(event.robot_id, accepted.scanned_qr))
+        headers = headers_for(event)
+        if event.event_type is EventType.STATUS:  # presence reads it instead of the event
+            headers[PRESENCE_HEADER] = presence_header(event)
         outgoing = Outgoing(
             self._subjects.event(event.robot_id, event.event_type),
             data,
-            headers_for(event),
+            headers,
             kind,
             message.received,
             settlement.parts(1, Outcome.STORED),

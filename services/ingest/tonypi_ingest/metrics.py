@@ -51,6 +51,11 @@ MQTT_UNACKED = Gauge(
     "QoS 1 messages received on the current MQTT connection and not yet acknowledged "
     "(the window the broker fills up to MQTT_RECEIVE_MAXIMUM)",
 )
+MQTT_INBOX = Gauge(
+    "tonypi_ingest_mqtt_inbox",
+    "MQTT messages read from the socket and not yet handled (read ahead so the broker never "
+    "queues for ingest; each QoS 1 one holds its slot of the window)",
+)
 MQTT_RECEIVE_MAXIMUM = Gauge(
     "tonypi_ingest_mqtt_receive_maximum",
     "The QoS 1 window ingest asked the broker for (MQTT 5 Receive Maximum)",
@@ -66,14 +71,21 @@ NATS_CLIENTS_REPLACED = Counter(
     "tonypi_ingest_nats_clients_replaced_total",
     "NATS clients closed for good (e.g. a server -ERR) and replaced by a new connection",
 )
+# Broker-wide, not ingest's own: Mosquitto counts drops for every client in one total and
+# has no per-client counter; its log names the client ("Outgoing messages are being dropped
+# for client <id>"). Hence "broker_wide" in the names (issue 23).
 BROKER_DROPPED = Gauge(
-    "tonypi_ingest_mqtt_broker_dropped_messages",
-    "Messages the MQTT broker reports it dropped since it started (Mosquitto "
-    "$SYS/broker/publish/messages/dropped; every client, not only ingest)",
+    "tonypi_ingest_mqtt_broker_wide_dropped_messages",
+    "BROKER-WIDE: messages the MQTT broker reports it dropped since it started, for any client "
+    "(Mosquitto $SYS/broker/publish/messages/dropped); not only ingest's",
 )
 BROKER_DROPPED_SEEN = Counter(
-    "tonypi_ingest_mqtt_broker_dropped_total",
-    "Increases of the broker's dropped-messages count seen while ingest was connected",
+    "tonypi_ingest_mqtt_broker_wide_dropped_total",
+    "BROKER-WIDE: increases of the broker's dropped-messages count (any client's, not only "
+    "ingest's) seen while ingest was connected",
+)
+PRESENCE_ROBOTS = Gauge(
+    "tonypi_ingest_presence_robots", "Robots whose last status command delivery knows (read from the stream)"
 )
 NATS_CONNECTED = Gauge("tonypi_ingest_nats_connected", "1 while connected to NATS")
 

@@ -7,10 +7,17 @@ every ingest replica sees the same, whichever robot messages it happened to rece
 Both are ordered consumers starting at the last message per subject, then following live.
 When a latched robot reports a status that does not say it is stopped (it restarted and
 forgot, MQTT.md), `on_forgot(robot_id, latch, status_event_id)` is called to send it again.
+
+Start-up must not starve MQTT (issue 23): a stream that knows 100,000 robots hands over
+100,000 last statuses at once, in the event loop that reads and acknowledges MQTT. So a
+status is read from its `Tonypi-Presence` header (`status_view`: never a second decode of
+the event), the callbacks yield to the loop every `SLICE` messages, and `caught_up` says
+when the backlog is read (ingest is not ready before: bootstrap's `/readyz`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -20,9 +27,12 @@ from datetime import datetime, timedelta
 from nats.aio.client import Client as NatsClient
 from nats.js.api import DeliverPolicy
 from tonypi_events import FLEET, EventType, StreamNames, decode, decode_payload, utc_now
-from tonypi_events.commanding import GEN1, firmware_of_status
+from tonypi_events.commanding import GEN1
+from tonypi_runtime.logs import Throttled
 
-from .authority import refused
+from . import metrics
+from .authority import refused, refused_for
+from .status_view import SubjectMismatch, read_status
 
 log = logging.getLogger("tonypi_ingest.presence")
 
@@ -31,6 +41,8 @@ PRESS_GRACE = timedelta(seconds=1)
 # A robot still reporting without the stop is sent it at most this often, per replica; a robot
 # coming back (its previous status offline, or none) is sent it at once. Never gen 1 (no stop topic).
 RESEND_EVERY_S = 30.0
+# Messages handled between two yields to the event loop while a backlog is read.
+SLICE = 200
 
 
 @dataclass(frozen=True)
@@ -41,7 +53,7 @@ class Latch:
     changed_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Seen:
     status: str
     stopped: bool
@@ -59,6 +71,16 @@ class Presence:
         self.seen: dict[str, Seen] = {}
         self._last_resend: dict[str, float] = {}
         self._subs: list = []
+        self._throttled = Throttled(log)
+        self._handled = 0
+        # Event types whose backlog is not read yet; once empty it stays so (a restart of
+        # command delivery reads the backlog again into what is already known).
+        self._catching_up = {EventType.EMERGENCY_STOP, EventType.STATUS}
+        metrics.PRESENCE_ROBOTS.set_function(lambda: len(self.seen))
+
+    @property
+    def caught_up(self) -> bool:
+        return not self._catching_up
 
     async def start(self, nc: NatsClient) -> None:
         js = nc.jetstream()
@@ -68,15 +90,29 @@ class Presence:
             (EventType.STATUS, self._on_status),
         ):
             subject = subjects.of_type(event_type)
-            self._subs.append(
-                await js.subscribe(
-                    subject,
-                    stream=self._streams.events,
-                    cb=handler,
-                    ordered_consumer=True,
-                    deliver_policy=DeliverPolicy.LAST_PER_SUBJECT,
-                )
+            sub = await js.subscribe(
+                subject,
+                stream=self._streams.events,
+                cb=self._sliced(event_type, handler),
+                ordered_consumer=True,
+                deliver_policy=DeliverPolicy.LAST_PER_SUBJECT,
             )
+            self._subs.append(sub)
+            info = await sub.consumer_info()
+            if info.num_pending == 0 and info.delivered.consumer_seq == 0:
+                self._catching_up.discard(event_type)  # nothing stored: nothing to read
+
+    def _sliced(self, event_type: EventType, handler):
+        async def handle(msg) -> None:
+            await handler(msg)
+            if event_type in self._catching_up and _pending(msg) == 0:
+                self._catching_up.discard(event_type)
+                log.info("presence read the stored %s events", event_type.value)
+            self._handled += 1
+            if self._handled % SLICE == 0:
+                await asyncio.sleep(0)  # MQTT is read and acknowledged in this loop too
+
+        return handle
 
     async def stop(self) -> None:
         for sub in self._subs:
@@ -115,20 +151,20 @@ class Presence:
 
     async def _on_status(self, msg) -> None:
         try:
-            event = decode(msg.data)
-            payload = decode_payload(event)
-        except Exception as exc:
-            log.warning("unreadable status event at %s: %s", msg.subject, exc)
+            event = read_status(msg.subject, msg.headers, msg.data)
+        except SubjectMismatch as exc:
+            refused_for("presence", str(exc))
             return
-        if refused("presence", msg.subject, event, self._streams.subjects):
+        except ValueError as exc:
+            self._throttled.warning("status", "unreadable status event at %s: %s", msg.subject, exc)
             return
-        stopped = payload.status == "emergency_stopped" or payload.emergency_stopped is True
+        payload, stopped = event, event.stopped
         before = self.seen.get(event.robot_id)
         self.seen[event.robot_id] = Seen(payload.status, stopped, event.received_at)
         latch = self.latch_for(event.robot_id)
         if latch is None or stopped or payload.status == "offline":
             return
-        if firmware_of_status(event.payload) == GEN1:
+        if event.firmware == GEN1:
             return  # gen 1 has no emergency stop to forget: it was sent its `stop` once
         back = before is None or before.status == "offline"
         now = time.monotonic()
@@ -139,3 +175,11 @@ class Presence:
                 return
         self._last_resend[event.robot_id] = now
         self._on_forgot(event.robot_id, latch, event.event_id)
+
+
+def _pending(msg) -> int | None:
+    """Messages of this consumer still to come after `msg` (None: not a JetStream message)."""
+    try:
+        return msg.metadata.num_pending
+    except Exception:
+        return None
