@@ -17,6 +17,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import asyncpg
 from tonypi_events import CURRENT_VERSION, EventEnvelope, EventType, actors, utc_now
 from tonypi_events.commanding import Plan
 from tonypi_runtime.logs import Throttled
@@ -100,6 +101,8 @@ class ScheduleDispatcher:
             if self._writes.connected:
                 try:
                     await self.dispatch_due()
+                except asyncpg.UndefinedTableError:  # started beside the projector (`tonypi up`)
+                    log.debug("schedule firings not readable yet: the projector has not migrated")
                 except Exception as exc:  # the database unreachable: try again next round
                     self._failures.log(
                         logging.WARNING,
