@@ -13,6 +13,7 @@ applied, and the checkpoint still commits with them.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -25,41 +26,14 @@ from tonypi_events.commanding import AnswerDropped
 from tonypi_runtime.logs import Throttled
 from tonypi_runtime.text import escape_text
 
-from . import metrics, store
+from . import metrics, store, tick_slices
 from .batch import BatchChanges, DeadLetter, StreamEvent, fold_batch
+from .faults import ERROR_LOG_CHARS, TABLES_LOCK_KEY, describe, event_fault
 from .folds import CLOCK_EVENTS, ItemCatalogue, RobotState
 from .folds.commands import referenced_id
 from .folds.schedules import ScheduleBook, referenced_schedule
 
 log = logging.getLogger(__name__)
-
-# Batches take it shared; `tonypi replay` takes it exclusive for its final catch-up and swap.
-TABLES_LOCK_KEY = 0x7470_7461_626C  # "tptabl"
-
-# SQLSTATE classes an event's content can cause: 22 data exception (a number out of range,
-# a NUL in text, a value asyncpg cannot encode), 23 integrity constraint, 54 program limit
-# exceeded ("index row requires ... bytes"). Everything else the server says (connection,
-# resources, operator intervention, permissions, serialization) is retried, never blamed on
-# the event.
-_EVENT_SQLSTATE_CLASSES = frozenset({"22", "23", "54"})
-# Python-side failures that are about the process or the connection, not the event.
-_NOT_THE_EVENT = (store.CheckpointMoved, OSError, TimeoutError, MemoryError, asyncpg.InterfaceError)
-ERROR_LOG_CHARS = 500
-
-
-def event_fault(exc: BaseException) -> bool:
-    """Whether `exc`, raised while applying events, can be one event's fault (so that event
-    is dead-lettered if it fails alone) rather than the database's or the process's."""
-    if isinstance(exc, asyncpg.PostgresError):  # also asyncpg's client-side encoding DataError
-        return (exc.sqlstate or "")[:2] in _EVENT_SQLSTATE_CLASSES
-    if isinstance(exc, _NOT_THE_EVENT):
-        return False
-    # RecursionError, ValueError, TypeError, UnicodeError, OverflowError ... while encoding.
-    return isinstance(exc, Exception)
-
-
-def describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
 
 
 @dataclass(frozen=True)
@@ -80,6 +54,28 @@ def _presses(events: list[StreamEvent]) -> bool:
     return any(e.event is not None and e.event.event_type is EventType.EMERGENCY_STOP for e in events)
 
 
+def _is_tick(event: StreamEvent) -> bool:
+    """A clock tick to apply in slices (one that does not decode is dead-lettered in a run)."""
+    if event.event is None or event.event.event_type not in CLOCK_EVENTS:
+        return False
+    try:
+        decode_payload(event.event)
+    except Exception:
+        return False
+    return True
+
+
+def runs(events: list[StreamEvent]) -> list[list[StreamEvent]]:
+    """`events` cut before and after each clock tick: runs of other events, and ticks alone."""
+    cut: list[list[StreamEvent]] = []
+    for event in events:
+        if _is_tick(event) or not cut or _is_tick(cut[-1][0]):
+            cut.append([event])
+        else:
+            cut[-1].append(event)
+    return cut
+
+
 def find_gaps(events: list[StreamEvent], checkpoint: int) -> int:
     """Sequences that should have come between the checkpoint and these events and did not."""
     lost, expected = 0, checkpoint + 1
@@ -90,27 +86,16 @@ def find_gaps(events: list[StreamEvent], checkpoint: int) -> int:
     return lost
 
 
-async def _robots_touched(conn: asyncpg.Connection, events: list[StreamEvent]) -> list[str]:
-    """The robots whose state the batch needs: those its events name, and, when it holds
-    clock ticks, those the ticks may change (store.TICK_CANDIDATES)."""
+def _robots_touched(events: list[StreamEvent]) -> list[str]:
+    """The robots whose state a run of events needs: those its events name (a clock tick is
+    applied alone, by tick_slices.py, which finds the robots it may change)."""
     robot_ids: set[str] = set()
-    latest, timeout = None, None
     for e in events:
-        if e.event is None:
+        if e.event is None or e.event.event_type in CLOCK_EVENTS:  # an undecodable tick
             continue
-        if e.event.event_type not in CLOCK_EVENTS:
-            robot_ids.add(e.event.robot_id)
-            if e.event.event_type is EventType.JOB_SCHEDULED:  # may fire within the batch
-                robot_ids.update(r for r in e.event.payload.get("robot_ids") or () if isinstance(r, str))
-            continue
-        try:
-            tick = decode_payload(e.event)
-        except Exception:  # dead-lettered by the fold
-            continue
-        latest = e.event.received_at if latest is None else max(latest, e.event.received_at)
-        timeout = tick.offline_after_s if timeout is None else min(timeout, tick.offline_after_s)
-    if latest is not None and timeout is not None:
-        robot_ids |= await store.tick_candidates(conn, latest, timeout)
+        robot_ids.add(e.event.robot_id)
+        if e.event.event_type is EventType.JOB_SCHEDULED:  # may fire within the batch
+            robot_ids.update(r for r in e.event.payload.get("robot_ids") or () if isinstance(r, str))
     return sorted(robot_ids)
 
 
@@ -123,6 +108,7 @@ class BatchApplier:
         live: bool = True,
         cache: dict[str, RobotState] | None = None,
         feed_retention_s: float | None = None,
+        tick_slice: int = 1000,
     ) -> None:
         # live: take the tables lock, notify the query service and feed the metrics.
         # cache: robot states kept between batches, for a sole writer (a replay's staging
@@ -132,15 +118,25 @@ class BatchApplier:
         # A replay writes only the live feed's retention window (the live projector writes
         # every record, and retention prunes them): a year's replay makes no year of feed.
         self.feed_retention_s = feed_retention_s
+        self.tick_slice = tick_slice  # silent robots per transaction (tick_slices.py)
         self._dead_letter_log = Throttled(log, 10.0)
         self._dropped_log = Throttled(log, 60.0)
 
-    def _feed_since(self) -> datetime | None:
+    def feed_since(self) -> datetime | None:
         if self.live or self.feed_retention_s is None:
             return None
         return datetime.now(UTC) - timedelta(seconds=self.feed_retention_s)
 
-    async def apply(self, conn: asyncpg.Connection, events: list[StreamEvent], checkpoint: int) -> Applied:
+    async def apply(
+        self,
+        conn: asyncpg.Connection,
+        events: list[StreamEvent],
+        checkpoint: int,
+        stop: asyncio.Event | None = None,
+    ) -> Applied:
+        """Apply `events` past `checkpoint`: each run of events between clock ticks in one
+        transaction, each tick alone and in slices (tick_slices.py). With `stop` set
+        part-way through a tick, returns with the checkpoint before it."""
         fresh = [e for e in events if e.seq > checkpoint]
         if not fresh:
             return Applied(checkpoint, 0, 0)
@@ -157,22 +153,33 @@ class BatchApplier:
             )
             if self.live:
                 metrics.EVENTS_LOST.inc(lost)
+        position = checkpoint
+        for run in runs(fresh):
+            if _is_tick(run[0]):
+                position = await tick_slices.apply_tick(self, conn, run[0], position, stop)
+                if position < run[0].seq:  # stopped part-way
+                    break
+            else:
+                position = await self._apply_run(conn, run, position)
+        return Applied(position, sum(e.seq <= position for e in fresh), lost)
+
+    async def _apply_run(self, conn: asyncpg.Connection, events: list[StreamEvent], checkpoint: int) -> int:
         started = time.perf_counter()
         try:
-            changes = await self._commit(conn, fresh, checkpoint)
+            changes = await self._commit(conn, events, checkpoint)
         except Exception as exc:
             if not event_fault(exc):
                 raise
             log.warning(
                 "batch %d..%d failed (%s); applying its events one by one to find the one at fault",
-                fresh[0].seq,
-                fresh[-1].seq,
+                events[0].seq,
+                events[-1].seq,
                 escape_text(describe(exc), ERROR_LOG_CHARS),
             )
-            changes = await self._commit_each(conn, fresh, checkpoint)
+            changes = await self._commit_each(conn, events, checkpoint)
         if self.live:
-            self._observe(changes, len(fresh), time.perf_counter() - started, fresh[-1].seq)
-        return Applied(fresh[-1].seq, len(fresh), lost)
+            self.observe(changes, len(events), time.perf_counter() - started, events[-1].seq)
+        return events[-1].seq
 
     async def _commit(
         self, conn: asyncpg.Connection, events: list[StreamEvent], checkpoint: int
@@ -180,11 +187,11 @@ class BatchApplier:
         async with conn.transaction():
             if self.live:
                 await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", TABLES_LOCK_KEY)
-            states = await self._states(conn, await _robots_touched(conn, events))
+            states = await self.load_states(conn, _robots_touched(events))
             named = sorted({c for e in events if e.event is not None and (c := referenced_id(e.event))})
             book = await store.load_commands(conn, named, latches=_presses(events))
-            schedules = await self._schedules(conn, events)
-            feed_since = self._feed_since()
+            schedules = await self.load_schedules(conn, events)
+            feed_since = self.feed_since()
             changes = fold_batch(states, events, self.items, book, feed_since, schedules)
             await store.write_batch(
                 conn,
@@ -200,7 +207,7 @@ class BatchApplier:
         return changes
 
     @staticmethod
-    async def _schedules(conn: asyncpg.Connection, events: list[StreamEvent]) -> ScheduleBook:
+    async def load_schedules(conn: asyncpg.Connection, events: list[StreamEvent]) -> ScheduleBook:
         named = {s for e in events if e.event is not None and (s := referenced_schedule(e.event))}
         commands = {
             c
@@ -211,7 +218,7 @@ class BatchApplier:
         }
         return await store.load_schedules(conn, sorted(named), sorted(commands))
 
-    async def _states(self, conn: asyncpg.Connection, robot_ids: list[str]) -> dict[str, RobotState]:
+    async def load_states(self, conn: asyncpg.Connection, robot_ids: list[str]) -> dict[str, RobotState]:
         if self.cache is None:
             return await store.load_states(conn, robot_ids)
         missing = [r for r in robot_ids if r not in self.cache]
@@ -234,18 +241,18 @@ class BatchApplier:
                 mine: dict[str, RobotState] = {}
                 try:
                     async with conn.transaction():  # a savepoint
-                        touched = await _robots_touched(conn, [item]) if item.event is not None else []
+                        touched = _robots_touched([item]) if item.event is not None else []
                         missing = [r for r in touched if r not in states]
-                        loaded = await self._states(conn, missing) if missing else {}
+                        loaded = await self.load_states(conn, missing) if missing else {}
                         for robot_id in touched:
                             mine[robot_id] = states.get(robot_id) or loaded.get(robot_id) or RobotState()
                         named = referenced_id(item.event) if item.event is not None else None
                         book = await store.load_commands(
                             conn, [named] if named else [], latches=_presses([item])
                         )
-                        schedules = await self._schedules(conn, [item])
+                        schedules = await self.load_schedules(conn, [item])
                         changes = fold_batch(mine, [item], self.items, book, None, schedules)
-                        await store.write_rows(conn, changes, feed_since=self._feed_since())
+                        await store.write_rows(conn, changes, feed_since=self.feed_since())
                 except Exception as exc:
                     if not event_fault(exc):
                         raise
@@ -268,7 +275,8 @@ class BatchApplier:
             self.cache.update(states)  # only once committed
         return total
 
-    def _observe(self, changes: BatchChanges, size: int, seconds: float, last_seq: int) -> None:
+    def observe(self, changes: BatchChanges, size: int, seconds: float, last_seq: int) -> None:
+        """Metrics and throttled logs of one committed transaction (`size`: events it applied)."""
         for event_type, n in changes.applied.items():
             metrics.EVENTS_APPLIED.labels(event_type).inc(n)
         for reason, n in changes.without_effect.items():
@@ -296,6 +304,7 @@ class BatchApplier:
         )
         for firing in changes.firings.values():
             metrics.SCHEDULE_FIRINGS.labels(firing.state).inc()
-        metrics.BATCH_SIZE.observe(size)
+        if size:
+            metrics.BATCH_SIZE.observe(size)
         metrics.BATCH_APPLY_SECONDS.observe(seconds)
         metrics.CHECKPOINT_SEQUENCE.set(last_seq)

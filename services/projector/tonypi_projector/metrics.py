@@ -66,3 +66,8 @@ SCHEDULE_FIRINGS = Counter(
     "dispatched, missed (the robot offline, unknown or deleted, the clock late, or never dispatched)",
     ["outcome"],
 )
+TICK_SLICES = Counter(
+    "tonypi_projector_tick_slices_total",
+    "Transactions clock ticks were applied in: one per tick, more while an offline storm is "
+    "folded PROJECTOR_TICK_SLICE robots at a time",
+)
