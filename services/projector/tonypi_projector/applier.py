@@ -1,10 +1,13 @@
-"""Applying a batch of stream events to the read tables in one transaction.
+"""Applying batches of stream events to the read tables, a transaction at a time.
 
-Shared by the live projector and `tonypi replay`. The batch's rows, its dead letters
+Shared by the live projector and `tonypi replay`. A transaction's rows, its dead letters
 and the checkpoint commit together or not at all, so each event takes effect exactly
 once whatever crashes. Events at or below the checkpoint are skipped.
 
-A batch is first applied whole (the fast path: one statement per table). If that fails
+Clock ticks are applied alone, each in slices of the robots they find silent
+(tick_slices.py); the events between them as below.
+
+A run of events is first applied whole (the fast path: one statement per table). If that fails
 on something one event caused (`event_fault`: a value PostgreSQL refuses, a limit it
 enforces, an error encoding a value), the same transaction is retried event by event,
 each under a savepoint: the event that fails again is dead-lettered, the others are
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-from tonypi_events import EventType, decode_payload
+from tonypi_events import EventType
 from tonypi_events.authority import SUBJECT_MISMATCH
 from tonypi_events.commanding import AnswerDropped
 from tonypi_runtime.logs import Throttled
@@ -54,28 +57,6 @@ def _presses(events: list[StreamEvent]) -> bool:
     return any(e.event is not None and e.event.event_type is EventType.EMERGENCY_STOP for e in events)
 
 
-def _is_tick(event: StreamEvent) -> bool:
-    """A clock tick to apply in slices (one that does not decode is dead-lettered in a run)."""
-    if event.event is None or event.event.event_type not in CLOCK_EVENTS:
-        return False
-    try:
-        decode_payload(event.event)
-    except Exception:
-        return False
-    return True
-
-
-def runs(events: list[StreamEvent]) -> list[list[StreamEvent]]:
-    """`events` cut before and after each clock tick: runs of other events, and ticks alone."""
-    cut: list[list[StreamEvent]] = []
-    for event in events:
-        if _is_tick(event) or not cut or _is_tick(cut[-1][0]):
-            cut.append([event])
-        else:
-            cut[-1].append(event)
-    return cut
-
-
 def find_gaps(events: list[StreamEvent], checkpoint: int) -> int:
     """Sequences that should have come between the checkpoint and these events and did not."""
     lost, expected = 0, checkpoint + 1
@@ -99,6 +80,10 @@ def _robots_touched(events: list[StreamEvent]) -> list[str]:
     return sorted(robot_ids)
 
 
+# Robot states a replay keeps between batches: memory bounded whatever the fleet's size.
+CACHE_ROBOTS = 20_000
+
+
 class BatchApplier:
     def __init__(
         self,
@@ -109,6 +94,7 @@ class BatchApplier:
         cache: dict[str, RobotState] | None = None,
         feed_retention_s: float | None = None,
         tick_slice: int = 1000,
+        cache_robots: int = CACHE_ROBOTS,
     ) -> None:
         # live: take the tables lock, notify the query service and feed the metrics.
         # cache: robot states kept between batches, for a sole writer (a replay's staging
@@ -119,6 +105,7 @@ class BatchApplier:
         # every record, and retention prunes them): a year's replay makes no year of feed.
         self.feed_retention_s = feed_retention_s
         self.tick_slice = tick_slice  # silent robots per transaction (tick_slices.py)
+        self.cache_robots = cache_robots
         self._dead_letter_log = Throttled(log, 10.0)
         self._dropped_log = Throttled(log, 60.0)
 
@@ -154,8 +141,8 @@ class BatchApplier:
             if self.live:
                 metrics.EVENTS_LOST.inc(lost)
         position = checkpoint
-        for run in runs(fresh):
-            if _is_tick(run[0]):
+        for run in tick_slices.runs(fresh):
+            if tick_slices.is_tick(run[0]):
                 position = await tick_slices.apply_tick(self, conn, run[0], position, stop)
                 if position < run[0].seq:  # stopped part-way
                     break
@@ -202,8 +189,7 @@ class BatchApplier:
                 notify=self.live,
                 feed_since=feed_since,
             )
-        if self.cache is not None:
-            self.cache.update(states)  # only once committed
+        self.remember(states)
         return changes
 
     @staticmethod
@@ -217,6 +203,15 @@ class BatchApplier:
             and isinstance(c := e.event.payload.get("command_id"), str)
         }
         return await store.load_schedules(conn, sorted(named), sorted(commands))
+
+    def remember(self, states: dict[str, RobotState]) -> None:
+        """Keep committed robot states for the next batches (a replay's cache), at most
+        `cache_robots` of them: a full cache is emptied (what it held is in the tables)."""
+        if self.cache is None:
+            return
+        if len(self.cache) + len(states) > self.cache_robots:
+            self.cache.clear()
+        self.cache.update(states)
 
     async def load_states(self, conn: asyncpg.Connection, robot_ids: list[str]) -> dict[str, RobotState]:
         if self.cache is None:
@@ -271,8 +266,7 @@ class BatchApplier:
             await store.advance_checkpoint(
                 conn, stream=self.stream, expected_seq=checkpoint, last_seq=events[-1].seq, notify=self.live
             )
-        if self.cache is not None:
-            self.cache.update(states)  # only once committed
+        self.remember(states)
         return total
 
     def observe(self, changes: BatchChanges, size: int, seconds: float, last_seq: int) -> None:

@@ -28,6 +28,7 @@ from tonypi_runtime.text import escape_text
 from . import metrics, store
 from .batch import BatchChanges, DeadLetter, StreamEvent, TickSlice, fold_batch
 from .faults import ERROR_LOG_CHARS, TABLES_LOCK_KEY, describe, event_fault
+from .folds import CLOCK_EVENTS
 from .folds.context import ALARM_IDS_PER_EVENT
 
 if TYPE_CHECKING:
@@ -98,6 +99,28 @@ async def save_tick_progress(conn: asyncpg.Connection, progress: TickProgress) -
     )
     if moved is None:
         raise store.CheckpointMoved(f"checkpoint is no longer {progress.seq - 1}")
+
+
+def is_tick(event: StreamEvent) -> bool:
+    """A clock tick to apply in slices (one that does not decode is dead-lettered in a run)."""
+    if event.event is None or event.event.event_type not in CLOCK_EVENTS:
+        return False
+    try:
+        decode_payload(event.event)
+    except Exception:
+        return False
+    return True
+
+
+def runs(events: list[StreamEvent]) -> list[list[StreamEvent]]:
+    """`events` cut before and after each clock tick: runs of other events, and ticks alone."""
+    cut: list[list[StreamEvent]] = []
+    for event in events:
+        if is_tick(event) or not cut or is_tick(cut[-1][0]):
+            cut.append([event])
+        else:
+            cut[-1].append(event)
+    return cut
 
 
 async def apply_tick(
@@ -175,8 +198,7 @@ async def apply_tick(
             if applier.live:
                 applier.observe(BatchChanges(dead_letters=[dead]), 1, time.perf_counter() - started, item.seq)
             return item.seq
-        if applier.cache is not None:
-            applier.cache.update(states)  # only once committed
+        applier.remember(states)  # only once committed
         if applier.live:
             applier.observe(
                 changes, 1 if final else 0, time.perf_counter() - started, item.seq if final else checkpoint
