@@ -91,6 +91,8 @@ async def test_a_storm_is_folded_in_slices_with_exact_alarms_and_a_replay_equal_
     slices = metrics.TICK_SLICES._value.get() - slices_before
     assert slices == 20  # of 100 robots each, the last one final (it sees no 101st)
     await assert_exact_offline_alarms(database_url, robots, tick_seq)
+    fed = await fetch(database_url, "SELECT data FROM live_feed WHERE seq = $1", tick_seq)
+    assert len(fed) == 1 and '"offline"' in fed[0]["data"]  # the first slice's record, only
     progress = await fetch(database_url, "SELECT tick_seq, tick_after FROM projection_checkpoint")
     assert [tuple(p) for p in progress] == [(None, None)]  # the whole tick done: no progress kept
 

@@ -93,7 +93,7 @@ class BatchApplier:
         live: bool = True,
         cache: dict[str, RobotState] | None = None,
         feed_retention_s: float | None = None,
-        tick_slice: int = 1000,
+        tick_slice: int = 500,
         cache_robots: int = CACHE_ROBOTS,
     ) -> None:
         # live: take the tables lock, notify the query service and feed the metrics.

@@ -17,7 +17,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from .applier import BatchApplier
 
 log = logging.getLogger(__name__)
+
+NO_FEED = datetime.max.replace(tzinfo=UTC)  # feed_since for a slice that writes no record
 
 # Robots a clock tick may change (tick_slices.py). Other time-driven folds add their query.
 # The silent robots of one slice of a tick at $1 with inactivity timeout $2 (seconds): those
@@ -154,7 +156,9 @@ async def apply_tick(
                 states = await applier.load_states(conn, sorted(robot_ids))
                 book = await store.load_commands(conn, [])
                 schedules = await applier.load_schedules(conn, [item])
-                feed_since = applier.feed_since()
+                # The tick's live-feed record is its first slice's (one per sequence): the
+                # later slices build none.
+                feed_since = applier.feed_since() if progress.after is None else NO_FEED
                 part = TickSlice(progress.after, progress.next_id, final)
                 changes = fold_batch(states, [item], applier.items, book, feed_since, schedules, part)
                 final = final or bool(changes.dead_letters)
@@ -169,8 +173,6 @@ async def apply_tick(
                         feed_since=feed_since,
                     )
                 else:
-                    # A later slice's live-feed record of the tick is dropped (one record per
-                    # sequence): the first slice's stands for the tick.
                     await store.write_rows(conn, changes, feed_since=feed_since)
                     assert changes.next_alarm_id is not None
                     await save_tick_progress(
