@@ -170,7 +170,9 @@ async def storm(url: str, env: dict[str, str]) -> None:
                     if lag and float(lag[0].split()[1]) == 0:
                         lag_zero = time.monotonic() - started
                         break
-            rss = psutil.Process(projector.pid).memory_info().rss / 2**20
+            proc = psutil.Process(projector.pid)
+            rss = proc.memory_info().rss / 2**20
+            cpu = sum(proc.cpu_times()[:2])  # user + system: the box's load does not inflate it
         finally:
             _stop(projector)
         buckets = {}
@@ -190,7 +192,8 @@ async def storm(url: str, env: dict[str, str]) -> None:
         print(
             f"\nstorm: {silent:,} robots silent; every offline alarm open after {raised} s "
             f"(projector start, incl. its first tick; None: not within 180 s); lag 0 after {lag_zero} s; "
-            f"{slices} tick slices; every batch within {largest} s; projector RSS {rss:.0f} MiB"
+            f"{slices} tick slices; every batch within {largest} s; projector RSS {rss:.0f} MiB, "
+            f"CPU {cpu:.1f} s (user + system, start-up included)"
         )
         print(
             "batch apply seconds (cumulative buckets):",
