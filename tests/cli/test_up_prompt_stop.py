@@ -30,6 +30,7 @@ async def _until(check, timeout: float, what: str, log) -> None:
         await asyncio.sleep(0.1)
 
 
+@pytest.mark.slow  # the whole stack under `tonypi up`
 @pytest.mark.timeout(180)
 async def test_up_stops_within_3_seconds_with_100_live_streams(service_env, tmp_path):
     # A heartbeat far off: a stream that ended only at its next one would hold the stop up.

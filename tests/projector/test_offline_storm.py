@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
+import pytest
 from tonypi_events import EventType
 from tonypi_events.clock import publish_tick, tick_event
 from tonypi_projector import metrics
@@ -101,6 +102,7 @@ async def test_a_storm_is_folded_in_slices_with_exact_alarms_and_a_replay_equal_
     assert await snapshot(database_url) == live
 
 
+@pytest.mark.slow  # two projector processes, 3,000 robots
 async def test_sigterm_part_way_through_a_storm_stops_at_once_and_a_restart_goes_on(
     js, streams, projector_env, database_url, tmp_path: Path
 ):
