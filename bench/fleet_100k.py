@@ -12,7 +12,9 @@ Seeds `tonypi_bench_stats` as bench/query_stats.py does (100,000 robots, 90 % on
 2. The storm: every active robot's last_seen set an hour back, online; one `tonypi-projector`
    started with its clock (1 s period, 90 s timeout): its first tick finds them all silent.
    Measured: time until every offline alarm is open and the checkpoint has passed the
-   tick (lag 0), the batch histogram, the projector's RSS.
+   tick (lag 0), the tick's slices (PROJECTOR_TICK_SLICE), the batch histogram, the
+   projector's RSS; then the same storm again, SIGTERM once its first slice is committed,
+   and the time the projector takes to exit.
 Targets: a page's p99 within 50 ms, /readyz never 503, no batch over 2 s, lag 0 within 60 s.
 """
 
@@ -31,11 +33,15 @@ from pathlib import Path
 
 import aiohttp
 import asyncpg
+import nats
 import psutil
+from tonypi_events import ensure_streams
+from tonypi_runtime.connections import stream_names
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from query_server import TOKEN, delete_streams, grant_bench_token, query_env, running_query
 from query_stats import ROBOTS, seed
+from tonypi_projector.migrations import apply_migrations
 
 BIN = Path(sys.executable).parent
 API = "/api/robots-db"
@@ -89,20 +95,60 @@ def report(found: dict[str, list]) -> None:
         )
 
 
+async def _fresh_streams(env: dict[str, str]) -> None:
+    """Delete the storm's streams and declare them again, empty (as an admin does first)."""
+    await delete_streams(env)
+    nc = await nats.connect(env.get("NATS_URL", "nats://127.0.0.1:4222"))
+    try:
+        await ensure_streams(nc.jetstream(), stream_names(env))
+    finally:
+        await nc.close()
+
+
+async def _reset_storm(conn: asyncpg.Connection, env: dict[str, str]) -> int:
+    """Every active robot online and last heard an hour ago, no alarm, fresh streams: the
+    projector's first tick finds them all silent. Returns how many."""
+    await _fresh_streams(env)
+    await apply_migrations(conn)  # the tick-progress columns, before they are cleared
+    await conn.execute("DELETE FROM alarms; DELETE FROM alarm_transitions; DELETE FROM live_feed")
+    await conn.execute("DELETE FROM system_logs WHERE category = 'status'")
+    await conn.execute(
+        "UPDATE robots SET online = is_active, last_seen = now() - interval '1 hour' WHERE is_active"
+    )
+    await conn.execute(
+        "UPDATE projection_checkpoint SET last_seq = 0, stream = $1, tick_seq = NULL, tick_after = NULL, "
+        "tick_next_id = NULL",
+        env["EVENTS_STREAM"],
+    )
+    await conn.execute("DELETE FROM projection_counters WHERE name LIKE 'alarms_open:%'")
+    await conn.execute(
+        "UPDATE projection_counters SET value = (SELECT count(*) FROM robots WHERE is_active) "
+        "WHERE name = 'robots_online'"
+    )
+    return await conn.fetchval("SELECT count(*) FROM robots WHERE online")
+
+
+async def _metrics(port: str) -> str:
+    async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{port}/metrics") as r:
+        return await r.text()
+
+
+def _stop(projector: subprocess.Popen) -> float:
+    started = time.monotonic()
+    projector.terminate()
+    try:
+        projector.wait(30)
+    except subprocess.TimeoutExpired:  # busy folding: never leave it running
+        projector.kill()
+        projector.wait()
+        return float("inf")
+    return time.monotonic() - started
+
+
 async def storm(url: str, env: dict[str, str]) -> None:
     conn = await asyncpg.connect(url)
     try:
-        await conn.execute("DELETE FROM alarms; DELETE FROM alarm_transitions; DELETE FROM live_feed")
-        await conn.execute(
-            "UPDATE robots SET online = is_active, last_seen = now() - interval '1 hour' WHERE is_active"
-        )
-        await conn.execute("UPDATE projection_checkpoint SET last_seq = 0, stream = $1", env["EVENTS_STREAM"])
-        await conn.execute("DELETE FROM projection_counters WHERE name LIKE 'alarms_open:%'")
-        await conn.execute(
-            "UPDATE projection_counters SET value = (SELECT count(*) FROM robots WHERE is_active) "
-            "WHERE name = 'robots_online'"
-        )
-        silent = await conn.fetchval("SELECT count(*) FROM robots WHERE online")
+        silent = await _reset_storm(conn, env)
         port = env["PROJECTOR_PORT"]
         projector = subprocess.Popen([str(BIN / "tonypi-projector")], env=env)
         started = time.monotonic()
@@ -117,33 +163,53 @@ async def storm(url: str, env: dict[str, str]) -> None:
                 if raised is None and open_now >= silent:
                     raised = time.monotonic() - started
                 if raised is not None:
-                    async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{port}/metrics") as r:
-                        text = await r.text()
+                    text = await _metrics(port)
                     lag = [
                         line for line in text.splitlines() if line.startswith("tonypi_projector_lag_events ")
                     ]
                     if lag and float(lag[0].split()[1]) == 0:
                         lag_zero = time.monotonic() - started
                         break
-            rss = psutil.Process(projector.pid).memory_info().rss / 2**20
-            batches = [
-                line
-                for line in text.splitlines()
-                if line.startswith("tonypi_projector_batch_apply_seconds_bucket") and "le=" in line
-            ]
-            print(
-                f"\nstorm: {silent:,} robots silent; every offline alarm open after {raised:.1f} s "
-                f"(projector start, incl. its first tick; None: not within 180 s); lag 0 after {lag_zero} s; "
-                f"projector RSS {rss:.0f} MiB"
-            )
-            print("batch apply seconds (cumulative buckets):", "; ".join(b.split("{")[1] for b in batches))
+            proc = psutil.Process(projector.pid)
+            rss = proc.memory_info().rss / 2**20
+            cpu = sum(proc.cpu_times()[:2])  # user + system: the box's load does not inflate it
         finally:
-            projector.terminate()
-            try:
-                projector.wait(30)
-            except subprocess.TimeoutExpired:  # busy folding the storm: never leave it running
-                projector.kill()
-                projector.wait()
+            _stop(projector)
+        buckets = {}
+        for line in text.splitlines():
+            if line.startswith("tonypi_projector_batch_apply_seconds_bucket"):
+                buckets[line.split('le="')[1].split('"')[0]] = float(line.split()[-1])
+        total = buckets.get("+Inf", 0)
+        largest = next((le for le, n in buckets.items() if n == total), "?")
+        slices = next(
+            (
+                line.split()[-1]
+                for line in text.splitlines()
+                if line.startswith("tonypi_projector_tick_slices_total")
+            ),
+            "?",
+        )
+        print(
+            f"\nstorm: {silent:,} robots silent; every offline alarm open after {raised} s "
+            f"(projector start, incl. its first tick; None: not within 180 s); lag 0 after {lag_zero} s; "
+            f"{slices} tick slices; every batch within {largest} s; projector RSS {rss:.0f} MiB, "
+            f"CPU {cpu:.1f} s (user + system, start-up included)"
+        )
+        print(
+            "batch apply seconds (cumulative buckets):",
+            "; ".join(f"le={k}: {v:g}" for k, v in buckets.items()),
+        )
+
+        # SIGTERM part-way through the storm: the time to exit.
+        await _reset_storm(conn, env)
+        projector = subprocess.Popen([str(BIN / "tonypi-projector")], env=env)
+        try:
+            while not await conn.fetchval("SELECT tick_seq FROM projection_checkpoint"):
+                await asyncio.sleep(0.05)
+        finally:
+            took = _stop(projector)
+        done = await conn.fetchval("SELECT count(*) FROM alarms WHERE kind = 'offline'")
+        print(f"SIGTERM part-way through the storm ({done:,} of {silent:,} alarms): exited in {took:.2f} s")
     finally:
         await conn.close()
 
@@ -154,6 +220,7 @@ def main() -> int:
     )
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/tonypi_bench_stats")
     parser.add_argument("--skip-seed", action="store_true")
+    parser.add_argument("--storm-only", action="store_true", help="only the offline storm (seeded already)")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--readers", type=int, default=20)
     parser.add_argument("--port", type=int, default=18_082)
@@ -161,7 +228,10 @@ def main() -> int:
     if not args.skip_seed:
         print(f"seeded in {asyncio.run(seed(args.database_url)):.1f}s", flush=True)
     asyncio.run(grant_bench_token(args.database_url))
+    if args.storm_only:
+        return _storm(args)
     env = query_env(args.database_url, args.port)
+    asyncio.run(_fresh_streams(env))  # declared, as an admin does first: else /readyz is 503
     base = f"http://127.0.0.1:{args.port}"
     with running_query([str(BIN / "tonypi-query")], env, base):
         query_pid = next(
@@ -175,6 +245,11 @@ def main() -> int:
     )
     report(found)
     print(f"query RSS after the run: {rss:.0f} MiB")
+    return _storm(args)
+
+
+def _storm(args: argparse.Namespace) -> int:
+    print(f"\n{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the storm's start")
     storm_env = {
         **query_env(args.database_url, args.port),
         "PROJECTOR_PORT": str(args.port + 1),

@@ -85,7 +85,13 @@ BROKER_DROPPED_SEEN = Counter(
     "ingest's) seen while ingest was connected",
 )
 PRESENCE_ROBOTS = Gauge(
-    "tonypi_ingest_presence_robots", "Robots whose last status command delivery knows (read from the stream)"
+    "tonypi_ingest_presence_robots",
+    "Robots whose last status command delivery keeps (read from the stream): those heard within "
+    "the online timeout and not saying offline",
+)
+PRESENCE_FORGOTTEN = Counter(
+    "tonypi_ingest_presence_forgotten_total",
+    "Robots command delivery forgot: silent past the online timeout, or their last status offline",
 )
 NATS_CONNECTED = Gauge("tonypi_ingest_nats_connected", "1 while connected to NATS")
 

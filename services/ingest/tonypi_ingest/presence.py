@@ -13,13 +13,23 @@ Start-up must not starve MQTT (issue 23): a stream that knows 100,000 robots han
 status is read from its `Tonypi-Presence` header (`status_view`: never a second decode of
 the event), the callbacks yield to the loop every `SLICE` messages, and `caught_up` says
 when the backlog is read (ingest is not ready before: bootstrap's `/readyz`).
+
+Memory is bounded by the robots heard within the online timeout (issue 18), not by every
+robot ever heard: a robot whose last status says `offline`, or is older than the timeout,
+is forgotten (`online()` is false for it either way, and a robot coming back from either
+is sent its forgotten stop at once, as before). `seen` is kept in the order robots were
+last heard, so the silent ones are dropped from its front as statuses arrive and every
+`SWEEP_EVERY_S` (`tonypi_ingest_presence_robots`, `..._presence_forgotten_total`). Latches
+are kept: one per robot an operator stopped, and the fleet's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,6 +53,8 @@ PRESS_GRACE = timedelta(seconds=1)
 RESEND_EVERY_S = 30.0
 # Messages handled between two yields to the event loop while a backlog is read.
 SLICE = 200
+# Silent robots are forgotten at least this often even while no status arrives.
+SWEEP_EVERY_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -68,9 +80,10 @@ class Presence:
         self._streams, self._online_timeout = streams, timedelta(seconds=online_timeout_s)
         self._on_forgot = on_forgot
         self.latches: dict[str, Latch] = {}
-        self.seen: dict[str, Seen] = {}
+        self.seen: OrderedDict[str, Seen] = OrderedDict()  # least recently heard first
         self._last_resend: dict[str, float] = {}
         self._subs: list = []
+        self._sweeper: asyncio.Task | None = None
         self._throttled = Throttled(log)
         self._handled = 0
         # Event types whose backlog is not read yet; once empty it stays so (a restart of
@@ -101,6 +114,7 @@ class Presence:
             info = await sub.consumer_info()
             if info.num_pending == 0 and info.delivered.consumer_seq == 0:
                 self._catching_up.discard(event_type)  # nothing stored: nothing to read
+        self._sweeper = asyncio.create_task(self._sweep())
 
     def _sliced(self, event_type: EventType, handler):
         async def handle(msg) -> None:
@@ -114,7 +128,43 @@ class Presence:
 
         return handle
 
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_EVERY_S)
+            self.forget_silent()
+
+    def forget_silent(self, now: datetime | None = None) -> int:
+        """Forget the robots last heard before the online timeout (from the front of `seen`:
+        the least recently heard); how many. A status received out of time order (another
+        replica's clock) waits behind a newer one until that one is forgotten too."""
+        cutoff = (now or utc_now()) - self._online_timeout
+        forgotten = 0
+        while self.seen:
+            robot_id, seen = next(iter(self.seen.items()))
+            if seen.received_at >= cutoff:
+                break
+            self.seen.popitem(last=False)
+            self._last_resend.pop(robot_id, None)
+            forgotten += 1
+        if forgotten:
+            metrics.PRESENCE_FORGOTTEN.inc(forgotten)
+        return forgotten
+
+    def _remember(self, robot_id: str, seen: Seen) -> None:
+        self.seen.pop(robot_id, None)  # to the back: the most recently heard
+        if seen.status == "offline":  # online() is false without an entry; "back" reads the same
+            self._last_resend.pop(robot_id, None)
+            metrics.PRESENCE_FORGOTTEN.inc()
+        else:
+            self.seen[robot_id] = seen
+        self.forget_silent()
+
     async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
         for sub in self._subs:
             try:
                 await sub.unsubscribe()
@@ -160,7 +210,7 @@ class Presence:
             return
         payload, stopped = event, event.stopped
         before = self.seen.get(event.robot_id)
-        self.seen[event.robot_id] = Seen(payload.status, stopped, event.received_at)
+        self._remember(event.robot_id, Seen(payload.status, stopped, event.received_at))
         latch = self.latch_for(event.robot_id)
         if latch is None or stopped or payload.status == "offline":
             return

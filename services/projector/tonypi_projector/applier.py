@@ -1,10 +1,13 @@
-"""Applying a batch of stream events to the read tables in one transaction.
+"""Applying batches of stream events to the read tables, a transaction at a time.
 
-Shared by the live projector and `tonypi replay`. The batch's rows, its dead letters
+Shared by the live projector and `tonypi replay`. A transaction's rows, its dead letters
 and the checkpoint commit together or not at all, so each event takes effect exactly
 once whatever crashes. Events at or below the checkpoint are skipped.
 
-A batch is first applied whole (the fast path: one statement per table). If that fails
+Clock ticks are applied alone, each in slices of the robots they find silent
+(tick_slices.py); the events between them as below.
+
+A run of events is first applied whole (the fast path: one statement per table). If that fails
 on something one event caused (`event_fault`: a value PostgreSQL refuses, a limit it
 enforces, an error encoding a value), the same transaction is retried event by event,
 each under a savepoint: the event that fails again is dead-lettered, the others are
@@ -13,54 +16,28 @@ applied, and the checkpoint still commits with them.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-from tonypi_events import EventType, decode_payload
+from tonypi_events import EventType
 from tonypi_events.authority import SUBJECT_MISMATCH
 from tonypi_events.commanding import AnswerDropped
 from tonypi_runtime.logs import Throttled
 from tonypi_runtime.text import escape_text
 
-from . import metrics, store
+from . import metrics, store, tick_slices
 from .batch import BatchChanges, DeadLetter, StreamEvent, fold_batch
+from .faults import ERROR_LOG_CHARS, TABLES_LOCK_KEY, describe, event_fault
 from .folds import CLOCK_EVENTS, ItemCatalogue, RobotState
 from .folds.commands import referenced_id
 from .folds.dispatch import fanned_out
 from .folds.schedules import ScheduleBook, referenced_schedule
 
 log = logging.getLogger(__name__)
-
-# Batches take it shared; `tonypi replay` takes it exclusive for its final catch-up and swap.
-TABLES_LOCK_KEY = 0x7470_7461_626C  # "tptabl"
-
-# SQLSTATE classes an event's content can cause: 22 data exception (a number out of range,
-# a NUL in text, a value asyncpg cannot encode), 23 integrity constraint, 54 program limit
-# exceeded ("index row requires ... bytes"). Everything else the server says (connection,
-# resources, operator intervention, permissions, serialization) is retried, never blamed on
-# the event.
-_EVENT_SQLSTATE_CLASSES = frozenset({"22", "23", "54"})
-# Python-side failures that are about the process or the connection, not the event.
-_NOT_THE_EVENT = (store.CheckpointMoved, OSError, TimeoutError, MemoryError, asyncpg.InterfaceError)
-ERROR_LOG_CHARS = 500
-
-
-def event_fault(exc: BaseException) -> bool:
-    """Whether `exc`, raised while applying events, can be one event's fault (so that event
-    is dead-lettered if it fails alone) rather than the database's or the process's."""
-    if isinstance(exc, asyncpg.PostgresError):  # also asyncpg's client-side encoding DataError
-        return (exc.sqlstate or "")[:2] in _EVENT_SQLSTATE_CLASSES
-    if isinstance(exc, _NOT_THE_EVENT):
-        return False
-    # RecursionError, ValueError, TypeError, UnicodeError, OverflowError ... while encoding.
-    return isinstance(exc, Exception)
-
-
-def describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
 
 
 @dataclass(frozen=True)
@@ -91,29 +68,22 @@ def find_gaps(events: list[StreamEvent], checkpoint: int) -> int:
     return lost
 
 
-async def _robots_touched(conn: asyncpg.Connection, events: list[StreamEvent]) -> list[str]:
-    """The robots whose state the batch needs: those its events name, and, when it holds
-    clock ticks, those the ticks may change (store.TICK_CANDIDATES)."""
+def _robots_touched(events: list[StreamEvent]) -> list[str]:
+    """The robots whose state a run of events needs: those its events name (a clock tick is
+    applied alone, by tick_slices.py, which finds the robots it may change)."""
     robot_ids: set[str] = set()
-    latest, timeout = None, None
     for e in events:
-        if e.event is None:
+        if e.event is None or e.event.event_type in CLOCK_EVENTS:  # an undecodable tick
             continue
-        if e.event.event_type not in CLOCK_EVENTS:
-            robot_ids.add(e.event.robot_id)
-            if e.event.event_type is EventType.JOB_SCHEDULED:  # may fire within the batch
-                robot_ids.update(r for r in e.event.payload.get("robot_ids") or () if isinstance(r, str))
-            robot_ids.update(fanned_out(e.event))  # a fleet start_job: each robot awaits its job
-            continue
-        try:
-            tick = decode_payload(e.event)
-        except Exception:  # dead-lettered by the fold
-            continue
-        latest = e.event.received_at if latest is None else max(latest, e.event.received_at)
-        timeout = tick.offline_after_s if timeout is None else min(timeout, tick.offline_after_s)
-    if latest is not None and timeout is not None:
-        robot_ids |= await store.tick_candidates(conn, latest, timeout)
+        robot_ids.add(e.event.robot_id)
+        if e.event.event_type is EventType.JOB_SCHEDULED:  # may fire within the batch
+            robot_ids.update(r for r in e.event.payload.get("robot_ids") or () if isinstance(r, str))
+        robot_ids.update(fanned_out(e.event))  # a fleet start_job: each robot awaits its job
     return sorted(robot_ids)
+
+
+# Robot states a replay keeps between batches: memory bounded whatever the fleet's size.
+CACHE_ROBOTS = 20_000
 
 
 class BatchApplier:
@@ -125,6 +95,8 @@ class BatchApplier:
         live: bool = True,
         cache: dict[str, RobotState] | None = None,
         feed_retention_s: float | None = None,
+        tick_slice: int = 500,
+        cache_robots: int = CACHE_ROBOTS,
     ) -> None:
         # live: take the tables lock, notify the query service and feed the metrics.
         # cache: robot states kept between batches, for a sole writer (a replay's staging
@@ -134,15 +106,26 @@ class BatchApplier:
         # A replay writes only the live feed's retention window (the live projector writes
         # every record, and retention prunes them): a year's replay makes no year of feed.
         self.feed_retention_s = feed_retention_s
+        self.tick_slice = tick_slice  # silent robots per transaction (tick_slices.py)
+        self.cache_robots = cache_robots
         self._dead_letter_log = Throttled(log, 10.0)
         self._dropped_log = Throttled(log, 60.0)
 
-    def _feed_since(self) -> datetime | None:
+    def feed_since(self) -> datetime | None:
         if self.live or self.feed_retention_s is None:
             return None
         return datetime.now(UTC) - timedelta(seconds=self.feed_retention_s)
 
-    async def apply(self, conn: asyncpg.Connection, events: list[StreamEvent], checkpoint: int) -> Applied:
+    async def apply(
+        self,
+        conn: asyncpg.Connection,
+        events: list[StreamEvent],
+        checkpoint: int,
+        stop: asyncio.Event | None = None,
+    ) -> Applied:
+        """Apply `events` past `checkpoint`: each run of events between clock ticks in one
+        transaction, each tick alone and in slices (tick_slices.py). With `stop` set
+        part-way through a tick, returns with the checkpoint before it."""
         fresh = [e for e in events if e.seq > checkpoint]
         if not fresh:
             return Applied(checkpoint, 0, 0)
@@ -159,22 +142,33 @@ class BatchApplier:
             )
             if self.live:
                 metrics.EVENTS_LOST.inc(lost)
+        position = checkpoint
+        for run in tick_slices.runs(fresh):
+            if tick_slices.is_tick(run[0]):
+                position = await tick_slices.apply_tick(self, conn, run[0], position, stop)
+                if position < run[0].seq:  # stopped part-way
+                    break
+            else:
+                position = await self._apply_run(conn, run, position)
+        return Applied(position, sum(e.seq <= position for e in fresh), lost)
+
+    async def _apply_run(self, conn: asyncpg.Connection, events: list[StreamEvent], checkpoint: int) -> int:
         started = time.perf_counter()
         try:
-            changes = await self._commit(conn, fresh, checkpoint)
+            changes = await self._commit(conn, events, checkpoint)
         except Exception as exc:
             if not event_fault(exc):
                 raise
             log.warning(
                 "batch %d..%d failed (%s); applying its events one by one to find the one at fault",
-                fresh[0].seq,
-                fresh[-1].seq,
+                events[0].seq,
+                events[-1].seq,
                 escape_text(describe(exc), ERROR_LOG_CHARS),
             )
-            changes = await self._commit_each(conn, fresh, checkpoint)
+            changes = await self._commit_each(conn, events, checkpoint)
         if self.live:
-            self._observe(changes, len(fresh), time.perf_counter() - started, fresh[-1].seq)
-        return Applied(fresh[-1].seq, len(fresh), lost)
+            self.observe(changes, len(events), time.perf_counter() - started, events[-1].seq)
+        return events[-1].seq
 
     async def _commit(
         self, conn: asyncpg.Connection, events: list[StreamEvent], checkpoint: int
@@ -182,11 +176,11 @@ class BatchApplier:
         async with conn.transaction():
             if self.live:
                 await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", TABLES_LOCK_KEY)
-            states = await self._states(conn, await _robots_touched(conn, events))
+            states = await self.load_states(conn, _robots_touched(events))
             named = sorted({c for e in events if e.event is not None and (c := referenced_id(e.event))})
             book = await store.load_commands(conn, named, latches=_presses(events))
-            schedules = await self._schedules(conn, events)
-            feed_since = self._feed_since()
+            schedules = await self.load_schedules(conn, events)
+            feed_since = self.feed_since()
             changes = fold_batch(states, events, self.items, book, feed_since, schedules)
             await store.write_batch(
                 conn,
@@ -197,12 +191,11 @@ class BatchApplier:
                 notify=self.live,
                 feed_since=feed_since,
             )
-        if self.cache is not None:
-            self.cache.update(states)  # only once committed
+        self.remember(states)
         return changes
 
     @staticmethod
-    async def _schedules(conn: asyncpg.Connection, events: list[StreamEvent]) -> ScheduleBook:
+    async def load_schedules(conn: asyncpg.Connection, events: list[StreamEvent]) -> ScheduleBook:
         named = {s for e in events if e.event is not None and (s := referenced_schedule(e.event))}
         commands = {
             c
@@ -213,7 +206,16 @@ class BatchApplier:
         }
         return await store.load_schedules(conn, sorted(named), sorted(commands))
 
-    async def _states(self, conn: asyncpg.Connection, robot_ids: list[str]) -> dict[str, RobotState]:
+    def remember(self, states: dict[str, RobotState]) -> None:
+        """Keep committed robot states for the next batches (a replay's cache), at most
+        `cache_robots` of them: a full cache is emptied (what it held is in the tables)."""
+        if self.cache is None:
+            return
+        if len(self.cache) + len(states) > self.cache_robots:
+            self.cache.clear()
+        self.cache.update(states)
+
+    async def load_states(self, conn: asyncpg.Connection, robot_ids: list[str]) -> dict[str, RobotState]:
         if self.cache is None:
             return await store.load_states(conn, robot_ids)
         missing = [r for r in robot_ids if r not in self.cache]
@@ -236,18 +238,18 @@ class BatchApplier:
                 mine: dict[str, RobotState] = {}
                 try:
                     async with conn.transaction():  # a savepoint
-                        touched = await _robots_touched(conn, [item]) if item.event is not None else []
+                        touched = _robots_touched([item]) if item.event is not None else []
                         missing = [r for r in touched if r not in states]
-                        loaded = await self._states(conn, missing) if missing else {}
+                        loaded = await self.load_states(conn, missing) if missing else {}
                         for robot_id in touched:
                             mine[robot_id] = states.get(robot_id) or loaded.get(robot_id) or RobotState()
                         named = referenced_id(item.event) if item.event is not None else None
                         book = await store.load_commands(
                             conn, [named] if named else [], latches=_presses([item])
                         )
-                        schedules = await self._schedules(conn, [item])
+                        schedules = await self.load_schedules(conn, [item])
                         changes = fold_batch(mine, [item], self.items, book, None, schedules)
-                        await store.write_rows(conn, changes, feed_since=self._feed_since())
+                        await store.write_rows(conn, changes, feed_since=self.feed_since())
                 except Exception as exc:
                     if not event_fault(exc):
                         raise
@@ -266,11 +268,11 @@ class BatchApplier:
             await store.advance_checkpoint(
                 conn, stream=self.stream, expected_seq=checkpoint, last_seq=events[-1].seq, notify=self.live
             )
-        if self.cache is not None:
-            self.cache.update(states)  # only once committed
+        self.remember(states)
         return total
 
-    def _observe(self, changes: BatchChanges, size: int, seconds: float, last_seq: int) -> None:
+    def observe(self, changes: BatchChanges, size: int, seconds: float, last_seq: int) -> None:
+        """Metrics and throttled logs of one committed transaction (`size`: events it applied)."""
         for event_type, n in changes.applied.items():
             metrics.EVENTS_APPLIED.labels(event_type).inc(n)
         for reason, n in changes.without_effect.items():
@@ -298,6 +300,7 @@ class BatchApplier:
         )
         for firing in changes.firings.values():
             metrics.SCHEDULE_FIRINGS.labels(firing.state).inc()
-        metrics.BATCH_SIZE.observe(size)
+        if size:
+            metrics.BATCH_SIZE.observe(size)
         metrics.BATCH_APPLY_SECONDS.observe(seconds)
         metrics.CHECKPOINT_SEQUENCE.set(last_seq)

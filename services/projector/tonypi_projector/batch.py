@@ -8,6 +8,7 @@ event also leaves one live-feed record (feed.py).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -41,6 +42,17 @@ class DeadLetter:
     event: EventEnvelope | None = None
 
 
+@dataclass(frozen=True)
+class TickSlice:
+    """One slice of a clock tick folded in slices (a batch holding that tick alone): the
+    robots after `after` in code point order (None: from the first), alarm ids from
+    `first_id`. Only the `final` slice fires the tick's schedules."""
+
+    after: str | None
+    first_id: int
+    final: bool
+
+
 @dataclass
 class BatchChanges:
     robots: dict[str, Robot] = field(default_factory=dict)  # by robot_id: the final row
@@ -59,6 +71,7 @@ class BatchChanges:
     answers_dropped: list[Dropped] = field(default_factory=list)  # answers that settled nothing
     schedules: dict[str, Schedule] = field(default_factory=dict)  # by id: the final row
     firings: dict[str, Firing] = field(default_factory=dict)  # by command id: the final row
+    next_alarm_id: int | None = None  # a tick slice's: where the next slice's ids go on
 
     def sorted_jobs(self) -> list[Job]:
         # Ascending ids: an ended job (older) is written before the one that replaced it,
@@ -99,12 +112,15 @@ def fold_batch(
     book: CommandBook | None = None,
     feed_since: datetime | None = None,
     schedules: ScheduleBook | None = None,
+    tick: TickSlice | None = None,
 ) -> BatchChanges:
     """Fold `events` over `states` (updated in place, keyed by robot id), `book` and
     `schedules`. An event that fails to fold is dead-lettered and leaves every state as it
     was. A clock tick folds into every robot in `states`: the caller loads those it may
-    change (and the robots of the schedules it may fire)."""
+    change (and the robots of the schedules it may fire). `tick`: `events` is one clock
+    tick, and this is one slice of it."""
     changes = BatchChanges()
+    ids = itertools.count(tick.first_id) if tick is not None else None  # a slice's alarm ids
     book = book if book is not None else CommandBook()
     schedules = schedules if schedules is not None else ScheduleBook()
     initial = dict(states)
@@ -121,7 +137,8 @@ def fold_batch(
             changes.commands[command.command_id] = command
         try:
             if event.event_type in CLOCK_EVENTS:
-                folded = list(fold_tick(states.items(), item.seq, event, items))
+                after = tick.after if tick is not None else None
+                folded = list(fold_tick(states.items(), item.seq, event, items, ids, after))
             else:
                 before = states.get(event.robot_id, RobotState())
                 facts = book.facts(event)  # what the command book knew before this event
@@ -131,13 +148,16 @@ def fold_batch(
             # After the robots' own folds: a tick fires schedules on the robots' state at it.
             ticked = event.event_type in CLOCK_EVENTS
             robots = states_after(states, folded) if ticked else states
-            changed_schedules, firings = schedules.fold(item.seq, event, robots)
+            if tick is None or tick.final:
+                changed_schedules, firings = schedules.fold(item.seq, event, robots)
+            else:
+                changed_schedules, firings = [], []
         except Exception as exc:  # a poison event must not stop the stream
             changes.dead_letters.append(DeadLetter(item.seq, item.raw, f"{type(exc).__name__}: {exc}", event))
             continue
         fed = feed_since is None or event.received_at >= feed_since  # a replay skips old records
         robot = None
-        rows: dict[str, tuple] = {}
+        rows: dict[str, list] = {}
         for robot_id, before, outcome in folded:
             states[robot_id] = outcome.state
             changed = _record(changes, robot_id, before, outcome)
@@ -145,7 +165,7 @@ def fold_batch(
                 robot = changed
             if fed:
                 for table, written in feed.outcome_rows(outcome).items():
-                    rows[table] = (*rows.get(table, ()), *written)
+                    rows.setdefault(table, []).extend(written)  # a tick folds many robots
         for command in commands:
             changes.commands[command.command_id] = command
         for latch in latches:
@@ -155,11 +175,13 @@ def fold_batch(
         for firing in firings:
             changes.firings[firing.command_id] = firing
         if fed:
-            rows.update(commands=(*timed_out, *commands), latches=tuple(latches))
+            rows.update(commands=[*timed_out, *commands], latches=list(latches))
             record = feed.entry(item.seq, event, robot, rows, len(item.raw))
             if record is not None:
                 changes.feed.append(record)
         changes.applied[event.event_type.value] = changes.applied.get(event.event_type.value, 0) + 1
+    if ids is not None:
+        changes.next_alarm_id = next(ids)
     changes.counters = counter_deltas(initial, states, changes.jobs)
     changes.answers_dropped = list(book.dropped)
     return changes

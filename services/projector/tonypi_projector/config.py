@@ -3,9 +3,11 @@
 Beyond the shared variables (NATS_URL, DATABASE_URL, EVENTS_STREAM, SUBJECT_PREFIX,
 HTTP_HOST, PROJECTOR_PORT, LOG_FORMAT, LOG_LEVEL):
 
-PROJECTOR_BATCH_SIZE        events fetched and applied per transaction, at most (1000)
+PROJECTOR_BATCH_SIZE        events fetched and applied per transaction, at most (500)
 PROJECTOR_FETCH_TIMEOUT     seconds one pull waits for a first event on a quiet stream (1.0); an event
                             that arrives is applied at once, whatever this says
+PROJECTOR_TICK_SLICE        silent robots a clock tick folds per transaction, at most (500): an offline
+                            storm is applied in slices (docs/alarms.md, "The offline storm")
 PROJECTOR_CONSUMER          durable consumer name on the events stream (tonypi_projector)
 PROJECTOR_STANDBY_POLL      seconds a standby waits between tries for the active lock (1.0)
 PROJECTOR_PROGRESS_INTERVAL seconds between checks of the stream's end against the checkpoint (5)
@@ -49,6 +51,7 @@ class ProjectorSettings:
     streams: StreamNames
     batch_size: int = 1000
     fetch_timeout: float = 1.0
+    tick_slice: int = 500
     consumer: str = "tonypi_projector"
     standby_poll: float = 1.0
     progress_interval: float = 5.0
@@ -75,6 +78,7 @@ def load_settings(env: Env | None = None) -> ProjectorSettings:
         streams=stream_names(env),
         batch_size=env_int(env, "PROJECTOR_BATCH_SIZE", 1000, minimum=1),
         fetch_timeout=env_float(env, "PROJECTOR_FETCH_TIMEOUT", 1.0, minimum=0.01),
+        tick_slice=env_int(env, "PROJECTOR_TICK_SLICE", 500, minimum=1),
         consumer=consumer,
         standby_poll=env_float(env, "PROJECTOR_STANDBY_POLL", 1.0, minimum=0.05),
         progress_interval=env_float(env, "PROJECTOR_PROGRESS_INTERVAL", 5.0, minimum=0.05),

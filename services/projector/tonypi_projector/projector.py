@@ -51,7 +51,7 @@ class Projector:
             batch_size=settings.batch_size,
             fetch_timeout=settings.fetch_timeout,
         )
-        self.applier = BatchApplier(settings.streams.events, items)
+        self.applier = BatchApplier(settings.streams.events, items, tick_slice=settings.tick_slice)
         self.role = "starting"
         self.database_ok = False
         self.streams: str | None = "not looked up yet"  # None: both streams exist
@@ -147,7 +147,7 @@ class Projector:
                     continue
                 events = [to_stream_event(m, subjects) for m in msgs]
                 try:
-                    applied = await self.applier.apply(conn, events, checkpoint)
+                    applied = await self.applier.apply(conn, events, checkpoint, stop)
                 except store.CheckpointMoved:
                     await batches.aclose()
                     checkpoint = await store.read_checkpoint(conn)
@@ -163,6 +163,8 @@ class Projector:
                 checkpoint = applied.last_seq
                 self.watch.committed(checkpoint)
                 self.last_error = None
+                if checkpoint < events[-1].seq:  # stopped part-way through a clock tick
+                    break
                 try:
                     await msgs[-1].ack()  # AckPolicy.ALL: acknowledges the whole batch
                 except Exception as exc:  # redelivered later, skipped as at or below the checkpoint

@@ -126,6 +126,7 @@ async def replay(
             live=False,
             cache={},
             feed_retention_s=settings.live_feed_retention_s,
+            tick_slice=settings.tick_slice,
         )
         first, target = await source.bounds()
         await source.open(1)

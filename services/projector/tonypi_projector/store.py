@@ -46,17 +46,6 @@ class CheckpointMoved(Exception):
     """Another writer (a replay's swap, a second projector) moved the checkpoint."""
 
 
-# Robots a clock tick may change, given the batch's latest tick time ($1) and smallest
-# inactivity timeout in seconds ($2). Other time-driven folds add their query here.
-TICK_CANDIDATES: list[str] = [
-    "SELECT robot_id FROM robots WHERE online AND (last_seen IS NULL "
-    "OR last_seen <= $1::timestamptz - make_interval(secs => $2::float8))",
-    # The robots of the schedules the ticks fire: their online state decides each firing.
-    "SELECT DISTINCT jsonb_array_elements_text(robot_ids) FROM schedules "
-    "WHERE state = 'active' AND next_fire_at <= $1::timestamptz AND $2::float8 IS NOT NULL",
-]
-
-
 async def load_states(conn: asyncpg.Connection, robot_ids: list[str]) -> dict[str, RobotState]:
     robots = await conn.fetch(
         f"SELECT {', '.join(columns(Robot))} FROM robots WHERE robot_id = ANY($1::text[])", robot_ids
@@ -98,14 +87,6 @@ async def load_states(conn: asyncpg.Connection, robot_ids: list[str]) -> dict[st
     for robot_id in active.keys() | last.keys():  # jobs whose robot row is gone: keep folding them
         states[robot_id] = RobotState(job=active.get(robot_id), last_job=last.get(robot_id))
     return states
-
-
-async def tick_candidates(conn: asyncpg.Connection, latest: datetime, timeout_s: float) -> set[str]:
-    """Robots the batch's clock ticks may change (beyond those its events touch)."""
-    found: set[str] = set()
-    for sql in TICK_CANDIDATES:
-        found.update(r[0] for r in await conn.fetch(sql, latest, timeout_s))
-    return found
 
 
 async def load_commands(
@@ -263,7 +244,8 @@ async def advance_checkpoint(
 ) -> None:
     """Compare-and-set the checkpoint from `expected_seq` to `last_seq`, then notify."""
     moved = await conn.fetchval(
-        "UPDATE projection_checkpoint SET last_seq = $1, stream = $2, updated_at = NOW() "
+        "UPDATE projection_checkpoint SET last_seq = $1, stream = $2, updated_at = NOW(), "
+        "tick_seq = NULL, tick_after = NULL, tick_next_id = NULL "
         "WHERE projection = $3 AND last_seq = $4 RETURNING last_seq",
         last_seq,
         stream,

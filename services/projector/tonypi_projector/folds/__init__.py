@@ -93,13 +93,24 @@ def fold_event(
 
 
 def fold_tick(
-    states: Iterable[tuple[str, RobotState]], seq: int, event: EventEnvelope, items: ItemCatalogue
+    states: Iterable[tuple[str, RobotState]],
+    seq: int,
+    event: EventEnvelope,
+    items: ItemCatalogue,
+    ids: Iterator[int] | None = None,
+    after: str | None = None,
 ) -> Iterator[tuple[str, RobotState, Outcome]]:
-    """A clock tick folded into each robot, in robot-id order (so alarm ids are the same
-    however the stream was cut into batches). Yields only the robots it changed."""
+    """A clock tick folded into each robot, in robot-id (code point) order, so alarm ids are
+    the same however the stream was cut into batches. Yields only the robots it changed.
+
+    A tick folded in slices (docs/alarms.md, "The offline storm") folds only the robots
+    after `after` (the last one an earlier slice folded), with `ids` going on from where
+    that slice's stopped: the rows are those of one unsliced fold."""
     tick = decode_payload(event)
-    ids = alarm_ids(seq)  # one id sequence for the whole event
+    ids = alarm_ids(seq) if ids is None else ids  # one id sequence for the whole event
     for robot_id, state in sorted(states, key=lambda item: item[0]):
+        if after is not None and robot_id <= after:
+            continue
         ctx = FoldContext(seq=seq, event=event, items=items, ids=ids, for_robot=robot_id)
         new = state
         for fold in TICK_FOLDS:

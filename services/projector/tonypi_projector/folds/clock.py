@@ -1,8 +1,9 @@
 """Folds of the stream's clock (`clock_tick`): time passing, for robots that say nothing.
 
-A tick is folded into every robot the batch holds (the store adds those a tick may change:
-`store.TICK_CANDIDATES`). Each fold in `TICK_FOLDS` is pure: it reads the tick's time
-(`ctx.at`, the envelope's `received_at`) and its payload, never the wall clock.
+A tick is folded into every robot the batch holds: tick_slices.py loads those a tick may
+change (`tick_slices.SILENT_SLICE`), a slice at a time. Each fold in `TICK_FOLDS` is pure:
+it reads the tick's time (`ctx.at`, the envelope's `received_at`) and its payload, never the
+wall clock.
 """
 
 from __future__ import annotations
@@ -49,5 +50,5 @@ def on_tick_online(ctx: FoldContext, state: RobotState, tick: kinds.ClockTickV1)
 
 
 # Run in this order for every robot at every tick. Other time-driven folds append here
-# (and add the query finding their candidates to store.TICK_CANDIDATES).
+# (and add the query finding their candidates next to tick_slices.SILENT_SLICE).
 TICK_FOLDS: list[TickFold] = [on_tick_online]
