@@ -132,6 +132,12 @@ async def test_openapi_document_and_docs_page(api):
         f"{API}/resume": ["post"],
         f"{API}/emergency-stops": ["get"],
         f"{API}/events": ["get"],
+        f"{API}/schedules": ["get", "post"],
+        f"{API}/schedules/{{schedule_id}}": ["get"],
+        f"{API}/schedules/{{schedule_id}}/cancel": ["post"],
+        f"{API}/schedules/{{schedule_id}}/firings": ["get"],
+        f"{API}/schedules/{{schedule_id}}/pause": ["post"],
+        f"{API}/schedules/{{schedule_id}}/resume": ["post"],
     }
     events = doc["paths"][f"{API}/events"]["get"]["responses"]["200"]["content"]
     assert list(events) == ["text/event-stream"]
