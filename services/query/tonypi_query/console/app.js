@@ -3,7 +3,7 @@ import { ApiError, hasToken } from "./api.js";
 import { finishOidc, signInWithToken, signOut, startOidc, whoami } from "./auth.js";
 import { stopFleet, resumeFleet } from "./estop.js";
 import { Feed, stats } from "./feed.js";
-import { el, clear, setText } from "./safe.js";
+import { append, el, clear, setText } from "./safe.js";
 import { fleetPage } from "./pages/fleet.js";
 import { robotPage } from "./pages/robot.js";
 import { alarmsPage } from "./pages/alarms.js";
@@ -74,8 +74,8 @@ function signInPage(message) {
 }
 
 function shell() {
-  clear(nav).append(PAGES.map(([id, label]) => el("a", { href: `#/${id}`, "data-page": id }, label)));
-  clear(who).append(`${session.name} (${session.role || "anonymous"}) `, el("button", { class: "small", onclick: () => { signOut(); feed.stop(); session = null; signInPage(); } }, "Sign out"));
+  append(clear(nav), PAGES.map(([id, label]) => el("a", { href: `#/${id}`, "data-page": id }, label)));
+  append(clear(who), [`${session.name} (${session.role || "anonymous"}) `, el("button", { class: "small", onclick: () => { signOut(); feed.stop(); session = null; signInPage(); } }, "Sign out")]);
   clear(estop);
   if (ctx.can("operator")) {
     estop.append(

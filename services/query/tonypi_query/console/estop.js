@@ -67,7 +67,7 @@ async function send(box, path, body) {
   try {
     const { data } = await api(path, { method: "POST", body });
     if (data && data.command_id) return await follow(box, data);
-    clear(box).append(data && data.message ? data.message : "recorded");
+    append(clear(box), [data && data.message ? data.message : "recorded"]);
   } catch (error) {
     clear(box).append(el("span", { class: "error" }, error.detail || error.message));
   }

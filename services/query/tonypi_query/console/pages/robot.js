@@ -3,7 +3,7 @@
 import { api, optional } from "../api.js";
 import { lineChart } from "../chart.js";
 import { stopRobot, resumeRobot } from "../estop.js";
-import { el, clear, safeUrl, fmtTime } from "../safe.js";
+import { append, el, clear, safeUrl, fmtTime } from "../safe.js";
 import { table, notAvailable, errorLine } from "./tables.js";
 
 const RANGES = [
@@ -38,7 +38,7 @@ function cameraNode(url) {
 export function robotPage(ctx, main, robotId) {
   const id = encodeURIComponent(robotId);
   const facts = el("dl", { class: "facts", "data-testid": "robot-facts" });
-  const camera = el("div", { class: "camera" }, cameraNode(null));
+  const camera = el("div", { class: "camera" }, "Camera: ", cameraNode(null));
   const outcome = el("div", { class: "outcome-box", "data-testid": "robot-outcome" });
   const actions = el("div", { class: "actions" });
   if (ctx.can("operator")) {
@@ -132,10 +132,10 @@ export function robotPage(ctx, main, robotId) {
         return;
       }
       const series = history.data.series || [];
-      clear(charts).append(
+      append(clear(charts), [
         el("p", { class: "muted" }, `${fmtTime(history.data.from)} – ${fmtTime(history.data.to)}, step ${history.data.step_s} s, from ${history.data.source}`),
         series.map((s) => el("figure", { class: "chart-box" }, el("figcaption", {}, `${s.metric} (${s.unit || ""})`), lineChart(s))),
-      );
+      ]);
     } catch (error) {
       clear(charts).append(errorLine(error));
     }
@@ -172,7 +172,7 @@ export function robotPage(ctx, main, robotId) {
     for (const { event, data } of batch) {
       if (data.robot_id !== robotId && data.robot_id !== "_fleet") continue;
       const payload = (data.data || {}).payload || {};
-      if (event === "status" && "camera_url" in payload) clear(camera).append(cameraNode(payload.camera_url));
+      if (event === "status" && "camera_url" in payload) append(clear(camera), ["Camera: ", cameraNode(payload.camera_url)]);
       if (data.kinds && data.kinds.includes("command")) commandsChanged = true;
     }
     if (commandsChanged) loadCommands();
