@@ -75,7 +75,6 @@ export function robotPage(ctx, main, robotId) {
       ["Last seen", fmtTime(robot.last_seen)],
     ];
     for (const [k, v] of rows) facts.append(el("dt", {}, k), el("dd", { "data-field": k.toLowerCase() }, v));
-    if (ctx.can("admin")) showSettings(robot);
   }
 
   function showSettings(robot) {
@@ -156,6 +155,7 @@ export function robotPage(ctx, main, robotId) {
     try {
       const { data } = await api(`robots/${id}`);
       showFacts(data);
+      if (ctx.can("admin")) showSettings(data);
     } catch (error) {
       clear(facts).append(errorLine(error));
       return;
