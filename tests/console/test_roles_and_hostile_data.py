@@ -1,4 +1,5 @@
-"""What a role may not do is not offered, an admin edits settings, and hostile strings from
+"""What a role may not do is not offered, the live feed resumes after a drop, an admin edits
+settings, and hostile strings from
 robots stay text: no dialog, no element injected, no `javascript:` link, ANSI escapes and
 right-to-left overrides neutralised."""
 
@@ -8,6 +9,8 @@ import aiohttp
 from playwright.async_api import expect
 from tonypi_events import EventType
 
+from tests.query.conftest import _serve
+
 from .browser import Console
 
 IMG = "<img src=x onerror=alert(1)>"
@@ -15,7 +18,9 @@ RLO = "\u202e"
 ANSI_LINE = "\x1b[31mRED ALERT\x1b[0m \x1b]0;pwned\x07 <script>alert(2)</script> " + RLO + "txt.exe"
 
 
-async def test_a_viewer_sees_no_action_and_an_admin_edits_settings(console: Console, tokens, fleet_api):
+async def test_a_viewer_sees_no_action_and_an_admin_edits_settings(
+    console: Console, tokens, fleet_api, api, stack_env
+):
     await fleet_api.status("r-1")
     await fleet_api.publish(EventType.BATTERY, "r-1", {"percentage": 3.0})
     await fleet_api.applied()
@@ -26,6 +31,7 @@ async def test_a_viewer_sees_no_action_and_an_admin_edits_settings(console: Cons
     await expect(row).to_be_visible()
     await expect(row.locator("button")).to_have_count(0)
     await expect(page.get_by_test_id("fleet-stop")).to_have_count(0)
+
     await console.go("#/alarms")
     await expect(page.locator('[data-testid="alarm-rows"] tr', has_text="r-1")).to_be_visible()
     await expect(page.get_by_test_id("ack")).to_have_count(0)
@@ -49,7 +55,24 @@ async def test_a_viewer_sees_no_action_and_an_admin_edits_settings(console: Cons
     await expect(form).to_contain_text("saved")
     await expect(page.locator('dd[data-field="location"]')).to_have_text("Dock 9")
     await console.shot("robot-admin")
-    assert console.dialogs == [] and console.errors == []
+
+    # The feed drops (the query service restarts) and resumes with Last-Event-ID: what
+    # happened meanwhile arrives, without a reload.
+    await console.go("#/fleet")
+    await expect(row.locator("td.battery")).to_have_text("3")
+    await api.close()
+    await expect(page.locator("#feed-state")).to_have_text("live feed: reconnecting")
+    await fleet_api.publish(EventType.BATTERY, "r-1", {"percentage": 11.0})
+    await fleet_api.applied()
+    restarted = await _serve(stack_env)
+    try:
+        await expect(page.locator("#feed-state")).to_have_text("live feed: live")
+        await expect(row.locator("td.battery")).to_have_text("11")
+    finally:
+        await restarted.close()
+    assert console.dialogs == []
+    # Only the restart's: the stream cut off, a connection refused while it was down.
+    assert all(e.startswith("Failed to load resource: net::ERR_") for e in console.errors), console.errors
 
 
 async def test_hostile_strings_stay_inert(console: Console, tokens, fleet_api):

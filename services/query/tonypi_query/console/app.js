@@ -30,7 +30,10 @@ const estopOutcome = document.getElementById("fleet-outcome");
 let config = { oidc: null };
 let session = null;
 let leave = () => {};
-const feed = new Feed((state) => setText(feedState, `live feed: ${state}`));
+const feed = new Feed(
+  (state) => setText(feedState, `live feed: ${state}`),
+  () => route(), // a gap: what the feed lost, the page reads again
+);
 // For measurement (docs/console.md): time per batched update, records and frames.
 window.tonypiConsole = { stats };
 

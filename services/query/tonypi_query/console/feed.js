@@ -8,8 +8,9 @@ const MAX_TIMES = 600; // recent per-frame update durations kept for the measure
 export const stats = { records: 0, frames: 0, times: [], reconnects: 0 };
 
 export class Feed {
-  constructor(onState = () => {}) {
+  constructor(onState = () => {}, onGap = () => {}) {
     this.onState = onState;
+    this.onGap = onGap;
     this.subscribers = new Set();
     this.pending = [];
     this.scheduled = false;
@@ -73,7 +74,9 @@ export class Feed {
         buffer = buffer.slice(end + 1);
         if (line.endsWith("\r")) line = line.slice(0, -1);
         if (line === "") {
+          // An id-only block (the stream's start) moves the resume point; no record.
           if (record.data.length) this.dispatch(record);
+          else if (record.id !== undefined) this.lastId = record.id;
           record = { data: [] };
           continue;
         }
@@ -97,6 +100,10 @@ export class Feed {
       data = JSON.parse(record.data.join("\n"));
     } catch {
       return; // not ours to show
+    }
+    if (record.event === "gap") {
+      this.onGap(data); // records we can no longer get: the pages read the tables again
+      return;
     }
     this.pending.push({ id: record.id, event: record.event || "message", data });
     if (!this.scheduled) {
