@@ -76,6 +76,17 @@ async def test_an_operator_watches_stops_resumes_and_acknowledges(
     await expect(commands).to_contain_text("emergency_stop")
     await expect(commands).to_contain_text("sim-1: confirmed")
     await console.shot("robot")
+    # A job scheduled on a cron, listed, then paused.
+    await console.go("#/jobs")
+    form = page.get_by_test_id("schedule-form")
+    await form.locator('input[name="robot_ids"]').fill("sim-1")
+    await form.locator('input[name="task_name"]').fill("Night inventory")
+    await form.locator('input[name="cron"]').fill("0 3 * * *")
+    await form.get_by_role("button", name="Schedule").click()
+    schedule = page.get_by_test_id("schedules").locator("tr", has_text="Night inventory")
+    await expect(schedule.locator("td.state")).to_have_text("active")
+    await schedule.get_by_role("button", name="pause").click()
+    await expect(schedule.locator("td.state")).to_have_text("paused")
     for name in ("jobs", "logs", "analytics"):
         await console.go(f"#/{name}")
         await expect(page.locator(f'main[data-page="{name}"] h1')).to_be_visible()

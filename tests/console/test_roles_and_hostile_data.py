@@ -106,6 +106,8 @@ async def test_hostile_strings_stay_inert(console: Console, tokens, fleet_api):
     assert "\x1b" not in text and "\x07" not in text and RLO not in text, repr(text)
     assert text == "RED ALERT  <script>alert(2)</script> [U+202E]txt.exe", repr(text)
     await console.shot("hostile-logs")
+    await fleet_api.log("evil-1", "tailed while watching")  # the live tail puts it on top
+    await expect(page.locator('[data-testid="log-rows"] tr').first).to_contain_text("tailed while watching")
 
     # Nothing was injected: no image, no script beyond the console's own, no javascript: link.
     assert await page.locator("img").count() == 0
