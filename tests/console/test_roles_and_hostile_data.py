@@ -23,12 +23,14 @@ async def test_a_viewer_sees_no_action_and_an_admin_edits_settings(
 ):
     await fleet_api.status("r-1")
     await fleet_api.publish(EventType.BATTERY, "r-1", {"percentage": 3.0})
+    await fleet_api.job("r-1", "working", percent=40)
     await fleet_api.applied()
     page = console.page
     await console.sign_in(tokens["viewer"])
     await expect(page.locator("#who")).to_contain_text("viewer-ann (viewer)")
     row = page.locator('[data-testid="fleet-rows"] tr[data-robot="r-1"]')
     await expect(row).to_be_visible()
+    await expect(row.locator("td.job")).to_contain_text("40%")  # its latest job, read on load
     await expect(row.locator("button")).to_have_count(0)
     await expect(page.get_by_test_id("fleet-stop")).to_have_count(0)
 

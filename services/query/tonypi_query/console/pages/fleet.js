@@ -97,7 +97,7 @@ export function fleetPage(ctx, main) {
   }
 
   async function telemetry(entries) {
-    // Battery and temperature come from each robot's snapshot; a few at a time.
+    // Battery and temperature from each robot's snapshot, its latest job; a few at a time.
     const queue = [...entries];
     const worker = async () => {
       while (queue.length) {
@@ -106,6 +106,8 @@ export function fleetPage(ctx, main) {
           const { data } = await api(`robots/${encodeURIComponent(entry.robot.robot_id)}/telemetry`);
           if (entry.battery === null && data.battery) entry.battery = data.battery.percentage;
           if (entry.temperature === null && data.system_info) entry.temperature = data.system_info.temperature;
+          const jobs = await api("jobs/history", { query: { robot_id: entry.robot.robot_id, limit: 1 } });
+          if (entry.job === null && jobs.data.length) entry.job = jobs.data[0];
           paint(entry);
         } catch {
           /* a robot deleted meanwhile: its row stays as it is */
