@@ -4,6 +4,9 @@ the console, none of the API's answers renderable as a page)."""
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
+
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from tonypi_query.bootstrap import init_app
@@ -113,3 +116,16 @@ async def test_config_with_oidc_names_the_public_client_and_the_csp_allows_its_t
 def test_console_sign_in_settings_are_checked_at_start(env, message):
     with pytest.raises(ConfigError, match=message):
         load_settings(env)
+
+
+def test_every_console_file_is_in_the_package_data():
+    """`pip install` (the images) ships only what package-data names: a console file of a kind
+    the globs miss would be missing in production and present in development."""
+    root = Path(__file__).resolve().parents[2] / "services" / "query"
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    patterns = globs["tonypi_query"]
+    package = root / "tonypi_query"
+    files = [p.relative_to(package) for p in (package / "console").rglob("*") if p.is_file()]
+    assert files
+    shipped = {p.relative_to(package) for pattern in patterns for p in package.glob(pattern)}
+    assert sorted(map(str, set(files) - shipped)) == []
