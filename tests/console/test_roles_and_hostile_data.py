@@ -6,6 +6,7 @@ right-to-left overrides neutralised."""
 from __future__ import annotations
 
 import aiohttp
+import asyncpg
 from playwright.async_api import expect
 from tonypi_events import EventType
 
@@ -70,11 +71,23 @@ async def test_a_viewer_sees_no_action_and_an_admin_edits_settings(
     try:
         await expect(page.locator("#feed-state")).to_have_text("live feed: live")
         await expect(row.locator("td.battery")).to_have_text("11")
+        # The token is revoked: at the next reconnect the console asks to sign in again.
+        conn = await asyncpg.connect(stack_env["DATABASE_URL"])
+        await conn.execute("UPDATE api_tokens SET revoked_at = now() WHERE name = 'admin-ann'")
+        await conn.close()
+        await restarted.close()
+        restarted = await _serve(stack_env)
+        await expect(page.get_by_test_id("signin-error")).to_contain_text("Your session ended")
+        assert await page.evaluate("() => sessionStorage.getItem('tonypi.console.token')") is None
     finally:
         await restarted.close()
     assert console.dialogs == []
-    # Only the restart's: the stream cut off, a connection refused while it was down.
-    assert all(e.startswith("Failed to load resource: net::ERR_") for e in console.errors), console.errors
+    # Only the restarts' (the stream cut off, a connection refused while down) and the 401.
+    expected = (
+        "Failed to load resource: net::ERR_",
+        "Failed to load resource: the server responded with a status of 401",
+    )
+    assert all(e.startswith(expected) for e in console.errors), console.errors
 
 
 async def test_hostile_strings_stay_inert(console: Console, tokens, fleet_api):

@@ -31,7 +31,14 @@ let config = { oidc: null };
 let session = null;
 let leave = () => {};
 const feed = new Feed(
-  (state) => setText(feedState, `live feed: ${state}`),
+  (state) => {
+    setText(feedState, `live feed: ${state}`);
+    if (state === "signed out") {
+      signOut();
+      session = null;
+      signInPage("Your session ended (the token was revoked or expired): sign in again.");
+    }
+  },
   () => route(), // a gap: what the feed lost, the page reads again
 );
 // For measurement (docs/console.md): time per batched update, records and frames.

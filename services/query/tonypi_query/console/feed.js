@@ -46,6 +46,12 @@ export class Feed {
           signal: this.controller.signal,
           cache: "no-store",
         });
+        if (response.status === 401) {
+          // The token was revoked or expired: retrying cannot help; sign in again.
+          this.stopped = true;
+          this.onState("signed out");
+          return;
+        }
         if (!response.ok) throw new Error(`the live feed answered ${response.status}`);
         this.onState("live");
         await this.read(response.body);
