@@ -219,6 +219,7 @@ def where_to_look(env: Mapping[str, str], token: str) -> list[str]:
         security_line(env),
         f"  API       {by_name['query']}/api/robots-db/robots",
         f"  API docs  {by_name['query']}/docs  (Authorize with the token below)",
+        f"  Console   {by_name['query']}/console/  (sign in with the token below)",
         f"  Token     {token}  (role admin, name {DEV_TOKEN_NAME}; a new one each run)",
         f"  Database  {database_url(env).redacted}  (the read tables; the projector writes them)",
         f'            curl -H "Authorization: Bearer {token}" {by_name["query"]}/api/robots-db/robots',

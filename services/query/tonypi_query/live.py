@@ -221,6 +221,10 @@ async def stream_events(
         sub.transport = request.transport
         await response.write(b"retry: 1000\n\n")
         sent = sub.start if after is None else after
+        if after is None:
+            # Where this stream starts, as an id-only block (no event is dispatched): a client
+            # that drops before its first record resumes from here, not from "now" again.
+            await response.write(f"id:{sub.start}\n\n".encode())
         if after is not None:
             oldest = await hub.oldest()
             if oldest is not None and after + 1 < oldest:

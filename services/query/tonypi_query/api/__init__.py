@@ -11,6 +11,7 @@ from .live import LIVE_ENDPOINTS
 from .reads import READ_ENDPOINTS
 from .robots import ROBOT_ENDPOINTS
 from .schedules import SCHEDULE_ENDPOINTS
+from .session import SESSION_ENDPOINTS
 
 ENDPOINTS: list[Endpoint] = [
     *ROBOT_ENDPOINTS,
@@ -19,4 +20,5 @@ ENDPOINTS: list[Endpoint] = [
     *COMMAND_ENDPOINTS,
     *SCHEDULE_ENDPOINTS,
     *LIVE_ENDPOINTS,
+    *SESSION_ENDPOINTS,
 ]

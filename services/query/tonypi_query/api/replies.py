@@ -9,6 +9,7 @@ from ..models import AcceptedOut, ErrorOut, ValidationErrorOut
 API = h.API
 ROBOTS, LOGS, JOBS, STATS = "robots", "logs", "jobs", "stats"
 COMMANDS, LIVE, ALARMS, SCHEDULES = "commands", "live", "alarms", "schedules"
+SESSION = "session"
 
 INVALID = Reply(ValidationErrorOut, "the request failed validation; `detail` says where and why")
 ROBOT_NOT_FOUND = Reply(ErrorOut, 'no such robot: `{"detail": "Robot not found"}`')

@@ -1,0 +1,1 @@
+"""TonyPi Fleet Monitor query service."""
