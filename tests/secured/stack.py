@@ -8,6 +8,7 @@ create` as `admin`."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -53,6 +54,18 @@ def mqtt_login(password_file: Path, *args: str) -> str:
     """`tonypi mqtt add-user|add-robot …`: the password it printed once."""
     done = cli("mqtt", *args, "--password-file", str(password_file), env={})
     return re.search(r"password: (\S+)", done.stdout).group(1)
+
+
+async def make_password_file(home: Path) -> tuple[Path, dict[str, str]]:
+    """The broker's password file, each login made by `tonypi mqtt` (side by side, each into
+    a file of its own: one `user:hash` line each, joined as the CLI would have appended them)."""
+    logins = {"ingest": ("add-user", "ingest")} | {robot: ("add-robot", robot) for robot in ROBOTS}
+    parts = {user: home / f"passwd.{user}" for user in logins}
+    made = await asyncio.gather(*(asyncio.to_thread(mqtt_login, parts[u], *a) for u, a in logins.items()))
+    password_file = home / "passwd"
+    password_file.write_text("".join(part.read_text() for part in parts.values()))
+    password_file.chmod(0o644)  # the broker drops root before it reads it
+    return password_file, dict(zip(logins, made, strict=True))
 
 
 @dataclass
@@ -113,23 +126,23 @@ async def start_service(deployment: Deployment, name: str, script: str, env: dic
 
 
 async def deploy(stack: AsyncExitStack, which: str, tmp: Path, run_id: str) -> Deployment:
-    """Everything started (and registered on `stack` to stop), in the deploy's order."""
+    """Everything started (and registered on `stack` to stop), in the deploy's order; the
+    independent one-shot steps side by side."""
+    home = Path(tempfile.mkdtemp(prefix="tonypi-secured-"))
+    home.chmod(0o755)  # the broker drops root: pytest's tmp_path is root's alone
+    stack.callback(shutil.rmtree, home, True)
+    mqtt_logins = asyncio.create_task(make_password_file(home))
+    stack.push_async_callback(_settled, mqtt_logins)
+
     proc, nats_server = start_secured(server_binary(which), tmp)
     stack.callback(stop, proc)
-    done = declare_as(nats_server, "admin")
+    done = await asyncio.to_thread(declare_as, nats_server, "admin")
     assert done.returncode == 0, done
-
     database_url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/tonypi_secured_{run_id}"
     stack.push_async_callback(_drop_database, database_url)
     logins = await stack.enter_async_context(db_logins(database_url, run_id))
 
-    home = Path(tempfile.mkdtemp(prefix="tonypi-secured-"))
-    home.chmod(0o755)  # the broker drops root before it reads the password file
-    stack.callback(shutil.rmtree, home, True)
-    password_file = home / "passwd"
-    passwords = {"ingest": mqtt_login(password_file, "add-user", "ingest")}
-    passwords |= {robot: mqtt_login(password_file, "add-robot", robot) for robot in ROBOTS}
-    password_file.chmod(0o644)
+    password_file, passwords = await mqtt_logins
     broker = Mosquitto(home)
     broker.env["MOSQUITTO_PASSWORD_FILE"] = str(password_file)
     broker.start()
@@ -138,25 +151,28 @@ async def deploy(stack: AsyncExitStack, which: str, tmp: Path, run_id: str) -> D
 
     deployment = Deployment(nats_server, logins, broker.port, password_file, passwords)
     stack.callback(lambda: [s.stop() for s in deployment.services.values()])
-    await start_service(
-        deployment,
-        "projector",
-        "tonypi-projector",
-        {**nats_server.env("projector"), "DATABASE_URL": logins.projector},
-        tmp / "projector.log",
-    )
+    projector = {**nats_server.env("projector"), "DATABASE_URL": logins.projector}
     ingest = {
         **nats_server.env("ingest"),
         **deployment.mqtt_env("ingest"),
         "INGEST_STRICT_IDENTITY": "true",
         "INGEST_IDLESS_TOPICS": "answers",
     }
-    await start_service(deployment, "ingest", "tonypi-ingest", ingest, tmp / "ingest.log")
+    await asyncio.gather(
+        start_service(deployment, "projector", "tonypi-projector", projector, tmp / "projector.log"),
+        start_service(deployment, "ingest", "tonypi-ingest", ingest, tmp / "ingest.log"),
+    )
     query = {**nats_server.env("query"), "DATABASE_URL": logins.query}
     await start_service(deployment, "query", "tonypi-query", query, tmp / "query.log")
-    for name, role in (("sec-operator", "operator"), ("sec-viewer", "viewer"), ("sec-admin", "admin")):
-        deployment.tokens[role] = deployment.make_token(name, role)
+    roles = {"operator": "sec-operator", "viewer": "sec-viewer", "admin": "sec-admin"}
+    made = await asyncio.gather(*(asyncio.to_thread(deployment.make_token, n, r) for r, n in roles.items()))
+    deployment.tokens = dict(zip(roles, made, strict=True))
     return deployment
+
+
+async def _settled(task: asyncio.Task) -> None:
+    """A step's task finished (failed or not) before its files are removed."""
+    await asyncio.gather(task, return_exceptions=True)
 
 
 async def _drop_database(url: str) -> None:
