@@ -26,6 +26,7 @@ from tests.deploy.test_brokers import Mosquitto, stop
 from tests.support.db_logins import Logins, db_logins
 from tests.support.ports import free_port
 from tests.support.processes import BIN, ServiceProcess
+from tests.support.tools import tool
 
 from .conftest import SecuredNats, declare_as, server_binary, start_secured
 
@@ -128,6 +129,7 @@ async def start_service(deployment: Deployment, name: str, script: str, env: dic
 async def deploy(stack: AsyncExitStack, which: str, tmp: Path, run_id: str) -> Deployment:
     """Everything started (and registered on `stack` to stop), in the deploy's order; the
     independent one-shot steps side by side."""
+    tool("mosquitto"), tool("mosquitto_passwd")  # skipped (failed in CI) before anything starts
     home = Path(tempfile.mkdtemp(prefix="tonypi-secured-"))
     home.chmod(0o755)  # the broker drops root: pytest's tmp_path is root's alone
     stack.callback(shutil.rmtree, home, True)
