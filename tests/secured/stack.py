@@ -101,14 +101,15 @@ class Deployment:
         return cli("token", "create", "--name", name, "--role", role, "--quiet", env=env).stdout.strip()
 
     async def metric(self, service: str, name: str) -> float:
-        """The sum of a service's samples whose line starts with `name` (its /metrics)."""
+        """The sum of a service's samples of `name` (a metric, or one with its labels), from /metrics."""
         port = self.envs[service][f"{service.upper()}_PORT"]
         async with (
             aiohttp.ClientSession() as session,
             session.get(f"http://127.0.0.1:{port}/metrics") as resp,
         ):
             text = await resp.text()
-        return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name))
+        exact = () if "{" in name else (f"{name} ", f"{name}{{")
+        return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(exact or (name,)))
 
     def logs(self) -> dict[str, str]:
         return {name: s.log_path.read_text(errors="replace") for name, s in self.services.items()}
