@@ -25,7 +25,7 @@ import pytest_asyncio
 from tonypi_cli import fleet
 from tonypi_cli.behaviour import RobotBehaviour
 from tonypi_cli.simulate import PublishCounter, run_robot
-from tonypi_events import EventEnvelope, encode, utc_now
+from tonypi_events import EventEnvelope, EventType, encode, utc_now
 from tonypi_events.clock import CLOCK_ROBOT_ID, tick_event
 from tonypi_runtime.connections import mqtt_url
 
@@ -223,6 +223,28 @@ async def test_a_token_or_tick_forged_through_a_service_user_is_never_applied(de
     await until(lambda: _at_least(deployment.metric("ingest", mismatches), 1))
     assert {r["stream_seq"] for r in dead} == set(forged), forged
     assert all(r["error"].startswith("subject_mismatch: ") for r in dead), dead
+
+
+async def test_junk_on_a_command_subject_is_judged_by_its_subject_and_logged_once(deployment: Deployment):
+    """What a stolen `query` password can make of ingest's command deliverer: junk claiming
+    another kind is counted as a forgery (before: as unreadable, uncounted as one); junk of
+    the subject's own kind is logged once a minute, not once a message (before: each)."""
+    mismatches = 'tonypi_ingest_subject_mismatches_total{reader="deliverer"}'
+    unreadable = 'tonypi_ingest_commands_total{outcome="unreadable"}'
+    forged = await deployment.metric("ingest", mismatches)
+    unread = await deployment.metric("ingest", unreadable)
+    nc = await deployment.nats.connect("query")
+    try:
+        for kind in (EventType.CLOCK_TICK, EventType.COMMAND_REQUESTED) * 3:
+            junk = {"event_type": kind, "robot_id": "secY", "payload": {"x": 1}}
+            event = forged_tick().model_copy(update=junk)
+            await nc.jetstream().publish("tonypi.events.secY.command_requested", encode(event))
+    finally:
+        await nc.close()
+    await until(lambda: _at_least(deployment.metric("ingest", mismatches), forged + 3))
+    await until(lambda: _at_least(deployment.metric("ingest", unreadable), unread + 3))
+    log = deployment.services["ingest"].log_path.read_text()
+    assert log.count("unreadable command event at tonypi.events.secY") == 1, log[-3000:]
 
 
 def forged_tick() -> EventEnvelope:
