@@ -11,13 +11,10 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import time
 import uuid
 from contextlib import AsyncExitStack
-from datetime import datetime
 
 import aiohttp
-import aiomqtt
 import asyncpg
 import nats.errors
 import pytest
@@ -25,14 +22,29 @@ import pytest_asyncio
 from tonypi_cli import fleet
 from tonypi_cli.behaviour import RobotBehaviour
 from tonypi_cli.simulate import PublishCounter, run_robot
-from tonypi_events import EventEnvelope, EventType, encode, utc_now
-from tonypi_events.clock import CLOCK_ROBOT_ID, tick_event
+from tonypi_events import EventType, encode
+from tonypi_events.clock import CLOCK_ROBOT_ID
 from tonypi_runtime.connections import mqtt_url
 
 from tests.live.conftest import SseReader
 from tests.projector.support import wait_for_checkpoint
 from tests.projector.test_subject_authority import forged_token
 
+from .client import (
+    answer,
+    at_least,
+    command_in,
+    exists,
+    forged_tick,
+    get,
+    online,
+    post,
+    robot_client,
+    status,
+    true,
+    until,
+    words,
+)
 from .conftest import SERVERS
 from .stack import API, Deployment, cli, deploy
 
@@ -44,61 +56,6 @@ DROPPED = "tonypi_projector_command_answers_dropped_total"
 async def deployment(request, tmp_path_factory):
     async with AsyncExitStack() as stack:
         yield await deploy(stack, request.param, tmp_path_factory.mktemp("secured"), uuid.uuid4().hex[:10])
-
-
-async def until(check, timeout: float = 30.0, interval: float = 0.1):
-    """Poll `check()` (async) until it returns something truthy; fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        if last := await check():
-            return last
-        await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
-
-
-def robot_client(deployment: Deployment, robot_id: str) -> aiomqtt.Client:
-    """An MQTT connection with `robot_id`'s own login (as its firmware connects)."""
-    return aiomqtt.Client(
-        "127.0.0.1",
-        deployment.mqtt_port,
-        username=robot_id,
-        password=deployment.mqtt_passwords[robot_id],
-        identifier=f"{robot_id}-{uuid.uuid4().hex[:6]}",
-        timeout=5,
-    )
-
-
-def status(robot_id: str, **extra) -> bytes:
-    payload = fleet.status(fleet.Robot(robot_id, 2), datetime.now(), random.Random(1)).payload
-    return json.dumps({**payload, **extra}).encode()
-
-
-def answer(robot_id: str, command_id: str) -> bytes:
-    """A firmware answer, for the id-less answer topics."""
-    body = {"robot_id": robot_id, "command_id": command_id, "success": True, "message": "ok"}
-    return json.dumps({**body, "timestamp": datetime.now().isoformat()}).encode()
-
-
-async def get(session: aiohttp.ClientSession, path: str):
-    async with session.get(f"{API}{path}") as resp:
-        return resp.status, await resp.json()
-
-
-async def post(session: aiohttp.ClientSession, path: str, body: dict) -> dict:
-    async with session.post(f"{API}{path}", json=body) as resp:
-        assert resp.status in (201, 202), (resp.status, await resp.text())
-        return await resp.json()
-
-
-async def command_in(session, command_id: str, *states: str):
-    code, body = await get(session, f"/commands/{command_id}")
-    return body if code == 200 and body["state"] in states else None
-
-
-async def online(session, robot_id: str):
-    code, body = await get(session, f"/robots/{robot_id}")
-    return code == 200 and body["online"] and body["firmware"]
 
 
 async def test_a_command_and_an_emergency_stop_reach_the_robot_and_settle(deployment: Deployment):
@@ -155,29 +112,21 @@ async def test_an_answer_settles_only_its_own_robots_sent_command(deployment: De
             await robot_a.publish("tonypi/commands/response", answer("secA", command_id), qos=1)
             await robot_a.publish("tonypi/emergency_stop/response", answer("secA", command_id), qos=1)
         other = f'{DROPPED}{{reason="other_robot"}}'
-        await until(lambda: _at_least(deployment.metric("projector", other), before + 4))
+        await until(lambda: at_least(deployment.metric("projector", other), before + 4))
         for command in (move, press):
             body = await command_in(api, command["command_id"], "sent")
             assert body and body["response"] is None, body
 
-        await until(lambda: _exists(api, "secC"))
+        await until(lambda: exists(api, "secC"))
         held = await post(api, "/robots/secC/commands", {"type": "head_nod", "wait": True})
         await robot_c.publish("tonypi/commands/response", answer("secC", held["command_id"]), qos=1)
-        await until(lambda: _at_least(deployment.metric("projector", f'{DROPPED}{{reason="not_sent"}}'), 1))
+        await until(lambda: at_least(deployment.metric("projector", f'{DROPPED}{{reason="not_sent"}}'), 1))
         body = await command_in(api, held["command_id"], "requested")
         assert body and body["sent_at"] is None and body["response"] is None, body
 
         await robot_b.publish("tonypi/commands/response", answer("secB", move["command_id"]), qos=1)
         done = await until(lambda: command_in(api, move["command_id"], "succeeded"))
         assert done["outcomes"] == {"secB": {"outcome": "confirmed", "message": "ok"}}
-
-
-async def _at_least(count, n: float) -> bool:
-    return (await count) >= n
-
-
-async def _exists(api, robot_id: str) -> bool:
-    return (await get(api, f"/robots/{robot_id}"))[0] == 200
 
 
 async def test_a_token_or_tick_forged_through_a_service_user_is_never_applied(deployment: Deployment):
@@ -204,7 +153,7 @@ async def test_a_token_or_tick_forged_through_a_service_user_is_never_applied(de
         try:
             with pytest.raises((TimeoutError, nats.errors.Error)):
                 await nc.jetstream(timeout=1).publish(f"tonypi.events.{CLOCK_ROBOT_ID}.clock_tick", b"{}")
-            await until(lambda e=errors: _true(any("permissions violation" in x.lower() for x in e)), 5)
+            await until(lambda e=errors: true(any("permissions violation" in x.lower() for x in e)), 5)
         finally:
             await nc.close()
     await wait_for_checkpoint(deployment.logins.admin, max(forged))
@@ -220,7 +169,7 @@ async def test_a_token_or_tick_forged_through_a_service_user_is_never_applied(de
     assert names == {"sec-operator", "sec-viewer", "sec-admin"}
     # Ingest's readers ignore them too: the tick on a command subject is never delivered.
     mismatches = 'tonypi_ingest_subject_mismatches_total{reader="deliverer"}'
-    await until(lambda: _at_least(deployment.metric("ingest", mismatches), 1))
+    await until(lambda: at_least(deployment.metric("ingest", mismatches), 1))
     assert {r["stream_seq"] for r in dead} == set(forged), forged
     assert all(r["error"].startswith("subject_mismatch: ") for r in dead), dead
 
@@ -241,21 +190,10 @@ async def test_junk_on_a_command_subject_is_judged_by_its_subject_and_logged_onc
             await nc.jetstream().publish("tonypi.events.secY.command_requested", encode(event))
     finally:
         await nc.close()
-    await until(lambda: _at_least(deployment.metric("ingest", mismatches), forged + 3))
-    await until(lambda: _at_least(deployment.metric("ingest", unreadable), unread + 3))
+    await until(lambda: at_least(deployment.metric("ingest", mismatches), forged + 3))
+    await until(lambda: at_least(deployment.metric("ingest", unreadable), unread + 3))
     log = deployment.services["ingest"].log_path.read_text()
     assert log.count("unreadable command event at tonypi.events.secY") == 1, log[-3000:]
-
-
-def forged_tick() -> EventEnvelope:
-    """A tick as the projector's emitter makes it, a year ahead: applied, it would expire
-    every pending command and take every robot offline."""
-    now = utc_now()
-    return tick_event(now.replace(year=now.year + 1), 10, 60)
-
-
-async def _true(value: bool) -> bool:
-    return value
 
 
 async def test_a_reserved_id_cannot_become_a_robot_login(deployment: Deployment):
@@ -310,7 +248,7 @@ async def test_a_viewers_feed_and_logs_carry_no_token(deployment: Deployment):
         async with viewer.get(f"{API}/events") as resp:
             assert resp.status == 200
             feed = SseReader(resp)
-            await until(lambda: _at_least(deployment.metric("query", "tonypi_query_sse_clients"), 1))
+            await until(lambda: at_least(deployment.metric("query", "tonypi_query_sse_clients"), 1))
             made = await asyncio.to_thread(deployment.make_token, "sec-secret-holder", "operator")
             await robot.publish("tonypi/status/secV", status("secV"), qos=1)
             seen = []
@@ -326,15 +264,6 @@ async def test_a_viewers_feed_and_logs_carry_no_token(deployment: Deployment):
         ]
         _, lines = await get(admin, "/logs?category=auth&limit=1000")
         assert "Token created: sec-secret-holder (operator)" in [line["message"] for line in lines]
-
-
-def words(data) -> set[str]:
-    """Every key and string value in a record, at any depth."""
-    if isinstance(data, dict):
-        return set(map(str, data)) | set().union(*map(words, data.values()))
-    if isinstance(data, list):
-        return set().union(*map(words, data))
-    return {data} if isinstance(data, str) else set()
 
 
 async def test_failed_authentication_is_throttled_per_client(deployment: Deployment):
