@@ -167,9 +167,10 @@ async def test_a_token_or_tick_forged_through_a_service_user_is_never_applied(de
     finally:
         await conn.close()
     assert names == {"sec-operator", "sec-viewer", "sec-admin"}
-    # Ingest's readers ignore them too: the tick on a command subject is never delivered.
-    mismatches = 'tonypi_ingest_subject_mismatches_total{reader="deliverer"}'
-    await until(lambda: at_least(deployment.metric("ingest", mismatches), 1))
+    # Ingest's readers ignore them too, and count them as forgeries.
+    for reader in ("deliverer", "presence"):  # the tick on a command subject; both on a status one
+        mismatches = f'tonypi_ingest_subject_mismatches_total{{reader="{reader}"}}'
+        await until(lambda m=mismatches: at_least(deployment.metric("ingest", m), 1))
     assert {r["stream_seq"] for r in dead} == set(forged), forged
     assert all(r["error"].startswith("subject_mismatch: ") for r in dead), dead
 
