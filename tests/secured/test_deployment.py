@@ -176,25 +176,28 @@ async def test_a_token_or_tick_forged_through_a_service_user_is_never_applied(de
 
 
 async def test_junk_on_a_command_subject_is_judged_by_its_subject_and_logged_once(deployment: Deployment):
-    """What a stolen `query` password can make of ingest's command deliverer: junk claiming
-    another kind is counted as a forgery (before: as unreadable, uncounted as one); junk of
-    the subject's own kind is logged once a minute, not once a message (before: each)."""
-    mismatches = 'tonypi_ingest_subject_mismatches_total{reader="deliverer"}'
+    """What a stolen `query` password can make of ingest's command deliverer and presence
+    follower: junk claiming another kind is counted as a forgery (before: as unreadable,
+    uncounted as one); junk of the subject's own kind is logged once a minute, not once a
+    message (before: each)."""
+    deliverer = 'tonypi_ingest_subject_mismatches_total{reader="deliverer"}'
+    presence = 'tonypi_ingest_subject_mismatches_total{reader="presence"}'
     unreadable = 'tonypi_ingest_commands_total{outcome="unreadable"}'
-    forged = await deployment.metric("ingest", mismatches)
-    unread = await deployment.metric("ingest", unreadable)
+    before = [await deployment.metric("ingest", name) for name in (deliverer, presence, unreadable)]
     nc = await deployment.nats.connect("query")
     try:
-        for kind in (EventType.CLOCK_TICK, EventType.COMMAND_REQUESTED) * 3:
-            junk = {"event_type": kind, "robot_id": "secY", "payload": {"x": 1}}
-            event = forged_tick().model_copy(update=junk)
-            await nc.jetstream().publish("tonypi.events.secY.command_requested", encode(event))
+        for own in (EventType.COMMAND_REQUESTED, EventType.EMERGENCY_STOP):
+            for kind in (EventType.CLOCK_TICK, own) * 3:
+                junk = {"event_type": kind, "robot_id": "secY", "payload": {"x": 1}}
+                event = forged_tick().model_copy(update=junk)
+                await nc.jetstream().publish(f"tonypi.events.secY.{own.value}", encode(event))
     finally:
         await nc.close()
-    await until(lambda: at_least(deployment.metric("ingest", mismatches), forged + 3))
-    await until(lambda: at_least(deployment.metric("ingest", unreadable), unread + 3))
+    for name, was, more in zip((deliverer, presence, unreadable), before, (6, 3, 6), strict=True):
+        await until(lambda n=name, least=was + more: at_least(deployment.metric("ingest", n), least))
     log = deployment.services["ingest"].log_path.read_text()
     assert log.count("unreadable command event at tonypi.events.secY") == 1, log[-3000:]
+    assert log.count("unreadable emergency_stop event at tonypi.events.secY") <= 1, log[-3000:]
 
 
 async def test_a_reserved_id_cannot_become_a_robot_login(deployment: Deployment):
