@@ -71,9 +71,20 @@ def test_an_older_status_whose_envelope_disagrees_with_its_subject_is_refused():
         read_status("p.events.other.status", None, forged)
 
 
+def test_another_kind_on_a_status_subject_is_a_mismatch_whatever_its_payload():
+    """Issue 16 row 2: a token_created on a status subject is a forgery (counted, alerted),
+    not merely an unreadable status."""
+    token = {"event_type": "token_created", "robot_id": "r", "payload": {"token_sha256": "x"}}
+    with pytest.raises(SubjectMismatch, match="subject_mismatch"):
+        read_status("p.events.r.status", None, json.dumps(token).encode())
+
+
 def test_an_unreadable_status_says_why():
     with pytest.raises(ValueError, match="not a status event"):
         read_status("p.events.r.status", None, json.dumps({"payload": {}}).encode())
+    status_without_one = {"event_type": "status", "robot_id": "r", "payload": {}}
+    with pytest.raises(ValueError, match="not a status event"):
+        read_status("p.events.r.status", None, json.dumps(status_without_one).encode())
     with pytest.raises(ValueError, match="malformed Tonypi-Presence"):
         read_status("p.events.r.status", {PRESENCE_HEADER: "garbage"}, b"")
 

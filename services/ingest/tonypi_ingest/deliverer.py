@@ -142,17 +142,29 @@ class CommandDeliverer:
                     )
                     await _quietly(msg.nak(delay=HOLD_S))
 
+    async def _unreadable(self, msg, exc: Exception) -> None:
+        """Counted, logged at most once a minute (whoever may write a command subject could
+        otherwise fill the log), acknowledged: never delivered."""
+        metrics.COMMANDS.labels("unreadable").inc()
+        self._throttled.error(
+            "unreadable", "unreadable command event at %s (%s): not delivered", msg.subject, exc
+        )
+        await msg.ack()
+
     async def _deliver(self, msg) -> None:
+        # The subject first (it is the authority): a forgery is counted as one whatever its payload.
         try:
             event = decode(msg.data)
-            payload = decode_payload(event)
         except Exception as exc:
-            metrics.COMMANDS.labels("unreadable").inc()
-            log.error("unreadable command event at %s (%s): not delivered", msg.subject, exc)
-            await msg.ack()
+            await self._unreadable(msg, exc)
             return
         if refused("deliverer", msg.subject, event, self._streams.subjects):
             await msg.ack()  # never sent: a command's subject names who asked for it
+            return
+        try:
+            payload = decode_payload(event)
+        except Exception as exc:
+            await self._unreadable(msg, exc)
             return
         deadline = event.received_at + timedelta(seconds=float(payload.timeout_s))
         if utc_now() >= deadline:

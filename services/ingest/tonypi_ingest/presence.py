@@ -184,13 +184,13 @@ class Presence:
         return self.latches.get(robot_id) or self.latches.get(FLEET)
 
     async def _on_latch(self, msg) -> None:
-        try:
+        try:  # the subject first: a forgery is counted as one whatever its payload
             event = decode(msg.data)
+            if refused("presence", msg.subject, event, self._streams.subjects):
+                return
             payload = decode_payload(event)
         except Exception as exc:  # not ours to judge: the projector dead-letters it
-            log.warning("unreadable emergency_stop event at %s: %s", msg.subject, exc)
-            return
-        if refused("presence", msg.subject, event, self._streams.subjects):
+            self._throttled.warning("latch", "unreadable emergency_stop event at %s: %s", msg.subject, exc)
             return
         if payload.engaged:
             self.latches[event.robot_id] = Latch(

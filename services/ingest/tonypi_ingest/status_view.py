@@ -76,16 +76,16 @@ def read_status(subject: str, headers: dict[str, str] | None, data: bytes) -> St
             raise ValueError(f"malformed {PRESENCE_HEADER} header: {exc}") from None
     try:
         envelope = json.loads(data)
-        payload = envelope["payload"]
-        status = payload["status"]
-        if not isinstance(status, str):
-            raise ValueError("status is not a string")
-        robot = _robot_from_subject(subject)
+        robot = _robot_from_subject(subject)  # the subject first: whatever the payload, a forgery is one
         if envelope["robot_id"] != robot or envelope.get("event_type") != EventType.STATUS.value:
             raise SubjectMismatch(
                 f"{SUBJECT_MISMATCH}: subject {subject!r} carries robot {robot!r}'s status, the "
                 f"envelope claims {envelope.get('event_type')!r} of {envelope['robot_id']!r}"
             )
+        payload = envelope["payload"]
+        status = payload["status"]
+        if not isinstance(status, str):
+            raise ValueError("status is not a string")
         return StatusView(
             robot,
             envelope["event_id"],
