@@ -16,6 +16,7 @@ from tonypi_events import EventEnvelope
 from . import feed
 from .counters import counter_deltas
 from .folds import CLOCK_EVENTS, ItemCatalogue, Outcome, RobotState, fold_event, fold_tick
+from .folds.analytics import Analytics
 from .folds.commands import CommandBook, Dropped
 from .folds.schedules import ScheduleBook
 from .rows import Alarm, AlarmTransition, Command, Firing, Job, Latch, LogEntry, Robot, Schedule, TokenChange
@@ -59,6 +60,7 @@ class BatchChanges:
     answers_dropped: list[Dropped] = field(default_factory=list)  # answers that settled nothing
     schedules: dict[str, Schedule] = field(default_factory=dict)  # by id: the final row
     firings: dict[str, Firing] = field(default_factory=dict)  # by command id: the final row
+    analytics: Analytics = field(default_factory=Analytics)  # deltas (folds/analytics.py)
 
     def sorted_jobs(self) -> list[Job]:
         # Ascending ids: an ended job (older) is written before the one that replaced it,
@@ -80,6 +82,8 @@ def _record(changes: BatchChanges, robot_id: str, before: RobotState, outcome: O
     for alarm in outcome.alarms:
         changes.alarms[alarm.id] = alarm
     changes.transitions.extend(outcome.transitions)
+    if outcome.analytics is not None:
+        changes.analytics.merge(outcome.analytics)
     return robot
 
 
