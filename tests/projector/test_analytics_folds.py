@@ -36,7 +36,8 @@ def log(robot: str, t: float, message: str, level: str = "error"):
 
 
 def tick(t: float, offline_after_s: float = 90):
-    return event(EventType.CLOCK_TICK, "_clock", {"period_s": 1, "offline_after_s": offline_after_s}, at=at(t))
+    payload = {"period_s": 1, "offline_after_s": offline_after_s}
+    return event(EventType.CLOCK_TICK, "_clock", payload, at=at(t))
 
 
 def total(f: Folded) -> Analytics:
@@ -46,20 +47,22 @@ def total(f: Folded) -> Analytics:
     return out
 
 
+ESTIMATE = {"estimated_duration": 50}
+REASON = "box 17 dropped at 0x1F"
+
+
 def a_working_day(robot: str = "r1") -> list:
     return [
         status(robot, 0),
         job_v2(robot, 10, task_name="Sort", status="started", start_time="s1", items_total=4),
         job_v2(robot, 40, task_name="Sort", status="working", start_time="s1", items_done=2),
-        job_v2(
-            robot, 70, task_name="Sort", status="completed", start_time="s1", items_done=4, estimated_duration=50
-        ),
+        job_v2(robot, 70, task_name="Sort", status="completed", start_time="s1", items_done=4, **ESTIMATE),
         job_v2(robot, 73, task_name="Sort", status="completed", start_time="s1", items_done=4),  # its repeat
         status(robot, 100),
         status(robot, 120, "offline"),
         status(robot, 200),  # offline for 80 s: not counted
         job_v2(robot, 210, task_name="Sort", status="started", start_time="s2"),
-        job_v2(robot, 230, task_name="Sort", status="failed", start_time="s2", reason="box 17 dropped at 0x1F"),
+        job_v2(robot, 230, task_name="Sort", status="failed", start_time="s2", reason=REASON),
         log(robot, 240, "Servo 3 overheated at 75.5C"),
         log(robot, 241, "Servo 5 overheated at 80C"),
         log(robot, 242, "all good", level="info"),
