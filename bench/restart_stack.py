@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.request import urlopen
 
+from ingest_throughput import wait_port  # bench/ is on sys.path (ingest_restart_burst.py)
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from tonypi_events import EventEnvelope, EventType, StreamNames, encode, headers_for
 
@@ -44,7 +45,7 @@ class PrivateMosquitto:
 
     def start(self) -> None:
         self.proc = subprocess.Popen([self.binary, "-c", str(self.conf)], stderr=subprocess.DEVNULL)
-        wait_port(self.port)
+        wait_port(self.port, timeout=15.0)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -53,19 +54,6 @@ class PrivateMosquitto:
 
     def drop_lines(self) -> list[str]:
         return [line for line in self.log.read_text(errors="replace").splitlines() if "dropped" in line]
-
-
-def wait_port(port: int, timeout: float = 15.0) -> None:
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.02)
-    raise TimeoutError(f"nothing listens on {port}")
 
 
 def robot_id(i: int) -> str:

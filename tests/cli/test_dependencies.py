@@ -77,13 +77,15 @@ def test_only_loopback_addresses_get_an_embedded_server():
 async def test_up_uses_running_services_and_stops_everything_when_a_service_dies(tmp_path):
     """What answers is used, so nothing is embedded: the defaults when this machine's
     services run there, else the services the run was given, set in up's variables. A bad
-    setting makes each service exit 2, which stops the run with exit code 1 and says why."""
+    setting makes a service exit 2, which stops the run with exit code 1 and says why (one
+    only ingest reads: a stream setting is refused by up's own declare step, before any
+    service starts)."""
     on_defaults = all([await default_answers(d) for d in DEPENDENCIES])
     given = {} if on_defaults else {d.variable: GIVEN[d.name] for d in DEPENDENCIES}
     env = {
         **BASE_ENV,
         **given,
-        "EVENTS_MAX_AGE_DAYS": "-1",
+        "MQTT_RECEIVE_MAXIMUM": "70000",
         "TONYPI_DATA_DIR": str(tmp_path),
         "INGEST_PORT": str(free_port()),
         "PROJECTOR_PORT": str(free_port()),
@@ -101,7 +103,7 @@ async def test_up_uses_running_services_and_stops_everything_when_a_service_dies
         how = "already running" if on_defaults else d.variable
         assert f"{d.name}: using {d.parse(given).redacted} ({how})" in run.stdout
     assert "exited with code 2; stopping everything" in run.stdout
-    assert "EVENTS_MAX_AGE_DAYS=-1.0 must be at least 0" in run.stdout
+    assert "MQTT_RECEIVE_MAXIMUM=70000 must be at most 65535" in run.stdout
     assert run.stdout.rstrip().endswith("up: stopped")
     assert list(tmp_path.iterdir()) == []  # nothing embedded, nothing written
 

@@ -7,6 +7,8 @@ from datetime import datetime
 import pytest
 from tonypi_cli import fleet
 from tonypi_events import ROUTES, EventType, model_for, route_for
+from tonypi_events.commanding import GEN1 as GEN1_FIRMWARE
+from tonypi_events.commanding import GEN2_SIM, TAKES, firmware_of_status
 
 pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
 
@@ -89,6 +91,18 @@ def test_generations_differ_where_the_contract_says():
     status2 = fleet.status(GEN2, NOW, rng).payload
     assert {"ip_address", "camera_url", "hardware_available", "emergency_stopped"} <= status2.keys()
     assert "ip_address" not in fleet.status(GEN1, NOW, rng).payload
+
+
+def test_the_simulated_fleet_is_seen_as_what_it_is():
+    """Gen 2 here is the simulator (it takes start_job, stop_job, set_servo): its status says
+    it has no hardware, so the projection offers it those types; gen 1 stays gen 1."""
+    rng = random.Random(3)
+    status2 = fleet.status(GEN2, NOW, rng).payload
+    assert status2["hardware_available"] is False
+    assert firmware_of_status(status2) == GEN2_SIM
+    assert set(fleet.command_types(2)) == set(TAKES[GEN2_SIM])
+    assert firmware_of_status(fleet.status(GEN1, NOW, rng).payload) == GEN1_FIRMWARE
+    assert set(fleet.command_types(1)) == set(TAKES[GEN1_FIRMWARE])
 
 
 def test_gen1_robots_publish_no_gen2_topics():

@@ -1,9 +1,9 @@
-"""Every command type a gen-2 robot takes, to a simulated one and back: sent once at QoS 1,
-answered, succeeded."""
+"""Every command type the gen-2 simulator takes, to a simulated one and back: sent once at QoS 1,
+answered, succeeded. Types with required params (start_job, set_servo) carry valid ones."""
 
 from __future__ import annotations
 
-from tonypi_events.commanding import GEN2_COMMANDS
+from tonypi_events.commanding import SIMULATOR_COMMANDS
 
 from .conftest import API, until
 
@@ -13,13 +13,25 @@ async def _online(api, robot_id: str) -> bool:
     return resp.status == 200 and (await resp.json())["online"]
 
 
+# What each type is sent with: free-form params for the types the API passes through, the
+# checked ones for the job and servo types (start_job before stop_job: there is a job to stop).
+PARAMS = {
+    "start_job": {"task_name": "Round trip", "items_total": 3},
+    "stop_job": {},
+    "set_servo": {"servo_id": 2, "position": -45.5},
+}
+TYPES = [t for t in SIMULATOR_COMMANDS if t != "resume"]
+
+
 async def test_each_command_type_round_trips(api, ingests, robots, observer):
     await ingests.start()
-    robots.start("cmd_gen2", generation=2)
+    robot = robots.start("cmd_gen2", generation=2)
     await until(lambda: _online(api, "cmd_gen2"))
-    for command_type in [t for t in GEN2_COMMANDS if t != "resume"]:
+    assert (await (await api.get(f"{API}/robots/cmd_gen2")).json())["firmware"] == "gen2_sim"
+    for command_type in TYPES:
+        params = PARAMS.get(command_type, {"speed": 1})
         resp = await api.post(
-            f"{API}/robots/cmd_gen2/commands", json={"type": command_type, "params": {"speed": 1}}
+            f"{API}/robots/cmd_gen2/commands", json={"type": command_type, "params": params}
         )
         assert resp.status == 201, await resp.text()
         created = await resp.json()
@@ -32,9 +44,12 @@ async def test_each_command_type_round_trips(api, ingests, robots, observer):
         assert done["response"]["success"] is True and done["sent_count"] == 1
         [sent] = observer.sent(created["command_id"])  # once
         assert sent.topic == "tonypi/commands/cmd_gen2" and sent.qos == 1
-        assert sent.payload == {"type": command_type, "id": created["command_id"], "speed": 1}
+        assert sent.payload == {"type": command_type, "id": created["command_id"], **params}
     history = await (await api.get(f"{API}/robots/cmd_gen2/commands?limit=100")).json()
-    assert [h["type"] for h in reversed(history)] == [t for t in GEN2_COMMANDS if t != "resume"]
+    assert [h["type"] for h in reversed(history)] == TYPES
+    # The simulated robot did what it was told: the job it was given, stopped; the servo set.
+    assert robot.job is not None and robot.job.task_name == "Round trip" and robot.job.status != "working"
+    assert robot.servo_positions == {2: -45.5}
 
 
 async def test_unanswered_command_times_out_and_offline_robot_expires(

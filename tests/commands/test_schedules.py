@@ -1,8 +1,9 @@
 """Scheduled job dispatches end to end (issue 17, docs/schedules.md): the API records the
 schedule, two projector replicas emit the stream's clock and one fires it, the query
 service appends each due firing's start_job once, ingest delivers it to the simulated
-robots of a mixed fleet: the gen-2 simulator starts the job, gen 1 answers "Unknown
-command", and an offline robot's firing is recorded missed. A projector restart fires
+robots of a mixed fleet: the gen-2 simulator starts the job; gen 1, which would answer
+"Unknown command", is never sent it (its firing is missed, `unsupported`), and an offline
+robot's firing is recorded missed. A projector restart fires
 nothing twice and a replay rebuilds the same schedules and firings."""
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ async def test_a_scheduled_job_fires_once_across_replicas_and_a_restart_and_repl
     try:
         robots.start("sch_g2", generation=2)
         robots.start("sch_g1", generation=1)
-        await fleet_api.status("sch_off", "offline")  # known, cleanly shut down
+        # known (a gen-2 simulator, which could take it), cleanly shut down
+        await fleet_api.status("sch_off", "offline", hardware_available=False)
         await until(lambda: _online(api, "sch_g2"))
         await until(lambda: _online(api, "sch_g1"))
 
@@ -75,7 +77,8 @@ async def test_a_scheduled_job_fires_once_across_replicas_and_a_restart_and_repl
             done = {r["robot_id"]: r for r in rows}
             finished = ("succeeded", "failed")
             if len(rows) == 3 and all(
-                r["command_state"] in finished for r in rows if r["state"] == "dispatched"
+                r["state"] == "missed" or (r["state"] == "dispatched" and r["command_state"] in finished)
+                for r in rows
             ):
                 return done
             return None
@@ -83,12 +86,13 @@ async def test_a_scheduled_job_fires_once_across_replicas_and_a_restart_and_repl
         firings = await until(settled, timeout=40)
         g2, g1, off = firings["sch_g2"], firings["sch_g1"], firings["sch_off"]
         assert (g2["state"], g2["command_state"]) == ("dispatched", "succeeded")
-        assert (g1["state"], g1["command_state"]) == ("dispatched", "failed")  # gen 1: Unknown command
+        # Gen 1 would answer "Unknown command": it is never asked.
+        assert (g1["state"], g1["reason"]) == ("missed", "unsupported: gen1 firmware does not take start_job")
         assert (off["state"], off["reason"]) == ("missed", "robot offline")
         assert g2["due_at"] == at.isoformat()
-        command = await (await api.get(f"{API}/commands/{g1['command_id']}")).json()
-        assert command["response"]["message"] == "Unknown command"
+        command = await (await api.get(f"{API}/commands/{g2['command_id']}")).json()
         assert command["type"] == "start_job" and command["actor"]["schedule_id"] == schedule["schedule_id"]
+        assert (await api.get(f"{API}/commands/{g1['command_id']}")).status == 404
         [sent] = observer.sent(g2["command_id"])
         assert sent.payload == {
             "type": "start_job",
@@ -110,8 +114,8 @@ async def test_a_scheduled_job_fires_once_across_replicas_and_a_restart_and_repl
         seen = await (await api.get(location)).json()
         assert (seen["state"], seen["fired"], seen["next_fire_at"]) == ("done", 1, None)
         await until(lambda: _online(api, "sch_g2"))
-        for firing in (g2, g1):
-            assert len(observer.sent(firing["command_id"])) == 1
+        assert len(observer.sent(g2["command_id"])) == 1
+        assert observer.sent(g1["command_id"]) == []
         assert len(await (await api.get(f"{location}/firings")).json()) == 3
     finally:
         second.stop()
@@ -131,7 +135,10 @@ async def test_a_scheduled_job_fires_once_across_replicas_and_a_restart_and_repl
 async def test_schedules_are_written_by_operators_and_read_by_viewers(
     api, fleet_api, query_env, database_url
 ):
-    await fleet_api.status("sch_r")
+    await fleet_api.status("sch_r", hardware_available=False)  # a gen-2 simulator: takes start_job
+    await fleet_api.status("sch_hw", hardware_available=True)  # gen-2 hardware: does not
+    await fleet_api.status("sch_one")  # gen 1: does not
+    await fleet_api.applied()
     viewer = await _serve(
         {**query_env, "QUERY_PORT": str(free_port())}, await grant_token(database_url, "v", "viewer")
     )
@@ -170,5 +177,14 @@ async def test_schedules_are_written_by_operators_and_read_by_viewers(
         assert unknown.status == 404
         lines = await (await api.get(f"{API}/logs?category=schedule&limit=10")).json()
         assert [line["message"].split(" by ")[0] for line in lines][:1] == [f"Schedule {sid} cancelled"]
+        # Validated as the command API does: refused when no robot of it takes start_job...
+        none_can = await api.post(f"{API}/schedules", json={**body, "robot_ids": ["sch_hw", "sch_one"]})
+        assert none_can.status == 422, await none_can.text()
+        [issue] = (await none_can.json())["detail"]
+        assert issue["type"] == "unsupported_command" and issue["loc"] == ["body", "robot_ids"]
+        assert "sch_hw runs gen2" in issue["msg"] and "sch_one runs gen1" in issue["msg"]
+        # ...recorded when one can (the others' firings are missed, unsupported: the fold's tests).
+        some_can = await api.post(f"{API}/schedules", json={**body, "robot_ids": ["sch_r", "sch_one"]})
+        assert some_can.status == 201, await some_can.text()
     finally:
         await viewer.close()

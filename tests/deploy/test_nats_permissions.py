@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import subprocess
-import uuid
 
 import nats
 import nats.errors
@@ -29,10 +27,10 @@ from tonypi_events import (
 from tonypi_events.clock import CLOCK_ROBOT_ID
 from tonypi_projector.source import EventSource
 
-from tests.support.ports import free_port
+from tests.secured.conftest import start_secured
 
 from .conftest import K8S, run, tool
-from .test_brokers import stop, wait_for_port
+from .test_brokers import stop
 
 AUTH = K8S / "components/nats-single/auth.conf"
 USERS = ("ingest", "projector", "query", "admin")
@@ -83,23 +81,9 @@ def test_the_config_refuses_to_load_without_the_passwords(tmp_path):
 
 @pytest.fixture
 def server(tmp_path):
-    port = free_port()
-    shutil.copy(AUTH, tmp_path / "auth.conf")
-    conf = tmp_path / "nats.conf"
-    conf.write_text(
-        f"listen: 127.0.0.1:{port}\njetstream {{ store_dir: {tmp_path / 'js'} }}\ninclude auth.conf\n"
-    )
-    # A letter first: nats-server parses an environment value that starts with a digit as a number.
-    passwords = {user: "p" + uuid.uuid4().hex for user in USERS}
-    env = {**os.environ, **{f"NATS_{u.upper()}_PASSWORD": p for u, p in passwords.items()}}
-    log = tmp_path / "nats.log"
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            [tool("nats-server"), "-c", str(conf)], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
+    proc, secured = start_secured(tool("nats-server"), tmp_path)
     try:
-        wait_for_port(port, proc, log)
-        yield port, passwords
+        yield secured.port, secured.passwords
     finally:
         stop(proc)
 

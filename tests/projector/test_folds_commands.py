@@ -335,3 +335,36 @@ def test_the_job_a_start_job_command_started_carries_its_id():
     late = [*events[:4], event(EventType.JOB, "sim", job_started, 30)]
     _, changes = fold_states(late)
     assert [j.command_id for j in changes.jobs.values()] == [None]
+
+
+def test_each_robots_job_from_a_fleet_start_job_carries_the_fleet_commands_id():
+    """A fleet start_job links the job each robot it was sent to then reports; a robot the
+    plan left out (its firmware does not take it) is not waiting for one."""
+    params = {"task_name": "Sweep", "items_total": 2}
+    plan = {"simA": "send", "simB": "send", "g1": "unsupported"}
+
+    def started(robot_id: str, at: float) -> EventEnvelope:
+        job = {"status": "started", "task_name": "Sweep", "start_time": f"2026-12-01T12:00:0{int(at)}"}
+        return event(EventType.JOB, robot_id, {**job, "items_total": 2}, at)
+
+    events = [
+        status("simA", 0),
+        status("simB", 0),
+        status("g1", 0),
+        request("f1", FLEET, at=1, type="start_job", params=params, plan=plan, robot_online=None),
+        started("simA", 3),
+        started("simB", 4),
+        started("g1", 5),  # a job of its own, whatever its name: no command asked it
+    ]
+    states, changes = fold_states(events)
+    linked = {job.robot_id: job.command_id for job in changes.jobs.values()}
+    assert linked == {"simA": "f1", "simB": "f1", "g1": None}
+    assert all(s.robot.pending_start is None for s in states.values() if s.robot is not None)
+    # Cut into batches anywhere, the same links (the store loads the plan's robots: applier).
+    for cut in range(1, len(events)):
+        stream = [StreamEvent(n, encode(e), e) for n, e in enumerate(events, 1)]
+        states2: dict = {}
+        jobs = {}
+        for chunk in (stream[:cut], stream[cut:]):
+            jobs.update(fold_batch(states2, chunk, {}, CommandBook()).jobs)
+        assert {j.robot_id: j.command_id for j in jobs.values()} == linked, cut

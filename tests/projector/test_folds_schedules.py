@@ -49,8 +49,13 @@ class Plant:
         self.firings.update(changes.firings)
         self.logs.extend(changes.logs)
 
-    def online(self, robot: str, t: float) -> None:
-        self.fold(event(EventType.STATUS, robot, {"status": "online"}, at=at(t)))
+    def online(self, robot: str, t: float, *, hardware: bool | None = False) -> None:
+        """A status as the gen-2 simulator sends it (it takes start_job); `hardware`: True,
+        the gen-2 hardware client's; None, a gen-1 client's (neither takes start_job)."""
+        status = (
+            {"status": "online"} if hardware is None else {"status": "online", "hardware_available": hardware}
+        )
+        self.fold(event(EventType.STATUS, robot, status, at=at(t)))
 
     def schedule(self, sid: str, robots: list[str], t: float, **when) -> None:
         payload = {
@@ -115,6 +120,21 @@ def test_a_robot_gone_silent_misses_its_firing_with_that_reason():
     p.tick(100)  # 100 s of silence: offline (timeout 90)
     p.tick(200)
     assert p.firing_states() == [("r1", "missed", "robot offline")]
+
+
+def test_a_robot_whose_firmware_cannot_take_start_job_misses_with_unsupported():
+    """Never sent to be refused: gen 1 and gen-2 hardware answer start_job "Unknown command"."""
+    p = Plant()
+    p.online("sim", 0)
+    p.online("hw", 0, hardware=True)
+    p.online("g1", 0, hardware=None)
+    p.schedule("s1", ["sim", "hw", "g1"], 1, at=at(30))
+    p.tick(30)
+    assert p.firing_states() == [
+        ("sim", "due", None),
+        ("hw", "missed", "unsupported: gen2 firmware does not take start_job"),
+        ("g1", "missed", "unsupported: gen1 firmware does not take start_job"),
+    ]
 
 
 def test_the_appended_command_marks_the_firing_dispatched():

@@ -19,7 +19,10 @@ def status(
     uptime_s: float = 0.0,
     ip_address: str = "192.168.1.50",
 ) -> Message:
-    """On connect, every 60 s, and with state="offline" on a clean shutdown."""
+    """On connect, every 60 s, and with state="offline" on a clean shutdown. A gen-2 robot here
+    is the gen-2 simulator (it takes start_job, stop_job, set_servo: MQTT.md), run as a lab
+    without hardware runs it: its status says so (`hardware_available: false`, no hardware
+    mode or SDK), which is how the projection tells it from gen-2 hardware."""
     system_info: Payload = {
         "platform": "Linux-6.1.21-v8+-aarch64-with-glibc2.36",
         "cpu_percent": round(rng.uniform(5, 60), 1),
@@ -31,12 +34,12 @@ def status(
     payload = {**base(robot, now), "status": state, "system_info": system_info}
     if robot.generation == 2:
         system_info.update(
-            cpu_temperature=system_info["temperature"], hardware_mode="real", hardware_sdk="hiwonder"
+            cpu_temperature=system_info["temperature"], hardware_mode=False, hardware_sdk=False
         )
         payload.update(
             ip_address=ip_address,
             camera_url=f"http://{ip_address}:8080/?action=stream",
-            hardware_available=True,
+            hardware_available=False,
             emergency_stopped=state == "emergency_stopped",
             emergency_reason="operator pressed stop" if state == "emergency_stopped" else None,
         )

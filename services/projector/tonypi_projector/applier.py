@@ -29,6 +29,7 @@ from . import metrics, store
 from .batch import BatchChanges, DeadLetter, StreamEvent, fold_batch
 from .folds import CLOCK_EVENTS, ItemCatalogue, RobotState
 from .folds.commands import referenced_id
+from .folds.dispatch import fanned_out
 from .folds.schedules import ScheduleBook, referenced_schedule
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,7 @@ async def _robots_touched(conn: asyncpg.Connection, events: list[StreamEvent]) -
             robot_ids.add(e.event.robot_id)
             if e.event.event_type is EventType.JOB_SCHEDULED:  # may fire within the batch
                 robot_ids.update(r for r in e.event.payload.get("robot_ids") or () if isinstance(r, str))
+            robot_ids.update(fanned_out(e.event))  # a fleet start_job: each robot awaits its job
             continue
         try:
             tick = decode_payload(e.event)

@@ -15,7 +15,7 @@ from tonypi_events import EventEnvelope
 
 from . import feed
 from .counters import counter_deltas
-from .folds import CLOCK_EVENTS, ItemCatalogue, Outcome, RobotState, fold_event, fold_tick
+from .folds import CLOCK_EVENTS, ItemCatalogue, Outcome, RobotState, fold_event, fold_fanout, fold_tick
 from .folds.analytics import Analytics
 from .folds.commands import CommandBook, Dropped
 from .folds.schedules import ScheduleBook
@@ -130,6 +130,7 @@ def fold_batch(
                 before = states.get(event.robot_id, RobotState())
                 facts = book.facts(event)  # what the command book knew before this event
                 folded = [(event.robot_id, before, fold_event(before, item.seq, event, items, facts))]
+                folded += fold_fanout(states, item.seq, event, items)  # a fleet start_job's robots
             commands, latches = book.fold(item.seq, event)
             # After the robots' own folds: a tick fires schedules on the robots' state at it.
             ticked = event.event_type in CLOCK_EVENTS

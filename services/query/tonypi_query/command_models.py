@@ -80,7 +80,11 @@ class CommandCreate(BaseModel):
         description="what the robot's client knows; `resume` releases an emergency stop"
     )
     params: Annotated[dict[str, Any], AfterValidator(_small_params)] = Field(
-        default_factory=dict, description="sent to the robot beside type and id, e.g. {direction, distance}"
+        default_factory=dict,
+        description="sent to the robot beside type and id, e.g. {direction, distance}. Checked for "
+        "the types the robot acts on: start_job needs {task_name (1-64 chars), items_total "
+        f"(1-{MAX_ITEMS_TOTAL})}}; set_servo needs {{servo_id (1-{MAX_SERVO_ID}), position "
+        f"({SERVO_POSITION_RANGE[0]:g}..{SERVO_POSITION_RANGE[1]:g})}}; stop_job takes none (422 otherwise)",
     )
     timeout_s: float = Field(
         DEFAULT_TIMEOUT_S, ge=0.1, le=MAX_TIMEOUT_S, description="stream seconds to wait for the answer"

@@ -17,7 +17,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from tonypi_events import CURRENT_VERSION, EventEnvelope, EventType, kinds, utc_now
+import asyncpg
+from tonypi_events import CURRENT_VERSION, EventEnvelope, EventType, actors, utc_now
+from tonypi_events.commanding import Plan
 from tonypi_runtime.logs import Throttled
 
 from . import metrics
@@ -30,27 +32,35 @@ log = logging.getLogger(__name__)
 DISPATCH_WINDOW_S = 60.0  # inside the stream's 120 s duplicate window, with room to spare
 POLL_S = 1.0
 SCHEDULE_SOURCE = "schedule"
+START_JOB = "start_job"
 
 
 def command_event(firing: Mapping[str, Any]) -> EventEnvelope:
-    """The firing's start_job request; its id (and so its Nats-Msg-Id) is the firing's."""
+    """The firing's start_job request, as the command API writes one for a robot (the current
+    schema: the schedule's author with how they signed in, and the plan); its id (and so its
+    Nats-Msg-Id) is the firing's."""
     actor = dict(firing["actor"] or {})
-    payload = kinds.CommandRequestedV1(
+    payload = actors.CommandRequestedV2(
         robot_id=firing["robot_id"],
         command_id=firing["command_id"],
-        type="start_job",
+        type=START_JOB,
         params={"task_name": firing["task_name"], "items_total": firing["items_total"]},
         timeout_s=firing["timeout_s"],
         wait=False,
-        robot_online=True,  # the fold fired it only for an online robot
-        actor=kinds.Actor(
-            name=actor.get("name", "schedule"), role=actor.get("role"), schedule_id=firing["schedule_id"]
+        robot_online=True,  # the fold fired it only for an online robot that takes start_job
+        actor=actors.ActorV2(
+            name=actor.get("name", "schedule"),
+            role=actor.get("role"),
+            via=actor.get("via", "unknown"),
+            schedule_id=firing["schedule_id"],
         ),
+        plan={firing["robot_id"]: Plan.SEND.value},
     )
+    event_type = EventType.COMMAND_REQUESTED
     return EventEnvelope(
         event_id=f"schedule-{firing['command_id']}",
-        event_type=EventType.COMMAND_REQUESTED,
-        schema_version=CURRENT_VERSION[EventType.COMMAND_REQUESTED],
+        event_type=event_type,
+        schema_version=CURRENT_VERSION[event_type],
         robot_id=firing["robot_id"],
         received_at=utc_now(),
         source=SCHEDULE_SOURCE,
@@ -91,6 +101,8 @@ class ScheduleDispatcher:
             if self._writes.connected:
                 try:
                     await self.dispatch_due()
+                except asyncpg.UndefinedTableError:  # started beside the projector (`tonypi up`)
+                    log.debug("schedule firings not readable yet: the projector has not migrated")
                 except Exception as exc:  # the database unreachable: try again next round
                     self._failures.log(
                         logging.WARNING,

@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from aiohttp import web
-from tonypi_events import SCHEDULES, EventType, kinds
+from tonypi_events import SCHEDULES, EventType, commanding, kinds
 from yarl import URL
 
 from .actor import actor_of
 from .endpoints import Inputs, json_reply
-from .errors import Conflict, NotFound
+from .errors import Conflict, NotFound, RequestValidationError
 from .handlers import API
 from .keys import READS, WRITES
 from .pagination import decode_cursor, encode_cursor, next_link
@@ -19,6 +20,7 @@ from .schedule_models import FiringOut, ScheduleAcceptedOut, ScheduleOut
 from .writes import WriteResult
 
 FIRINGS_LIMIT = 200
+START_JOB = "start_job"  # what each firing asks of each robot
 # What each change needs the schedule to be in, and the event it appends.
 CHANGES = {
     "pause": (EventType.SCHEDULE_PAUSED, {"active"}),
@@ -45,12 +47,30 @@ async def _reply(request: web.Request, schedule_id: str, result: WriteResult, st
     return json_reply(dict(row), ScheduleOut, status=status, headers={"Location": location})
 
 
+def _check_takes(robots: list[dict[str, Any]]) -> None:
+    """422 when no robot of the schedule takes start_job, as the command API refuses a fleet
+    command none can take. A robot that cannot while others can is recorded `missed`
+    (`unsupported: ...`) at each firing, never sent a command to refuse."""
+    if any(commanding.takes(r.get("firmware"), START_JOB) for r in robots):
+        return
+    firmwares = ", ".join(f"{r['robot_id']} runs {r['firmware']}" for r in robots)
+    why = (
+        f"no robot of the schedule takes {START_JOB!r} ({firmwares}); "
+        "only the gen-2 simulator (firmware gen2_sim) does"
+    )
+    raise RequestValidationError([{"loc": ["body", "robot_ids"], "msg": why, "type": "unsupported_command"}])
+
+
 async def create_schedule(request: web.Request, inputs: Inputs) -> web.Response:
     body = inputs.body
     reads = request.app[READS]
+    robots = []
     for robot_id in body.robot_ids:
-        if not await reads.robot_exists(robot_id):
+        row = await reads.robot(robot_id)
+        if row is None:
             raise NotFound(f"Robot not found: {robot_id}")
+        robots.append(dict(row))
+    _check_takes(robots)
     schedule_id = str(uuid.uuid4())
     payload = kinds.JobScheduledV1(
         schedule_id=schedule_id,

@@ -8,7 +8,7 @@ event's own fold (`ALARM_RULES`); clock ticks fold into every robot a batch hold
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 
 from tonypi_events import EventEnvelope, EventType, decode_payload
@@ -27,7 +27,7 @@ from .context import (
     RobotState,
     alarm_ids,
 )
-from .dispatch import on_command_requested
+from .dispatch import await_job, fanned_out, on_command_requested
 from .jobs import JOB_FOLDS
 from .logs import COMMAND_FOLDS, ROBOT_LOG_FOLDS, on_ingest_rejected
 from .robots import API_FOLDS, ROBOT_MESSAGE_FOLDS, auto_register, seen
@@ -124,6 +124,23 @@ def fold_tick(
             yield robot_id, state, _outcome(ctx, new)
 
 
+def fold_fanout(
+    states: Mapping[str, RobotState], seq: int, event: EventEnvelope, items: ItemCatalogue
+) -> Iterator[tuple[str, RobotState, Outcome]]:
+    """A fleet start_job folded into each robot its plan sends it to (dispatch.fanned_out):
+    each awaits its job, to link it to the fleet command. Yields only the robots it changed."""
+    robots = fanned_out(event)
+    if not robots:
+        return
+    payload = decode_payload(event)
+    for robot_id in robots:
+        state = states.get(robot_id, RobotState())
+        ctx = FoldContext(seq=seq, event=event, items=items, for_robot=robot_id)
+        new = await_job(ctx, state, payload)
+        if new is not state:
+            yield robot_id, state, _outcome(ctx, new)
+
+
 __all__ = [
     "ALARM_IDS_PER_EVENT",
     "CLOCK_EVENTS",
@@ -132,5 +149,6 @@ __all__ = [
     "Outcome",
     "RobotState",
     "fold_event",
+    "fold_fanout",
     "fold_tick",
 ]

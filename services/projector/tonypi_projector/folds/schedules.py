@@ -5,7 +5,8 @@ those its events name) and the firings it can move (every `due` one, and those i
 commands name). Schedule events create, pause, resume and cancel; a clock tick fires every
 occurrence due by its time, for each robot of the schedule: `due` when the robot is online
 (its `start_job` is then appended by the query service under the firing's `command_id`),
-`missed` with the reason otherwise. A `command_requested` under that id marks it
+`missed` with the reason otherwise (offline; or `unsupported`: its firmware does not take
+`start_job`, so nothing is sent to be refused). A `command_requested` under that id marks it
 `dispatched`. Every decision reads only the events before it (the tick's time, the robots'
 projected `online`), so a replay rebuilds the same schedules and firings.
 """
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from cronsim import CronSim
-from tonypi_events import EventEnvelope, EventType, decode_payload, kinds
+from tonypi_events import EventEnvelope, EventType, commanding, decode_payload, kinds
 
 from ..rows import Firing, Schedule, evolve
 from .context import RobotState
@@ -34,6 +35,7 @@ NOT_DISPATCHED_AFTER = timedelta(seconds=90)
 # Occurrences one schedule fires per tick: a long outage catches up over the next ticks,
 # each occurrence recorded, none skipped.
 MAX_OCCURRENCES_PER_TICK = 100
+START_JOB = "start_job"  # what a firing asks of each robot
 
 
 def next_after(cron: str, after: datetime) -> datetime:
@@ -53,6 +55,8 @@ def _why_not(state: RobotState | None) -> str | None:
         return "unknown robot"
     if not robot.is_active:
         return "robot deleted"
+    if not commanding.takes(robot.firmware, START_JOB):
+        return f"unsupported: {robot.firmware} firmware does not take {START_JOB}"
     if not robot.online:
         return "robot offline"
     return None
