@@ -3,6 +3,7 @@ streamed exports of logs and jobs."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -191,3 +192,37 @@ async def test_exports_beyond_the_limit_are_refused_while_others_stream(api, fle
     finally:
         for response in held:
             response.close()
+
+
+async def test_an_export_that_fails_midway_is_cut_not_ended(api, fleet, database_url):
+    """The database connection dies after the first rows went out: the client sees a
+    truncated transfer (no final chunk), never a complete-looking short file."""
+    import aiohttp
+
+    await fleet.status("cut_1")
+    await fleet.applied()
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            "INSERT INTO system_logs (id, level, category, message, robot_id, timestamp) "
+            "SELECT -n, 'INFO', 'bulk', repeat('z', 1000), 'cut_1', now() FROM generate_series(1, 20000) n"
+        )
+        response = await api.get(f"{API}/logs/export", params={"format": "jsonl", "category": "bulk"})
+        assert response.status == 200
+        first = await response.content.readline()
+        assert json.loads(first)["robot_id"] == "cut_1"
+        killed = await conn.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%system_logs%'"
+        )
+        assert killed == 1
+        try:
+            rest = await asyncio.wait_for(response.content.read(), 20)
+        except aiohttp.ClientPayloadError:
+            pass
+        except TimeoutError:
+            raise AssertionError("the export neither ended nor was cut: the client waits forever") from None
+        else:
+            raise AssertionError(f"the export ended cleanly after {len(rest)} more bytes")
+    finally:
+        await conn.close()
