@@ -66,7 +66,8 @@ def a_working_day(robot: str = "r1") -> list:
         log(robot, 240, "Servo 3 overheated at 75.5C"),
         log(robot, 241, "Servo 5 overheated at 80C"),
         log(robot, 242, "all good", level="info"),
-        status(robot, 250),
+        status(robot, 250),  # within a minute of the last count (230): counted later
+        status(robot, 300),
     ]
 
 
@@ -74,9 +75,17 @@ def test_utilization_counts_online_time_and_busy_time_exactly():
     f = Folded()
     f.fold(*a_working_day())
     a = total(f)
-    # online: 0..120 and 200..250 = 170 s; busy: 10..70 and 210..230 = 80 s
-    assert a.utilization == {("r1", DAY): [170 * S, 80 * S]}
-    assert f.robot("r1").accrued_at == at(250)
+    # online: 0..120 and 200..300 = 220 s; busy: 10..70 and 210..230 = 80 s
+    assert a.utilization == {("r1", DAY): [220 * S, 80 * S]}
+    assert f.robot("r1").accrued_at == at(300)
+
+
+def test_messages_within_a_minute_of_the_last_count_add_nothing_yet():
+    f = Folded()
+    f.fold(status("r1", 0), status("r1", 30), status("r1", 59))
+    assert total(f).utilization == {} and f.robot("r1").accrued_at == at(0)
+    f.fold(status("r1", 61))
+    assert total(f).utilization == {("r1", DAY): [61 * S, 0]}
 
 
 def test_the_same_events_cut_into_any_batches_give_the_same_sums():
@@ -109,8 +118,8 @@ def test_a_robot_the_clock_finds_silent_counts_online_until_its_timeout_not_the_
     assert total(f).utilization == {("r1", DAY): [95 * S, 90 * S]}  # online 0..95, busy 5..95
     f.fold(status("r1", 600))  # back: the silence is not counted
     assert total(f).utilization == {("r1", DAY): [95 * S, 90 * S]}
-    f.fold(status("r1", 610))
-    assert total(f).utilization == {("r1", DAY): [105 * S, 100 * S]}  # its job is still active
+    f.fold(status("r1", 700))
+    assert total(f).utilization == {("r1", DAY): [195 * S, 190 * S]}  # its job is still active
 
 
 def test_job_outcomes_by_status_and_reason_template_once_per_job():

@@ -65,7 +65,7 @@ def _outcome(ctx: FoldContext, state: RobotState) -> Outcome:
         notes=tuple(ctx.notes),
         alarms=tuple(ctx.alarms),
         transitions=tuple(ctx.transitions),
-        analytics=ctx.analytics or None,
+        analytics=ctx.analytics,
     )
 
 

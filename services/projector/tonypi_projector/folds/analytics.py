@@ -6,11 +6,11 @@ batch's sums to the analytics tables (additive upserts), so however the stream i
 batches, live and replayed tables hold the same integers.
 
 - utilization: microseconds online and busy (online with an active job). The robot's row
-  carries `accrued_at`, the stream time up to which its time is counted. Time is counted at
-  every message of the robot and whenever its online or busy state changes (an operator's
-  "offline", the clock finding it silent), with the state it had over that span, split at
-  UTC midnights. A robot the clock finds silent counts online up to `last_seen +
-  offline_after_s`, not up to the tick.
+  carries `accrued_at`, the stream time up to which its time is counted. Time is counted
+  whenever its online or busy state changes (an operator's "offline", the clock finding it
+  silent), and at a message of the robot a minute or more after the last count (or on
+  another UTC day), with the state it had over that span, split at UTC midnights. A robot
+  the clock finds silent counts online up to `last_seen + offline_after_s`, not the tick.
 - job outcomes: each job ending (completed, failed, cancelled, superseded), by the day of
   its end and the template of its reason.
 - performance: completed jobs: count, items, duration (end - start, the stream's times), and
@@ -31,6 +31,9 @@ from .context import FoldContext, RobotState
 from .templates import message_template
 
 ONE_US = timedelta(microseconds=1)
+# A robot's time is counted at its message once this much has passed since it was last
+# counted (or on another day), and at every change of state: most messages cost nothing.
+ACCRUE_EVERY = timedelta(seconds=60)
 ERROR_LEVELS = frozenset({"WARNING", "WARN", "ERROR", "CRITICAL", "FATAL"})
 EXAMPLE_CHARS = 500
 NO_REASON = ""
@@ -77,10 +80,20 @@ def day_of(at: datetime) -> date:
     return at.astimezone(UTC).date()
 
 
+def delta(ctx: FoldContext) -> Analytics:
+    """The event's analytics deltas, made on first use (most events add none)."""
+    if ctx.analytics is None:
+        ctx.analytics = Analytics()
+    return ctx.analytics
+
+
 def split_days(start: datetime, end: datetime) -> list[tuple[date, int]]:
     """[start, end) as (UTC day, microseconds) pieces; nothing when end <= start."""
+    if start.tzinfo is not UTC or end.tzinfo is not UTC:
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+    if start.date() == end.date():  # the common case: one day
+        return [(start.date(), (end - start) // ONE_US)] if start < end else []
     pieces: list[tuple[date, int]] = []
-    start, end = start.astimezone(UTC), end.astimezone(UTC)
     while start < end:
         midnight = datetime.combine(start.date() + timedelta(days=1), datetime.min.time(), UTC)
         stop = min(end, midnight)
@@ -108,7 +121,7 @@ def _count_time(
     if not online:
         return
     for day, us in split_days(start, end):
-        _add(ctx.analytics.utilization, (robot_id, day), [us, us if busy else 0])
+        _add(delta(ctx).utilization, (robot_id, day), [us, us if busy else 0])
 
 
 def _utilization(
@@ -118,9 +131,12 @@ def _utilization(
     if robot is None:
         return after
     flags = _flags(before)
-    if not robot_event and flags == _flags(after) and robot.accrued_at is not None:
-        return after
     mark = before.robot.accrued_at if before.robot is not None else None
+    if flags == _flags(after) and robot.accrued_at is not None:
+        if not robot_event:
+            return after
+        if mark is not None and ctx.at - mark < ACCRUE_EVERY and ctx.at.date() == mark.date():
+            return after  # counted at the next message a minute on, or at the next change
     if mark is not None and ctx.at <= mark:
         return after  # a message received before the last one counted: nothing to add
     if mark is not None:
@@ -140,13 +156,14 @@ def _jobs(ctx: FoldContext, before: RobotState) -> None:
         day = day_of(job.end_time)
         reason = message_template(job.reason) if job.reason else NO_REASON
         key = (job.robot_id, day, job.status, reason)
-        ctx.analytics.outcomes[key] = ctx.analytics.outcomes.get(key, 0) + 1
+        outcomes = delta(ctx).outcomes
+        outcomes[key] = outcomes.get(key, 0) + 1
         if job.status != "completed":
             continue
         us = max(0, (job.end_time - job.start_time) // ONE_US)
-        _add(ctx.analytics.performance, (job.robot_id, day), [1, job.items_done, us])
+        _add(delta(ctx).performance, (job.robot_id, day), [1, job.items_done, us])
         seconds = us / 1e6
-        b = ctx.analytics.buckets
+        b = delta(ctx).buckets
         k = (job.robot_id, day, DURATION, bucket(seconds, DURATION_BOUNDS_S))
         b[k] = b.get(k, 0) + 1
         if job.estimated_duration is not None and job.estimated_duration > 0:
@@ -159,9 +176,10 @@ def _errors(ctx: FoldContext, logs: list[LogEntry]) -> None:
         if line.robot_id is None or line.level not in ERROR_LEVELS:
             continue
         key = (line.robot_id, day_of(line.timestamp), line.level, message_template(line.message))
-        kept = ctx.analytics.errors.get(key)
+        errors = delta(ctx).errors
+        kept = errors.get(key)
         if kept is None:
-            ctx.analytics.errors[key] = [1, escape_text(line.message, EXAMPLE_CHARS)]
+            errors[key] = [1, escape_text(line.message, EXAMPLE_CHARS)]
         else:
             kept[0] += 1
 

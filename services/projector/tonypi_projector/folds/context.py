@@ -75,7 +75,7 @@ class FoldContext:
     # What the command book knew before this event (folds.commands.Facts).
     facts: Facts | None = None
     numbered_logs: int = 0  # lines with an id of this event's own (not a reserved slot)
-    analytics: Analytics = field(default_factory=lambda: _analytics())
+    analytics: Analytics | None = None  # made by the first delta (folds/analytics.py)
 
     @property
     def at(self) -> datetime:
@@ -148,9 +148,3 @@ def iso(value: datetime) -> str:
 
 def without_none(data: Mapping[str, Any]) -> JsonObject:
     return {k: v for k, v in data.items() if v is not None}
-
-
-def _analytics() -> Analytics:
-    from .analytics import Analytics  # analytics imports this module
-
-    return Analytics()
