@@ -25,6 +25,11 @@ TABLE_ORDER = {
     "projection_counters": "name",
     "schedules": "schedule_id",
     "schedule_firings": "command_id",
+    "analytics_utilization": "robot_id, day",
+    "analytics_job_outcomes": "robot_id, day, status, reason",
+    "analytics_performance": "robot_id, day",
+    "analytics_job_buckets": "robot_id, day, measure, le",
+    "analytics_errors": "robot_id, day, level, template",
 }
 
 

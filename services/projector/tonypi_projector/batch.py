@@ -17,6 +17,7 @@ from tonypi_events import EventEnvelope
 from . import feed
 from .counters import counter_deltas
 from .folds import CLOCK_EVENTS, ItemCatalogue, Outcome, RobotState, fold_event, fold_fanout, fold_tick
+from .folds.analytics import Analytics
 from .folds.commands import CommandBook, Dropped
 from .folds.schedules import ScheduleBook
 from .rows import Alarm, AlarmTransition, Command, Firing, Job, Latch, LogEntry, Robot, Schedule, TokenChange
@@ -72,6 +73,7 @@ class BatchChanges:
     schedules: dict[str, Schedule] = field(default_factory=dict)  # by id: the final row
     firings: dict[str, Firing] = field(default_factory=dict)  # by command id: the final row
     next_alarm_id: int | None = None  # a tick slice's: where the next slice's ids go on
+    analytics: Analytics = field(default_factory=Analytics)  # deltas (folds/analytics.py)
 
     def sorted_jobs(self) -> list[Job]:
         # Ascending ids: an ended job (older) is written before the one that replaced it,
@@ -93,6 +95,8 @@ def _record(changes: BatchChanges, robot_id: str, before: RobotState, outcome: O
     for alarm in outcome.alarms:
         changes.alarms[alarm.id] = alarm
     changes.transitions.extend(outcome.transitions)
+    if outcome.analytics is not None:
+        changes.analytics.merge(outcome.analytics)
     return robot
 
 

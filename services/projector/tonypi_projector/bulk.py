@@ -100,6 +100,8 @@ _TYPES = {
     "due_at": "timestamptz",
     "fired_at": "timestamptz",
     "dispatched_at": "timestamptz",
+    "accrued_at": "timestamptz",
+    "estimated_duration": "float8",
 }
 _JSON = frozenset({"json", "jsonb"})
 

@@ -51,6 +51,11 @@ SWAPPED_TABLES = (
     "live_feed",
     "schedules",
     "schedule_firings",
+    "analytics_utilization",
+    "analytics_job_outcomes",
+    "analytics_performance",
+    "analytics_job_buckets",
+    "analytics_errors",
 )
 
 

@@ -50,6 +50,8 @@ class Robot:
     # Stream sequence of the robot's last message: the id of the line saying it went
     # silent derives from it (folds/clock.py), so a replay writes the same line.
     last_seen_seq: int | None = None
+    # Stream time up to which its online and busy time is counted (folds/analytics.py).
+    accrued_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class Job:
     # identity. Null for a job counted from scans and item counters.
     robot_start_time: str | None = None
     command_id: str | None = None  # the start_job command that started it
+    estimated_duration: float | None = None  # the robot's own estimate, seconds (gen 2 reports)
 
     @property
     def is_active(self) -> bool:

@@ -16,6 +16,7 @@ from tonypi_runtime.postgres import CHECKPOINT_CHANNEL, READ_TABLES_PROJECTION
 from tonypi_runtime.text import escape_text
 
 from . import bulk
+from .analytics_writes import write_analytics
 from .batch import BatchChanges, DeadLetter
 from .folds import RobotState
 from .folds.commands import CommandBook
@@ -196,6 +197,7 @@ async def write_rows(
         await conn.execute(bulk.UPSERT_SCHEDULES, *bulk.column_arrays(changes.schedules.values(), Schedule))
     if changes.firings:
         await conn.execute(bulk.UPSERT_FIRINGS, *bulk.column_arrays(changes.firings.values(), Firing))
+    await write_analytics(conn, changes.analytics)
     feed = [f for f in changes.feed if feed_since is None or f.at >= feed_since]
     if feed:
         await conn.execute(

@@ -32,6 +32,7 @@ class Reply:
     description: str
     headers: dict[str, str] = field(default_factory=dict)
     media_type: str = "application/json"
+    also: tuple[str, ...] = ()  # further media types of the same body (an export's formats)
 
 
 @dataclass(frozen=True)

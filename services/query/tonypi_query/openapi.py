@@ -132,7 +132,10 @@ def _operation(endpoint: Endpoint, components: _Components, reads_open: bool) ->
     for status, reply in sorted(replies.items()):
         response: dict[str, Any] = {
             "description": reply.description,
-            "content": {reply.media_type: {"schema": components.schema_for(reply.model, "serialization")}},
+            "content": {
+                media: {"schema": components.schema_for(reply.model, "serialization")}
+                for media in (reply.media_type, *reply.also)
+            },
         }
         if reply.headers:
             response["headers"] = {

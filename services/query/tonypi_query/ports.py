@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -47,6 +47,15 @@ class ReadModel(Protocol):
         ...
 
     async def ping(self) -> None: ...
+
+    # Analytics and exports (docs/analytics.md; analytics_reads.AnalyticsReads).
+    async def utilization(self, query: Any) -> list[Row]: ...
+    async def job_outcomes(self, query: Any) -> list[Row]: ...
+    async def performance(self, query: Any) -> tuple[list[Row], list[Row]]: ...
+    async def error_patterns(self, query: Any) -> list[Row]: ...
+    def export(self, sql: str, args: list[Any]) -> AsyncIterator[Row]:
+        """The rows of `sql` through a server-side cursor; raises Unavailable when busy."""
+        ...
 
 
 class WriteModel(Protocol):

@@ -9,11 +9,13 @@ event's own fold (`ALARM_RULES`); clock ticks fold into every robot a batch hold
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime, timedelta
 
 from tonypi_events import EventEnvelope, EventType, decode_payload
 
 from ..rows import evolve
 from .alarms import ALARM_API_FOLDS, alarm_rules
+from .analytics import accrue
 from .clock import TICK_FOLDS
 from .commands import Facts
 from .context import (
@@ -63,6 +65,7 @@ def _outcome(ctx: FoldContext, state: RobotState) -> Outcome:
         notes=tuple(ctx.notes),
         alarms=tuple(ctx.alarms),
         transitions=tuple(ctx.transitions),
+        analytics=ctx.analytics,
     )
 
 
@@ -76,7 +79,9 @@ def fold_event(
         raise ValueError("clock ticks fold into every robot: fold_tick, not fold_event")
     payload = decode_payload(event)
     ctx = FoldContext(seq=seq, event=event, items=items, facts=facts or Facts())
+    before = state
     fold = ROBOT_FOLDS.get(event.event_type)
+    robot_event = fold is not None
     if fold is not None:
         status = getattr(payload, "status", None) if event.event_type is EventType.STATUS else None
         if state.robot is None:
@@ -89,7 +94,16 @@ def fold_event(
     rule = ALARM_RULES.get(event.event_type)
     if rule is not None:
         state = rule(ctx, state, payload)
+    state = accrue(ctx, before, state, robot_event=robot_event)
     return _outcome(ctx, state)
+
+
+def _online_until(state: RobotState, tick: object) -> datetime | None:
+    """A silent robot's last online instant: its last message plus the inactivity timeout."""
+    last_seen = state.robot.last_seen if state.robot is not None else None
+    if last_seen is None:
+        return None
+    return last_seen + timedelta(seconds=tick.offline_after_s)  # type: ignore[attr-defined]
 
 
 def fold_tick(
@@ -115,6 +129,8 @@ def fold_tick(
         new = state
         for fold in TICK_FOLDS:
             new = fold(ctx, new, tick)
+        if new is not state:
+            new = accrue(ctx, state, new, robot_event=False, online_until=_online_until(state, tick))
         if new is not state:
             yield robot_id, state, _outcome(ctx, new)
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from tonypi_events import EventEnvelope
 
 if TYPE_CHECKING:
+    from .analytics import Analytics
     from .commands import Facts
 
 from ..rows import Alarm, AlarmTransition, Job, JsonObject, LogEntry, Robot, TokenChange
@@ -49,6 +50,7 @@ class Outcome:
     alarms: tuple[Alarm, ...] = ()  # alarm rows this event wrote
     transitions: tuple[AlarmTransition, ...] = ()
     notes: tuple[str, ...] = ()  # why a message changed nothing it might have (counted)
+    analytics: Analytics | None = None  # deltas for the analytics tables (folds/analytics.py)
 
 
 @dataclass
@@ -73,6 +75,7 @@ class FoldContext:
     # What the command book knew before this event (folds.commands.Facts).
     facts: Facts | None = None
     numbered_logs: int = 0  # lines with an id of this event's own (not a reserved slot)
+    analytics: Analytics | None = None  # made by the first delta (folds/analytics.py)
 
     @property
     def at(self) -> datetime:

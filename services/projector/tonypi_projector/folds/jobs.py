@@ -53,6 +53,12 @@ def _number(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+def _estimate(value: Any, kept: float | None) -> float | None:
+    """The robot's estimate of its job's duration (seconds): a positive finite number, else kept."""
+    number = _number(value)
+    return number if number is not None and number > 0 else kept
+
+
 def _start_time(payload: kinds.JobV2) -> str | None:
     value = payload.start_time
     if value is None or isinstance(value, bool) or not isinstance(value, str | int | float):
@@ -290,6 +296,7 @@ def _apply(ctx: FoldContext, state: RobotState, payload: kinds.JobV2, job: Job |
         phase=payload.phase or job.phase,
         reason=payload.reason or job.reason,
         last_item=own_item if own_item is not None else job.last_item,
+        estimated_duration=_estimate(payload.estimated_duration, job.estimated_duration),
     )
     state = _update(ctx, state, job)
     status = payload.status

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ..endpoints import Endpoint
 from .alarms import ALARM_ENDPOINTS
+from .analytics import ANALYTICS_ENDPOINTS
 from .commands import COMMAND_ENDPOINTS
 from .live import LIVE_ENDPOINTS
 from .reads import READ_ENDPOINTS
@@ -21,4 +22,5 @@ ENDPOINTS: list[Endpoint] = [
     *SCHEDULE_ENDPOINTS,
     *LIVE_ENDPOINTS,
     *SESSION_ENDPOINTS,
+    *ANALYTICS_ENDPOINTS,
 ]
