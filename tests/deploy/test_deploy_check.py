@@ -40,11 +40,24 @@ def override() -> dict:
     return yaml.load((CHECK / "compose.check.yml").read_text(), Loader=_ComposeLoader)
 
 
-def started_services() -> list[str]:
-    """The services run.sh brings up (its SERVICES array)."""
-    match = re.search(r"^SERVICES=\(([^)]*)\)", (CHECK / "run.sh").read_text(), re.MULTILINE)
-    assert match, "deploy/check/run.sh no longer names SERVICES=(...)"
+def _array(name: str) -> list[str]:
+    match = re.search(rf"^{name}=\(([^)]*)\)", (CHECK / "run.sh").read_text(), re.MULTILINE)
+    assert match, f"deploy/check/run.sh no longer names {name}=(...)"
     return match.group(1).split()
+
+
+def started_services() -> list[str]:
+    """The services run.sh brings up, in its order: brokers, one-shots, then the services."""
+    return [*_array("BROKERS"), *_array("ONE_SHOTS"), *_array("APPS")]
+
+
+def test_the_one_shots_run_before_the_services_that_need_them(compose):
+    """podman-compose waits on no depends_on condition: run.sh orders the steps itself, so a
+    service's one-shot dependencies must come before it (the override drops them)."""
+    one_shots, apps = _array("ONE_SHOTS"), _array("APPS")
+    for name in apps:
+        needed = set(compose["services"][name].get("depends_on", {}))
+        assert needed <= {*_array("BROKERS"), *one_shots}, f"{name} needs {needed}: start it earlier"
 
 
 def test_the_check_starts_the_tonypi_services_and_everything_they_depend_on(compose):
