@@ -18,7 +18,19 @@ from .counters import counter_deltas
 from .folds import CLOCK_EVENTS, ItemCatalogue, Outcome, RobotState, fold_event, fold_tick
 from .folds.commands import CommandBook, Dropped
 from .folds.schedules import ScheduleBook
-from .rows import Alarm, AlarmTransition, Command, Firing, Job, Latch, LogEntry, Robot, Schedule, TokenChange
+from .rows import (
+    Alarm,
+    AlarmTransition,
+    Command,
+    Firing,
+    Job,
+    Latch,
+    LogEntry,
+    Robot,
+    Sample,
+    Schedule,
+    TokenChange,
+)
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,8 @@ class BatchChanges:
     answers_dropped: list[Dropped] = field(default_factory=list)  # answers that settled nothing
     schedules: dict[str, Schedule] = field(default_factory=dict)  # by id: the final row
     firings: dict[str, Firing] = field(default_factory=dict)  # by command id: the final row
+    samples: list[Sample] = field(default_factory=list)  # telemetry history, in stream order
+    refused_samples: list[tuple[str, str]] = field(default_factory=list)  # (reason, detail)
 
     def sorted_jobs(self) -> list[Job]:
         # Ascending ids: an ended job (older) is written before the one that replaced it,
@@ -80,6 +94,8 @@ def _record(changes: BatchChanges, robot_id: str, before: RobotState, outcome: O
     for alarm in outcome.alarms:
         changes.alarms[alarm.id] = alarm
     changes.transitions.extend(outcome.transitions)
+    changes.samples.extend(outcome.samples)
+    changes.refused_samples.extend(outcome.refused)
     return robot
 
 

@@ -66,3 +66,22 @@ SCHEDULE_FIRINGS = Counter(
     "dispatched, missed (the robot offline, unknown or deleted, the clock late, or never dispatched)",
     ["outcome"],
 )
+HISTORY_SAMPLES = Counter(
+    "tonypi_projector_history_samples_total",
+    "Telemetry readings written to the history (docs/history.md), before the retention cutoff",
+)
+HISTORY_REFUSED = Counter(
+    "tonypi_projector_history_refused_total",
+    "Telemetry readings kept out of the history by its vocabulary's bounds: servo_id_out_of_range, "
+    "sensor_name_invalid, too_many_sensors",
+    ["reason"],
+)
+HISTORY_PARTITIONS_DROPPED = Counter(
+    "tonypi_projector_history_partitions_dropped_total",
+    "History partitions dropped whole by retention",
+    ["table"],
+)
+HISTORY_MAINTENANCE_FAILURES = Counter(
+    "tonypi_projector_history_maintenance_failures_total",
+    "History maintenance passes (partitions ahead, retention) that failed and will be retried",
+)

@@ -51,7 +51,7 @@ class Projector:
             batch_size=settings.batch_size,
             fetch_timeout=settings.fetch_timeout,
         )
-        self.applier = BatchApplier(settings.streams.events, items)
+        self.applier = BatchApplier(settings.streams.events, items, history=settings.history)
         self.role = "starting"
         self.database_ok = False
         self.streams: str | None = "not looked up yet"  # None: both streams exist

@@ -1,9 +1,9 @@
 """Folding one event into one robot's state: pure, no I/O.
 
 `fold_event(state, seq, event, items)` returns the robot's new state and the rows the
-event wrote. Handlers are registered as data, by event type. Alarm rules run after the
-event's own fold (`ALARM_RULES`); clock ticks fold into every robot a batch holds
-(`fold_tick`, `TICK_FOLDS`).
+event wrote, with its telemetry history samples (`HISTORY_FOLDS`). Handlers are
+registered as data, by event type. Alarm rules run after the event's own fold
+(`ALARM_RULES`); clock ticks fold into every robot a batch holds (`fold_tick`, `TICK_FOLDS`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from .context import (
     alarm_ids,
 )
 from .dispatch import on_command_requested
+from .history import HISTORY_FOLDS
 from .jobs import JOB_FOLDS
 from .logs import COMMAND_FOLDS, ROBOT_LOG_FOLDS, on_ingest_rejected
 from .robots import API_FOLDS, ROBOT_MESSAGE_FOLDS, auto_register, seen
@@ -63,6 +64,8 @@ def _outcome(ctx: FoldContext, state: RobotState) -> Outcome:
         notes=tuple(ctx.notes),
         alarms=tuple(ctx.alarms),
         transitions=tuple(ctx.transitions),
+        samples=tuple(ctx.samples),
+        refused=tuple(ctx.refused),
     )
 
 
@@ -76,6 +79,9 @@ def fold_event(
         raise ValueError("clock ticks fold into every robot: fold_tick, not fold_event")
     payload = decode_payload(event)
     ctx = FoldContext(seq=seq, event=event, items=items, facts=facts or Facts())
+    sampler = HISTORY_FOLDS.get(event.event_type)
+    if sampler is not None:  # on the state before the event: which sensors the robot had
+        sampler(ctx, state, payload)
     fold = ROBOT_FOLDS.get(event.event_type)
     if fold is not None:
         status = getattr(payload, "status", None) if event.event_type is EventType.STATUS else None

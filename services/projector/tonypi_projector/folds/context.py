@@ -13,7 +13,7 @@ from tonypi_events import EventEnvelope
 if TYPE_CHECKING:
     from .commands import Facts
 
-from ..rows import Alarm, AlarmTransition, Job, JsonObject, LogEntry, Robot, TokenChange
+from ..rows import Alarm, AlarmTransition, Job, JsonObject, LogEntry, Robot, Sample, TokenChange
 
 # system_logs ids are sequence * LOG_IDS_PER_EVENT + n: an event writes at most this many
 # lines, less the last slot, which is reserved: the line saying a robot went silent takes
@@ -49,6 +49,8 @@ class Outcome:
     alarms: tuple[Alarm, ...] = ()  # alarm rows this event wrote
     transitions: tuple[AlarmTransition, ...] = ()
     notes: tuple[str, ...] = ()  # why a message changed nothing it might have (counted)
+    samples: tuple[Sample, ...] = ()  # telemetry history readings (folds/history.py)
+    refused: tuple[tuple[str, str], ...] = ()  # readings kept out of the history: (reason, detail)
 
 
 @dataclass
@@ -73,6 +75,8 @@ class FoldContext:
     # What the command book knew before this event (folds.commands.Facts).
     facts: Facts | None = None
     numbered_logs: int = 0  # lines with an id of this event's own (not a reserved slot)
+    samples: list[Sample] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def at(self) -> datetime:
