@@ -7,6 +7,7 @@ from __future__ import annotations
 from ..endpoints import Endpoint
 from .alarms import ALARM_ENDPOINTS
 from .commands import COMMAND_ENDPOINTS
+from .history import HISTORY_ENDPOINTS
 from .live import LIVE_ENDPOINTS
 from .reads import READ_ENDPOINTS
 from .robots import ROBOT_ENDPOINTS
@@ -19,4 +20,5 @@ ENDPOINTS: list[Endpoint] = [
     *COMMAND_ENDPOINTS,
     *SCHEDULE_ENDPOINTS,
     *LIVE_ENDPOINTS,
+    *HISTORY_ENDPOINTS,
 ]
