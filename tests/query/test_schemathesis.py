@@ -102,7 +102,7 @@ async def test_no_server_errors_and_every_answer_matches_the_document(query_env,
         await query.async_wait_http_ok(f"{base_url}/readyz")
         token = await grant_token(query_env["DATABASE_URL"], "fuzzer", "admin")
         exercised = await asyncio.to_thread(fuzz, base_url, token, alarm_id)
-        assert len(exercised) == 29  # 22, and the 7 schedule operations (issue 17)
+        assert len(exercised) == 32  # 22, the 7 schedule operations (issue 17), 3 history reads (issue 20)
         assert "Traceback" not in query.log_text()
     finally:
         assert query.stop() == 0  # SIGTERM drains and exits 0
