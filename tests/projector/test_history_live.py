@@ -153,3 +153,21 @@ async def test_a_spike_survives_the_rollups(js, streams, projector, database_url
     assert minute[1]["mean"] < 42.0  # the mean alone would hide it
     hour = await _rows(database_url, "SELECT min, max, count FROM history_hour WHERE robot_id = 'r_spike'")
     assert hour == [{"min": 40.0, "max": 95.0, "count": 180}]
+
+
+async def test_a_refused_reading_is_counted_and_logged_and_the_rest_applied(
+    js, streams, projector, database_url, caplog
+):
+    from tonypi_projector import metrics
+
+    def refused() -> float:
+        return metrics.HISTORY_REFUSED.labels("servo_id_out_of_range")._value.get()
+
+    before = refused()
+    servos = {"servos": {"servo_99": {"id": 99, "temperature": 50}, "servo_1": {"id": 1, "temperature": 41}}}
+    seq = await publish(js, streams, event(EventType.SERVOS, "r_refuse", servos, at=datetime.now(UTC)))
+    await wait_for_checkpoint(database_url, seq)
+    assert refused() == before + 1
+    assert "servo 'servo_99' id 99 is outside 1..32" in caplog.text
+    raw = await _rows(database_url, "SELECT metric, value FROM history_raw WHERE robot_id = 'r_refuse'")
+    assert raw == [{"metric": "servo.1.temperature", "value": 41.0}]
