@@ -118,6 +118,9 @@ async def throughput(args, env: dict[str, str], admin_url: str, last: int, tmp: 
             try:
                 result = await catch_up(run_env, url, last, tmp)
                 result.update(history=enabled, round=round_no + 1, samples=await samples_in(url))
+                # On a shared box the rate follows the other load; CPU per event is the cost.
+                cpu_s = result["projector_cpu_pct_of_one_core"] / 100 * result["seconds"]
+                result["projector_cpu_us_per_event"] = round(1e6 * cpu_s / result["events"])
             finally:
                 await drop_database(admin_url, db)
             print(json.dumps(result), flush=True)
@@ -322,6 +325,20 @@ async def main(argv: list[str] | None = None) -> int:
                 results = await throughput(args, env, args.pg_admin_url, last, Path(tmp))
                 off = [r["events_per_s"] for r in results if r["history"] == "false"]
                 on = [r["events_per_s"] for r in results if r["history"] == "true"]
+                off_cpu = [r["projector_cpu_us_per_event"] for r in results if r["history"] == "false"]
+                on_cpu = [r["projector_cpu_us_per_event"] for r in results if r["history"] == "true"]
+                print(
+                    json.dumps(
+                        {
+                            "off_cpu_us_per_event": off_cpu,
+                            "on_cpu_us_per_event": on_cpu,
+                            "cpu_cost_pct": round(
+                                100 * (statistics.mean(on_cpu) / statistics.mean(off_cpu) - 1), 1
+                            ),
+                        }
+                    ),
+                    flush=True,
+                )
                 print(
                     json.dumps(
                         {
