@@ -65,6 +65,7 @@ def test_retention_moves_a_read_to_a_coarser_table_and_rounds_the_step_up():
         (None, None, "0", "step"),
         (None, None, "1.5", "step"),
         (None, None, "soon", "step"),
+        (None, datetime(1, 1, 1, 12, tzinfo=UTC), "auto", "to"),
     ],
 )
 def test_bad_ranges_and_steps_say_which_parameter(start, end, step, field):

@@ -60,7 +60,10 @@ class Plan:
 
 def time_range(start: datetime | None, end: datetime | None, now: datetime) -> tuple[datetime, datetime]:
     end = end or now
-    start = start or end - DEFAULT_SPAN
+    try:
+        start = start or end - DEFAULT_SPAN
+    except OverflowError:  # `to` within a day of year 1
+        raise PlanError("to", "`to` is too early: the range would start before year 1") from None
     if start >= end:
         raise PlanError("from", f"`from` ({start.isoformat()}) must be before `to` ({end.isoformat()})")
     if end - start > MAX_SPAN:
