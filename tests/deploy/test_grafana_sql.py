@@ -130,7 +130,7 @@ async def test_each_analytics_panel_query_runs_and_answers_what_its_panel_draws(
 
 # The robot dashboard reads the telemetry history (migration 0013, issue 20's history half,
 # docs/history.md): checked wherever that migration is present.
-needs_history = pytest.mark.skipif(not HISTORY, reason="no telemetry history tables (0013_history.sql) here")
+needs_history = pytest.mark.skipif(not HISTORY, reason="no telemetry history tables (0015_history.sql) here")
 
 
 @needs_history

@@ -30,6 +30,9 @@ TABLE_ORDER = {
     "analytics_performance": "robot_id, day",
     "analytics_job_buckets": "robot_id, day, measure, le",
     "analytics_errors": "robot_id, day, level, template",
+    "history_raw": "robot_id, metric, t, value",
+    "history_minute": "robot_id, metric, bucket",
+    "history_hour": "robot_id, metric, bucket",
 }
 
 
@@ -108,7 +111,7 @@ async def table_rows(database_url: str, table: str, schema: str = "public") -> l
     conn = await asyncpg.connect(database_url)
     try:
         rows = await conn.fetch(
-            f'SELECT to_jsonb(t)::text AS row FROM "{schema}"."{table}" t ORDER BY {TABLE_ORDER[table]}'
+            f'SELECT to_jsonb(tbl)::text AS row FROM "{schema}"."{table}" tbl ORDER BY {TABLE_ORDER[table]}'
         )
     finally:
         await conn.close()

@@ -84,6 +84,7 @@ async def test_replay_equals_live_tables_and_swaps_them_in(js, streams, projecto
         rebuilt = await snapshot(database_url)
         assert rebuilt == live
         assert len(live["system_logs"]) > 20 and len(live["jobs"]) >= 3
+        assert len(live["history_raw"]) > 50 and live["history_minute"] and live["history_hour"]
         habits = {
             rid: [(j["status"], j["items_done"]) for j in live["jobs"] if j["robot_id"] == rid]
             for rid in ("tonypi_habit1", "tonypi_habit2")
@@ -113,9 +114,13 @@ async def test_replay_equals_live_tables_and_swaps_them_in(js, streams, projecto
         seq = await publish(
             js, streams, event(EventType.LOG, "tonypi_01", {"message": "after swap", "source": "main"})
         )
+        await publish(js, streams, event(EventType.BATTERY, "tonypi_01", {"percentage": 3.25}))
+        seq = await publish(js, streams, event(EventType.BATTERY, "tonypi_01", {"percentage": 3.5}))
         await wait_for_checkpoint(database_url, seq)
         after = await snapshot(database_url)
         assert [line["message"] for line in after["system_logs"]][-1] == "after swap"
+        # The history's partitions moved in with their parents: the projector writes on.
+        assert len(after["history_raw"]) == len(live["history_raw"]) + 2
 
 
 async def test_replay_command_shows_progress_and_events_per_second(js, streams, projector_env, database_url):

@@ -36,6 +36,7 @@ from .folds import CLOCK_EVENTS, ItemCatalogue, RobotState
 from .folds.commands import referenced_id
 from .folds.dispatch import fanned_out
 from .folds.schedules import ScheduleBook, referenced_schedule
+from .history_store import HistoryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,7 @@ class BatchApplier:
         feed_retention_s: float | None = None,
         tick_slice: int = 500,
         cache_robots: int = CACHE_ROBOTS,
+        history: HistoryPolicy | None = None,
     ) -> None:
         # live: take the tables lock, notify the query service and feed the metrics.
         # cache: robot states kept between batches, for a sole writer (a replay's staging
@@ -108,8 +110,11 @@ class BatchApplier:
         self.feed_retention_s = feed_retention_s
         self.tick_slice = tick_slice  # silent robots per transaction (tick_slices.py)
         self.cache_robots = cache_robots
+        # Telemetry history (docs/history.md): written with each batch, unless disabled.
+        self.history = history if history is not None else HistoryPolicy()
         self._dead_letter_log = Throttled(log, 10.0)
         self._dropped_log = Throttled(log, 60.0)
+        self._refused_log = Throttled(log, 60.0)
 
     def feed_since(self) -> datetime | None:
         if self.live or self.feed_retention_s is None:
@@ -190,6 +195,7 @@ class BatchApplier:
                 last_seq=events[-1].seq,
                 notify=self.live,
                 feed_since=feed_since,
+                history=self.history,
             )
         self.remember(states)
         return changes
@@ -249,7 +255,9 @@ class BatchApplier:
                         )
                         schedules = await self.load_schedules(conn, [item])
                         changes = fold_batch(mine, [item], self.items, book, None, schedules)
-                        await store.write_rows(conn, changes, feed_since=self.feed_since())
+                        await store.write_rows(
+                            conn, changes, feed_since=self.feed_since(), history=self.history
+                        )
                 except Exception as exc:
                     if not event_fault(exc):
                         raise
@@ -265,6 +273,7 @@ class BatchApplier:
                 for reason, n in changes.without_effect.items():
                     total.without_effect[reason] = total.without_effect.get(reason, 0) + n
                 total.answers_dropped.extend(changes.answers_dropped)
+                total.refused_samples.extend(changes.refused_samples)
             await store.advance_checkpoint(
                 conn, stream=self.stream, expected_seq=checkpoint, last_seq=events[-1].seq, notify=self.live
             )
@@ -294,6 +303,12 @@ class BatchApplier:
                 dead.seq,
                 escape_text(dead.error, ERROR_LOG_CHARS),
             )
+        for reason, detail in changes.refused_samples:
+            metrics.HISTORY_REFUSED.labels(reason).inc()
+            self._refused_log.warning(
+                f"history-{reason}", "reading kept out of the telemetry history: %s", escape_text(detail, 200)
+            )
+        metrics.HISTORY_SAMPLES.inc(len(changes.samples) if self.history.enabled else 0)
         metrics.DEAD_LETTERS.inc(len(changes.dead_letters))
         metrics.SUBJECT_MISMATCHES.inc(
             sum(d.error.startswith(SUBJECT_MISMATCH) for d in changes.dead_letters)

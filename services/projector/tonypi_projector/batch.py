@@ -20,7 +20,19 @@ from .folds import CLOCK_EVENTS, ItemCatalogue, Outcome, RobotState, fold_event,
 from .folds.analytics import Analytics
 from .folds.commands import CommandBook, Dropped
 from .folds.schedules import ScheduleBook
-from .rows import Alarm, AlarmTransition, Command, Firing, Job, Latch, LogEntry, Robot, Schedule, TokenChange
+from .rows import (
+    Alarm,
+    AlarmTransition,
+    Command,
+    Firing,
+    Job,
+    Latch,
+    LogEntry,
+    Robot,
+    Sample,
+    Schedule,
+    TokenChange,
+)
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,8 @@ class BatchChanges:
     firings: dict[str, Firing] = field(default_factory=dict)  # by command id: the final row
     next_alarm_id: int | None = None  # a tick slice's: where the next slice's ids go on
     analytics: Analytics = field(default_factory=Analytics)  # deltas (folds/analytics.py)
+    samples: list[Sample] = field(default_factory=list)  # telemetry history, in stream order
+    refused_samples: list[tuple[str, str]] = field(default_factory=list)  # (reason, detail)
 
     def sorted_jobs(self) -> list[Job]:
         # Ascending ids: an ended job (older) is written before the one that replaced it,
@@ -97,6 +111,8 @@ def _record(changes: BatchChanges, robot_id: str, before: RobotState, outcome: O
     changes.transitions.extend(outcome.transitions)
     if outcome.analytics is not None:
         changes.analytics.merge(outcome.analytics)
+    changes.samples.extend(outcome.samples)
+    changes.refused_samples.extend(outcome.refused)
     return robot
 
 

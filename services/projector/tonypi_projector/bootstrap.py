@@ -17,7 +17,7 @@ from .catalogue import load_items
 from .config import ProjectorSettings, load_settings
 from .connections import connect_nats, database_connector, prepare_database
 from .projector import Projector
-from .retention import run_retention
+from .retention import run_history_maintenance, run_retention
 
 log = logging.getLogger("tonypi_projector")
 
@@ -72,6 +72,13 @@ async def run(settings: ProjectorSettings, stop: asyncio.Event) -> None:
                     lambda: projector.active,
                     stop,
                     settings.live_feed_retention_s,
+                ),
+                run_history_maintenance(
+                    settings.history,
+                    settings.history_maintenance_interval,
+                    connect,
+                    lambda: projector.active,
+                    stop,
                 ),
             )
         finally:

@@ -20,18 +20,32 @@ ONLINE_TIMEOUT              seconds of silence after which a robot goes offline 
                             each tick so a replay rebuilds the same history
 LIVE_FEED_RETENTION_MINUTES live_feed records older than this are pruned (60): how far back an SSE
                             client may resume with Last-Event-ID
+HISTORY_ENABLED             write the telemetry history (true); off: no samples are written
+HISTORY_RAW_DAYS            raw history samples kept this long (14); 0 keeps them forever
+HISTORY_MINUTE_DAYS         per-minute rollups kept this long (90); 0 keeps them forever
+HISTORY_HOUR_DAYS           per-hour rollups kept this long (730); 0 keeps them forever
+HISTORY_MAINTENANCE_INTERVAL seconds between passes creating partitions ahead and dropping old ones (300)
 ITEM_CATALOGUE_PATH         JSON catalogue of QR code -> item for jobs.last_item; the same file
                             ingest answers scans from (default: tonypi_events' demo catalogue)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tonypi_events import StreamNames
 from tonypi_events.items import DEFAULT_CATALOGUE_PATH
-from tonypi_runtime.config import ConfigError, Env, ServiceUrl, env_float, env_int, env_str, process_env
+from tonypi_runtime.config import (
+    ConfigError,
+    Env,
+    ServiceUrl,
+    env_bool,
+    env_float,
+    env_int,
+    env_str,
+    process_env,
+)
 from tonypi_runtime.connections import (
     HttpBind,
     database_url,
@@ -41,6 +55,8 @@ from tonypi_runtime.connections import (
     nats_url,
     stream_names,
 )
+
+from .history_store import HistoryPolicy
 
 
 @dataclass(frozen=True)
@@ -62,6 +78,8 @@ class ProjectorSettings:
     clock_tick_period: int = 5
     online_timeout: float = 90.0
     live_feed_retention_s: float = 3600.0
+    history: HistoryPolicy = field(default_factory=HistoryPolicy)
+    history_maintenance_interval: float = 300.0
     log_format: str = "text"
     log_level: str = "INFO"
 
@@ -89,6 +107,13 @@ def load_settings(env: Env | None = None) -> ProjectorSettings:
         clock_tick_period=env_int(env, "CLOCK_TICK_PERIOD", 5, minimum=0),
         online_timeout=env_float(env, "ONLINE_TIMEOUT", 90.0, minimum=1),
         live_feed_retention_s=60 * env_float(env, "LIVE_FEED_RETENTION_MINUTES", 60.0, minimum=1),
+        history=HistoryPolicy(
+            enabled=env_bool(env, "HISTORY_ENABLED", True),
+            raw_days=env_float(env, "HISTORY_RAW_DAYS", 14.0, minimum=0),
+            minute_days=env_float(env, "HISTORY_MINUTE_DAYS", 90.0, minimum=0),
+            hour_days=env_float(env, "HISTORY_HOUR_DAYS", 730.0, minimum=0),
+        ),
+        history_maintenance_interval=env_float(env, "HISTORY_MAINTENANCE_INTERVAL", 300.0, minimum=1),
         log_format=log_format(env),
         log_level=log_level(env),
     )

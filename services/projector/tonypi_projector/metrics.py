@@ -71,3 +71,22 @@ TICK_SLICES = Counter(
     "Transactions clock ticks were applied in: one per tick, more while an offline storm is "
     "folded PROJECTOR_TICK_SLICE robots at a time",
 )
+HISTORY_SAMPLES = Counter(
+    "tonypi_projector_history_samples_total",
+    "Telemetry readings written to the history (docs/history.md), before the retention cutoff",
+)
+HISTORY_REFUSED = Counter(
+    "tonypi_projector_history_refused_total",
+    "Telemetry readings kept out of the history by its vocabulary's bounds: servo_id_out_of_range, "
+    "sensor_name_invalid, too_many_sensors",
+    ["reason"],
+)
+HISTORY_PARTITIONS_DROPPED = Counter(
+    "tonypi_projector_history_partitions_dropped_total",
+    "History partitions dropped whole by retention",
+    ["table"],
+)
+HISTORY_MAINTENANCE_FAILURES = Counter(
+    "tonypi_projector_history_maintenance_failures_total",
+    "History maintenance passes (partitions ahead, retention) that failed and will be retried",
+)

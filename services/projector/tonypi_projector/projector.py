@@ -51,7 +51,9 @@ class Projector:
             batch_size=settings.batch_size,
             fetch_timeout=settings.fetch_timeout,
         )
-        self.applier = BatchApplier(settings.streams.events, items, tick_slice=settings.tick_slice)
+        self.applier = BatchApplier(
+            settings.streams.events, items, tick_slice=settings.tick_slice, history=settings.history
+        )
         self.role = "starting"
         self.database_ok = False
         self.streams: str | None = "not looked up yet"  # None: both streams exist

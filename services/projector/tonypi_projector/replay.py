@@ -21,7 +21,7 @@ import asyncpg
 from tonypi_runtime.nats_client import streams_problem
 from tonypi_runtime.postgres import CHECKPOINT_CHANNEL, READ_TABLES_PROJECTION, quote_ident
 
-from . import store
+from . import history_store, store
 from .applier import TABLES_LOCK_KEY, BatchApplier
 from .catalogue import load_items
 from .config import ProjectorSettings
@@ -56,6 +56,7 @@ SWAPPED_TABLES = (
     "analytics_performance",
     "analytics_job_buckets",
     "analytics_errors",
+    *history_store.PARENTS,  # partitioned: their partitions move with them (_move_table)
 )
 
 
@@ -92,6 +93,21 @@ async def _move_statistics(conn: asyncpg.Connection, source: str, target: str) -
     )
     for row in names:
         await conn.execute(f"ALTER STATISTICS {source}.{row['name']} SET SCHEMA {target}")
+
+
+async def _move_table(conn: asyncpg.Connection, source: str, table: str, target: str) -> None:
+    """Move `source`.`table` to `target`, with its partitions: ALTER TABLE SET SCHEMA moves a
+    partitioned table's parent only."""
+    children = await conn.fetch(
+        "SELECT quote_ident(c.relname) AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = p.relnamespace "
+        "WHERE p.relname = $1 AND quote_ident(n.nspname) = $2",
+        table,
+        source,
+    )
+    await conn.execute(f"ALTER TABLE IF EXISTS {source}.{table} SET SCHEMA {target}")
+    for child in children:
+        await conn.execute(f"ALTER TABLE {source}.{child['name']} SET SCHEMA {target}")
 
 
 async def replay(
@@ -132,6 +148,7 @@ async def replay(
             cache={},
             feed_retention_s=settings.live_feed_retention_s,
             tick_slice=settings.tick_slice,
+            history=settings.history,
         )
         first, target = await source.bounds()
         await source.open(1)
@@ -157,6 +174,8 @@ async def replay(
         pruned = 0
         if settings.log_retention_days > 0:
             pruned = await prune_logs(conn, retention_cutoff(settings.log_retention_days))
+        if settings.history.enabled:  # the live retention's rule, and the partitions ahead
+            await history_store.maintain(conn, settings.history)
         if not swap:
             log.info("staging schema %s left in place (no swap)", staging)
             staging = None
@@ -173,8 +192,8 @@ async def replay(
             retired = await quote_ident(conn, f"{STAGING_PREFIX}retired_{os.getpid()}_{int(time.time())}")
             await conn.execute(f"CREATE SCHEMA {retired}")
             for table in SWAPPED_TABLES:
-                await conn.execute(f"ALTER TABLE IF EXISTS {live}.{table} SET SCHEMA {retired}")
-                await conn.execute(f"ALTER TABLE {staging}.{table} SET SCHEMA {live}")
+                await _move_table(conn, live, table, retired)
+                await _move_table(conn, staging, table, live)
             # Dropping the retired tables drops their statistics objects, which stay in the
             # live schema when a table moves; the rebuilt tables' ones follow them in.
             await conn.execute(f"DROP SCHEMA {retired} CASCADE")

@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from tonypi_runtime.entrypoint import sleep_unless
 
-from . import metrics
+from . import history_store, metrics
+from .applier import TABLES_LOCK_KEY
 
 log = logging.getLogger(__name__)
 
@@ -98,3 +99,45 @@ async def run_retention(
             log.info("pruned %d system_logs older than %g days", pruned, days)
         if feed:
             metrics.FEED_PRUNED.inc(feed)
+
+
+async def history_pass(conn: asyncpg.Connection, policy: history_store.HistoryPolicy) -> list[str]:
+    """Partitions ahead and retention of the telemetry history, in one transaction holding
+    the tables lock exclusively: batches (which take it shared and may create a partition
+    themselves) wait for this moment, so DDL never races a batch. Returns what it dropped."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", TABLES_LOCK_KEY)
+        return await history_store.maintain(conn, policy)
+
+
+async def run_history_maintenance(
+    policy: history_store.HistoryPolicy,
+    interval: float,
+    connect: Callable,
+    is_active: Callable[[], bool],
+    stop: asyncio.Event,
+) -> None:
+    """At once and every `interval` seconds, on the active replica only: history_pass."""
+    if not policy.enabled:
+        log.info("telemetry history off (HISTORY_ENABLED=false): no samples are written")
+        return
+    wait = 0.5
+    while not await sleep_unless(stop, wait):
+        if not is_active():
+            wait = 1.0
+            continue
+        wait = interval
+        try:
+            conn = await connect()
+            try:
+                dropped = await history_pass(conn, policy)
+            finally:
+                await conn.close()
+        except Exception as exc:  # the next pass tries again
+            metrics.HISTORY_MAINTENANCE_FAILURES.inc()
+            log.warning("history maintenance pass failed (%s: %s)", type(exc).__name__, exc)
+            wait = min(interval, 30.0)
+            continue
+        for name in dropped:
+            metrics.HISTORY_PARTITIONS_DROPPED.labels(name.rsplit("_p", 1)[0]).inc()
+            log.info("dropped history partition %s (past its retention)", name)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from tonypi_events.commanding import OPEN_STATES
 from tonypi_events.kinds import (
@@ -228,6 +228,16 @@ class Firing:
     updated_at: datetime
     reason: str | None = None
     dispatched_at: datetime | None = None
+
+
+class Sample(NamedTuple):
+    """One numeric reading of a robot's telemetry history (docs/history.md): a row of
+    history_raw, and what the minute and hour rollups fold. `t` is the event's received_at."""
+
+    robot_id: str
+    metric: str
+    t: datetime
+    value: float
 
 
 Row = TypeVar("Row")

@@ -15,7 +15,7 @@ from tonypi_events.alarms import OPEN
 from tonypi_runtime.postgres import CHECKPOINT_CHANNEL, READ_TABLES_PROJECTION
 from tonypi_runtime.text import escape_text
 
-from . import bulk
+from . import bulk, history_store
 from .analytics_writes import write_analytics
 from .batch import BatchChanges, DeadLetter
 from .folds import RobotState
@@ -153,17 +153,23 @@ async def write_batch(
     last_seq: int,
     notify: bool = True,
     feed_since: datetime | None = None,
+    history: history_store.HistoryPolicy | None = None,
 ) -> None:
     """Inside the caller's transaction: the rows, the dead letters and the checkpoint
     (compare-and-set from `expected_seq`), then the notification the query service waits on."""
-    await write_rows(conn, changes, feed_since=feed_since)
+    await write_rows(conn, changes, feed_since=feed_since, history=history)
     await advance_checkpoint(conn, stream=stream, expected_seq=expected_seq, last_seq=last_seq, notify=notify)
 
 
 async def write_rows(
-    conn: asyncpg.Connection, changes: BatchChanges, *, feed_since: datetime | None = None
+    conn: asyncpg.Connection,
+    changes: BatchChanges,
+    *,
+    feed_since: datetime | None = None,
+    history: history_store.HistoryPolicy | None = None,
 ) -> None:
-    """The changed rows and the dead letters of a batch (or of one event), no checkpoint."""
+    """The changed rows and the dead letters of a batch (or of one event), no checkpoint;
+    the telemetry history's samples unless `history` is None or disabled."""
     if changes.robots:
         await conn.execute(bulk.UPSERT_ROBOTS, *bulk.column_arrays(changes.robots.values(), Robot))
     if changes.jobs:
@@ -209,6 +215,8 @@ async def write_rows(
             [f.at for f in feed],
             [f.data_json() for f in feed],
         )
+    if history is not None:
+        await history_store.write_samples(conn, changes.samples, history)
     await write_dead_letters(conn, changes.dead_letters)
 
 

@@ -171,9 +171,10 @@ async def apply_tick(
                         last_seq=item.seq,
                         notify=applier.live,
                         feed_since=feed_since,
+                        history=applier.history,
                     )
                 else:
-                    await store.write_rows(conn, changes, feed_since=feed_since)
+                    await store.write_rows(conn, changes, feed_since=feed_since, history=applier.history)
                     assert changes.next_alarm_id is not None
                     await save_tick_progress(
                         conn, TickProgress(item.seq, silent[size - 1], changes.next_alarm_id)

@@ -26,6 +26,8 @@ AUTH_FAILURE_RATE    its tries are answered 429 with Retry-After, refilled at th
 SSE_CLIENT_BUFFER    live-feed records one SSE client may have waiting before it is cut off (1000)
 SSE_HEARTBEAT        seconds between heartbeat comments on an idle SSE stream (15)
 SSE_MAX_CLIENTS      concurrent SSE clients this replica serves; more are answered 503 (2000)
+HISTORY_RAW_DAYS     the projector's raw history retention (14): ranges starting earlier read rollups
+HISTORY_MINUTE_DAYS  the projector's per-minute rollup retention (90): earlier ones read hours
 
 OIDC (off unless OIDC_JWKS_URL is set; docs/query.md "OIDC"):
 OIDC_JWKS_URL        the identity provider's JWKS (https; http only on the loopback)
@@ -125,6 +127,8 @@ class QuerySettings:
     auth_failure_burst: int = 20
     auth_failure_rate: float = 1.0
     oidc: OidcSettings | None = None
+    history_raw_days: float = 14.0  # the projector's HISTORY_RAW_DAYS: which table a history read uses
+    history_minute_days: float = 90.0
 
 
 API_READS_MODES = {"token": False, "open": True}
@@ -259,6 +263,8 @@ def load_settings(env: Env | None = None) -> QuerySettings:
         nats=nats_url(env),
         streams=stream_names(env),
         write_wait_timeout=env_float(env, "WRITE_WAIT_TIMEOUT", 5.0, minimum=0),
+        history_raw_days=env_float(env, "HISTORY_RAW_DAYS", 14.0, minimum=0),
+        history_minute_days=env_float(env, "HISTORY_MINUTE_DAYS", 90.0, minimum=0),
         statement_timeout_ms=env_int(env, "STATEMENT_TIMEOUT_MS", 3000, minimum=1),
         pool_max_size=env_int(env, "DB_POOL_MAX", 10, minimum=1),
         fleet_gauge_interval=env_float(env, "FLEET_GAUGE_INTERVAL", 15.0, minimum=1),

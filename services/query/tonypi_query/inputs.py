@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TypeVar
+from typing import TypeVar, get_origin
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
@@ -23,9 +23,21 @@ def parse_path(request: web.Request, model: type[M]) -> M:
         raise RequestValidationError.from_pydantic(exc, "path") from None
 
 
+def _list_params(model: type[BaseModel]) -> frozenset[str]:
+    return frozenset(
+        field.alias or name
+        for name, field in model.model_fields.items()
+        if get_origin(field.annotation) is list
+    )
+
+
 def parse_query(request: web.Request, model: type[M]) -> M:
-    # A repeated parameter: the last one wins, as in FastAPI.
-    values = {key: request.query.getall(key)[-1] for key in request.query}
+    # A repeated parameter: the last one wins, as in FastAPI; a list field takes them all.
+    lists = _list_params(model)
+    values = {
+        key: request.query.getall(key) if key in lists else request.query.getall(key)[-1]
+        for key in request.query
+    }
     try:
         return model.model_validate(values)
     except ValidationError as exc:

@@ -13,6 +13,7 @@ from tonypi_runtime.postgres import READ_TABLES_PROJECTION
 from .alarm_models import AlarmsQuery
 from .analytics_reads import AnalyticsReads
 from .errors import Unavailable
+from .history_reads import HistoryReads
 from .models import JobsQuery, LogsQuery, RobotsQuery
 from .schedule_reads import ScheduleReads
 
@@ -203,7 +204,7 @@ def alarms_sql(query: AlarmsQuery, cursor: tuple[datetime, int] | None) -> tuple
     return where.newest_first(f"SELECT {ALARM_COLUMNS} FROM alarms", "raised_at", cursor, query.limit)
 
 
-class Reads(ScheduleReads, AnalyticsReads):
+class Reads(ScheduleReads, AnalyticsReads, HistoryReads):
     """Every query the API runs. Callers queue for a connection in arrival order: asyncpg's
     pool lets a newcomer take a just-released connection ahead of those already waiting,
     which under load starves a few requests for hundreds of milliseconds."""

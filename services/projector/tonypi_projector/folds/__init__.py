@@ -1,9 +1,9 @@
 """Folding one event into one robot's state: pure, no I/O.
 
 `fold_event(state, seq, event, items)` returns the robot's new state and the rows the
-event wrote. Handlers are registered as data, by event type. Alarm rules run after the
-event's own fold (`ALARM_RULES`); clock ticks fold into every robot a batch holds
-(`fold_tick`, `TICK_FOLDS`).
+event wrote, with its telemetry history samples (`HISTORY_FOLDS`). Handlers are
+registered as data, by event type. Alarm rules run after the event's own fold
+(`ALARM_RULES`); clock ticks fold into every robot a batch holds (`fold_tick`, `TICK_FOLDS`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from .context import (
     alarm_ids,
 )
 from .dispatch import await_job, fanned_out, on_command_requested
+from .history import HISTORY_FOLDS
 from .jobs import JOB_FOLDS
 from .logs import COMMAND_FOLDS, ROBOT_LOG_FOLDS, on_ingest_rejected
 from .robots import API_FOLDS, ROBOT_MESSAGE_FOLDS, auto_register, seen
@@ -66,6 +67,8 @@ def _outcome(ctx: FoldContext, state: RobotState) -> Outcome:
         alarms=tuple(ctx.alarms),
         transitions=tuple(ctx.transitions),
         analytics=ctx.analytics,
+        samples=tuple(ctx.samples),
+        refused=tuple(ctx.refused),
     )
 
 
@@ -80,6 +83,9 @@ def fold_event(
     payload = decode_payload(event)
     ctx = FoldContext(seq=seq, event=event, items=items, facts=facts or Facts())
     before = state
+    sampler = HISTORY_FOLDS.get(event.event_type)
+    if sampler is not None:  # on the state before the event: which sensors the robot had
+        sampler(ctx, state, payload)
     fold = ROBOT_FOLDS.get(event.event_type)
     robot_event = fold is not None
     if fold is not None:

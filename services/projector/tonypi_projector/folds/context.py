@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from .analytics import Analytics
     from .commands import Facts
 
-from ..rows import Alarm, AlarmTransition, Job, JsonObject, LogEntry, Robot, TokenChange
+from ..rows import Alarm, AlarmTransition, Job, JsonObject, LogEntry, Robot, Sample, TokenChange
 
 # system_logs ids are sequence * LOG_IDS_PER_EVENT + n: an event writes at most this many
 # lines, less the last slot, which is reserved: the line saying a robot went silent takes
@@ -51,6 +51,8 @@ class Outcome:
     transitions: tuple[AlarmTransition, ...] = ()
     notes: tuple[str, ...] = ()  # why a message changed nothing it might have (counted)
     analytics: Analytics | None = None  # deltas for the analytics tables (folds/analytics.py)
+    samples: tuple[Sample, ...] = ()  # telemetry history readings (folds/history.py)
+    refused: tuple[tuple[str, str], ...] = ()  # readings kept out of the history: (reason, detail)
 
 
 @dataclass
@@ -76,6 +78,8 @@ class FoldContext:
     facts: Facts | None = None
     numbered_logs: int = 0  # lines with an id of this event's own (not a reserved slot)
     analytics: Analytics | None = None  # made by the first delta (folds/analytics.py)
+    samples: list[Sample] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def at(self) -> datetime:

@@ -8,6 +8,7 @@ from ..endpoints import Endpoint
 from .alarms import ALARM_ENDPOINTS
 from .analytics import ANALYTICS_ENDPOINTS
 from .commands import COMMAND_ENDPOINTS
+from .history import HISTORY_ENDPOINTS
 from .live import LIVE_ENDPOINTS
 from .reads import READ_ENDPOINTS
 from .robots import ROBOT_ENDPOINTS
@@ -23,4 +24,5 @@ ENDPOINTS: list[Endpoint] = [
     *LIVE_ENDPOINTS,
     *SESSION_ENDPOINTS,
     *ANALYTICS_ENDPOINTS,
+    *HISTORY_ENDPOINTS,
 ]
