@@ -1,1 +1,0 @@
-"""TonyPi Fleet Monitor query service."""
