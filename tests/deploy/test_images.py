@@ -233,25 +233,21 @@ def test_every_data_file_is_declared_package_data(package):
     """Images install wheels, not the source tree: a data file (catalogue, migration) that
     no package-data pattern names would be missing in the container only."""
     source = REPO / LOCAL_SOURCES[package]
-    patterns = [
-        p
-        for globs in pyproject(LOCAL_SOURCES[package])
-        .get("tool", {})
-        .get("setuptools", {})
-        .get("package-data", {})
-        .values()
-        for p in globs
-    ]
+    data = pyproject(LOCAL_SOURCES[package]).get("tool", {}).get("setuptools", {}).get("package-data", {})
     undeclared = []
     for module_dir in source.glob("tonypi_*"):
         if not module_dir.is_dir() or module_dir.name.endswith(".egg-info"):
             continue
+        # As setuptools reads them: a package's own patterns are relative to its directory;
+        # those under "*" apply in every (sub)package directory.
+        own = data.get(module_dir.name, [])
         for path in module_dir.rglob("*"):
             if (
                 path.is_file()
                 and path.suffix not in (".py", ".pyc")
                 and "__pycache__" not in path.parts
-                and not any(fnmatch.fnmatch(path.name, p) for p in patterns)
+                and not any(fnmatch.fnmatch(path.relative_to(module_dir).as_posix(), p) for p in own)
+                and not any(fnmatch.fnmatch(path.name, p) for p in data.get("*", []))
             ):
                 undeclared.append(str(path.relative_to(REPO)))
     assert undeclared == [], f"add a package-data pattern for {undeclared}"
