@@ -5,6 +5,9 @@ the fleet form, and the reasons for a 422."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
+import json
 from datetime import UTC, datetime, timedelta
 
 from tonypi_events import EventType
@@ -173,3 +176,62 @@ async def test_unknown_metrics_bad_ranges_and_steps_are_422_with_a_reason(api, f
 async def test_history_needs_a_token(anonymous_api):
     response = await anonymous_api.get(f"{API}/robots/v1/history", params={"metric": "cpu.percent"})
     assert response.status == 401
+
+
+async def test_history_export_streams_raw_samples_or_the_rollups_kept(api, fleet):
+    start = _start()
+    await _cpu_minutes(fleet, "hx1", start)
+    await fleet.publish(EventType.BATTERY, "hx1", {"percentage": 50.0}, at=start + timedelta(seconds=30))
+    await fleet.applied()
+    rng = {"from": start.isoformat(), "to": (start + timedelta(minutes=3)).isoformat()}
+
+    params = {**rng, "metric": "battery.percentage,cpu.temperature", "format": "jsonl"}
+    response = await api.get(f"{API}/robots/hx1/history/export", params=params)
+    assert response.status == 200, await response.text()
+    assert response.content_type == "application/x-ndjson"
+    rows = [json.loads(line) for line in (await response.text()).splitlines()]
+    assert len(rows) == 181  # every raw sample, in the order the metrics were asked
+    assert rows[0] == {
+        "metric": "battery.percentage",
+        "t": (start + timedelta(seconds=30)).isoformat(),
+        **dict.fromkeys(("min", "max", "mean", "last"), 50.0),
+        "count": 1,
+    }
+    cpu = rows[1:]
+    assert [datetime.fromisoformat(r["t"]) for r in cpu] == [start + timedelta(seconds=s) for s in range(180)]
+    assert cpu[100]["max"] == 95.0
+
+    response = await api.get(f"{API}/robots/hx1/history/export", params={**rng, "metric": "cpu.temperature"})
+    assert response.content_type == "text/csv"
+    table = list(csv.reader(io.StringIO(await response.text())))
+    assert table[0] == ["metric", "t", "min", "max", "mean", "last", "count"]
+    assert len(table) == 181 and table[101][3] == "95.0"
+
+
+async def test_history_export_beyond_raw_retention_gives_minute_rows(api, fleet):
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=20)
+    for s in (0, 10, 70):
+        await fleet.publish(
+            EventType.BATTERY, "hx_old", {"percentage": 60.0 - s}, at=start + timedelta(seconds=s)
+        )
+    await fleet.applied()
+    params = {
+        "metric": "battery.percentage",
+        "from": start.isoformat(),
+        "to": (start + timedelta(minutes=5)).isoformat(),
+        "format": "jsonl",
+    }
+    response = await api.get(f"{API}/robots/hx_old/history/export", params=params)
+    rows = [json.loads(line) for line in (await response.text()).splitlines()]
+    assert [(r["t"], r["min"], r["max"], r["last"], r["count"]) for r in rows] == [
+        (start.isoformat(), 50.0, 60.0, 50.0, 2),
+        ((start + timedelta(minutes=1)).isoformat(), -10.0, -10.0, -10.0, 1),
+    ]
+
+
+async def test_history_export_refuses_with_a_reason(api, projector):
+    response = await api.get(f"{API}/robots/nobody/history/export", params={"metric": "cpu.percent"})
+    assert response.status == 404
+    for params in ({"metric": "nope"}, {"metric": "cpu.percent", "format": "xml"}, {}):
+        response = await api.get(f"{API}/robots/nobody/history/export", params=params)
+        assert response.status == 422, params

@@ -102,8 +102,8 @@ async def test_no_server_errors_and_every_answer_matches_the_document(query_env,
         await query.async_wait_http_ok(f"{base_url}/readyz")
         token = await grant_token(query_env["DATABASE_URL"], "fuzzer", "admin")
         exercised = await asyncio.to_thread(fuzz, base_url, token, alarm_id)
-        # 22, 7 schedule operations (issue 17), whoami (21), 6 of analytics and 3 history reads (20)
-        assert len(exercised) == 39
+        # 22, 7 schedule operations (issue 17), whoami (21), 6 of analytics, 3 history reads, 1 export (20)
+        assert len(exercised) == 40
         assert "Traceback" not in query.log_text()
     finally:
         assert query.stop() == 0  # SIGTERM drains and exits 0

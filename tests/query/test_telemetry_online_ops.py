@@ -138,12 +138,27 @@ async def test_openapi_document_and_docs_page(api):
         f"{API}/schedules/{{schedule_id}}/firings": ["get"],
         f"{API}/schedules/{{schedule_id}}/pause": ["post"],
         f"{API}/schedules/{{schedule_id}}/resume": ["post"],
+        f"{API}/analytics/utilization": ["get"],
+        f"{API}/analytics/jobs": ["get"],
+        f"{API}/analytics/performance": ["get"],
+        f"{API}/analytics/errors": ["get"],
+        f"{API}/logs/export": ["get"],
+        f"{API}/jobs/export": ["get"],
+        f"{API}/metrics": ["get"],
+        f"{API}/robots/{{robot_id}}/history": ["get"],
+        f"{API}/robots/{{robot_id}}/history/export": ["get"],
+        f"{API}/history/fleet": ["get"],
+        f"{API}/whoami": ["get"],
     }
     events = doc["paths"][f"{API}/events"]["get"]["responses"]["200"]["content"]
     assert list(events) == ["text/event-stream"]
     logs_params = {p["name"]: p for p in doc["paths"][f"{API}/logs"]["get"]["parameters"]}
     limit = logs_params["limit"]["schema"]
     assert (limit["default"], limit["maximum"]) == (100, 1000)
+    firings = doc["paths"][f"{API}/schedules/{{schedule_id}}/firings"]["get"]
+    firings_limit = {p["name"]: p for p in firings["parameters"]}["limit"]["schema"]
+    assert (firings_limit["default"], firings_limit["maximum"]) == (100, 1000)
+    assert "Link" in firings["responses"]["200"]["headers"]
     jobs_params = {p["name"]: p for p in doc["paths"][f"{API}/jobs/history"]["get"]["parameters"]}
     assert jobs_params["limit"]["schema"]["default"] == 50
     create = doc["components"]["schemas"]["RobotCreate"]

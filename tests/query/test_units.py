@@ -13,7 +13,7 @@ from tonypi_query.config import load_settings
 from tonypi_query.errors import RequestValidationError
 from tonypi_query.models import JobsQuery, LogsQuery
 from tonypi_query.openapi import openapi_document, to_openapi_30
-from tonypi_query.pagination import decode_cursor, encode_cursor
+from tonypi_query.pagination import decode_cursor, decode_keyed_cursor, encode_cursor, encode_keyed_cursor
 from tonypi_query.reads import jobs_sql, logs_sql
 from tonypi_runtime.config import ConfigError
 
@@ -29,6 +29,17 @@ def test_a_cursor_round_trips_and_a_forged_one_is_a_422():
         with pytest.raises(RequestValidationError) as caught:
             decode_cursor(forged)
         assert caught.value.issues[0]["loc"] == ["query", "before"]
+
+
+def test_a_keyed_cursor_keeps_any_robot_id_and_an_int_cursor_refuses_text():
+    at = datetime(2026, 11, 26, 10, 15, 2, 123456, tzinfo=UTC)
+    for robot_id in ("r1", "a|b|c", "ロボット 1"):
+        assert decode_keyed_cursor(encode_keyed_cursor(at, robot_id)) == (at, robot_id)
+    for forged in (encode_keyed_cursor(at, "r1"), encode_cursor(at, 2**63)):  # not an id; past int64
+        with pytest.raises(RequestValidationError):
+            decode_cursor(forged)
+    with pytest.raises(RequestValidationError):
+        decode_keyed_cursor(encode_keyed_cursor(at, ""))
 
 
 def test_log_filters_become_bind_parameters_never_sql_text():

@@ -11,8 +11,10 @@ from tonypi_events import metrics_vocabulary as vocab
 
 from .endpoints import Inputs, json_reply
 from .errors import NotFound, RequestValidationError
-from .history_models import FleetHistoryOut, MetricOut
-from .history_plan import PlanError, Retention, fleet_source, plan, time_range
+from .export import stream_export
+from .history_models import FleetHistoryOut, HistoryRowOut, MetricOut
+from .history_plan import PlanError, Retention, export_source, fleet_source, plan, time_range
+from .history_reads import export_sql
 from .keys import READS, SETTINGS
 
 METRICS = [MetricOut(name=m.name, unit=m.unit, description=m.description) for m in vocab.VOCABULARY]
@@ -60,6 +62,22 @@ async def robot_history(request: web.Request, inputs: Inputs) -> web.Response:
     # Encoded directly, not through HistoryOut: validating thousands of points cost more than
     # the query. The shape is HistoryOut's (the OpenAPI document's; the schema tests check it).
     return web.Response(body=to_json(body), content_type="application/json")
+
+
+async def export_history(request: web.Request, inputs: Inputs) -> web.StreamResponse:
+    """Every row of the finest table that still keeps `from`, streamed (docs/history.md)."""
+    query, robot_id = inputs.query, inputs.path.robot_id
+    now = datetime.now(UTC)
+    try:
+        start, end = time_range(query.from_, query.to, now)
+    except PlanError as exc:
+        raise _invalid(exc) from None
+    reads = request.app[READS]
+    if not await reads.robot_exists(robot_id):
+        raise NotFound("Robot not found")
+    source = export_source(start, now, _retention(request))
+    sql, args = export_sql(robot_id, list(dict.fromkeys(query.metric)), start, end, source)
+    return await stream_export(request, reads.export(sql, args), HistoryRowOut, query.format, "history")
 
 
 def _iso(value: datetime) -> str:

@@ -57,6 +57,21 @@ class HistoryQuery(BaseModel):
     )
 
 
+class HistoryExportQuery(BaseModel):
+    model_config = QUERY_CONFIG
+
+    metric: Annotated[list[MetricName], BeforeValidator(_split)] = Field(
+        min_length=1,
+        max_length=MAX_METRICS,
+        description=f"one to {MAX_METRICS} metric names (repeat the parameter or separate by commas)",
+    )
+    from_: TimeFilter | None = FROM_FIELD
+    to: TimeFilter | None = TO_FIELD
+    format: Literal["csv", "jsonl"] = Field(
+        "csv", description="csv (cells starting = + - @ | % are prefixed with ') or jsonl"
+    )
+
+
 class FleetHistoryQuery(BaseModel):
     model_config = QUERY_CONFIG
 
@@ -77,6 +92,19 @@ class MetricOut(BaseModel):
 
 
 class PointOut(BaseModel):
+    t: UtcDateTime
+    min: float
+    max: float
+    mean: float
+    last: float
+    count: int
+
+
+class HistoryRowOut(BaseModel):
+    """One exported row: a raw sample (count 1, min = max = mean = last = its value) or one
+    rollup bucket (`t` its start)."""
+
+    metric: str
     t: UtcDateTime
     min: float
     max: float

@@ -109,6 +109,12 @@ def plan(
     return Plan(start, end, step_s, source)
 
 
+def export_source(start: datetime, now: datetime, retention: Retention) -> str:
+    """The export: the finest table that still keeps `start` (raw samples, else the minute
+    rollups, else the hour rollups)."""
+    return _source(1, start, now, retention)[0]
+
+
 def fleet_source(start: datetime, end: datetime, now: datetime, retention: Retention) -> str:
     """The fleet form: per-minute rollups for short ranges still kept, per-hour beyond."""
     oldest = retention.oldest(MINUTE, now)

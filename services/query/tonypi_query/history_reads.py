@@ -56,6 +56,20 @@ SELECT h.robot_id, min(h.min) AS min, max(h.max) AS max, (sum(h.sum) / sum(h.cou
  GROUP BY h.robot_id
  ORDER BY {order}, h.robot_id LIMIT $4"""
 
+# The export: the table's own rows, no bucketing; a raw sample is a row of count 1. In the
+# order the metrics were asked, then by time (the index is (robot_id, metric, t)).
+_EXPORT_RAW = """
+SELECT metric, t, value AS min, value AS max, value AS mean, value AS last, 1::int8 AS count
+  FROM history_raw
+ WHERE robot_id = $1 AND metric = ANY($2::text[]) AND t >= $3 AND t < $4
+ ORDER BY array_position($2::text[], metric), t"""
+
+_EXPORT_ROLLUP = """
+SELECT metric, bucket AS t, min, max, (sum / count)::float8 AS mean, last, count
+  FROM {table}
+ WHERE robot_id = $1 AND metric = ANY($2::text[]) AND bucket >= $3 AND bucket < $4
+ ORDER BY array_position($2::text[], metric), bucket"""
+
 TABLES = {MINUTE: "history_minute", HOUR: "history_hour"}
 ORDERS = {"lowest": "min ASC", "highest": "max DESC"}
 
@@ -72,6 +86,14 @@ def series_sql(source: str, step_s: int) -> str:
 
 def fleet_sql(source: str, order: str) -> str:
     return _FLEET.format(table=TABLES[source], order=ORDERS[order])
+
+
+def export_sql(robot_id: str, metrics: list[str], start: datetime, end: datetime, source: str):
+    """(SQL, args) of the export of `source`'s rows over the range (a rollup's from the
+    bucket holding `start`)."""
+    if source == RAW:
+        return _EXPORT_RAW, [robot_id, metrics, start, end]
+    return _EXPORT_ROLLUP.format(table=TABLES[source]), [robot_id, metrics, bucket_floor(source, start), end]
 
 
 def bucket_floor(source: str, start: datetime) -> datetime:

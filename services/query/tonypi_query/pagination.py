@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from aiohttp import web
 
@@ -13,17 +15,34 @@ from .errors import RequestValidationError
 
 
 def encode_cursor(at: datetime, row_id: int) -> str:
-    raw = f"{at.isoformat()}|{row_id}".encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    return encode_keyed_cursor(at, str(row_id))
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    return decode_keyed_cursor(cursor, lambda text: _int64(int(text)))
+
+
+def encode_keyed_cursor(at: datetime, key: str) -> str:
+    """A cursor of a sort time and any text key (e.g. a robot id) that breaks its ties."""
+    raw = f"{at.isoformat()}|{key}".encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _int64(value: int) -> int:
+    if not -(2**63) <= value < 2**63:
+        raise ValueError
+    return value
+
+
+def decode_keyed_cursor(cursor: str, key: Callable[[str], Any] = str) -> tuple[datetime, Any]:
+    """(sort time, key) of a cursor; `key` parses the key text (ValueError: not ours)."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at_text, id_text = raw.rsplit("|", 1)
-        at, row_id = datetime.fromisoformat(at_text), int(id_text)
-        if at.tzinfo is None or not -(2**63) <= row_id < 2**63:
+        at_text, key_text = raw.split("|", 1)  # an ISO time holds no "|"; the key may
+        at = datetime.fromisoformat(at_text)
+        if at.tzinfo is None or not key_text or "\x00" in key_text:
             raise ValueError
+        return at, key(key_text)
     except (ValueError, UnicodeDecodeError, binascii.Error):
         raise RequestValidationError(
             [
@@ -34,7 +53,6 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
                 }
             ]
         ) from None
-    return at, row_id
 
 
 def encode_robot_cursor(robot_id: str) -> str:

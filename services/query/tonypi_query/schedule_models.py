@@ -9,7 +9,7 @@ from cronsim import CronSim, CronSimError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from .command_models import DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S
-from .fields import MAX_PAGE_SIZE, Cursor, RobotId, UtcDateTime
+from .fields import MAX_PAGE_SIZE, Cursor, RobotCursor, RobotId, UtcDateTime
 
 MAX_ROBOTS = 100
 MAX_ITEMS = 100_000
@@ -70,6 +70,15 @@ class ScheduleCreate(BaseModel):
 
 class SchedulePath(BaseModel):
     schedule_id: ScheduleId
+
+
+class FiringsQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    limit: int = Field(100, ge=1, le=MAX_PAGE_SIZE, description=f"page size, at most {MAX_PAGE_SIZE}")
+    before: RobotCursor | None = Field(
+        None, description="the `before` value from the previous page's Link header"
+    )
 
 
 class SchedulesQuery(BaseModel):

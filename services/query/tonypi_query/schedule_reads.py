@@ -3,6 +3,7 @@ show and what the dispatcher (schedules.py) appends. Mixed into `reads.Reads`.""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -34,14 +35,22 @@ class ScheduleReads:
             limit,
         )
 
-    async def firings(self, schedule_id: str, limit: int) -> list[asyncpg.Record]:
-        """A schedule's latest firings, newest occurrence first, with each command's state."""
+    async def firings(
+        self, schedule_id: str, limit: int, before: tuple[datetime, str] | None
+    ) -> list[asyncpg.Record]:
+        """One page of a schedule's firings, newest occurrence first (then by robot), with
+        each command's state; `before`: the (due_at, robot_id) the previous page ended with."""
+        at, robot_id = before if before is not None else (None, None)
         return await self._fetch(
             f"SELECT {FIRING_COLUMNS} FROM schedule_firings f "
             "LEFT JOIN commands c ON c.command_id = f.command_id "
-            "WHERE f.schedule_id = $1 ORDER BY f.due_at DESC, f.robot_id LIMIT $2",
+            "WHERE f.schedule_id = $1 AND ($3::timestamptz IS NULL OR f.due_at < $3 "
+            "OR (f.due_at = $3 AND f.robot_id > $4)) "
+            "ORDER BY f.due_at DESC, f.robot_id LIMIT $2",
             schedule_id,
             limit,
+            at,
+            robot_id,
         )
 
     async def due_firings(self, window_s: float) -> list[asyncpg.Record]:

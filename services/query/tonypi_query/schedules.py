@@ -15,11 +15,10 @@ from .endpoints import Inputs, json_reply
 from .errors import Conflict, NotFound, RequestValidationError
 from .handlers import API
 from .keys import READS, WRITES
-from .pagination import decode_cursor, encode_cursor, next_link
+from .pagination import decode_cursor, decode_keyed_cursor, encode_cursor, encode_keyed_cursor, next_link
 from .schedule_models import FiringOut, ScheduleAcceptedOut, ScheduleOut
 from .writes import WriteResult
 
-FIRINGS_LIMIT = 200
 START_JOB = "start_job"  # what each firing asks of each robot
 # What each change needs the schedule to be in, and the event it appends.
 CHANGES = {
@@ -131,5 +130,11 @@ async def schedule_firings(request: web.Request, inputs: Inputs) -> web.Response
     reads = request.app[READS]
     if await reads.schedule(inputs.path.schedule_id) is None:
         raise NotFound("Schedule not found")
-    rows = await reads.firings(inputs.path.schedule_id, FIRINGS_LIMIT)
-    return json_reply([dict(r) for r in rows], list[FiringOut])
+    query = inputs.query
+    before = decode_keyed_cursor(query.before) if query.before else None
+    rows = await reads.firings(inputs.path.schedule_id, query.limit, before)
+    headers = {}
+    if len(rows) == query.limit:
+        last = rows[-1]
+        headers["Link"] = next_link(request, encode_keyed_cursor(last["due_at"], last["robot_id"]))
+    return json_reply([dict(r) for r in rows], list[FiringOut], headers=headers)

@@ -19,11 +19,11 @@ from ..models import ErrorOut
 from .replies import API, INVALID, JOBS, LOGS
 
 ANALYTICS = "analytics"
-_EXPORT = (
+EXPORT_FORMATS = (
     "csv (text/csv, a header row; nested values as JSON text; cells starting = + - @ | % prefixed "
     "with ') or jsonl (application/x-ndjson, one object per line), the fields of the paged read"
 )
-_BUSY = Reply(ErrorOut, "this replica runs its most exports at once already; retry")
+EXPORT_BUSY = Reply(ErrorOut, "this replica runs its most exports at once already; retry")
 
 
 def _read(path: str, handler, summary: str, model, query=AnalyticsQuery) -> Endpoint:
@@ -60,9 +60,9 @@ ANALYTICS_ENDPOINTS: list[Endpoint] = [
         "Every log entry the filters select, streamed as CSV or JSON lines (newest first)",
         LOGS,
         {
-            200: Reply(str, _EXPORT, media_type="text/csv", also=("application/x-ndjson",)),
+            200: Reply(str, EXPORT_FORMATS, media_type="text/csv", also=("application/x-ndjson",)),
             422: INVALID,
-            503: _BUSY,
+            503: EXPORT_BUSY,
         },
         query_model=LogsExportQuery,
         role=Role.VIEWER,
@@ -74,9 +74,9 @@ ANALYTICS_ENDPOINTS: list[Endpoint] = [
         "Every job the filters select, streamed as CSV or JSON lines (newest first)",
         JOBS,
         {
-            200: Reply(str, _EXPORT, media_type="text/csv", also=("application/x-ndjson",)),
+            200: Reply(str, EXPORT_FORMATS, media_type="text/csv", also=("application/x-ndjson",)),
             422: INVALID,
-            503: _BUSY,
+            503: EXPORT_BUSY,
         },
         query_model=JobsExportQuery,
         role=Role.VIEWER,

@@ -8,11 +8,13 @@ from ..endpoints import Endpoint, Reply
 from ..history_models import (
     FleetHistoryOut,
     FleetHistoryQuery,
+    HistoryExportQuery,
     HistoryOut,
     HistoryQuery,
     MetricOut,
     RobotHistoryPath,
 )
+from .analytics import EXPORT_BUSY, EXPORT_FORMATS
 from .replies import API, INVALID, ROBOT_NOT_FOUND
 
 HISTORY = "history"
@@ -40,6 +42,23 @@ HISTORY_ENDPOINTS: list[Endpoint] = [
         },
         path_model=RobotHistoryPath,
         query_model=HistoryQuery,
+        role=Role.VIEWER,
+    ),
+    Endpoint(
+        "GET",
+        f"{API}/robots/{{robot_id}}/history/export",
+        h.export_history,
+        "One robot's readings over a range, every row, streamed as CSV or JSON lines: raw samples, "
+        "or the minute (else hour) rollups when `from` is older than the raw samples kept",
+        HISTORY,
+        {
+            200: Reply(str, EXPORT_FORMATS, media_type="text/csv", also=("application/x-ndjson",)),
+            404: ROBOT_NOT_FOUND,
+            422: INVALID,
+            503: EXPORT_BUSY,
+        },
+        path_model=RobotHistoryPath,
+        query_model=HistoryExportQuery,
         role=Role.VIEWER,
     ),
     Endpoint(

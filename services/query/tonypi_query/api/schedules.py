@@ -8,6 +8,7 @@ from ..endpoints import Endpoint, Reply
 from ..models import ErrorOut
 from ..schedule_models import (
     FiringOut,
+    FiringsQuery,
     ScheduleAcceptedOut,
     ScheduleCreate,
     ScheduleOut,
@@ -88,14 +89,19 @@ SCHEDULE_ENDPOINTS: list[Endpoint] = [
         "GET",
         f"{API}/schedules/{{schedule_id}}/firings",
         s.schedule_firings,
-        f"A schedule's latest {s.FIRINGS_LIMIT} firings (one per occurrence and robot), newest first",
+        "A schedule's firings (one per occurrence and robot), newest first, paged by a Link header",
         SCHEDULES,
         {
-            200: Reply(list[FiringOut], "due, dispatched (with the command's state) or missed (why)"),
+            200: Reply(
+                list[FiringOut],
+                "one page: due, dispatched (with the command's state) or missed (why)",
+                headers=NEXT_PAGE,
+            ),
             404: NOT_FOUND,
             422: INVALID,
         },
         path_model=SchedulePath,
+        query_model=FiringsQuery,
         role=Role.VIEWER,
     ),
     _change("pause", s.pause_schedule, "Pause a schedule: it fires nothing until resumed"),
