@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import json
 import os
-import random
 import statistics
 import subprocess
 import sys
@@ -38,10 +37,9 @@ import nats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from databases import drop_database
-from ingest_load import robot_messages
 from ingest_throughput import NATS_SERVER, free_port, wait_port
-from projector_replay import catch_up
-from tonypi_events import EventEnvelope, StreamNames, encode, ensure_streams, headers_for, route_for
+from projector_replay import catch_up, fill
+from tonypi_events import StreamNames, ensure_streams
 from tonypi_projector import history_store as hs
 
 METRICS = (
@@ -56,43 +54,6 @@ METRICS = (
     "sensor.ultrasonic_distance",
     "servo.1.temperature",
 )
-
-
-def envelopes(robots: int, total: int, received: datetime, seed: int = 42):
-    rng = random.Random(seed)
-    start = received.replace(tzinfo=None)
-    per_robot = total // robots
-    streams = [robot_messages(i, per_robot, start, rng) for i in range(robots)]
-    n = 0
-    for i in range(per_robot):
-        for messages in streams:
-            topic, raw = messages[i]
-            payload = json.loads(raw)
-            route = route_for(topic)
-            n += 1
-            yield EventEnvelope(
-                event_id=uuid.uuid4().hex,
-                event_type=route.event_type,
-                schema_version=route.detect_version(payload),
-                robot_id=payload["robot_id"],
-                received_at=received + timedelta(milliseconds=n),
-                source=topic,
-                payload=payload,
-            )
-
-
-async def fill(js, names: StreamNames, robots: int, total: int) -> int:
-    pending, last = [], 0
-    received = datetime.now(UTC) - timedelta(hours=1)
-    for ev in envelopes(robots, total, received):
-        subject = names.subjects.event(ev.robot_id, ev.event_type)
-        pending.append(js.publish(subject, encode(ev), stream=names.events, headers=headers_for(ev)))
-        if len(pending) >= 500:
-            last = max(a.seq for a in await asyncio.gather(*pending))
-            pending = []
-    if pending:
-        last = max(a.seq for a in await asyncio.gather(*pending))
-    return last
 
 
 async def samples_in(database_url: str) -> int:
@@ -325,7 +286,9 @@ async def main(argv: list[str] | None = None) -> int:
                 "CLOCK_TICK_PERIOD": "0",
             }
             if not args.skip_throughput:
-                last = await fill(nc.jetstream(), names, args.fleet, args.events)
+                last = await fill(
+                    nc.jetstream(), names, args.fleet, args.events, datetime.now(UTC) - timedelta(hours=1)
+                )
                 results = await throughput(args, env, args.pg_admin_url, last, Path(tmp))
                 off = [r["events_per_s"] for r in results if r["history"] == "false"]
                 on = [r["events_per_s"] for r in results if r["history"] == "true"]

@@ -47,10 +47,13 @@ from tonypi_events import EventEnvelope, StreamNames, encode, ensure_streams, he
 BIN = Path(sys.executable).parent
 
 
-def envelopes(robots: int, total: int, seed: int = 42):
+FIXED_START = datetime(2026, 11, 26, 8, 0, 0, tzinfo=UTC)
+
+
+def envelopes(robots: int, total: int, seed: int = 42, received: datetime = FIXED_START):
+    """The fleet's messages as ingest would store them, interleaved, from `received` on."""
     rng = random.Random(seed)
-    start = datetime(2026, 11, 26, 8, 0, 0)
-    received = datetime(2026, 11, 26, 8, 0, 0, tzinfo=UTC)
+    start = received.replace(tzinfo=None)
     per_robot = total // robots
     streams = [robot_messages(i, per_robot, start, rng) for i in range(robots)]
     n = 0
@@ -71,9 +74,9 @@ def envelopes(robots: int, total: int, seed: int = 42):
             )
 
 
-async def fill(js, names: StreamNames, robots: int, total: int) -> int:
+async def fill(js, names: StreamNames, robots: int, total: int, received: datetime = FIXED_START) -> int:
     pending, last = [], 0
-    for ev in envelopes(robots, total):
+    for ev in envelopes(robots, total, received=received):
         pending.append(
             js.publish(
                 names.subjects.event(ev.robot_id, ev.event_type),
