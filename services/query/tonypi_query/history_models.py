@@ -40,7 +40,9 @@ class RobotHistoryPath(BaseModel):
     robot_id: RobotId
 
 
-class HistoryQuery(BaseModel):
+class _MetricsOverTime(BaseModel):
+    """What a history read and a history export both take: the metrics and the range."""
+
     model_config = QUERY_CONFIG
 
     metric: Annotated[list[MetricName], BeforeValidator(_split)] = Field(
@@ -50,6 +52,9 @@ class HistoryQuery(BaseModel):
     )
     from_: TimeFilter | None = FROM_FIELD
     to: TimeFilter | None = TO_FIELD
+
+
+class HistoryQuery(_MetricsOverTime):
     step: str = Field(
         "auto",
         max_length=12,
@@ -57,16 +62,7 @@ class HistoryQuery(BaseModel):
     )
 
 
-class HistoryExportQuery(BaseModel):
-    model_config = QUERY_CONFIG
-
-    metric: Annotated[list[MetricName], BeforeValidator(_split)] = Field(
-        min_length=1,
-        max_length=MAX_METRICS,
-        description=f"one to {MAX_METRICS} metric names (repeat the parameter or separate by commas)",
-    )
-    from_: TimeFilter | None = FROM_FIELD
-    to: TimeFilter | None = TO_FIELD
+class HistoryExportQuery(_MetricsOverTime):
     format: Literal["csv", "jsonl"] = Field(
         "csv", description="csv (cells starting = + - @ | % are prefixed with ') or jsonl"
     )
