@@ -85,8 +85,16 @@ def json_reply(
     value: Any, as_type: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:
     """Serialise through the response's documented type, so the body always matches the schema."""
+    return json_body_reply(json_reply_body(value, as_type), status, headers)
+
+
+def json_reply_body(value: Any, as_type: Any) -> bytes:
     adapter = _ADAPTERS.get(as_type)
     if adapter is None:
         adapter = _ADAPTERS[as_type] = TypeAdapter(as_type)
-    body = adapter.dump_json(adapter.validate_python(value))
+    return adapter.dump_json(adapter.validate_python(value))
+
+
+def json_body_reply(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    """A JSON body already encoded as its documented type (e.g. robot_json)."""
     return web.Response(body=body, status=status, headers=headers, content_type="application/json")

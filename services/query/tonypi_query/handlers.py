@@ -13,12 +13,13 @@ from yarl import URL
 from .actor import actor_of
 from .alarm_models import AlarmDetailOut, AlarmOut
 from .auth import Role, actor, principal
-from .endpoints import Inputs, json_reply
+from .endpoints import Inputs, json_body_reply, json_reply
 from .errors import NotFound
 from .keys import READS, WRITES
-from .models import AcceptedOut, JobOut, LogOut, MessageOut, RobotOut, StatsOut, TelemetryOut
+from .models import AcceptedOut, JobOut, LogOut, MessageOut, StatsOut, TelemetryOut
 from .pagination import decode_cursor, decode_robot_cursor, encode_cursor, encode_robot_cursor, next_link
 from .reads import completed_today_counter
+from .robot_json import encode_robot, encode_robots
 from .writes import WriteResult
 
 API = "/api/robots-db"
@@ -53,11 +54,11 @@ async def list_robots(request: web.Request, inputs: Inputs) -> web.Response:
     headers = {}
     if query.limit and len(rows) == query.limit:
         headers["Link"] = next_link(request, encode_robot_cursor(rows[-1]["robot_id"]), "after")
-    return json_reply([dict(r) for r in rows], list[RobotOut], headers=headers)
+    return json_body_reply(encode_robots(rows), headers=headers)
 
 
 async def get_robot(request: web.Request, inputs: Inputs) -> web.Response:
-    return json_reply(await _robot_or_404(request, inputs.path.robot_id), RobotOut)
+    return json_body_reply(encode_robot(await _robot_or_404(request, inputs.path.robot_id)))
 
 
 async def create_robot(request: web.Request, inputs: Inputs) -> web.Response:
@@ -66,7 +67,7 @@ async def create_robot(request: web.Request, inputs: Inputs) -> web.Response:
     if not result.applied:
         return _accepted(result, robot_id)
     row = await request.app[READS].robot(robot_id)
-    return json_reply(dict(row), RobotOut) if row is not None else _accepted(result, robot_id)
+    return json_body_reply(encode_robot(row)) if row is not None else _accepted(result, robot_id)
 
 
 async def update_robot(request: web.Request, inputs: Inputs) -> web.Response:
@@ -74,7 +75,7 @@ async def update_robot(request: web.Request, inputs: Inputs) -> web.Response:
     result = await request.app[WRITES].update(robot_id, inputs.body, actor(request))
     if not result.applied:
         return _accepted(result, robot_id)
-    return json_reply(await _robot_or_404(request, robot_id), RobotOut)
+    return json_body_reply(encode_robot(await _robot_or_404(request, robot_id)))
 
 
 async def delete_robot(request: web.Request, inputs: Inputs) -> web.Response:

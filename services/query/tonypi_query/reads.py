@@ -19,7 +19,7 @@ from .schedule_reads import ScheduleReads
 
 ROBOT_COLUMNS = """id, robot_id, name, description, location, status, battery_threshold_low,
     battery_threshold_critical, temp_threshold_warning, temp_threshold_critical, settings,
-    last_seen, created_at, updated_at, is_active, online, firmware"""
+    last_seen, created_at, updated_at, is_active, online"""
 
 JOB_COLUMNS = """id, robot_id, start_time, end_time, items_total, items_done, percent_complete,
     last_item, status, created_at, updated_at, task_name, phase, reason, command_id"""
@@ -32,15 +32,18 @@ ALARM_COLUMNS = """id, robot_id, kind, severity, state, message, raised_at, upda
 TRANSITION_COLUMNS = "id, alarm_id, action, severity, at, event_seq, value, actor, message"
 
 # The robot's open alarms (at most one per kind: the partial unique index answers this).
-# Times as epoch seconds: the JSON text of a timestamptz depends on the session's TimeZone.
+# Times as exact UTC text: the JSON text of a timestamptz depends on the session's TimeZone
+# and trims its fraction; epoch seconds as a float would round micro-seconds.
 _ACTIVE_ALARMS = """(SELECT coalesce(json_agg(json_build_object(
     'id', a.id, 'kind', a.kind, 'severity', a.severity, 'message', a.message,
-    'raised_at', extract(epoch FROM a.raised_at), 'acknowledged', a.acknowledged_at IS NOT NULL)
+    'raised_at', to_char(a.raised_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
+    'acknowledged', a.acknowledged_at IS NOT NULL)
     ORDER BY a.kind), '[]'::json) FROM alarms a WHERE a.robot_id = robots.robot_id AND a.state = 'open')
     AS active_alarms"""
 
 # `online` is projected: folded from the stream's clock by the projector (docs/alarms.md).
-_ROBOT_SELECT = f"SELECT {ROBOT_COLUMNS}, {_ACTIVE_ALARMS} FROM robots"
+# In RobotOut's field order, so robot_json writes each row without a lookup per field.
+_ROBOT_SELECT = f"SELECT {ROBOT_COLUMNS}, {_ACTIVE_ALARMS}, firmware FROM robots"
 SELECT_ROBOT = f"{_ROBOT_SELECT} WHERE robot_id = $1"
 SELECT_ACTIVE_ROBOTS = f"{_ROBOT_SELECT} WHERE is_active ORDER BY id"
 SELECT_TELEMETRY = "SELECT robot_id, status, last_seen, telemetry, online FROM robots WHERE robot_id = $1"
