@@ -1,6 +1,6 @@
 """A large fleet: 1,050 robots paged through the Link header, the first load timed, and 100
 events a second applied to the fleet page in one batch per animation frame (time per update
-measured in the page; the figures go to docs/console.md)."""
+measured in the page; the figures go to docs/performance.md)."""
 
 from __future__ import annotations
 

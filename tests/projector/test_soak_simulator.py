@@ -3,7 +3,7 @@ cadence, QoS 0) through a real ingest process and the projector. The jobs table 
 hold exactly the jobs the simulated robots began, no job may start and end in the same
 instant, and no log line may report a command: none was sent.
 
-TONYPI_SOAK_SECONDS sets the duration (default 60; the figures in docs/projector.md
+TONYPI_SOAK_SECONDS sets the duration (default 60; the figures in docs/performance.md
 come from a 600 s run). Private stream, database, topic prefix and ports: no run lock.
 """
 
