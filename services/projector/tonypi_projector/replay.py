@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import asyncpg
+from tonypi_events import read_tables
 from tonypi_runtime.nats_client import streams_problem
 from tonypi_runtime.postgres import CHECKPOINT_CHANNEL, READ_TABLES_PROJECTION, quote_ident
 
@@ -35,29 +36,9 @@ log = logging.getLogger(__name__)
 
 REPLAY_LOCK_KEY = 0x7470_7270_6C79  # "tprply": one replay at a time
 STAGING_PREFIX = "tonypi_replay_"
-SWAPPED_TABLES = (
-    "robots",
-    "jobs",
-    "system_logs",
-    "api_tokens",
-    "alarms",
-    "alarm_transitions",
-    "projection_counters",
-    "projection_checkpoint",
-    "projection_dead_letters",
-    "schema_migrations",
-    "commands",
-    "emergency_stops",
-    "live_feed",
-    "schedules",
-    "schedule_firings",
-    "analytics_utilization",
-    "analytics_job_outcomes",
-    "analytics_performance",
-    "analytics_job_buckets",
-    "analytics_errors",
-    *history_store.PARENTS,  # partitioned: their partitions move with them (_move_table)
-)
+# Every table the migrations make, as declared (partitioned ones: their partitions move with
+# them, _move_table).
+SWAPPED_TABLES = tuple(t.name for t in read_tables.TABLES)
 
 
 class ReplayRefused(Exception):

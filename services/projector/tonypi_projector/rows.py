@@ -1,6 +1,8 @@
 """The read tables' rows as immutable values: what folds take and return.
 
 Field names are the table's column names, so the store writes them without a mapping.
+Each row type's fields are exactly its table's declared columns (tonypi_events.read_tables),
+checked on import; `columns()` gives them in the table's order.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
+from tonypi_events import read_tables
 from tonypi_events.commanding import OPEN_STATES
 from tonypi_events.kinds import (
     BATTERY_THRESHOLD_CRITICAL,
@@ -255,5 +258,35 @@ def evolve(row: Row, **changes: Any) -> Row:
     return new
 
 
+# The table each row type is a row of.
+TABLES: dict[type, read_tables.Table] = {
+    Robot: read_tables.ROBOTS,
+    Job: read_tables.JOBS,
+    LogEntry: read_tables.SYSTEM_LOGS,
+    ApiToken: read_tables.API_TOKENS,
+    Alarm: read_tables.ALARMS,
+    AlarmTransition: read_tables.ALARM_TRANSITIONS,
+    Command: read_tables.COMMANDS,
+    Latch: read_tables.EMERGENCY_STOPS,
+    Schedule: read_tables.SCHEDULES,
+    Firing: read_tables.SCHEDULE_FIRINGS,
+    Sample: read_tables.HISTORY_RAW,
+}
+
+
+def _check_row_types() -> None:
+    for row_type, table in TABLES.items():
+        names = row_type._fields if issubclass(row_type, tuple) else [f.name for f in fields(row_type)]
+        if set(names) != set(table.names):
+            raise TypeError(
+                f"{row_type.__name__} is not a row of {table.name}: {sorted(set(names) ^ set(table.names))} "
+                "on one side only (tonypi_events.read_tables declares the table)"
+            )
+
+
+_check_row_types()
+
+
 def columns(row_type: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(row_type))
+    """The columns of `row_type`'s table, in the table's order."""
+    return TABLES[row_type].names

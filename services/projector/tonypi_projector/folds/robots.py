@@ -6,33 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel
-from tonypi_events import EventType, kinds
+from tonypi_events import EventType, kinds, read_tables
 from tonypi_events.commanding import firmware_after
+from tonypi_events.read_tables.shape import DOUBLE
 
 from ..rows import Robot, evolve
 from .context import FoldContext, RobotState, iso, without_none
 
-# Fields of an API update the robots table takes; anything else in `changes` is ignored.
-UPDATABLE = (
-    "name",
-    "description",
-    "location",
-    "status",
-    "battery_threshold_low",
-    "battery_threshold_critical",
-    "temp_threshold_warning",
-    "temp_threshold_critical",
-    "is_active",
-    "settings",
-)
-_FLOAT_FIELDS = frozenset(
-    {
-        "battery_threshold_low",
-        "battery_threshold_critical",
-        "temp_threshold_warning",
-        "temp_threshold_critical",
-    }
-)
+# Columns an operator may set (robot_updated); anything else in `changes` is ignored.
+UPDATABLE = frozenset(c.name for c in read_tables.ROBOTS.columns if c.operator)
+_FLOAT_FIELDS = frozenset(c.name for c in read_tables.ROBOTS.columns if c.operator and c.type == DOUBLE)
 
 # Status transitions an operator should see, by the status entered.
 _TRANSITION_LEVEL = {"online": "INFO", "offline": "WARNING", "emergency_stopped": "ERROR"}
