@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from tonypi_events import read_tables
 from tonypi_query.errors import AlreadyExists, NotFound, Unavailable
 from tonypi_query.models import RobotCreate, RobotUpdate
 from tonypi_query.writes import WriteResult
@@ -16,25 +17,27 @@ from tonypi_runtime.tokens import new_api_token, token_digest
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
+# The columns a robot row holds as Reads returns it (ROBOT_COLUMNS: the served ones).
+ROBOT_COLUMNS = tuple(c.served_name for c in read_tables.ROBOTS.served_columns if c.name != "telemetry")
+
+
 def robot_row(robot_id: str, **fields: Any) -> dict[str, Any]:
-    row = {
+    row = dict.fromkeys(ROBOT_COLUMNS) | {
         "id": 1,
         "robot_id": robot_id,
-        "name": None,
-        "description": None,
-        "location": None,
-        "status": None,
         "battery_threshold_low": 20.0,
         "battery_threshold_critical": 10.0,
         "temp_threshold_warning": 70.0,
         "temp_threshold_critical": 85.0,
         "settings": {},
-        "last_seen": None,
         "created_at": NOW,
         "updated_at": NOW,
         "is_active": True,
         "online": False,
     }
+    unknown = fields.keys() - row.keys() - {"telemetry"}
+    if unknown:
+        raise TypeError(f"robots has no served column {', '.join(sorted(unknown))}")
     return {**row, **fields}
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+from tonypi_events import read_tables
 from tonypi_runtime.postgres import READ_TABLES_PROJECTION
 
 from .alarm_models import AlarmsQuery
@@ -17,19 +18,15 @@ from .history_reads import HistoryReads
 from .models import JobsQuery, LogsQuery, RobotsQuery
 from .schedule_reads import ScheduleReads
 
-ROBOT_COLUMNS = """id, robot_id, name, description, location, status, battery_threshold_low,
-    battery_threshold_critical, temp_threshold_warning, temp_threshold_critical, settings,
-    last_seen, created_at, updated_at, is_active, online"""
-
-JOB_COLUMNS = """id, robot_id, start_time, end_time, items_total, items_done, percent_complete,
-    last_item, status, created_at, updated_at, task_name, phase, reason, command_id"""
-
-LOG_COLUMNS = "id, level, category, message, robot_id, details, timestamp"
-
-ALARM_COLUMNS = """id, robot_id, kind, severity, state, message, raised_at, updated_at, value,
-    threshold, cleared_at, acknowledged_at, acknowledged_by, details"""
-
-TRANSITION_COLUMNS = "id, alarm_id, action, severity, at, event_seq, value, actor, message"
+# What the API serves of each table (tonypi_events.read_tables declares which columns).
+# The robot's: its snapshot has SELECT_TELEMETRY; firmware comes after active_alarms (_ROBOT_SELECT).
+ROBOT_COLUMNS = read_tables.ROBOTS.select(omit=("telemetry", "firmware"))
+JOB_COLUMNS = read_tables.JOBS.select()
+LOG_COLUMNS = read_tables.SYSTEM_LOGS.select()
+ALARM_COLUMNS = read_tables.ALARMS.select()
+TRANSITION_COLUMNS = read_tables.ALARM_TRANSITIONS.select()
+COMMAND_COLUMNS = read_tables.COMMANDS.select()
+LATCH_COLUMNS = read_tables.EMERGENCY_STOPS.select()
 
 # The robot's open alarms (at most one per kind: the partial unique index answers this).
 # Times as exact UTC text: the JSON text of a timestamptz depends on the session's TimeZone
@@ -49,15 +46,9 @@ SELECT_ACTIVE_ROBOTS = f"{_ROBOT_SELECT} WHERE is_active ORDER BY id"
 SELECT_TELEMETRY = "SELECT robot_id, status, last_seen, telemetry, online FROM robots WHERE robot_id = $1"
 ROBOT_EXISTS = "SELECT EXISTS (SELECT 1 FROM robots WHERE robot_id = $1)"
 SELECT_JOB = f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"
-COMMAND_COLUMNS = """command_id, robot_id, type, params, state, wait, timeout_s, actor, requested_at,
-    deadline, sent_at, sent_count, finished_at, response, outcomes, seq AS sequence"""
 SELECT_COMMAND = f"SELECT {COMMAND_COLUMNS} FROM commands WHERE command_id = $1"
-SELECT_LATCH = (
-    "SELECT robot_id, engaged, command_id, reason, actor, changed_at FROM emergency_stops WHERE robot_id = $1"
-)
-SELECT_LATCHES = (
-    "SELECT robot_id, engaged, command_id, reason, actor, changed_at FROM emergency_stops ORDER BY robot_id"
-)
+SELECT_LATCH = f"SELECT {LATCH_COLUMNS} FROM emergency_stops WHERE robot_id = $1"
+SELECT_LATCHES = f"SELECT {LATCH_COLUMNS} FROM emergency_stops ORDER BY robot_id"
 SELECT_CHECKPOINT = "SELECT last_seq FROM projection_checkpoint WHERE projection = $1"
 SELECT_API_TOKEN = (
     "SELECT name, role, token_sha256 FROM api_tokens WHERE token_sha256 = $1 AND revoked_at IS NULL"

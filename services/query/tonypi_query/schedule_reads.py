@@ -7,15 +7,10 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+from tonypi_events import read_tables
 
-SCHEDULE_COLUMNS = (
-    "schedule_id, robot_ids, task_name, items_total, at, cron, timeout_s, state, next_fire_at, "
-    "fired, actor, created_at, updated_at, seq AS sequence"
-)
-FIRING_COLUMNS = (
-    "f.command_id, f.schedule_id, f.robot_id, f.due_at, f.fired_at, f.state, f.reason, "
-    "f.dispatched_at, c.state AS command_state"
-)
+SCHEDULE_COLUMNS = read_tables.SCHEDULES.select()
+FIRING_COLUMNS = f"{read_tables.SCHEDULE_FIRINGS.select('f')}, c.state AS command_state"
 
 
 class ScheduleReads:
