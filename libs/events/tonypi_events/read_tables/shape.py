@@ -112,6 +112,8 @@ class Table:
     def select(self, alias: str | None = None, omit: tuple[str, ...] = ()) -> str:
         """The served columns as a SELECT list, renamed as served (`seq AS sequence`),
         each prefixed with `alias.` if given; `omit` leaves some out."""
+        if not self.served:
+            raise ValueError(f"the API does not serve {self.name} as rows")
         unknown = set(omit) - set(self.names)
         if unknown:
             raise KeyError(f"{self.name} has no column {', '.join(sorted(unknown))}")
