@@ -126,3 +126,10 @@ def test_a_whole_second_keeps_no_fraction_and_a_huge_setting_falls_back():
 def test_a_row_in_any_column_order_is_written_alike(row):
     reordered = dict(reversed(row.items()))
     assert encode_robot(reordered) == encode_robot(in_model_order(row))
+
+
+def test_the_read_selects_in_the_model_order_so_pages_take_the_fast_path():
+    from tonypi_query import reads, robot_json
+
+    selected = [c.strip() for c in reads.ROBOT_COLUMNS.split(",")] + ["active_alarms", "firmware"]
+    assert tuple(selected) == robot_json._ORDER, "order reads._ROBOT_SELECT as RobotOut's fields"
