@@ -4,8 +4,8 @@ CPython's default (a young-generation collection every 700 new container objects
 short script. A service decoding thousands of messages a second makes that many objects
 every few messages (the MQTT client alone makes ~60 per PUBLISH), nearly all of them freed
 at once by reference counting; the collections still run, and each full one walks
-everything alive, the service's imported modules and schemas included. In ingest that was
-about a quarter of its CPU per message (docs/performance.md).
+everything alive, the service's imported modules and schemas included: in ingest and the
+projector a large share of their CPU per message (docs/performance.md, "A/B: make bench").
 
 `tune_for_throughput()`, called once after the imports: the objects alive then are frozen
 (never walked again: modules, classes, schemas) and the young generation collects every

@@ -7,7 +7,7 @@ from .bootstrap import main as serve
 
 
 def main() -> None:
-    tune_for_throughput()  # about a quarter of ingest's CPU per message went to collections
+    tune_for_throughput()  # collections took a large share of ingest's CPU per message
     run_service("tonypi-ingest", serve)
 
 
