@@ -46,14 +46,12 @@ deploy-check: install
 	$(BIN)/podman-compose --version >/dev/null 2>&1 || $(BIN)/pip install --quiet -c constraints.txt -r deploy/check/requirements.txt
 	bash deploy/check/run.sh
 
-# The benchmarks of docs/ingest.md, docs/projector.md and docs/query.md, one after another
-# (each wants the machine to itself). The query benchmark loads the API with wrk.
+# The benchmarks of docs/ingest.md, docs/projector.md and docs/query.md, today's main (A)
+# against this checkout (B) in alternating rounds, then a table of medians and B/A
+# (bench/ab.py: BENCH_BASE=<ref>, BENCH=<names>, BENCH_ROUNDS=<n>, BENCH_QUICK=1). Each wants
+# the machine to itself; bench/query_http.py loads the API with wrk.
 bench: install
-	@command -v wrk >/dev/null || { echo "bench: bench/query_http.py needs wrk (apt-get install wrk)"; exit 1; }
-	$(BIN)/python bench/ingest_throughput.py
-	$(BIN)/python bench/projector_replay.py
-	$(BIN)/python bench/projector_e2e.py
-	$(BIN)/python bench/query_http.py
+	$(BIN)/python bench/ab.py
 
 clean:
 	rm -rf $(VENV) .data

