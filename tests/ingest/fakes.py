@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from paho.mqtt.client import MQTTProtocolVersion, topic_matches_sub
 from tonypi_ingest.inbox import Inbox
-from tonypi_ingest.mqtt_port import Connect, MqttError, Received
+from tonypi_ingest.mqtt_port import V5, Connect, MqttError, Received
 
 
 def _plain(filter_: str) -> str:
@@ -37,19 +37,21 @@ class FakeBroker:
         self.reachable = True
         self.published: list[tuple[str, bytes]] = []  # what connections published (QoS 1)
         self.retained: dict[str, tuple[bytes, int]] = {}
-        self.connections: list[FakeConnection] = []
+        self.connections: list[FakeConnection] = []  # open ones
+        self.attempts = 0  # connects tried
         self._sessions: dict[str, _Session] = {}
         self.peers: list[tuple[str, asyncio.Queue]] = []  # (filter, queue): a robot's subscription
 
     def connector(self, client_id: str | None = None) -> Connect:
         @asynccontextmanager
         async def connect(protocol: MQTTProtocolVersion) -> AsyncIterator[FakeConnection]:
+            self.attempts += 1
             if not self.reachable:
                 raise MqttError("connection refused (fake broker unreachable)")
             if self.protocols is not None and protocol not in self.protocols:
                 raise MqttError(f"the broker refused the connection: unsupported protocol {protocol}")
             session = self._sessions.setdefault(client_id, _Session()) if client_id else _Session()
-            connection = FakeConnection(self, session)
+            connection = FakeConnection(self, session, protocol)
             self.connections.append(connection)
             redeliver, session.unacked = session.unacked, []
             for message in redeliver:  # at once, as a broker does after its CONNACK
@@ -100,8 +102,8 @@ class _Ticket:
 
 
 class FakeConnection:
-    def __init__(self, broker: FakeBroker, session: _Session) -> None:
-        self.broker, self.session = broker, session
+    def __init__(self, broker: FakeBroker, session: _Session, protocol: MQTTProtocolVersion) -> None:
+        self.broker, self.session, self.protocol = broker, session, protocol
         self.held = 0
         self.acked: list[Received] = []
         self._taking = True
@@ -126,7 +128,7 @@ class FakeConnection:
         for f, ok in zip(filters, granted, strict=True):
             if ok:
                 self.session.filters[f] = qos
-                if not skip_retained:
+                if not (skip_retained and self.protocol is V5):  # MQTT 3.1.1 cannot be told
                     for topic, (payload, pub_qos) in self.broker.retained.items():
                         if topic_matches_sub(_plain(f), topic):
                             self._take(topic, payload, min(qos, pub_qos), True)
@@ -203,3 +205,95 @@ class FakeConnection:
         self._closed = True
         self._inbox.close()
         self._gone.set()
+
+
+# --- NATS -----------------------------------------------------------------------------
+
+
+@dataclass
+class PubAck:
+    stream: str
+    seq: int
+    duplicate: bool = False
+
+
+class FakeJetStream:
+    """Stores what is published (a `Nats-Msg-Id` seen before is a duplicate, as within
+    JetStream's window). `hold = True` keeps the acks back until `release()`."""
+
+    def __init__(self) -> None:
+        self.stored: list[tuple[str, bytes, dict[str, str]]] = []
+        self.hold = False
+        self._held: list[tuple[asyncio.Future, str, bytes, dict[str, str]]] = []
+        self._ids: set[tuple[str, str]] = set()
+
+    async def publish_async(self, subject: str, payload: bytes = b"", headers: dict | None = None, **_):
+        future = asyncio.get_running_loop().create_future()
+        if self.hold:
+            self._held.append((future, subject, payload, headers or {}))
+        else:
+            self._store(future, subject, payload, headers or {})
+        return future
+
+    async def publish(self, subject: str, payload: bytes = b"", headers: dict | None = None, **_) -> PubAck:
+        return await (await self.publish_async(subject, payload, headers))
+
+    @property
+    def unanswered(self) -> int:
+        return len(self._held)
+
+    def release(self) -> None:
+        self.hold = False
+        held, self._held = self._held, []
+        for item in held:
+            self._store(*item)
+
+    def _store(self, future: asyncio.Future, subject: str, payload: bytes, headers: dict[str, str]) -> None:
+        # Ids are unique per stream: `<prefix>.events.…` and `<prefix>.deadletter.…` are two.
+        msg_id = headers.get("Nats-Msg-Id")
+        key = (subject.split(".")[1], msg_id)
+        duplicate = msg_id is not None and key in self._ids
+        if not duplicate:
+            if msg_id is not None:
+                self._ids.add(key)
+            self.stored.append((subject, payload, headers))
+        future.set_result(PubAck("fake", len(self.stored), duplicate))
+
+
+class FakeNats:
+    max_payload = 1024 * 1024
+    is_connected = True
+
+    def __init__(self, js: FakeJetStream) -> None:
+        self._js = js
+
+    def jetstream(self) -> FakeJetStream:
+        return self._js
+
+
+class FakeLink:
+    """Stands in for `NatsLink`: connected at once, the streams there."""
+
+    def __init__(self, js: FakeJetStream, on_available) -> None:
+        self.nc: FakeNats | None = None
+        self._js, self._on_available = js, on_available
+        self.missing = 0
+
+    @property
+    def connected(self) -> bool:
+        return self.nc is not None
+
+    @property
+    def state(self) -> str:
+        return "reachable" if self.nc is not None else "unreachable"
+
+    async def connect(self) -> FakeNats:
+        self.nc = FakeNats(self._js)
+        self._on_available()
+        return self.nc
+
+    def stream_missing(self) -> None:
+        self.missing += 1
+
+    async def close(self) -> None:
+        self.nc = None
