@@ -6,13 +6,23 @@ the forwarder publishes."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from paho.mqtt.client import MQTTProtocolVersion, topic_matches_sub
 from tonypi_ingest.inbox import Inbox
 from tonypi_ingest.mqtt_port import V5, Connect, MqttError, Received
+
+
+async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Wait (yielding to the loop) until `condition()` holds; fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.001)
 
 
 def _plain(filter_: str) -> str:

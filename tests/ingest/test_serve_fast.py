@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-from collections.abc import Callable
 
 import pytest
 from prometheus_client import REGISTRY
@@ -18,7 +16,7 @@ from tonypi_ingest.mqtt_port import V311
 
 from tests.support.ports import free_port
 
-from .fakes import FakeBroker, FakeConnection, FakeJetStream, FakeLink
+from .fakes import FakeBroker, FakeConnection, FakeJetStream, FakeLink, until
 from .samples import SAMPLES
 
 pytestmark = pytest.mark.unit
@@ -27,15 +25,6 @@ STATUS = json.dumps({"robot_id": "r1", "status": "online"}).encode()
 
 def sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
-
-
-async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Wait (yielding to the loop) until `condition()` holds; fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.001)
 
 
 def make_config(**env: str) -> IngestConfig:
