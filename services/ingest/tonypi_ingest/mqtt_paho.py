@@ -4,9 +4,8 @@ and acknowledging by hand (`manual_ack=True`, `Client.ack`). It implements `mqtt
 
 - QoS 1 messages are acknowledged only when `ack` says so (ingest: once their outcome is
   settled), on the connection that received them.
-- The socket is read ahead of the handling (inbox.py): each time it is readable, up to
-  `READ_BURST` packets are read while they are messages, kept in the inbox, and yielded
-  by `messages()` in slices.
+- The socket is driven from the event loop (paho_loop.py) and read ahead of the handling:
+  what it brings waits in the inbox (inbox.py), yielded by `messages()` in slices.
 - paho's blocking `connect` (DNS, TCP) runs in a thread; every other call runs on the loop.
 """
 
@@ -16,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 import socket
-import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -31,9 +29,10 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from .config import IngestConfig
-from .inbox import READ_BURST, Inbox
+from .inbox import Inbox
 from .mqtt_port import UNREADABLE_TOPIC, V5, Connect, MqttError, Received
 from .mqtt_session import NO_DELAY, subscriptions
+from .paho_loop import SocketDriver
 
 log = logging.getLogger("tonypi_ingest.mqtt")
 SUCCESS = MQTTErrorCode.MQTT_ERR_SUCCESS
@@ -72,7 +71,6 @@ class PahoConnection:
         self._config, self._protocol = config, protocol
         self._persistent = config.client_id is not None
         self._loop = asyncio.get_running_loop()
-        self._thread = threading.get_ident()
         paho = self._paho = Client(
             CallbackAPIVersion.VERSION2,
             client_id=config.client_id or "",
@@ -91,10 +89,6 @@ class PahoConnection:
         paho.on_subscribe = self._on_subscribe
         paho.on_unsubscribe = self._on_unsubscribe
         paho.on_publish = self._on_publish
-        paho.on_socket_open = self._on_socket_open
-        paho.on_socket_close = self._on_socket_close
-        paho.on_socket_register_write = self._on_socket_register_write
-        paho.on_socket_unregister_write = self._on_socket_unregister_write
         self.held = 0
         self._arrived = 0  # messages read off the socket, taken or not
         self._taking = True
@@ -104,8 +98,7 @@ class PahoConnection:
         self._subacks: dict[int, asyncio.Future] = {}
         self._unsubacks: dict[int, asyncio.Future] = {}
         self._pubacks: dict[int, asyncio.Future] = {}
-        self._misc: asyncio.Task | None = None
-        self._fd = -1
+        self._socket = SocketDriver(paho, lambda: self._arrived, self._broken)
 
     # --- the port --------------------------------------------------------------------
 
@@ -208,9 +201,10 @@ class PahoConnection:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._gone), TIMEOUT_S)
         self._lose(MqttError("disconnected"))
-        self._unwatch()
-        if self._misc is not None:
-            self._misc.cancel()
+        self._socket.stop()
+        sock = self._paho.socket()  # still open: never connected, or broke under paho
+        if sock is not None:
+            sock.close()
 
     # --- paho's callbacks ------------------------------------------------------------------
 
@@ -249,68 +243,6 @@ class PahoConnection:
     def _on_publish(self, _client, _userdata, mid, _reason_code, _properties) -> None:
         _resolve(self._pubacks, mid, None)
 
-    def _on_socket_open(self, _client, _userdata, sock) -> None:
-        self._on_loop(self._watch, sock.fileno())
-
-    def _on_socket_close(self, _client, _userdata, _sock) -> None:
-        self._on_loop(self._unwatch)
-
-    def _on_socket_register_write(self, _client, _userdata, sock) -> None:
-        self._on_loop(self._want_write, sock.fileno())
-
-    def _on_socket_unregister_write(self, _client, _userdata, sock) -> None:
-        self._on_loop(self._loop.remove_writer, sock.fileno())
-
-    # --- the socket on the event loop ------------------------------------------------------
-
-    def _on_loop(self, fn, *args) -> None:
-        """paho calls back from the connect thread too; the loop is touched only from its own."""
-        if threading.get_ident() == self._thread:
-            fn(*args)
-        else:
-            self._loop.call_soon_threadsafe(fn, *args)
-
-    def _watch(self, fd: int) -> None:
-        self._fd = fd
-        self._loop.add_reader(fd, self._readable)
-        self._misc = self._loop.create_task(self._keepalive())
-
-    def _unwatch(self) -> None:
-        if self._fd >= 0:
-            self._loop.remove_reader(self._fd)
-            self._loop.remove_writer(self._fd)
-            self._fd = -1
-        if self._misc is not None:
-            self._misc.cancel()
-
-    def _want_write(self, fd: int) -> None:
-        if fd == self._fd:  # not a socket closed in the meantime
-            self._loop.add_writer(fd, self._writable)
-
-    def _readable(self) -> None:
-        try:
-            for _ in range(READ_BURST):
-                arrived = self._arrived
-                if self._paho.loop_read() != SUCCESS:
-                    return  # lost: paho called on_disconnect and closed the socket
-                if self._arrived == arrived:
-                    return  # nothing more to read, or not a message: the loop polls again
-        except Exception as exc:  # the socket broke under paho
-            self._lose(MqttError(f"reading failed: {exc}"))
-            self._unwatch()
-
-    def _writable(self) -> None:
-        try:
-            self._paho.loop_write()
-        except Exception as exc:
-            self._lose(MqttError(f"writing failed: {exc}"))
-            self._unwatch()
-
-    async def _keepalive(self) -> None:
-        """PINGREQ when due; paho notices an unanswered one (and calls on_disconnect)."""
-        while self._paho.loop_misc() == SUCCESS:
-            await asyncio.sleep(1)
-
     # --- helpers ---------------------------------------------------------------------------
 
     def _publish(self, topic: str, payload: bytes) -> int | None:
@@ -336,6 +268,9 @@ class PahoConnection:
             raise MqttError(f"no {what} from the broker within {timeout:g}s") from None
         finally:
             table.pop(mid, None)
+
+    def _broken(self, exc: Exception) -> None:
+        self._lose(MqttError(f"the socket broke: {exc}"))
 
     def _lose(self, error: MqttError) -> None:
         """The connection is gone: what was taken is still yielded; whoever waits is told."""
