@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from paho.mqtt.client import MQTTProtocolVersion, topic_matches_sub
+from paho.mqtt.client import topic_matches_sub
 from tonypi_ingest.inbox import Inbox
-from tonypi_ingest.mqtt_port import V5, Connect, MqttError, Received
+from tonypi_ingest.mqtt_port import V5, Connect, MqttError, MqttVersion, Received
 
 
 async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -41,7 +41,7 @@ class _Session:
 
 
 class FakeBroker:
-    def __init__(self, *, protocols: Sequence[MQTTProtocolVersion] | None = None) -> None:
+    def __init__(self, *, protocols: Sequence[MqttVersion] | None = None) -> None:
         self.protocols = set(protocols) if protocols is not None else None  # None: every one
         self.refused_filters: set[str] = set()
         self.reachable = True
@@ -54,7 +54,7 @@ class FakeBroker:
 
     def connector(self, client_id: str | None = None) -> Connect:
         @asynccontextmanager
-        async def connect(protocol: MQTTProtocolVersion) -> AsyncIterator[FakeConnection]:
+        async def connect(protocol: MqttVersion) -> AsyncIterator[FakeConnection]:
             self.attempts += 1
             if not self.reachable:
                 raise MqttError("connection refused (fake broker unreachable)")
@@ -112,7 +112,7 @@ class _Ticket:
 
 
 class FakeConnection:
-    def __init__(self, broker: FakeBroker, session: _Session, protocol: MQTTProtocolVersion) -> None:
+    def __init__(self, broker: FakeBroker, session: _Session, protocol: MqttVersion) -> None:
         self.broker, self.session, self.protocol = broker, session, protocol
         self.held = 0
         self.acked: list[Received] = []

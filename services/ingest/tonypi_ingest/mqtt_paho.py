@@ -30,7 +30,7 @@ from paho.mqtt.properties import Properties
 
 from .config import IngestConfig
 from .inbox import Inbox
-from .mqtt_port import UNREADABLE_TOPIC, V5, Connect, MqttError, Received
+from .mqtt_port import UNREADABLE_TOPIC, V5, V311, Connect, MqttError, MqttVersion, Received
 from .mqtt_session import NO_DELAY, subscriptions
 from .paho_loop import SocketDriver
 
@@ -38,6 +38,7 @@ log = logging.getLogger("tonypi_ingest.mqtt")
 SUCCESS = MQTTErrorCode.MQTT_ERR_SUCCESS
 KEEPALIVE_S = 30
 TIMEOUT_S = 5.0  # CONNACK, SUBACK, UNSUBACK, the DISCONNECT going out
+PAHO_VERSION = {V5: MQTTProtocolVersion.MQTTv5, V311: MQTTProtocolVersion.MQTTv311}
 MAX_INFLIGHT = 1000  # QoS 1 publishes (replies, commands) awaiting the broker's PUBACK
 
 
@@ -45,7 +46,7 @@ def paho_connector(config: IngestConfig) -> Connect:
     """The production `Connect`: a new paho client for each connection."""
 
     @asynccontextmanager
-    async def connect(protocol: MQTTProtocolVersion) -> AsyncIterator[PahoConnection]:
+    async def connect(protocol: MqttVersion) -> AsyncIterator[PahoConnection]:
         connection = PahoConnection(config, protocol)
         try:
             await connection.open()
@@ -67,7 +68,7 @@ class _Ticket:
 
 
 class PahoConnection:
-    def __init__(self, config: IngestConfig, protocol: MQTTProtocolVersion) -> None:
+    def __init__(self, config: IngestConfig, protocol: MqttVersion) -> None:
         self._config, self._protocol = config, protocol
         self._persistent = config.client_id is not None
         self._loop = asyncio.get_running_loop()
@@ -75,7 +76,7 @@ class PahoConnection:
             CallbackAPIVersion.VERSION2,
             client_id=config.client_id or "",
             clean_session=None if protocol is V5 else not self._persistent,
-            protocol=protocol,
+            protocol=PAHO_VERSION[protocol],
             reconnect_on_failure=False,
             manual_ack=True,
         )

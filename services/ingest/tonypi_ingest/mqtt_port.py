@@ -20,11 +20,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Protocol
 
-from paho.mqtt.client import MQTTProtocolVersion
 
-V5, V311 = MQTTProtocolVersion.MQTTv5, MQTTProtocolVersion.MQTTv311
+class MqttVersion(Enum):
+    V5 = "5"
+    V311 = "3.1.1"
+
+
+V5, V311 = MqttVersion.V5, MqttVersion.V311
 
 # What a topic that is not UTF-8 reads as: MQTT forbids one (Mosquitto refuses it), a lax
 # broker may pass it on; it routes nowhere, so admission dead-letters it with its payload.
@@ -80,4 +85,4 @@ class Connect(Protocol):
     """Opens one connection at the given protocol version; entering it raises `MqttError`
     when the broker is unreachable or refuses; leaving it disconnects."""
 
-    def __call__(self, protocol: MQTTProtocolVersion) -> AbstractAsyncContextManager[MqttConnection]: ...
+    def __call__(self, protocol: MqttVersion) -> AbstractAsyncContextManager[MqttConnection]: ...

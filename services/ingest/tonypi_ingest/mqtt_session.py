@@ -12,10 +12,9 @@ from __future__ import annotations
 import logging
 import socket
 
-from paho.mqtt.client import MQTTProtocolVersion
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from .mqtt_port import V5, V311
+from .mqtt_port import V5, V311, MqttVersion
 
 log = logging.getLogger("tonypi_ingest.mqtt")
 __all__ = ["NO_DELAY", "V5", "V311", "ProtocolChoice", "subscriptions"]
@@ -47,7 +46,7 @@ class ProtocolChoice:
             self.current = V311 if self.current is V5 else V5
 
 
-def subscriptions(filters: list[str], qos: int, protocol: MQTTProtocolVersion) -> list[tuple]:
+def subscriptions(filters: list[str], qos: int, protocol: MqttVersion) -> list[tuple]:
     """Robot topics. MQTT 5: retain handling 2, so the broker sends no retained message on
     subscribe (a retained status or scan is an old message, not a new one). MQTT 3.1.1 has
     no such option: a delivery flagged retained is counted and skipped (Ingestor)."""
