@@ -88,6 +88,6 @@ async def test_a_command_on_another_robots_subject_is_acked_and_never_sent():
         {"command_id": "c1", "type": "stop", "timeout_s": 30, "robot_online": True, "actor": ACTOR},
         "r2",
     )
-    await deliverer._deliver(forged)
+    await deliverer.deliver(forged)
     assert forged.acked == ["ack"] and sent == []
     assert mismatches("deliverer") == before + 1

@@ -94,14 +94,23 @@ def test_a_hostile_status_makes_a_one_line_ascii_header():
     assert value.isascii() and "\n" not in value and "\r" not in value and len(value) < 300
 
 
-async def test_the_inbox_handles_in_order_in_slices_yielding_between_them():
+async def test_the_inbox_yields_in_order_in_slices_giving_the_loop_a_turn_between_them():
+    inbox: Inbox[int] = Inbox()
     handled: list[int] = []
-    inbox = Inbox(handled.append)
-    task = asyncio.create_task(inbox.run())
+    turns: list[int] = []  # how many were handled each time another task got the loop
+
+    async def other_task() -> None:
+        while len(handled) < 200:
+            turns.append(len(handled))
+            await asyncio.sleep(0)
+
+    async def read() -> None:
+        async for item in inbox.items():
+            handled.append(item)
+
     for n in range(200):
         inbox.put(n)
-    await asyncio.sleep(0)  # the task's first slice
-    assert 0 < len(handled) < 200  # not all at once: the loop got its turn
     inbox.close()
-    await asyncio.wait_for(task, 5)
+    await asyncio.wait_for(asyncio.gather(read(), other_task()), 5)
     assert handled == list(range(200)) and len(inbox) == 0
+    assert any(0 < t < 200 for t in turns)  # not all at once: the loop got its turn in between

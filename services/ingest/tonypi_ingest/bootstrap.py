@@ -1,9 +1,14 @@
-"""Composition root: config -> connections -> forwarder, ingestor, MQTT source, ops server."""
+"""Composition root: config -> connections -> forwarder, ingestor, MQTT source, ops server.
+
+`serve` takes its ports: how an MQTT connection is opened (`mqtt_port.Connect`; paho by
+default) and how the NATS link is made (`NatsLink` by default). The fast tests pass
+in-memory ones; nothing else differs."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from tonypi_runtime.config import ConfigError, Env, process_env
 from tonypi_runtime.entrypoint import stop_event_on_signals
@@ -16,17 +21,32 @@ from .config import IngestConfig, load_config
 from .deliverer import CommandDeliverer
 from .forwarder import JetStreamForwarder
 from .ingestor import Ingestor
+from .mqtt_paho import paho_connector
+from .mqtt_port import Connect
 from .mqtt_source import MqttSource
 from .nats_link import NatsLink
+
+# Makes the NATS link, given what to call when JetStream becomes available.
+MakeLink = Callable[[IngestConfig, Callable[[], None]], NatsLink]
 
 log = logging.getLogger("tonypi_ingest")
 
 
-async def serve(config: IngestConfig, stop: asyncio.Event) -> None:
+def nats_link(config: IngestConfig, on_available: Callable[[], None]) -> NatsLink:
+    return NatsLink(config.nats, config.streams, on_available=on_available)
+
+
+async def serve(
+    config: IngestConfig,
+    stop: asyncio.Event,
+    *,
+    mqtt: Connect | None = None,
+    make_link: MakeLink = nats_link,
+) -> None:
     """Run ingest until `stop` is set, then drain and return."""
     catalogue = ItemCatalogue.from_file(config.catalogue_path)
     forwarder: JetStreamForwarder | None = None
-    link = NatsLink(config.nats, config.streams, on_available=lambda: forwarder and forwarder.wake())
+    link = make_link(config, lambda: forwarder and forwarder.wake())
     forwarder = JetStreamForwarder(
         link,
         capacity=config.buffer_size,
@@ -43,7 +63,7 @@ async def serve(config: IngestConfig, stop: asyncio.Event) -> None:
         send_reply=lambda topic, payload: source.send(topic, payload),
         identity=config.identity,
     )
-    source = MqttSource(config, handle=ingestor.handle)
+    source = MqttSource(config, handle=ingestor.handle, connect=mqtt or paho_connector(config))
 
     async def ready() -> tuple[bool, dict[str, str]]:
         checks = {

@@ -1,4 +1,4 @@
-"""How ingest's MQTT connection is made: protocol, acknowledgement window, session.
+"""How ingest's MQTT connection is made: protocol, acknowledgement window, subscriptions.
 
 MQTT 5 first: its Receive Maximum lets ingest set how many QoS 1 messages it may hold
 unacknowledged (it acknowledges only after JetStream stored them), whatever the broker's
@@ -12,16 +12,12 @@ from __future__ import annotations
 import logging
 import socket
 
-import aiomqtt
-from paho.mqtt.client import MQTT_CLEAN_START_FIRST_ONLY
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from .config import IngestConfig
+from .mqtt_port import V5, V311, MqttVersion
 
 log = logging.getLogger("tonypi_ingest.mqtt")
-V5, V311 = aiomqtt.ProtocolVersion.V5, aiomqtt.ProtocolVersion.V311
+__all__ = ["NO_DELAY", "V5", "V311", "ProtocolChoice", "subscriptions"]
 
 # paho leaves Nagle on: two small writes in a row (a PUBACK after a PUBACK) then wait for the
 # broker's delayed TCP ACK, ~40 ms each time. That alone holds QoS 1 to tens of messages a second.
@@ -50,39 +46,7 @@ class ProtocolChoice:
             self.current = V311 if self.current is V5 else V5
 
 
-def make_client(config: IngestConfig, protocol: aiomqtt.ProtocolVersion) -> aiomqtt.Client:
-    url, persistent = config.mqtt, config.client_id is not None
-    options: dict = {}
-    if protocol is V5:
-        properties = Properties(PacketTypes.CONNECT)
-        properties.ReceiveMaximum = config.receive_maximum
-        if persistent:
-            properties.SessionExpiryInterval = config.session_expiry_s
-        options = {
-            "properties": properties,
-            "clean_start": MQTT_CLEAN_START_FIRST_ONLY if not persistent else False,
-        }
-    else:
-        options = {"clean_session": not persistent}
-    client = aiomqtt.Client(
-        url.host,
-        url.port,
-        username=url.username,
-        password=url.password,
-        identifier=config.client_id,
-        protocol=protocol,
-        keepalive=30,
-        timeout=5,
-        max_inflight_messages=1000,
-        socket_options=NO_DELAY,
-        **options,
-    )
-    # Before connecting: a persistent session's backlog arrives right after CONNACK.
-    client._client.manual_ack_set(True)
-    return client
-
-
-def subscriptions(filters: list[str], qos: int, protocol: aiomqtt.ProtocolVersion) -> list[tuple]:
+def subscriptions(filters: list[str], qos: int, protocol: MqttVersion) -> list[tuple]:
     """Robot topics. MQTT 5: retain handling 2, so the broker sends no retained message on
     subscribe (a retained status or scan is an old message, not a new one). MQTT 3.1.1 has
     no such option: a delivery flagged retained is counted and skipped (Ingestor)."""

@@ -5,9 +5,12 @@ Reconnects with backoff when the broker goes away. With MQTT_CLIENT_ID set the s
 is persistent, so the broker keeps QoS 1 messages for ingest while it is away and
 redelivers the ones it never acknowledged.
 
-Every QoS 1 message is acknowledged exactly once (`Acker`), also when handling it raised;
+Every QoS 1 message is acknowledged exactly once, also when handling it raised;
 `tonypi_ingest_mqtt_unacked` is the window the connection holds. `$SYS` messages (the
 broker's drop counter) go to `BrokerDrops`, never to the robot-message handler.
+
+The connection itself is a port (`mqtt_port.Connect`): paho in production
+(`mqtt_paho.py`), an in-memory broker in the fast tests.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-import aiomqtt
 from tonypi_events import ROUTES, subscription_filter
 from tonypi_events.bounds import safe_text
 from tonypi_events.topics import publish_topic_problem
@@ -27,8 +29,8 @@ from tonypi_runtime.retry import backoff_delays
 from . import metrics
 from .broker_stats import DROPPED_TOPIC, BrokerDrops
 from .config import IngestConfig
-from .inbox import Inbox, read_ahead
-from .mqtt_session import NO_DELAY, ProtocolChoice, make_client, subscriptions
+from .mqtt_port import V5, Connect, MqttConnection, MqttError, Received
+from .mqtt_session import NO_DELAY, ProtocolChoice
 
 Callback = Callable[[], None]
 MessageHandler = Callable[[str, bytes, "Callback | None", bool], None]  # topic, payload, ack, retained
@@ -42,18 +44,17 @@ def subscription_filters(config: IngestConfig) -> list[str]:
 
 
 class MqttSource:
-    def __init__(self, config: IngestConfig, handle: MessageHandler) -> None:
-        self._config, self._handle = config, handle
-        self._client: aiomqtt.Client | None = None
+    def __init__(self, config: IngestConfig, handle: MessageHandler, connect: Connect) -> None:
+        self._config, self._handle, self._connect = config, handle, connect
+        self._connection: MqttConnection | None = None  # subscribed and taking
+        self._last: MqttConnection | None = None  # the latest, for the window metric
         self.subscribed = False
         self._throttled = Throttled(log)
         self._protocol = ProtocolChoice(config.protocol)
-        self._window = Window()
-        self._inbox = Inbox(self._dispatch)
         self._handling: set[asyncio.Task] = set()
         self._broker_drops = BrokerDrops()
-        metrics.MQTT_UNACKED.set_function(lambda: self._window.held)
-        metrics.MQTT_INBOX.set_function(lambda: len(self._inbox))
+        metrics.MQTT_UNACKED.set_function(lambda: self._last.held if self._last is not None else 0)
+        metrics.MQTT_INBOX.set_function(lambda: self._last.waiting if self._last is not None else 0)
 
     def send(self, topic: str, payload: bytes) -> None:
         """Publish (QoS 1) without waiting; a reply that cannot go out is logged, not raised.
@@ -63,30 +64,24 @@ class MqttSource:
             metrics.REPLIES_REFUSED.inc()
             self._throttled.error("reply-topic", "reply not sent: %s", safe_text(problem))
             return
-        client = self._client
-        if client is None or not self.subscribed:
+        connection = self._connection
+        if connection is None:
             self._throttled.warning("reply", "MQTT disconnected: reply on %s not sent", safe_text(topic, 200))
             return
-        # paho queues the packet and retransmits it until the broker's PUBACK.
         try:
-            info = client._client.publish(topic, payload, qos=1)
-        except (ValueError, TypeError) as exc:
-            self._throttled.warning("reply", "MQTT publish on %s refused (%s)", safe_text(topic, 200), exc)
-            return
-        if info.rc != 0:
-            self._throttled.warning(
-                "reply", "MQTT publish on %s failed (rc=%s)", safe_text(topic, 200), info.rc
-            )
+            connection.send(topic, payload)
+        except MqttError as exc:
+            self._throttled.warning("reply", "MQTT publish on %s failed (%s)", safe_text(topic, 200), exc)
 
     async def publish(self, topic: str, payload: bytes, timeout: float = 10.0) -> None:
         """Publish at QoS 1 and return once the broker's PUBACK arrived; raises when it cannot."""
         problem = publish_topic_problem(topic)
         if problem is not None:  # the broker would disconnect ingest for it
-            raise aiomqtt.MqttError(f"not publishable: {problem}")
-        client = self._client
-        if client is None or not self.subscribed:
-            raise aiomqtt.MqttError("MQTT disconnected")
-        await client.publish(topic, payload, qos=1, timeout=timeout)
+            raise MqttError(f"not publishable: {problem}")
+        connection = self._connection
+        if connection is None:
+            raise MqttError("MQTT disconnected")
+        await connection.publish(topic, payload, timeout=timeout)
 
     async def run(self, stop: asyncio.Event, drain: Callable[[], Awaitable[None]]) -> None:
         """Consume until `stop`; then stop taking messages, await `drain` (whose acks
@@ -95,54 +90,35 @@ class MqttSource:
         url = self._config.mqtt
         while not stop.is_set():
             protocol = self._protocol.current
-            client = make_client(self._config, protocol)
-            paho = client._client
-            # Messages go from paho's callback to the inbox, handled there in slices (inbox.py:
-            # the socket is read ahead of the handling, so the broker never queues for ingest).
-            # Not aiomqtt's queue: it costs a task and a wait per message.
-            taking = [True]
-            window = self._window = Window()
-            inbox = self._inbox = Inbox(self._dispatch)
-            handling = asyncio.create_task(inbox.run())
-            read_ahead(paho)
-            # Bound now, not looked up when called: a late message from this connection must be
-            # acknowledged on it, never on the next one.
-            paho.on_message = lambda _c, _u, message, paho=paho, taking=taking, window=window, inbox=inbox: (
-                taking[0] and self._receive(paho, window, inbox, message)
-            )
+            handling: asyncio.Task | None = None
             try:
-                async with client:
+                async with self._connect(protocol) as connection:
                     self._protocol.connected()
-                    filters = subscription_filters(self._config)
-                    granted = await client.subscribe(
-                        subscriptions(filters, self._config.subscribe_qos, protocol)
-                    )
-                    refused = [f for f, code in zip(filters, granted, strict=True) if _refused_code(code)]
-                    if refused:  # an ACL or a broker without shared subscriptions: not ready
-                        log.error("the MQTT broker refused subscriptions to %s; retrying", ", ".join(refused))
-                        raise aiomqtt.MqttError("subscription refused")
-                    await self._watch_broker_drops(client)
-                    self._client, self.subscribed = client, True
+                    self._last = connection
+                    # Messages are handled by a task of their own, in slices (inbox.py: the
+                    # socket is read ahead of the handling, so the broker never queues for ingest).
+                    handling = asyncio.create_task(self._handle_all(connection))
+                    await self._subscribe(connection)
+                    self._connection, self.subscribed = connection, True
                     metrics.MQTT_CONNECTED.set(1)
                     group = self._config.shared_group
                     log.info(
                         "subscribed to %d robot topics on %s (MQTT %s)%s",
                         len(ROUTES),
                         url.redacted,
-                        "5" if protocol is aiomqtt.ProtocolVersion.V5 else "3.1.1",
+                        "5" if protocol is V5 else "3.1.1",
                         f" (shared group {group})" if group else "",
                     )
                     delays = backoff_delays()
-                    await self._until_lost_or_stopped(client, stop)
-                    await self._stop_taking(client, taking)
-                    inbox.close()
-                    await handling  # what was read is handled, then drained
+                    await self._until_lost_or_stopped(connection, stop)
+                    await self._stop_taking(connection)
+                    await handling  # what was taken is handled, then drained
                     await drain()
                     return
-            except aiomqtt.MqttError as exc:
+            except MqttError as exc:
                 if stop.is_set():
-                    inbox.close()
-                    await handling
+                    if handling is not None:
+                        await handling
                     await drain()
                     return
                 if not self.subscribed:
@@ -153,32 +129,40 @@ class MqttSource:
                 )
                 await sleep_unless(stop, delay)
             finally:
-                self._client, self.subscribed = None, False
+                self._connection, self.subscribed = None, False
                 metrics.MQTT_CONNECTED.set(0)
-                inbox.close()  # a lost connection's messages are still handled (acks: no-ops)
-                self._handling.add(handling)
-                handling.add_done_callback(self._handling.discard)
+                if handling is not None and not handling.done():
+                    # a lost connection's messages are still handled (their acks: no-ops)
+                    self._handling.add(handling)
+                    handling.add_done_callback(self._handling.discard)
         await drain()
 
-    async def _until_lost_or_stopped(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
+    async def _subscribe(self, connection: MqttConnection) -> None:
+        filters = subscription_filters(self._config)
+        granted = await connection.subscribe(filters, self._config.subscribe_qos, skip_retained=True)
+        refused = [f for f, ok in zip(filters, granted, strict=True) if not ok]
+        if refused:  # an ACL or a broker without shared subscriptions: not ready
+            log.error("the MQTT broker refused subscriptions to %s; retrying", ", ".join(refused))
+            raise MqttError("subscription refused")
+        await self._watch_broker_drops(connection)
+
+    async def _until_lost_or_stopped(self, connection: MqttConnection, stop: asyncio.Event) -> None:
         """Return when `stop` is set; raise MqttError when the connection is lost."""
-        # The message iterator yields nothing (the callback took over); it ends with the connection.
-        lost = asyncio.create_task(anext(aiter(client.messages)))
+        lost = asyncio.create_task(connection.wait_lost())
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({lost, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if lost.done():
             stopping.cancel()
-            lost.result()
-            return
+            raise MqttError("connection lost")
         lost.cancel()
 
-    async def _watch_broker_drops(self, client: aiomqtt.Client) -> None:
+    async def _watch_broker_drops(self, connection: MqttConnection) -> None:
         """Subscribe to the broker's drop counter; a broker that refuses (an ACL, no $SYS)
         leaves broker-side drops invisible, and says so once per connection."""
         try:
-            granted = await client.subscribe(DROPPED_TOPIC, qos=0, timeout=5)
-            problem = "refused" if any(_refused_code(code) for code in granted) else None
-        except aiomqtt.MqttError as exc:
+            (granted,) = await connection.subscribe([DROPPED_TOPIC], 0)
+            problem = None if granted else "refused"
+        except MqttError as exc:
             problem = str(exc)
         if problem is not None:
             log.warning(
@@ -187,79 +171,50 @@ class MqttSource:
                 problem,
             )
 
-    def _receive(self, paho, window: Window, inbox: Inbox, message) -> None:
-        """paho's callback: the message takes its slot of the window, and waits its turn."""
-        ack = Acker(paho, message.mid, window) if message.qos > 0 else None
-        inbox.put((message, ack))
+    async def _handle_all(self, connection: MqttConnection) -> None:
+        async for message in connection.messages():
+            self._dispatch(connection, message)
 
-    def _dispatch(self, item: tuple) -> None:
-        message, ack = item
+    def _dispatch(self, connection: MqttConnection, message: Received) -> None:
+        ack = None
+        if message.qos > 0:
+            metrics.MQTT_QOS1_RECEIVED.inc()
+
+            def ack() -> None:
+                if connection.ack(message):
+                    metrics.MQTT_ACKED.inc()
+
         try:
             topic = message.topic
             if topic.startswith("$"):  # $SYS: the broker's own counters
-                self._broker_drops.observe(topic, message.payload, bool(message.retain))
+                self._broker_drops.observe(topic, message.payload, message.retain)
                 if ack is not None:
                     ack()
                 return
-            self._handle(topic, message.payload, ack, bool(message.retain))
+            self._handle(topic, message.payload, ack, message.retain)
         except Exception as exc:  # a bug here must cost one message, never the connection or the window
             self._throttled.error(
                 "dispatch",
                 "could not handle a message on %s (%s: %s)",
-                safe_text(repr(message._topic), 200),
+                safe_text(repr(message.topic), 200),
                 type(exc).__name__,
                 safe_text(str(exc), 300),
             )
             if ack is not None:
                 ack()
 
-    async def _stop_taking(self, client: aiomqtt.Client, taking: list[bool]) -> None:
-        """Stop the flow; what already arrived has been handled.
+    async def _stop_taking(self, connection: MqttConnection) -> None:
+        """Stop the flow; what already arrived is handled.
 
-        A clean session unsubscribes (the broker stops sending; what is still on the wire
-        is handled). A persistent one stays subscribed, so the broker keeps queueing for
-        it while ingest is away: QoS 1 messages arriving from here on are left
-        unacknowledged and come back on the next connection.
+        A clean session unsubscribes: once the broker's UNSUBACK is in, every message it
+        sent before is taken (one ordered stream). A persistent one stays subscribed, so the
+        broker keeps queueing for it while ingest is away: QoS 1 messages arriving from here
+        on are left unacknowledged and come back on the next connection.
         """
         if self._config.client_id is None:
             try:
-                await client.unsubscribe(subscription_filters(self._config), timeout=5)
-                await asyncio.sleep(0.1)  # stragglers already on the wire
-            except aiomqtt.MqttError as exc:
+                await connection.unsubscribe(subscription_filters(self._config))
+            except MqttError as exc:
                 log.warning("could not unsubscribe while stopping (%s)", exc)
-        taking[0] = False
+        connection.stop_taking()
         log.info("stopped taking MQTT messages")
-
-
-def _refused_code(code) -> bool:
-    return getattr(code, "value", code) >= 0x80
-
-
-class Window:
-    """QoS 1 messages one connection received and has not acknowledged yet."""
-
-    __slots__ = ("held",)
-
-    def __init__(self) -> None:
-        self.held = 0
-
-
-class Acker:
-    """Acknowledge one QoS 1 message, once: a second call does nothing (a PUBACK sent twice
-    could acknowledge a later message that reused the packet id)."""
-
-    __slots__ = ("_done", "_mid", "_paho", "_window")
-
-    def __init__(self, paho, mid: int, window: Window) -> None:
-        self._paho, self._mid, self._window, self._done = paho, mid, window, False
-        window.held += 1
-        metrics.MQTT_QOS1_RECEIVED.inc()
-
-    def __call__(self) -> None:
-        if self._done:
-            return
-        self._done = True
-        self._window.held -= 1
-        if self._paho.is_connected():  # a PUBACK belongs to the connection that got the message
-            self._paho.ack(self._mid, 1)
-            metrics.MQTT_ACKED.inc()
