@@ -53,7 +53,7 @@ async def test_a_subscriber_whose_chunks_would_pass_its_buffer_is_dropped() -> N
     slow, reader = Subscriber(None, frozenset(), 3), Subscriber(None, frozenset(), 3)
     hub = hub_with(slow, reader)
     hub.hand_out([record(1, "r1"), record(2, "r1")])
-    reader.take(reader.queue.get_nowait())  # the reader's handler took its chunk
+    reader.written([reader.queue.get_nowait()])  # the reader's handler wrote its chunk
 
     hub.hand_out([record(3, "r1"), record(4, "r1")])
 

@@ -90,7 +90,7 @@ class Subscriber:
     event_types: frozenset[str] = field(default_factory=lambda: visible_event_types(None))
     start: int = 0  # the hub's position when it subscribed: records after it come by the queue
     queue: asyncio.Queue = field(init=False)  # chunks, then None when the hub stops
-    queued: int = 0  # records in the queue's chunks: never more than `capacity`
+    queued: int = 0  # records queued or being written: never more than `capacity`
     dropped: bool = False
     transport: asyncio.Transport | None = None
 
@@ -118,9 +118,10 @@ class Subscriber:
         self.queued += len(chunk.records)
         self.queue.put_nowait(chunk)
 
-    def take(self, chunk: Chunk) -> None:
-        """The handler took `chunk` off the queue."""
-        self.queued -= len(chunk.records)
+    def written(self, chunks: Sequence[Chunk]) -> None:
+        """The handler wrote `chunks` (taken off the queue): a write blocked on a client that
+        does not read still counts against its buffer, so that client is dropped in time."""
+        self.queued -= sum(len(c.records) for c in chunks)
 
     def end(self) -> None:
         """The replica is stopping: wake the handler so its stream ends now, not at the next
@@ -285,15 +286,16 @@ async def stream_events(
             while chunks[-1] is not None and not sub.queue.empty():
                 chunks.append(sub.queue.get_nowait())
             ending = chunks[-1] is None  # the hub is stopping
+            taken = chunks[:-1] if ending else chunks
             fresh = []
-            for chunk in chunks[:-1] if ending else chunks:
-                sub.take(chunk)
+            for chunk in taken:
                 if chunk.records[-1].seq > sent:
                     fresh.append(chunk.after(sent))
                     sent = chunk.records[-1].seq
             if fresh:
                 await response.write(b"".join(c.frames for c in fresh))
                 metrics.SSE_RECORDS.inc(sum(len(c.records) for c in fresh))
+            sub.written(taken)
             if ending:
                 break
         return response
