@@ -14,6 +14,8 @@ _SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345678
 
 def robot_token(robot_id: str) -> str:
     """A reversible, subject-safe spelling of a robot id (%XX for anything unsafe)."""
+    if _SAFE.issuperset(robot_id):  # the usual id is its own spelling (checked per event)
+        return robot_id
     return "".join(c if c in _SAFE else "".join(f"%{b:02X}" for b in c.encode()) for c in robot_id)
 
 

@@ -2,9 +2,12 @@
 
 The projector writes one `live_feed` record per applied event in the batch's transaction.
 Each replica runs one `FeedHub`: when the projector's checkpoint moves (LISTEN/NOTIFY, with
-the watcher's poll as fallback) it reads the new records once and hands each, already
-encoded, to every subscriber's bounded queue. A subscriber that falls `SSE_CLIENT_BUFFER`
-records behind is cut off (its connection aborted): the hub never waits for a client.
+the watcher's poll as fallback) it reads the new records once, encodes each record's frame
+once, and hands every subscriber the records of that read it wants as one `Chunk`: their
+frames joined once per filter (subscribers filtering alike share the bytes). A subscriber's
+handler writes whatever chunks have arrived in one socket write. A subscriber that falls
+`SSE_CLIENT_BUFFER` records behind is cut off (its connection aborted): the hub never waits
+for a client.
 
 Resuming: a client sends `Last-Event-ID` (the stream sequence of the last record it got).
 It subscribes first, so the hub queues everything after the hub's position at that moment,
@@ -17,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -56,21 +60,47 @@ def frame(row: asyncpg.Record) -> Record:
     return Record(row["seq"], row["robot_id"], row["event_type"], frozenset(row["kinds"]), text.encode())
 
 
+@dataclass(frozen=True)
+class Chunk:
+    """The records of one hub read that a subscriber wants, in order, and their frames joined
+    (built once per filter, shared by every subscriber with that filter)."""
+
+    records: tuple[Record, ...]
+    frames: bytes
+
+    @classmethod
+    def of(cls, records: Sequence[Record]) -> Chunk:
+        return cls(tuple(records), b"".join(r.frame for r in records))
+
+    def after(self, sent: int) -> Chunk:
+        """The part of this chunk past `sent` (all of it, as a rule: only a client resuming
+        ahead of the hub's position meets records it already has)."""
+        if self.records[0].seq > sent:
+            return self
+        return Chunk.of([r for r in self.records if r.seq > sent])
+
+
 @dataclass(eq=False)
 class Subscriber:
     robot_id: str | None
     kinds: frozenset[str]
-    capacity: int
+    capacity: int  # records queued at most: one more and the subscriber is dropped
     # The event types the caller's role may see (tonypi_events.live_feed): records of others,
     # and of types no longer published (token events a v1 projector fed), are never sent.
     event_types: frozenset[str] = field(default_factory=lambda: visible_event_types(None))
     start: int = 0  # the hub's position when it subscribed: records after it come by the queue
-    queue: asyncio.Queue = field(init=False)
+    queue: asyncio.Queue = field(init=False)  # chunks, then None when the hub stops
+    queued: int = 0  # records queued or being written: never more than `capacity`
     dropped: bool = False
     transport: asyncio.Transport | None = None
 
     def __post_init__(self) -> None:
-        self.queue = asyncio.Queue(self.capacity)
+        self.queue = asyncio.Queue()  # bounded by `queued` (records), not by chunks
+
+    @property
+    def filter(self) -> tuple:
+        """What decides which records this subscriber wants (equal filters share a chunk)."""
+        return self.robot_id, self.kinds, self.event_types
 
     def wants(self, record: Record) -> bool:
         return (
@@ -79,20 +109,24 @@ class Subscriber:
             and (not self.kinds or not self.kinds.isdisjoint(record.kinds))
         )
 
-    def offer(self, record: Record) -> None:
-        if self.dropped or not self.wants(record):
+    def offer(self, chunk: Chunk) -> None:
+        if self.dropped or not chunk.records:
             return
-        try:
-            self.queue.put_nowait(record)
-        except asyncio.QueueFull:
+        if self.queued + len(chunk.records) > self.capacity:
             self.drop()
+            return
+        self.queued += len(chunk.records)
+        self.queue.put_nowait(chunk)
+
+    def written(self, chunks: Sequence[Chunk]) -> None:
+        """The handler wrote `chunks` (taken off the queue): a write blocked on a client that
+        does not read still counts against its buffer, so that client is dropped in time."""
+        self.queued -= sum(len(c.records) for c in chunks)
 
     def end(self) -> None:
         """The replica is stopping: wake the handler so its stream ends now, not at the next
-        heartbeat (a queued record may give way to the end marker: the client resumes)."""
+        heartbeat (records still queued are left: the client resumes)."""
         self.dropped = True
-        if self.queue.full():
-            self.queue.get_nowait()
         self.queue.put_nowait(None)
 
     def drop(self) -> None:
@@ -139,6 +173,15 @@ class FeedHub:
         self._subscribers.discard(sub)
         metrics.SSE_CLIENTS.set(len(self._subscribers))
 
+    def hand_out(self, records: list[Record]) -> None:
+        """Offer every subscriber the records it wants, as one chunk per filter."""
+        chunks: dict[tuple, Chunk] = {}
+        for sub in list(self._subscribers):
+            chunk = chunks.get(sub.filter)
+            if chunk is None:
+                chunk = chunks[sub.filter] = Chunk.of([r for r in records if sub.wants(r)])
+            sub.offer(chunk)
+
     async def records(self, after: int, upto: int, sub: Subscriber) -> list[Record]:
         """Up to PAGE records in (after, upto] that `sub` wants, from the table."""
         sql = f"{_SELECT} WHERE seq > $1 AND seq <= $2 AND event_type = ANY($3::varchar[])"
@@ -167,10 +210,7 @@ class FeedHub:
                 rows = await self._pool.fetch(
                     f"{_SELECT} WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT {PAGE}", self.position, target
                 )
-                for row in rows:
-                    record = frame(row)
-                    for sub in list(self._subscribers):
-                        sub.offer(record)
+                self.hand_out([frame(row) for row in rows])
                 self.position = rows[-1]["seq"] if len(rows) == PAGE else target
             except asyncio.CancelledError:
                 raise
@@ -232,23 +272,32 @@ async def stream_events(
                 await response.write(f"event: gap\ndata: {json.dumps(gap)}\n\n".encode())
             while sent < sub.start:  # catch up from the table, then the queue takes over
                 page = await hub.records(sent, sub.start, sub)
-                for record in page:
-                    await response.write(record.frame)
-                    metrics.SSE_RECORDS.inc()
+                if page:
+                    await response.write(Chunk.of(page).frames)
+                    metrics.SSE_RECORDS.inc(len(page))
                 sent = page[-1].seq if len(page) == PAGE else sub.start
         while not sub.dropped:
             try:
-                record = await asyncio.wait_for(sub.queue.get(), heartbeat)
+                first = await asyncio.wait_for(sub.queue.get(), heartbeat)
             except TimeoutError:
                 await response.write(b": heartbeat\n\n")
                 continue
-            if record is None:  # the hub is stopping
+            chunks = [first]  # and every chunk that came meanwhile: one write for them all
+            while chunks[-1] is not None and not sub.queue.empty():
+                chunks.append(sub.queue.get_nowait())
+            ending = chunks[-1] is None  # the hub is stopping
+            taken = chunks[:-1] if ending else chunks
+            fresh = []
+            for chunk in taken:
+                if chunk.records[-1].seq > sent:
+                    fresh.append(chunk.after(sent))
+                    sent = chunk.records[-1].seq
+            if fresh:
+                await response.write(b"".join(c.frames for c in fresh))
+                metrics.SSE_RECORDS.inc(sum(len(c.records) for c in fresh))
+            sub.written(taken)
+            if ending:
                 break
-            if record.seq <= sent:
-                continue
-            await response.write(record.frame)
-            metrics.SSE_RECORDS.inc()
-            sent = record.seq
         return response
     finally:
         hub.unsubscribe(sub)
