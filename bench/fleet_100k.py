@@ -25,10 +25,13 @@ import asyncio
 import base64
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import aiohttp
@@ -39,7 +42,8 @@ from tonypi_events import ensure_streams
 from tonypi_runtime.connections import stream_names
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from query_server import TOKEN, delete_streams, grant_bench_token, query_env, running_query
+from cpu_meter import CpuMeter
+from query_server import TOKEN, delete_streams, grant_bench_token, query_env, running_query, wrk
 from query_stats import ROBOTS, seed
 from tonypi_projector.migrations import apply_migrations
 
@@ -64,22 +68,72 @@ def _pick() -> tuple[str, str]:
     return "readyz", "/readyz"
 
 
-async def readers(base: str, seconds: float, concurrency: int) -> dict[str, list]:
+def _paths(kind: str, n: int = 2000) -> list[str]:
+    """What `kind` asks, as the Python readers pick it (robots page: a random start each)."""
+    if kind == "robots page":
+        return [f"{API}/robots?after={_cursor(f'robot_{random.randint(1, ROBOTS)}')}" for _ in range(n)]
+    if kind == "robots filtered":
+        return [
+            f"{API}/robots?online=false",
+            f"{API}/robots?prefix=robot_777",
+            f"{API}/robots?status=offline",
+        ]
+    return [f"{API}/stats"] if kind == "stats" else ["/readyz"]
+
+
+# The Python readers' mix (_pick) as wrk connections: 55 % pages, 15 % each of the rest.
+_SHARES = {"robots page": 0.55, "robots filtered": 0.15, "stats": 0.15, "readyz": 0.15}
+
+
+def wrk_readers(base: str, seconds: float, concurrency: int) -> dict[str, dict]:
+    """The same mix from wrk (C): one wrk per kind, `concurrency` connections in all, so the
+    load generator takes little of the two cores the service and PostgreSQL need."""
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(len(_SHARES)) as pool:
+        futures = {}
+        for n, (kind, share) in enumerate(_SHARES.items()):
+            workdir = Path(tmp) / str(n)
+            workdir.mkdir()
+            connections = max(1, round(concurrency * share))
+            futures[kind] = pool.submit(wrk, base, _paths(kind), int(seconds), connections, workdir)
+        return {kind: future.result() for kind, future in futures.items()}
+
+
+def report_wrk(found: dict[str, dict]) -> None:
+    print("| request (wrk) | req/s | p50 ms | p99 ms | non-2xx |")
+    print("|---|---|---|---|---|")
+    for kind, r in found.items():
+        print(f"| {kind} | {r['rps']:,.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['non_2xx']} |")
+
+
+async def readers(base: str, seconds: float, concurrency: int, rate: float = 0) -> dict[str, list]:
+    """`concurrency` readers back to back; with `rate` (requests/s in all), each reader starts
+    its requests on a schedule instead (a late one starts at once: the wait is measured)."""
     found: dict[str, list] = {}
     deadline = time.monotonic() + seconds
     headers = {"Authorization": f"Bearer {TOKEN}"}
     async with aiohttp.ClientSession(base, headers=headers) as session:
 
-        async def reader() -> None:
+        async def reader(n: int) -> None:
+            interval = concurrency / rate if rate else 0
+            due = time.monotonic() + interval * n / concurrency
             while time.monotonic() < deadline:
-                kind, path = _pick()
                 started = time.perf_counter()
+                if interval:
+                    await asyncio.sleep(max(0.0, due - time.monotonic()))
+                    late = max(0.0, time.monotonic() - due)  # counted: no coordinated omission
+                    started, due = time.perf_counter() - late, due + interval
+                kind, path = _pick()
                 async with session.get(path) as resp:
                     await resp.read()
                 found.setdefault(kind, []).append((time.perf_counter() - started, resp.status))
 
-        await asyncio.gather(*[reader() for _ in range(concurrency)])
+        await asyncio.gather(*[reader(n) for n in range(concurrency)])
     return found
+
+
+def _postgres_pids() -> list[int]:
+    """Every PostgreSQL process (the query's pool and the server's own workers)."""
+    return [p.pid for p in psutil.process_iter(["name"]) if p.info["name"] in ("postgres", "postmaster")]
 
 
 def report(found: dict[str, list]) -> None:
@@ -221,9 +275,19 @@ def main() -> int:
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/tonypi_bench_stats")
     parser.add_argument("--skip-seed", action="store_true")
     parser.add_argument("--storm-only", action="store_true", help="only the offline storm (seeded already)")
+    parser.add_argument(
+        "--rate", type=float, default=0, help="with --load python: requests/s in all, on a schedule"
+    )
+    parser.add_argument("--readers-only", action="store_true", help="only the readers, no storm")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--readers", type=int, default=20)
     parser.add_argument("--port", type=int, default=18_082)
+    parser.add_argument(
+        "--load",
+        choices=["wrk", "python"],
+        default="wrk" if shutil.which("wrk") else "python",
+        help="the readers: wrk (C; the default where installed) or 20 asyncio readers in this process",
+    )
     args = parser.parse_args()
     if not args.skip_seed:
         print(f"seeded in {asyncio.run(seed(args.database_url)):.1f}s", flush=True)
@@ -238,13 +302,26 @@ def main() -> int:
             p.pid for p in psutil.Process().children() if "tonypi-query" in " ".join(p.cmdline())
         )
         asyncio.run(readers(base, 3, args.readers))  # warm-up
-        found = asyncio.run(readers(base, args.seconds, args.readers))
+        meter = CpuMeter({"query": query_pid, "load generator": os.getpid(), "postgres": _postgres_pids()})
+        meter.start()
+        if args.load == "wrk":
+            found = wrk_readers(base, args.seconds, args.readers)
+            requests = sum(r["rps"] for r in found.values()) * args.seconds
+        else:
+            found = asyncio.run(readers(base, args.seconds, args.readers, args.rate))
+            requests = sum(len(v) for v in found.values())
+        cpu = meter.stop(int(requests))
         rss = psutil.Process(query_pid).memory_info().rss / 2**20
+    offered = f", {args.rate:g} req/s offered" if args.rate and args.load == "python" else ""
     print(
-        f"\n{ROBOTS:,} robots, {args.readers} concurrent readers, {args.seconds:g} s, {os.cpu_count()} cores"
+        f"\n{ROBOTS:,} robots, {args.readers} concurrent readers ({args.load}{offered}), {args.seconds:g} s, "
+        f"{os.cpu_count()} cores"
     )
-    report(found)
+    (report_wrk if args.load == "wrk" else report)(found)
     print(f"query RSS after the run: {rss:.0f} MiB")
+    print("CPU per request, µs:", cpu["cpu_us_per_msg"], "; % of one core:", cpu["cpu_pct_of_one_core"])
+    if args.readers_only:
+        return 0
     return _storm(args)
 
 
