@@ -14,8 +14,6 @@ from tonypi_query.config import ConfigError, load_settings
 
 from tests.query.conftest import API
 
-pytestmark = pytest.mark.unit
-
 OIDC_ENV = {
     "OIDC_JWKS_URL": "https://idp.example/jwks",
     "OIDC_ISSUER": "https://idp.example/",

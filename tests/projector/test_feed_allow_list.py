@@ -7,13 +7,10 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import pytest
 from tonypi_events import EventType, live_feed
 from tonypi_projector import feed, rows
 
 from .support import event
-
-pytestmark = pytest.mark.unit
 
 AT = datetime(2026, 12, 1, tzinfo=UTC)
 ROW_TYPES = {
