@@ -89,7 +89,7 @@ def entry(
     ):
         data["payload"] = event.payload
     if robot is not None:
-        kinds.insert(1, "robot")
+        kinds.insert(1, live_feed.FeedKind.ROBOT.value)
         data["robot"] = _pick(robot, live_feed.ROBOT_SUMMARY)
     if written:
         data["rows"] = written
