@@ -112,12 +112,12 @@ class FakeReads:
                 "kind": a["kind"],
                 "severity": a["severity"],
                 "message": a["message"],
-                "raised_at": a["raised_at"].timestamp(),
+                "raised_at": a["raised_at"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00"),
                 "acknowledged": a.get("acknowledged_at") is not None,
             }
             for a in open_alarms
         ]
-        return {**_project(row, real.ROBOT_COLUMNS), "active_alarms": active}
+        return {**_project(row, real.ROBOT_COLUMNS), "active_alarms": active, "firmware": row.get("firmware")}
 
     async def robot(self, robot_id: str):
         self._read("robot")

@@ -123,7 +123,7 @@ class ReadsContract:
             (11, "battery", True),
             (10, "temperature", False),
         ]
-        assert row["active_alarms"][1]["raised_at"] == at(1).timestamp()
+        assert row["active_alarms"][1]["raised_at"] == "2026-12-01T12:01:00.000000+00:00"  # exact UTC text
         assert await backend.reads.robot_exists("r1") is True
         telemetry = dict(await backend.reads.telemetry("r1"))
         assert telemetry == {
