@@ -18,7 +18,8 @@ from tests.support.ports import free_port
 from tests.support.processes import ServiceProcess
 
 from .events import Fleet, grant_token, publish_token
-from .fakes import FakeReads, FakeWrites, grant
+from .fake_writes import FakeWrites
+from .fakes import FakeReads, grant
 
 API = "/api/robots-db"
 
