@@ -30,14 +30,13 @@ test: install tools
 	$(BIN)/ruff check .
 	$(BIN)/tonypi with-deps -- $(BIN)/pytest
 
-# The fast tier: tests marked `unit` (pure logic, the API against fakes), no broker, no
-# database. Only the files that carry the mark are collected (importing the others costs
-# seconds); the URLs point where nothing answers, so a test that reaches a broker fails.
-UNIT_FILES = $(shell grep -rl --include='test_*.py' '^pytestmark = pytest.mark.unit' tests)
+# The fast tier: every test that requests no broker or database fixture and is not marked
+# `slow` or `integration` (tests/conftest.py marks it `unit` at collection): pure logic, the
+# API against fakes. The URLs point where nothing answers, so a test that reaches a broker fails.
 unit: install
 	TEST_NATS_URL=nats://127.0.0.1:9 TEST_MQTT_URL=mqtt://127.0.0.1:9 \
 		TEST_PG_ADMIN_URL=postgresql://postgres@127.0.0.1:9/postgres \
-		$(BIN)/pytest -q -p no:schemathesis -m unit $(UNIT_FILES)
+		$(BIN)/pytest -q -p no:schemathesis -m unit
 
 # The container check (docs/deploy.md): the service images built and the compose stack
 # started with podman in a loopback-only network namespace, a robot's messages followed

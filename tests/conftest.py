@@ -4,7 +4,8 @@ against real PostgreSQL, MQTT and NATS JetStream: the machine's, or the embedded
 `make test` starts on free ports (it passes their URLs in TEST_*_URL).
 
 A dependency that does not answer fails each test that needs it within seconds, naming
-it. Tests marked `unit` (the fast tier, `make unit`) may use none of these fixtures."""
+it. A test that uses none of these fixtures is in the fast tier (`make unit`, marked `unit`
+at collection) unless its file marks it `slow` or `integration`."""
 
 from __future__ import annotations
 
@@ -59,11 +60,20 @@ def require(name: str) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    misplaced = [
-        item.nodeid
-        for item in items
-        if item.get_closest_marker("unit") and BROKER_FIXTURES & set(item.fixturenames)
-    ]
+    """The tiers, from each test's fixture closure: a test that requests a broker or database
+    fixture is `integration`; every other test not marked `slow` or `integration` in its file
+    (a service process, a browser, a container tool) is `unit`, the fast tier `make unit`
+    selects. A test joins the fast tier by needing nothing outside the process, not by a mark."""
+    misplaced = []
+    for item in items:
+        reaches_out = BROKER_FIXTURES & set(item.fixturenames)
+        if item.get_closest_marker("unit"):  # marked by hand: must hold
+            if reaches_out:
+                misplaced.append(item.nodeid)
+        elif reaches_out:
+            item.add_marker(pytest.mark.integration)
+        elif not (item.get_closest_marker("slow") or item.get_closest_marker("integration")):
+            item.add_marker(pytest.mark.unit)
     if misplaced:
         raise pytest.UsageError(f"marked unit but uses a broker fixture: {', '.join(misplaced)}")
 

@@ -5,12 +5,8 @@ import json
 import sys
 from pathlib import Path
 
-import pytest
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from ab_table import metrics, render, result_lines, schedule, table
-
-pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
 
 
 def test_each_benchmark_alternates_a_and_b_round_by_round():

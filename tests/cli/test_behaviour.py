@@ -22,9 +22,6 @@ def reply_to(scan: fleet.Message) -> fleet.Payload:
     return {**base, "found": False, "message": "Item not found"}
 
 
-pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
-
-
 def run_for(behaviour: RobotBehaviour, seconds: float, step: float = 0.05) -> list[fleet.Message]:
     """The robot's messages over `seconds`, each scan answered as ingest answers it."""
     start = datetime(2026, 11, 26, 10, 0, 0)

@@ -17,7 +17,10 @@ from tests.support.ports import free_port
 
 from .conftest import BASE_ENV
 
-pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(shutil.which("make") is None, reason="needs make"),
+]  # runs `make run`
 
 
 def read_until(fd: int, marker: bytes, timeout: float) -> bytes:

@@ -30,6 +30,7 @@ async def default_answers(dependency) -> bool:
 
 
 @pytest.mark.parametrize("dependency", DEPENDENCIES, ids=lambda d: d.name)
+@pytest.mark.integration  # reaches the brokers or starts `tonypi up`
 async def test_unset_and_answering_on_the_default_address_is_used(dependency, tmp_path):
     if not await default_answers(dependency):
         pytest.skip(f"nothing answers at {dependency.default} here (make test embedded it on a free port)")
@@ -39,6 +40,7 @@ async def test_unset_and_answering_on_the_default_address_is_used(dependency, tm
 
 
 @pytest.mark.parametrize("dependency", DEPENDENCIES, ids=lambda d: d.name)
+@pytest.mark.integration  # reaches the brokers or starts `tonypi up`
 async def test_configured_and_answering_is_used_as_configured(dependency, tmp_path):
     env = {dependency.variable: GIVEN[dependency.name]}
     choice = await choose(dependency, env, tmp_path, embedded_when_down=True)
@@ -74,6 +76,7 @@ def test_only_loopback_addresses_get_an_embedded_server():
     assert not is_loopback("10.0.0.5") and not is_loopback("db.example")
 
 
+@pytest.mark.integration  # reaches the brokers or starts `tonypi up`
 async def test_up_uses_running_services_and_stops_everything_when_a_service_dies(tmp_path):
     """What answers is used, so nothing is embedded: the defaults when this machine's
     services run there, else the services the run was given, set in up's variables. A bad
@@ -108,6 +111,7 @@ async def test_up_uses_running_services_and_stops_everything_when_a_service_dies
     assert list(tmp_path.iterdir()) == []  # nothing embedded, nothing written
 
 
+@pytest.mark.integration  # reaches the brokers or starts `tonypi up`
 def test_a_malformed_url_is_one_line_naming_the_variable_and_exit_2(tmp_path):
     env = {**BASE_ENV, "NATS_URL": "http://127.0.0.1:4222", "TONYPI_DATA_DIR": str(tmp_path)}
     run = subprocess.run(

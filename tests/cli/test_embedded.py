@@ -15,7 +15,10 @@ from tonypi_runtime.connections import database_url
 
 from tests.support.ports import free_port
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the unprivileged-user path is taken only as root")
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(os.geteuid() != 0, reason="the unprivileged-user path is taken only as root"),
+]  # starts embedded servers
 
 
 async def test_runs_from_a_copy_when_the_venv_is_out_of_reach(data_dir, monkeypatch):

@@ -10,8 +10,6 @@ from tonypi_events import ROUTES, EventType, model_for, route_for
 from tonypi_events.commanding import GEN1 as GEN1_FIRMWARE
 from tonypi_events.commanding import GEN2_SIM, TAKES, firmware_of_status
 
-pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
-
 NOW = datetime(2026, 11, 26, 10, 15, 2, 123456)
 GEN1, GEN2 = fleet.Robot("tonypi_g1", 1), fleet.Robot("tonypi_g2", 2)
 

@@ -2,10 +2,7 @@
 
 import socket
 
-import pytest
 from tonypi_cli import ports
-
-pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
 
 
 def test_never_the_same_port_twice_and_never_one_the_kernel_picks_itself():

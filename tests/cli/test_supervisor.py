@@ -9,8 +9,6 @@ import sys
 import pytest
 from tonypi_cli.supervisor import ChildExited, ProcessSpec, Supervisor
 
-pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
-
 # A child that says it started, and on SIGTERM says it is stopping and exits 0.
 POLITE = """
 import signal, sys, time

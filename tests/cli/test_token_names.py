@@ -8,8 +8,6 @@ import argparse
 import pytest
 from tonypi_cli import token
 
-pytestmark = pytest.mark.unit
-
 
 def test_the_cli_actor_says_it_was_the_cli():
     actor = token.cli_actor()

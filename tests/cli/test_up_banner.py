@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
 from tonypi_cli.up import where_to_look
-
-pytestmark = pytest.mark.unit
 
 
 def test_the_banner_says_make_run_is_open_on_loopback():

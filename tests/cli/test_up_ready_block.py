@@ -3,10 +3,7 @@ the token and the database are. Pure: no process is started."""
 
 from __future__ import annotations
 
-import pytest
 from tonypi_cli.up import where_to_look
-
-pytestmark = pytest.mark.unit
 
 
 def test_the_ready_block_says_which_postgresql_it_uses():

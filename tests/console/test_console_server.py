@@ -13,8 +13,7 @@ from tonypi_query.bootstrap import init_app
 from tonypi_query.config import ConfigError, load_settings
 
 from tests.query.conftest import API
-
-pytestmark = pytest.mark.unit
+from tests.query.fakes import grant
 
 OIDC_ENV = {
     "OIDC_JWKS_URL": "https://idp.example/jwks",
@@ -73,7 +72,7 @@ async def test_whoami_names_the_caller_and_its_role(fake_api, fake_reads):
         "role": "admin",
         "via": "token",
     }
-    viewer = fake_reads.grant("alice", "viewer")
+    viewer = grant(fake_reads, "alice", "viewer")
     response = await fake_api.get(f"{API}/whoami", headers={"Authorization": f"Bearer {viewer}"})
     assert await response.json() == {"name": "alice", "role": "viewer", "via": "token"}
     assert (await fake_api.get(f"{API}/whoami", headers={"Authorization": "Bearer nope"})).status == 401

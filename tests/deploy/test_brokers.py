@@ -119,6 +119,7 @@ def mosquitto_dirs():
         shutil.rmtree(home, ignore_errors=True)
 
 
+@pytest.mark.integration  # starts a broker
 async def test_mosquitto_requires_the_password_when_credentials_are_set(mosquitto_dirs):
     broker = mosquitto_dirs(username="ingest", password="pw-" + uuid.uuid4().hex).start()
     with pytest.raises(aiomqtt.MqttError, match=r"(?i)not authori[sz]ed|bad user"):
@@ -134,6 +135,7 @@ async def test_mosquitto_requires_the_password_when_credentials_are_set(mosquitt
     assert "password authentication on" in broker.log.read_text()
 
 
+@pytest.mark.integration  # starts a broker
 async def test_mosquitto_keeps_retained_messages_across_a_restart(mosquitto_dirs):
     broker = mosquitto_dirs().start()
     topic = f"tonypi/deploy-test/{uuid.uuid4().hex}"
@@ -150,6 +152,7 @@ async def test_mosquitto_keeps_retained_messages_across_a_restart(mosquitto_dirs
                 break
 
 
+@pytest.mark.integration  # starts a broker
 def test_mosquitto_refuses_half_set_credentials(mosquitto_dirs):
     broker = mosquitto_dirs(username="ingest")
     done = subprocess.run(
@@ -229,10 +232,12 @@ async def create_streams_on(tmp: Path, max_file_store: str | None = None) -> Non
         shutil.rmtree(tmp / "jetstream", ignore_errors=True)
 
 
+@pytest.mark.integration  # starts a broker
 async def test_single_node_nats_has_room_for_the_streams(tmp_path):
     await create_streams_on(tmp_path)
 
 
+@pytest.mark.integration  # starts a broker
 async def test_a_smaller_store_limit_would_refuse_the_streams(tmp_path):
     """Why max_file_store is set: JetStream reserves every stream's max_bytes up front."""
     with pytest.raises(StreamStorageExceeded, match="set EVENTS_MAX_BYTES lower"):

@@ -45,6 +45,7 @@ async def _next(messages, timeout: float = TIMEOUT) -> aiomqtt.Message:
     return await asyncio.wait_for(anext(messages), timeout)
 
 
+@pytest.mark.integration  # starts Mosquitto
 async def test_a_robot_publishes_only_on_its_own_topics(mosquitto_dirs):  # noqa: F811
     broker, pw = _broker(mosquitto_dirs, ["ingest", "robot_a", "robot_b"])
     assert "per-client credentials and ACL on" in broker.log.read_text()
@@ -65,6 +66,7 @@ async def test_a_robot_publishes_only_on_its_own_topics(mosquitto_dirs):  # noqa
         assert str((await _next(messages)).topic) == "tonypi/battery"
 
 
+@pytest.mark.integration  # starts Mosquitto
 async def test_a_robot_reads_only_its_own_replies_and_commands(mosquitto_dirs):  # noqa: F811
     broker, pw = _broker(mosquitto_dirs, ["ingest", "robot_a"])
     async with (
@@ -82,6 +84,7 @@ async def test_a_robot_reads_only_its_own_replies_and_commands(mosquitto_dirs): 
         assert str((await _next(messages)).topic) == "tonypi/commands/broadcast"
 
 
+@pytest.mark.integration  # starts Mosquitto
 async def test_nobody_connects_without_valid_credentials(mosquitto_dirs, monkeypatch):  # noqa: F811
     broker, pw = _broker(mosquitto_dirs, ["ingest", "robot_a"], fallback=True, monkeypatch=monkeypatch)
     with pytest.raises(aiomqtt.MqttError, match=r"(?i)not authori[sz]ed|bad user"):
@@ -103,6 +106,7 @@ def test_a_robot_id_the_acl_cannot_bind_is_refused(tmp_path, capsys):
     assert not (tmp_path / "p").exists()
 
 
+@pytest.mark.integration  # starts Mosquitto
 async def test_the_sim_login_speaks_for_robots_but_never_sends_commands(mosquitto_dirs):  # noqa: F811
     """The compose sim profile's `sim` user: every robot topic, but not ingest's part."""
     broker, pw = _broker(mosquitto_dirs, ["ingest", "sim"])
@@ -124,6 +128,7 @@ async def test_the_sim_login_speaks_for_robots_but_never_sends_commands(mosquitt
         (lambda path: path.mkdir(), "must be files"),  # compose's bind mount of a missing file
     ],
 )
+@pytest.mark.integration  # starts Mosquitto
 def test_mosquitto_refuses_a_password_file_that_is_not_one(mosquitto_dirs, make, said):  # noqa: F811
     broker = mosquitto_dirs()
     password_file = broker.data.parent / f"passwd-{uuid.uuid4().hex[:6]}"

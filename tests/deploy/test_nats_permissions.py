@@ -146,6 +146,7 @@ async def wait_for(condition, timeout: float = 5) -> None:
         await asyncio.sleep(0.02)
 
 
+@pytest.mark.integration  # starts nats-server
 async def test_each_user_appends_only_its_own_kinds_of_event(server):
     port, pw = server
     clients = {user: await connect(port, user, pw[user]) for user in USERS}
@@ -168,6 +169,7 @@ async def test_each_user_appends_only_its_own_kinds_of_event(server):
             await client.nc.close()
 
 
+@pytest.mark.integration  # starts nats-server
 async def test_no_service_may_delete_or_purge_the_stream(server):
     port, pw = server
     admin = await connect(port, "admin", pw["admin"])
@@ -188,6 +190,7 @@ async def test_no_service_may_delete_or_purge_the_stream(server):
         await admin.nc.close()
 
 
+@pytest.mark.integration  # starts nats-server
 async def test_the_projector_reads_the_stream_with_a_consumer(server):
     port, pw = server
     admin = await connect(port, "admin", pw["admin"])
@@ -208,6 +211,7 @@ async def test_the_projector_reads_the_stream_with_a_consumer(server):
             await client.nc.close()
 
 
+@pytest.mark.integration  # starts nats-server
 async def test_nobody_connects_anonymously_or_with_a_wrong_password(server):
     port, pw = server
     for kwargs in ({}, {"user": "query", "password": pw["ingest"]}):

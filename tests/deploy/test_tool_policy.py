@@ -8,8 +8,6 @@ from _pytest.outcomes import Failed, Skipped
 
 from tests.support import tools
 
-pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
-
 
 @pytest.fixture
 def nothing_installed(monkeypatch):

@@ -8,8 +8,6 @@ from tonypi_events.authority import RESERVED_IDS, subject_problem
 from tonypi_events.clock import CLOCK_ROBOT_ID
 from tonypi_events.rejections import UNATTRIBUTED_ROBOT_ID
 
-pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
-
 SUBJECTS = Subjects("tonypi")
 
 

@@ -17,8 +17,6 @@ from tonypi_events.bounds import (
 )
 from tonypi_events.kinds import JobV2, LogV1, SensorV1, StatusV1
 
-pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
-
 
 def nested(depth: int) -> bytes:
     """An object nested `depth` levels deep (the outer object is level 1)."""

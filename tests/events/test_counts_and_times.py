@@ -12,8 +12,6 @@ from tonypi_events.codec import parse_robot_timestamp
 from tonypi_events.rejections import RejectReason
 from tonypi_ingest.admission import Accepted, Rejected, admit
 
-pytestmark = pytest.mark.unit
-
 NOW = datetime(2026, 11, 26, 10, 15, 3, tzinfo=UTC)
 
 

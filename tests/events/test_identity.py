@@ -14,8 +14,6 @@ from tonypi_events.reserved import MQTT_SERVICE_USERS, RESERVED_ROBOT_IDS
 from tonypi_events.subjects import robot_token
 from tonypi_events.topics import BROADCAST, ROUTES
 
-pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
-
 VALID = [
     "tonypi_01",
     "r",

@@ -8,8 +8,6 @@ from tonypi_events import read_tables
 from tonypi_events.read_tables import Column, Table
 from tonypi_events.read_tables.shape import BIGINT, JSONB, TEXT, not_null
 
-pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
-
 
 def test_a_select_list_is_the_served_columns_under_their_served_names():
     assert read_tables.EMERGENCY_STOPS.select() == "robot_id, engaged, command_id, reason, actor, changed_at"

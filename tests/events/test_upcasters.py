@@ -18,8 +18,6 @@ from tonypi_events.actors import V2_OF, TokenCreatedV2
 from tonypi_events.kinds import JobV2, ScanV2
 from tonypi_events.topics import job_version, scan_version
 
-pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
-
 
 def envelope(event_type: EventType, version: int, payload: dict) -> EventEnvelope:
     return EventEnvelope(

@@ -12,8 +12,6 @@ from tonypi_ingest.admission import Accepted, Rejected, admit, rejection_event
 
 from .samples import SAMPLES, TS
 
-pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
-
 NOW = datetime(2026, 11, 26, 10, 15, 3, tzinfo=UTC)
 
 

@@ -13,8 +13,6 @@ from tonypi_events.bounds import LABEL_MAX_CHARS, MAX_JSON_DEPTH
 from tonypi_events.rejections import RejectReason
 from tonypi_ingest.admission import Accepted, Rejected, admit, rejection_event
 
-pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
-
 NOW = datetime(2026, 11, 26, 10, 15, 3, tzinfo=UTC)
 
 

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import yaml
 from tonypi_events import ROUTES
 from tonypi_ingest import asyncapi
-
-pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
 
 CHECKED_IN = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.yaml"
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import pytest
 from tonypi_events import (
     CURRENT_VERSION,
     EventEnvelope,
@@ -19,8 +18,6 @@ from tonypi_events import (
 from tonypi_ingest import metrics
 from tonypi_ingest.deliverer import CommandDeliverer
 from tonypi_ingest.presence import Latch, Presence
-
-pytestmark = pytest.mark.unit
 
 NAMES = StreamNames()
 ACTOR = {"name": "t", "role": "operator", "via": "token"}

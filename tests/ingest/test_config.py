@@ -9,8 +9,6 @@ from tonypi_ingest.mqtt_session import V5, V311, ProtocolChoice, subscriptions
 from tonypi_ingest.mqtt_source import subscription_filters
 from tonypi_runtime.config import ConfigError
 
-pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
-
 
 def test_defaults():
     config = load_config({})

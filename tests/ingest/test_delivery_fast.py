@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-import pytest
 from tonypi_events import FLEET, EventType, decode, decode_payload, utc_now
 from tonypi_events.commanding import Plan
 from tonypi_ingest.deliverer import CommandDeliverer
@@ -19,7 +18,6 @@ from tonypi_ingest.status_view import PRESENCE_HEADER
 from .fakes import FakeJetStream, FakeNats, until
 from .test_authority_readers import ACTOR, NAMES, Msg, msg
 
-pytestmark = pytest.mark.unit
 COMMAND = {"command_id": "c1", "type": "move", "params": {"steps": 2}, "timeout_s": 30, "actor": ACTOR}
 STOP = {"command_id": "s1", "timeout_s": 30, "actor": ACTOR}
 

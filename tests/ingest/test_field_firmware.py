@@ -7,11 +7,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-import pytest
 from tonypi_events import EventType, decode_payload
 from tonypi_ingest.admission import Accepted, admit
-
-pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
 
 NOW = datetime(2026, 11, 26, 10, 15, 3, tzinfo=UTC)
 TS = "2026-11-26T10:15:02.123456"

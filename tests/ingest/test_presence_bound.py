@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from tonypi_events import EventType, encode, utc_now
 from tonypi_ingest import metrics
 from tonypi_ingest.presence import Latch, Presence
@@ -15,8 +14,6 @@ from tonypi_ingest.status_view import PRESENCE_HEADER, presence_header
 
 from tests.ingest.test_authority_readers import NAMES, Msg
 from tests.projector.support import event
-
-pytestmark = pytest.mark.unit
 
 TIMEOUT_S = 90
 

@@ -19,7 +19,6 @@ from tests.support.ports import free_port
 from .fakes import FakeBroker, FakeConnection, FakeJetStream, FakeLink, until
 from .samples import SAMPLES
 
-pytestmark = pytest.mark.unit
 STATUS = json.dumps({"robot_id": "r1", "status": "online"}).encode()
 
 

@@ -3,11 +3,8 @@ once, a scan's reply only after it was stored. Pure."""
 
 from __future__ import annotations
 
-import pytest
 from prometheus_client import REGISTRY
 from tonypi_ingest.settlement import Outcome, Settlement
-
-pytestmark = pytest.mark.unit
 
 
 def counted(outcome: Outcome) -> float:

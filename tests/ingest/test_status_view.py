@@ -12,7 +12,6 @@ from tonypi_events import EventEnvelope, EventType
 from tonypi_ingest.inbox import Inbox
 from tonypi_ingest.status_view import PRESENCE_HEADER, SubjectMismatch, presence_header, read_status
 
-pytestmark = pytest.mark.unit
 AT = datetime(2026, 12, 5, 10, 0, 0, 123456, tzinfo=UTC)
 
 

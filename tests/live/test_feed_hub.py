@@ -3,10 +3,7 @@ as one chunk of the records it wants, frames joined once per filter, within its 
 
 from __future__ import annotations
 
-import pytest
 from tonypi_query.live import Chunk, FeedHub, Record, Subscriber
-
-pytestmark = pytest.mark.unit
 
 
 def record(

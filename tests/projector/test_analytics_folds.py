@@ -12,8 +12,6 @@ from tonypi_projector.folds.templates import TEMPLATE_CHARS, message_template
 from tests.projector.folding import Folded
 from tests.projector.support import event
 
-pytestmark = pytest.mark.unit
-
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 DAY = date(2026, 12, 1)
 S = 1_000_000  # microseconds in a second

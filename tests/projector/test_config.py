@@ -12,8 +12,6 @@ from tonypi_runtime.config import ConfigError
 
 from tests.support.processes import BIN
 
-pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
-
 
 def test_defaults():
     s = load_settings({})

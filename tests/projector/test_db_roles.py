@@ -172,6 +172,7 @@ async def test_a_new_login_without_a_password_gets_one_shown_once(database_url, 
         ({"PROJECTOR_DATABASE_URL": "postgresql://admin:x@h/tonypi_db"}, "an administrator's login"),
     ],
 )
+@pytest.mark.integration  # starts the projector process
 def test_configuration_mistakes_are_refused_before_connecting(env, said):
     done = run_db_roles({"DATABASE_URL": "postgresql://admin@127.0.0.1:9/tonypi_db", **env})
     assert done.returncode == 2 and said in done.stderr, done.stderr

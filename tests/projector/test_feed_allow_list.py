@@ -7,13 +7,11 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import pytest
 from tonypi_events import EventType, live_feed
 from tonypi_projector import feed, rows
+from tonypi_projector.folds.context import Outcome
 
 from .support import event
-
-pytestmark = pytest.mark.unit
 
 AT = datetime(2026, 12, 1, tzinfo=UTC)
 ROW_TYPES = {
@@ -82,3 +80,17 @@ def test_a_tick_carries_what_it_changed_not_its_payload():
     assert "payload" not in record.data
     assert record.data["robot"] == {k: getattr(robot, k) for k in live_feed.ROBOT_SUMMARY}  # no telemetry
     assert feed.entry(10, tick, None, {}, 100) is None  # it changed nothing
+
+
+def test_every_row_an_outcome_carries_is_fed_or_deliberately_not():
+    """A fold that starts writing a new kind of row must decide whether the feed carries it:
+    feed.FROM_FOLDS (with live_feed.TABLES), or the list of those it never carries here."""
+    never_fed = {"tokens", "samples"}  # token events make no record; the history has its own API
+    # Annotations are text here (postponed): a tuple of rows names a row class, not str or tuple.
+    row_fields = {
+        f.name
+        for f in dataclasses.fields(Outcome)
+        if f.type.startswith("tuple[") and not f.type.startswith(("tuple[str", "tuple[tuple"))
+    }
+    assert row_fields == set(feed.FROM_FOLDS) | never_fed
+    assert set(feed.FROM_FOLDS) | set(feed.FROM_BATCH) == set(live_feed.TABLES)

@@ -6,12 +6,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from tonypi_events import FLEET, EventEnvelope, EventType, encode
 from tonypi_projector.batch import StreamEvent, fold_batch
 from tonypi_projector.folds.commands import CommandBook
-
-pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 ACTOR = {"name": "ops", "role": "operator"}

@@ -3,14 +3,11 @@ server time, its bounds refusing with a reason."""
 
 from __future__ import annotations
 
-import pytest
 from tonypi_events import EventType
 from tonypi_events import metrics_vocabulary as vocab
 
 from tests.projector.folding import Folded
 from tests.projector.support import event
-
-pytestmark = pytest.mark.unit
 
 
 def samples(changes):

@@ -5,12 +5,8 @@ projector in test_client_habits.py."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.projector import clients as c
 from tests.projector.folding import ITEMS, Folded
-
-pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
 
 R = "tonypi_r1"
 FOUND = {"robot_id": R, "qr": "QR12345", "found": True, "item": ITEMS["QR12345"]}

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 from tonypi_events import EventEnvelope, EventType, encode
 from tonypi_projector.batch import StreamEvent, fold_batch
 
 from tests.projector.folding import Folded
 from tests.projector.support import event
-
-pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
 
 
 def test_command_responses_are_info_on_success_and_warning_on_failure():

@@ -3,14 +3,11 @@ folds of the stream's clock and the robots' messages, no I/O."""
 
 from __future__ import annotations
 
-import pytest
 from tonypi_events import EventType
 from tonypi_events.clock import tick_event
 
 from tests.projector.support import event
 from tests.projector.test_folds_alarms import Fleet, at
-
-pytestmark = pytest.mark.unit
 
 
 def status_lines(f: Fleet) -> list[tuple[str, str | None, str]]:

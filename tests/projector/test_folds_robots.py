@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from tonypi_events import EventType
 
 from tests.projector.folding import Folded
 from tests.projector.support import BASE_TIME, event
-
-pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
 
 # Later than any default time tests.projector.support.event hands out.
 T1 = BASE_TIME + timedelta(days=1, seconds=1)

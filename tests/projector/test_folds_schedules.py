@@ -16,8 +16,6 @@ from tonypi_projector.folds.schedules import ScheduleBook, command_id
 from tests.projector.folding import ITEMS
 from tests.projector.support import BASE_TIME, event
 
-pytestmark = pytest.mark.unit
-
 T0 = BASE_TIME.replace(hour=11, minute=58)  # two minutes before noon
 ALICE = {"name": "alice", "role": "operator"}
 

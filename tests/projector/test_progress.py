@@ -2,10 +2,7 @@
 
 import io
 
-import pytest
 from tonypi_projector.progress import ProgressBar
-
-pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
 
 
 class Terminal(io.StringIO):

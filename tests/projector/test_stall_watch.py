@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
 from tonypi_projector.stall import ProgressWatch
-
-pytestmark = pytest.mark.unit
 
 
 def test_progress_watch_counts_only_time_behind_without_moving():

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from tonypi_events import EventType
 from tonypi_events.clock import tick_event
 from tonypi_projector.applier import BatchApplier
@@ -14,8 +13,6 @@ from tonypi_projector.folds import RobotState
 from tonypi_projector.tick_slices import runs
 
 from tests.projector.support import BASE_TIME, event
-
-pytestmark = pytest.mark.unit
 
 
 def item(seq: int, ev) -> StreamEvent:

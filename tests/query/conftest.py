@@ -18,7 +18,8 @@ from tests.support.ports import free_port
 from tests.support.processes import ServiceProcess
 
 from .events import Fleet, grant_token, publish_token
-from .fakes import FakeReads, FakeWrites
+from .fake_writes import FakeWrites
+from .fakes import FakeReads, grant
 
 API = "/api/robots-db"
 
@@ -126,7 +127,7 @@ def fake_writes(fake_reads) -> FakeWrites:
 async def fake_api(fake_reads, fake_writes):
     """The query app over in-memory reads and writes (no database, no NATS): for what the
     HTTP layer decides on its own, validation and error mapping."""
-    token = fake_reads.grant("test-admin", "admin")
+    token = grant(fake_reads, "test-admin", "admin")
     app = init_app(load_settings({}), fake_reads, fake_writes)
     async with TestClient(TestServer(app), headers={"Authorization": f"Bearer {token}"}) as client:
         yield client

@@ -13,8 +13,6 @@ from tonypi_query.analytics_shapes import outcome_rows, performance_rows, quanti
 from tonypi_query.export import Encoder
 from tonypi_query.models import LogOut
 
-pytestmark = pytest.mark.unit
-
 INF = float("inf")
 
 

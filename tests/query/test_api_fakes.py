@@ -10,8 +10,6 @@ import pytest
 from .conftest import API
 from .fakes import robot_row
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.mark.parametrize(
     "error, status, detail",

@@ -10,8 +10,6 @@ from tonypi_query.throttle import FailedAuthThrottle, client_key
 from tonypi_query.tokens import TokenVerifier
 from tonypi_runtime.tokens import looks_like_api_token, new_api_token
 
-pytestmark = pytest.mark.unit
-
 
 class Clock:
     def __init__(self) -> None:

@@ -8,8 +8,6 @@ import pytest
 from tonypi_query.history_plan import AUTO_POINTS, PlanError, Retention, fleet_source, plan
 from tonypi_query.history_reads import bucket_floor
 
-pytestmark = pytest.mark.unit
-
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 KEEP = Retention(raw_days=14, minute_days=90)
 

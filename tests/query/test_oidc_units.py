@@ -9,8 +9,6 @@ from tonypi_query.config import load_settings
 from tonypi_query.oidc import OidcNotConfigured, claim, looks_like_jwt, name_from, name_prefix, role_from
 from tonypi_runtime.config import ConfigError
 
-pytestmark = pytest.mark.unit
-
 BASE = {
     "OIDC_JWKS_URL": "https://idp.example/realms/x/protocol/openid-connect/certs",
     "OIDC_ISSUER": "https://idp.example/realms/x",

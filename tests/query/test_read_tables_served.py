@@ -15,8 +15,6 @@ from tonypi_query.command_models import CommandOut, EmergencyStopOut
 from tonypi_query.models import JobOut, LogOut, RobotOut
 from tonypi_query.schedule_models import FiringOut, ScheduleOut
 
-pytestmark = pytest.mark.unit
-
 # model: (its table, served columns it leaves to another endpoint, fields not from the table)
 SERVED: dict[type[BaseModel], tuple[Table, frozenset[str], frozenset[str]]] = {
     RobotOut: (read_tables.ROBOTS, frozenset({"telemetry"}), frozenset({"active_alarms", "command_types"})),

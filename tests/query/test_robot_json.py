@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tonypi_query.endpoints import json_reply_body
 from tonypi_query.models import RobotOut
 from tonypi_query.robot_json import encode_robot, encode_robots
-
-pytestmark = pytest.mark.unit
 
 # What PostgreSQL can hand over: text without NUL or surrogates, float8 (NaN and infinities
 # included), timestamptz in micro-seconds, jsonb (numbers of any size).

@@ -8,12 +8,9 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
-import pytest
 from tonypi_events import CURRENT_VERSION, EventType, decode_payload
 from tonypi_events.commanding import Plan
 from tonypi_query.schedule_dispatcher import ScheduleDispatcher, command_event
-
-pytestmark = pytest.mark.unit
 
 FIRING = {
     "command_id": "s1-1796657928-0",

@@ -19,8 +19,6 @@ from tonypi_runtime.config import ConfigError
 
 from tests.support.processes import BIN
 
-pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
-
 
 def test_a_cursor_round_trips_and_a_forged_one_is_a_422():
     at = datetime(2026, 11, 26, 10, 15, 2, 123456, tzinfo=UTC)

@@ -8,8 +8,6 @@ from tonypi_query.fields import MAX_PAGE_SIZE
 
 from .conftest import API
 
-pytestmark = pytest.mark.unit
-
 
 def assert_422(body: dict, loc: list, type_: str) -> None:
     issues = body["detail"]

@@ -7,10 +7,6 @@ import json
 import subprocess
 import sys
 
-import pytest
-
-pytestmark = pytest.mark.unit  # the fast tier: no broker (make unit)
-
 CHILD = """
 import gc, json, weakref
 from tonypi_runtime.gc_tuning import YOUNG_THRESHOLD, tune_for_throughput

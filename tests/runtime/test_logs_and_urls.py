@@ -13,8 +13,6 @@ from tonypi_runtime.connections import database_url
 from tonypi_runtime.logs import JsonFormatter, TextFormatter
 from tonypi_runtime.text import escape_text
 
-pytestmark = pytest.mark.unit
-
 HOSTILE = "c36\x00x\r\n2026-12-01 00:00:00,000 ERROR forged: line\x1b[31m\u2028\udc80end"
 
 

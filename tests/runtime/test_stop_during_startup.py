@@ -14,6 +14,8 @@ import pytest
 from tests.support.ports import free_port
 from tests.support.processes import ServiceProcess
 
+pytestmark = pytest.mark.integration  # starts each service process
+
 NOBODY = free_port()  # reserved and released: nothing listens there
 
 

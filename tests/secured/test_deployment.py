@@ -48,7 +48,10 @@ from .client import (
 from .conftest import SERVERS
 from .stack import API, Deployment, cli, deploy
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.asyncio(loop_scope="module"),
+]  # the secured stack: brokers and services as processes
 DROPPED = "tonypi_projector_command_answers_dropped_total"
 
 

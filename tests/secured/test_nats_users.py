@@ -15,6 +15,8 @@ from tonypi_events.stream import ensure_stream
 
 from .conftest import PRODUCTION_NAMES, SecuredNats, declare_as
 
+pytestmark = pytest.mark.integration  # starts nats-server with its users
+
 SERVICES = ("ingest", "projector", "query")
 NAMES = StreamNames(
     events_max_bytes=int(PRODUCTION_NAMES["EVENTS_MAX_BYTES"]),

@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from .envelope import EventType
+from .stream import DUPLICATE_WINDOW_S
 
 GEN1 = "gen1"
 GEN2 = "gen2"
@@ -39,6 +40,15 @@ TAKES: dict[str, frozenset[str]] = {
 }
 # What a gen 2 robot still obeys while emergency-stopped.
 ALLOWED_WHILE_STOPPED = frozenset({"resume", "status_request", "battery_request"})
+# Longest a command may wait for its answer (its deadline, at most this after the request).
+# Ingest claims a command (`sent-<id>` as Nats-Msg-Id) before publishing it, and a redelivered
+# request finds that claim only while JetStream remembers it: every deadline must fall inside
+# the duplicate window, or a command could reach its robot twice (docs/commands.md).
+MAX_TIMEOUT_S = 90.0
+if not MAX_TIMEOUT_S < DUPLICATE_WINDOW_S:
+    raise ImportError(
+        f"MAX_TIMEOUT_S {MAX_TIMEOUT_S} must be below the duplicate window {DUPLICATE_WINDOW_S}"
+    )
 # The range the simulator clamps a servo position to (MQTT.md): the API refuses outside it.
 SERVO_POSITION_RANGE = (-90.0, 90.0)
 

@@ -13,6 +13,7 @@ digests are for `tonypi token list`. Their `auth` log lines are read by admins i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from types import MappingProxyType
 
 from .envelope import EventType
@@ -20,6 +21,20 @@ from .envelope import EventType
 SCHEMA_VERSION = 2  # v1: everything a fold returned, except api_tokens (a deny-list)
 ROLES = ("viewer", "operator", "admin")  # ordered, as the API's roles
 AUTH_LOG_CATEGORY = "auth"  # token lifecycle log lines: admins only, never fed
+
+
+class FeedKind(StrEnum):
+    """What a record is about, besides its event type (`kinds`, what `?kind=` filters by)."""
+
+    ROBOT = "robot"  # the robot's row changed (`robot`: ROBOT_SUMMARY)
+    JOB = "job"
+    LOG = "log"
+    COMMAND = "command"
+    EMERGENCY_STOP = "emergency_stop"
+    ALARM = "alarm"  # an alarm row or an entry of its history
+
+
+FEED_KINDS = tuple(k.value for k in FeedKind)
 
 
 @dataclass(frozen=True)
@@ -30,7 +45,7 @@ class FedEvent:
 
 @dataclass(frozen=True)
 class FedTable:
-    kind: str  # what `?kind=` filters by
+    kind: str  # a FeedKind: what `?kind=` filters by
     columns: tuple[str, ...]  # the row's fields the record carries
 
 
@@ -71,7 +86,7 @@ ROBOT_SUMMARY = ("robot_id", "name", "status", "last_seen", "is_active", "firmwa
 TABLES = MappingProxyType(
     {
         "jobs": FedTable(
-            "job",
+            FeedKind.JOB.value,
             (
                 "id",
                 "robot_id",
@@ -90,9 +105,11 @@ TABLES = MappingProxyType(
                 "updated_at",
             ),
         ),
-        "logs": FedTable("log", ("id", "level", "category", "message", "robot_id", "details", "timestamp")),
+        "logs": FedTable(
+            FeedKind.LOG.value, ("id", "level", "category", "message", "robot_id", "details", "timestamp")
+        ),
         "commands": FedTable(
-            "command",
+            FeedKind.COMMAND.value,
             (
                 "command_id",
                 "robot_id",
@@ -113,10 +130,11 @@ TABLES = MappingProxyType(
             ),
         ),
         "latches": FedTable(
-            "emergency_stop", ("robot_id", "engaged", "command_id", "reason", "actor", "changed_at")
+            FeedKind.EMERGENCY_STOP.value,
+            ("robot_id", "engaged", "command_id", "reason", "actor", "changed_at"),
         ),
         "alarms": FedTable(
-            "alarm",
+            FeedKind.ALARM.value,
             (
                 "id",
                 "robot_id",
@@ -135,7 +153,7 @@ TABLES = MappingProxyType(
             ),
         ),
         "transitions": FedTable(
-            "alarm",
+            FeedKind.ALARM.value,
             ("id", "alarm_id", "robot_id", "kind", "action", "severity", "at", "value", "actor", "message"),
         ),
     }

@@ -23,6 +23,10 @@ from .subjects import Subjects
 
 DAY = 24 * 3600
 GIB = 1024**3
+# How long JetStream remembers a Nats-Msg-Id: a second append with the same id within it is
+# stored once. Command claims, schedule dispatches and alarm buckets rely on it
+# (tests/events/test_invariants.py).
+DUPLICATE_WINDOW_S = 120
 INSUFFICIENT_STORAGE = 10047  # JetStream's err_code when a stream's max_bytes cannot be reserved
 
 
@@ -43,7 +47,7 @@ class StreamNames:
     events_max_bytes: int = 50 * GIB
     dead_letter_max_bytes: int = GIB
     dead_letter_max_age_days: float = 30
-    duplicate_window_s: float = 120  # how long a Nats-Msg-Id is remembered
+    duplicate_window_s: float = DUPLICATE_WINDOW_S
 
     @property
     def subjects(self) -> Subjects:

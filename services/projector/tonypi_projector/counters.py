@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 
+from tonypi_events.alarms import OPEN
+
 from .folds import RobotState
 from .rows import ACTIVE, Alarm, Job, Robot
 
@@ -28,7 +30,7 @@ ROBOTS_TOTAL, ROBOTS_ONLINE, JOBS_TOTAL, JOBS_ACTIVE = (
 
 # The same counts the slow way, from the tables (migration 0006 backfilled with this; the
 # tests and the /stats benchmark compare and seed with it). Rows of (name, value).
-COUNTED_FROM_TABLES = """
+COUNTED_FROM_TABLES = f"""
 SELECT 'robots_total' AS name, count(*) AS value FROM robots WHERE is_active
 UNION ALL SELECT 'robots_online', count(*) FROM robots WHERE is_active AND online
 UNION ALL SELECT 'jobs_total', count(*) FROM jobs
@@ -36,7 +38,7 @@ UNION ALL SELECT 'jobs_active', count(*) FROM jobs WHERE status = 'active'
 UNION ALL SELECT 'jobs_completed:' || to_char(end_time AT TIME ZONE 'UTC', 'YYYY-MM-DD'), count(*)
   FROM jobs WHERE status = 'completed' GROUP BY 1
 UNION ALL SELECT 'alarms_open:' || kind || ':' || severity, count(*) FROM alarms
-  WHERE state = 'open' GROUP BY 1
+  WHERE state = '{OPEN}' GROUP BY 1
 """
 
 

@@ -10,7 +10,6 @@ declared there.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -18,6 +17,7 @@ from typing import Any
 
 from tonypi_events import EventEnvelope, live_feed
 
+from .folds.context import Outcome
 from .rows import JsonObject, Robot
 
 MAX_PAYLOAD_CHARS = 16_384  # a bigger payload (as JSON) is left out of the record (it is in the stream)
@@ -45,11 +45,6 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Mapping):  # a read-only view of a JSON object
         return dict(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-@functools.cache
-def _field_names(row_type: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(row_type))
 
 
 def entry(
@@ -89,7 +84,7 @@ def entry(
     ):
         data["payload"] = event.payload
     if robot is not None:
-        kinds.insert(1, "robot")
+        kinds.insert(1, live_feed.FeedKind.ROBOT.value)
         data["robot"] = _pick(robot, live_feed.ROBOT_SUMMARY)
     if written:
         data["rows"] = written
@@ -107,14 +102,15 @@ def _hidden(table: str, row: Any) -> bool:
     return table == "logs" and row.category == live_feed.AUTH_LOG_CATEGORY
 
 
-def outcome_rows(outcome: Any) -> dict[str, Sequence[Any]]:
-    """Every field of a fold's Outcome that is a tuple of rows (dataclasses): jobs, logs, and
-    whatever a later fold adds (`entry` publishes only the tables the allow-list names).
-    Other fields (the state, notes) are not rows."""
-    rows = {}
-    for name in _field_names(type(outcome)):
-        value = getattr(outcome, name)
-        # A field's tuple holds one kind of thing: its first element tells rows from notes.
-        if value and isinstance(value, tuple) and dataclasses.is_dataclass(value[0]):
-            rows[name] = value
-    return rows
+# The fed tables a fold's Outcome carries, each in the Outcome field of its name; the batch
+# adds the command book's (`commands`, `latches`). An Outcome's other rows are never fed:
+# tokens (token events make no record), samples (the history has its own API), and a field
+# a later fold adds stays out until it is named here and in live_feed.TABLES
+# (tests/projector/test_feed_allow_list.py holds the two together).
+FROM_FOLDS = ("jobs", "logs", "alarms", "transitions")
+FROM_BATCH = ("commands", "latches")
+
+
+def outcome_rows(outcome: Outcome) -> dict[str, Sequence[Any]]:
+    """The fed tables' rows this fold's Outcome wrote, by table name (none: left out)."""
+    return {name: rows for name in FROM_FOLDS if (rows := getattr(outcome, name))}

@@ -146,7 +146,7 @@ class AlarmTransition:
     alarm_id: int
     robot_id: str
     kind: str
-    action: str  # raised | escalated | deescalated | cleared | acknowledged
+    action: str  # tonypi_events.alarms.AlarmAction
     severity: str
     at: datetime
     event_seq: int

@@ -12,6 +12,7 @@ from datetime import datetime
 
 import asyncpg
 from tonypi_events.alarms import OPEN
+from tonypi_events.commanding import OPEN_STATES
 from tonypi_runtime.postgres import CHECKPOINT_CHANNEL, READ_TABLES_PROJECTION
 from tonypi_runtime.text import escape_text
 
@@ -90,6 +91,11 @@ async def load_states(conn: asyncpg.Connection, robot_ids: list[str]) -> dict[st
     return states
 
 
+# The open command states as SQL literals: as text (not a parameter) so that the planner
+# matches idx_commands_open's predicate (migration 0007; tests/events/test_invariants.py).
+OPEN_STATES_SQL = ", ".join(f"'{state}'" for state in sorted(OPEN_STATES))
+
+
 async def load_commands(
     conn: asyncpg.Connection, command_ids: list[str], latches: bool = False
 ) -> CommandBook:
@@ -97,7 +103,7 @@ async def load_commands(
     `latches`, whether each emergency-stop latch is engaged (a press or release reads it)."""
     rows = await conn.fetch(
         f"SELECT {', '.join(columns(Command))} FROM commands "
-        "WHERE state IN ('requested', 'sent') OR command_id = ANY($1::text[])",  # idx_commands_open
+        f"WHERE state IN ({OPEN_STATES_SQL}) OR command_id = ANY($1::text[])",  # idx_commands_open
         command_ids,
     )
     engaged = {}

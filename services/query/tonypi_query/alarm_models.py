@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from tonypi_events.alarms import ALARM_KINDS, ALARM_STATES, SEVERITIES
+from tonypi_events.alarms import ALARM_ACTIONS, ALARM_KINDS, ALARM_STATES, SEVERITIES
 
 from .fields import (
     BEFORE_FIELD,
@@ -66,7 +66,7 @@ class AlarmOut(BaseModel):
 
 class AlarmTransitionOut(BaseModel):
     id: int
-    action: str = Field(description="raised, escalated, deescalated, cleared or acknowledged")
+    action: str = Field(description=f"{', '.join(ALARM_ACTIONS[:-1])} or {ALARM_ACTIONS[-1]}")
     severity: str
     at: UtcDateTime
     event_seq: int = Field(description="the stream sequence of the event that caused it")

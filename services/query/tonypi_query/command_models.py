@@ -6,15 +6,15 @@ import json
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
-from tonypi_events.commanding import COMMAND_TYPES, SERVO_POSITION_RANGE, CommandState
+from tonypi_events.commanding import COMMAND_TYPES, MAX_TIMEOUT_S, SERVO_POSITION_RANGE, CommandState
+from tonypi_events.live_feed import FEED_KINDS
 
 from .fields import MAX_PAGE_SIZE, Cursor, RobotId, RobotIdOrFleet, SeedRobotFilter, UtcDateTime
 
 # A command's parameters travel to the robot inside its MQTT payload: kept small.
 MAX_PARAMS_BYTES = 4096
-# Longest a command may wait for its answer (or, with wait, for its robot): within the events
-# stream's duplicate window (120 s), which is what keeps a redelivered command from being sent twice.
-MAX_TIMEOUT_S = 90.0
+# Longest a command may wait for its answer: tonypi_events.commanding.MAX_TIMEOUT_S, inside
+# the events stream's duplicate window (what keeps a redelivered command from being sent twice).
 DEFAULT_TIMEOUT_S = 10.0
 MAX_WAIT_S = 10.0
 CommandType = Literal[COMMAND_TYPES]  # type: ignore[valid-type]
@@ -144,8 +144,8 @@ class EventsQuery(BaseModel):
     robot_id: SeedRobotFilter | None = Field(None, description="only this robot's records")
     kind: KindList | None = Field(
         None,
-        description="only records of these kinds, comma-separated: robot, job, log, command, emergency_stop, "
-        "alarm, or an event type such as status",
+        description=f"only records of these kinds, comma-separated: {', '.join(FEED_KINDS)}, "
+        "or an event type such as status",
     )
 
     @property

@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 from tonypi_events import read_tables
+from tonypi_events.alarms import OPEN
 from tonypi_runtime.postgres import READ_TABLES_PROJECTION
 
 from .alarm_models import AlarmsQuery
@@ -31,11 +32,11 @@ LATCH_COLUMNS = read_tables.EMERGENCY_STOPS.select()
 # The robot's open alarms (at most one per kind: the partial unique index answers this).
 # Times as exact UTC text: the JSON text of a timestamptz depends on the session's TimeZone
 # and trims its fraction; epoch seconds as a float would round micro-seconds.
-_ACTIVE_ALARMS = """(SELECT coalesce(json_agg(json_build_object(
+_ACTIVE_ALARMS = f"""(SELECT coalesce(json_agg(json_build_object(
     'id', a.id, 'kind', a.kind, 'severity', a.severity, 'message', a.message,
     'raised_at', to_char(a.raised_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
     'acknowledged', a.acknowledged_at IS NOT NULL)
-    ORDER BY a.kind), '[]'::json) FROM alarms a WHERE a.robot_id = robots.robot_id AND a.state = 'open')
+    ORDER BY a.kind), '[]'::json) FROM alarms a WHERE a.robot_id = robots.robot_id AND a.state = '{OPEN}')
     AS active_alarms"""
 
 # `online` is projected: folded from the stream's clock by the projector (docs/alarms.md).

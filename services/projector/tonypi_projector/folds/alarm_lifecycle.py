@@ -10,20 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from tonypi_events.alarms import CLEARED, CRITICAL, OPEN, WARNING
+from tonypi_events.alarms import CLEARED, CRITICAL, OPEN, WARNING, AlarmAction
 
 from ..rows import Alarm, AlarmTransition, JsonObject, evolve
 from .context import FoldContext, RobotState
 
 SEVERITY_RANK = {WARNING: 1, CRITICAL: 2}
 
-RAISED, ESCALATED, DEESCALATED, CLEARED_ACTION, ACKNOWLEDGED = (
-    "raised",
-    "escalated",
-    "deescalated",
-    "cleared",
-    "acknowledged",
-)
+RAISED = AlarmAction.RAISED.value
+ESCALATED = AlarmAction.ESCALATED.value
+DEESCALATED = AlarmAction.DEESCALATED.value
+CLEARED_ACTION = AlarmAction.CLEARED.value
+ACKNOWLEDGED = AlarmAction.ACKNOWLEDGED.value
 
 
 def _transition(
