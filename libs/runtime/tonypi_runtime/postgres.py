@@ -18,7 +18,17 @@ async def quote_ident(conn: Any, name: str) -> str:
     return await conn.fetchval("SELECT quote_ident($1)", name)
 
 
+def json_value(text: str) -> Any:
+    """json.loads, with the texts most rows hold (no settings, no open alarms) answered without
+    the parser: a page of 100 robots carries 200 of them."""
+    if text == "{}":
+        return {}
+    if text == "[]":
+        return []
+    return json.loads(text)
+
+
 async def use_json_codecs(conn: Any) -> None:
     """json and jsonb columns read and written as Python values (an asyncpg connection's `init`)."""
     for type_name in ("json", "jsonb"):
-        await conn.set_type_codec(type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+        await conn.set_type_codec(type_name, encoder=json.dumps, decoder=json_value, schema="pg_catalog")
