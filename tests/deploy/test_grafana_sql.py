@@ -11,11 +11,10 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 import yaml
-from tonypi_projector.migrations import apply_migrations
-from tonypi_runtime.postgres import quote_ident
 
 from tests.conftest import PG_ADMIN_URL
 from tests.deploy.conftest import DEPLOY, REPO
+from tests.support.databases import create_database
 
 DASHBOARDS = DEPLOY / "grafana/dashboards"
 POSTGRES_SOURCE = DEPLOY / "grafana/provisioning/datasources/postgres.yml"
@@ -95,13 +94,8 @@ def test_every_sql_panel_is_checked():
 
 @pytest.fixture
 async def db(database_url):
-    admin = await asyncpg.connect(PG_ADMIN_URL)
-    try:
-        await admin.execute(f"CREATE DATABASE {await quote_ident(admin, database_url.rsplit('/', 1)[1])}")
-    finally:
-        await admin.close()
+    await create_database(database_url, PG_ADMIN_URL)
     conn = await asyncpg.connect(database_url)
-    await apply_migrations(conn)
     yield conn
     await conn.close()
 

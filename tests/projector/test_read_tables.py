@@ -8,10 +8,9 @@ import asyncpg
 import pytest
 from tonypi_events import read_tables
 from tonypi_projector import history_store
-from tonypi_projector.migrations import apply_migrations
-from tonypi_runtime.postgres import quote_ident
 
 from tests.conftest import PG_ADMIN_URL
+from tests.support.databases import create_database
 
 # Tables of the current schema that are not partitions (the projector makes those at run time).
 COLUMNS = """
@@ -32,14 +31,9 @@ SELECT t.table_name, t.constraint_type, array_agg(k.column_name::text ORDER BY k
 
 @pytest.fixture
 async def migrated(database_url):
-    admin = await asyncpg.connect(PG_ADMIN_URL)
-    try:
-        await admin.execute(f"CREATE DATABASE {await quote_ident(admin, database_url.rsplit('/', 1)[1])}")
-    finally:
-        await admin.close()
+    await create_database(database_url, PG_ADMIN_URL)
     conn = await asyncpg.connect(database_url)
     try:
-        await apply_migrations(conn)
         yield conn
     finally:
         await conn.close()

@@ -13,13 +13,13 @@ from typing import Any
 
 import asyncpg
 import pytest
-from tonypi_projector.migrations import apply_migrations
 from tonypi_query.alarm_models import AlarmsQuery
 from tonypi_query.models import JobsQuery, LogsQuery, RobotsQuery
 from tonypi_query.reads import Reads
-from tonypi_runtime.postgres import READ_TABLES_PROJECTION, quote_ident, use_json_codecs
+from tonypi_runtime.postgres import READ_TABLES_PROJECTION, use_json_codecs
 
 from tests.conftest import PG_ADMIN_URL
+from tests.support.databases import create_database
 
 from . import fakes
 from .fakes import FakeReads, robot_row
@@ -266,16 +266,7 @@ class PostgresBackend:
 @contextlib.asynccontextmanager
 async def migrated(database_url: str) -> AsyncIterator[PostgresBackend]:
     """The test's database with the projector's migrations applied and nothing folded into it."""
-    admin = await asyncpg.connect(PG_ADMIN_URL)
-    try:
-        await admin.execute(f"CREATE DATABASE {await quote_ident(admin, database_url.rsplit('/', 1)[1])}")
-    finally:
-        await admin.close()
-    conn = await asyncpg.connect(database_url)
-    try:
-        await apply_migrations(conn)
-    finally:
-        await conn.close()
+    await create_database(database_url, PG_ADMIN_URL)
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4, init=use_json_codecs)
     try:
         yield PostgresBackend(pool)
