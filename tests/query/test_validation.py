@@ -30,6 +30,8 @@ def assert_422(body: dict, loc: list, type_: str) -> None:
         ("logs", {"robot_id": "x\x00y"}, ["query", "robot_id"], "string_pattern_mismatch"),
         ("logs", {"q": ""}, ["query", "q"], "string_too_short"),
         ("jobs/history", {"limit": "1.5"}, ["query", "limit"], "int_parsing"),
+        ("logs", {"limit": "0.0"}, ["query", "limit"], "int_parsing"),
+        ("robots", {"limit": "10.0"}, ["query", "limit"], "int_parsing"),
         ("jobs/history", {"limit": "-5"}, ["query", "limit"], "greater_than_equal"),
         ("jobs/history", {"until": "2026-13-40"}, ["query", "until"], "datetime_from_date_parsing"),
         ("jobs/x", {}, ["path", "id"], "int_parsing"),

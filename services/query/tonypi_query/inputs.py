@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TypeVar, get_origin
+import re
+import types
+from typing import TypeVar, Union, get_args, get_origin
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
@@ -31,6 +33,35 @@ def _list_params(model: type[BaseModel]) -> frozenset[str]:
     )
 
 
+_INTEGER_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*")
+
+
+def _int_params(model: type[BaseModel]) -> frozenset[str]:
+    def is_int(annotation: object) -> bool:
+        if get_origin(annotation) in (Union, types.UnionType):
+            return any(is_int(a) for a in get_args(annotation))
+        return annotation is int
+
+    return frozenset(
+        field.alias or name for name, field in model.model_fields.items() if is_int(field.annotation)
+    )
+
+
+def _integer_texts(model: type[BaseModel], values: dict) -> None:
+    """An integer parameter is digits: pydantic would read `limit=0.0` as 0."""
+    for key in _int_params(model) & values.keys():
+        if isinstance(values[key], str) and not _INTEGER_TEXT.fullmatch(values[key]):
+            raise RequestValidationError(
+                [
+                    {
+                        "loc": ["query", key],
+                        "msg": "Input should be a valid integer, written in digits (such as 100)",
+                        "type": "int_parsing",
+                    }
+                ]
+            )
+
+
 def parse_query(request: web.Request, model: type[M]) -> M:
     # A repeated parameter: the last one wins, as in FastAPI; a list field takes them all.
     lists = _list_params(model)
@@ -38,6 +69,7 @@ def parse_query(request: web.Request, model: type[M]) -> M:
         key: request.query.getall(key) if key in lists else request.query.getall(key)[-1]
         for key in request.query
     }
+    _integer_texts(model, values)
     try:
         return model.model_validate(values)
     except ValidationError as exc:
