@@ -55,21 +55,8 @@ def _cursor(robot_id: str) -> str:
     return base64.urlsafe_b64encode(robot_id.encode()).rstrip(b"=").decode()
 
 
-def _pick() -> tuple[str, str]:
-    n = random.random()
-    if n < 0.55:
-        return "robots page", f"{API}/robots?after={_cursor(f'robot_{random.randint(1, ROBOTS)}')}"
-    if n < 0.70:
-        return "robots filtered", random.choice(
-            [f"{API}/robots?online=false", f"{API}/robots?prefix=robot_777", f"{API}/robots?status=offline"]
-        )
-    if n < 0.85:
-        return "stats", f"{API}/stats"
-    return "readyz", "/readyz"
-
-
 def _paths(kind: str, n: int = 2000) -> list[str]:
-    """What `kind` asks, as the Python readers pick it (robots page: a random start each)."""
+    """What `kind` asks (a robots page: `n` random starts)."""
     if kind == "robots page":
         return [f"{API}/robots?after={_cursor(f'robot_{random.randint(1, ROBOTS)}')}" for _ in range(n)]
     if kind == "robots filtered":
@@ -81,8 +68,13 @@ def _paths(kind: str, n: int = 2000) -> list[str]:
     return [f"{API}/stats"] if kind == "stats" else ["/readyz"]
 
 
-# The Python readers' mix (_pick) as wrk connections: 55 % pages, 15 % each of the rest.
+# The readers' mix: 55 % pages, 15 % each of the rest (wrk: as connections; Python: as odds).
 _SHARES = {"robots page": 0.55, "robots filtered": 0.15, "stats": 0.15, "readyz": 0.15}
+
+
+def _pick() -> tuple[str, str]:
+    kind = random.choices(list(_SHARES), weights=list(_SHARES.values()))[0]
+    return kind, random.choice(_paths(kind, 1))
 
 
 def wrk_readers(base: str, seconds: float, concurrency: int) -> dict[str, dict]:
