@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import types
+from functools import cache
 from typing import TypeVar, Union, get_args, get_origin
 
 from aiohttp import web
@@ -25,6 +26,7 @@ def parse_path(request: web.Request, model: type[M]) -> M:
         raise RequestValidationError.from_pydantic(exc, "path") from None
 
 
+@cache  # per model, not per request
 def _list_params(model: type[BaseModel]) -> frozenset[str]:
     return frozenset(
         field.alias or name
@@ -36,6 +38,7 @@ def _list_params(model: type[BaseModel]) -> frozenset[str]:
 _INTEGER_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*")
 
 
+@cache
 def _int_params(model: type[BaseModel]) -> frozenset[str]:
     def is_int(annotation: object) -> bool:
         if get_origin(annotation) in (Union, types.UnionType):
