@@ -4,7 +4,10 @@ agree on in PostgreSQL: the checkpoint row, its notification, and JSON columns a
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
+
+import orjson
 
 # projection_checkpoint.projection of the read tables; last_seq = last stream sequence applied.
 READ_TABLES_PROJECTION = "read_tables"
@@ -16,6 +19,27 @@ async def quote_ident(conn: Any, name: str) -> str:
     """`name` as an SQL identifier, quoted by PostgreSQL itself: how a name we did not write
     as a constant (a database, a schema) may enter SQL text. Values are always bind parameters."""
     return await conn.fetchval("SELECT quote_ident($1)", name)
+
+
+# Types json.dumps does not write (it calls `default`, or raises) go to `default` in orjson too.
+_AS_JSON_DUMPS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def json_text(value: Any, default: Callable[[Any], Any] | None = None) -> str:
+    """`json.dumps(value, default=default)` as PostgreSQL's json and jsonb read it, written by
+    orjson (a batch's rows and live-feed records were a tenth of the projector's CPU in the
+    stdlib encoder). The same values are accepted and mean the same: orjson's text differs only
+    where JSON allows (no spaces, UTF-8 rather than \\u escapes, `1e16` for `1e+16`). Where
+    orjson refuses a value (an integer past 64 bits, a non-string key, a lone surrogate) or may
+    have written NaN or an infinity as `null`, json.dumps writes it as before, so such a value
+    still fails in PostgreSQL, exactly as it did."""
+    try:
+        text = orjson.dumps(value, default=default, option=_AS_JSON_DUMPS)
+    except (orjson.JSONEncodeError, RecursionError):
+        return json.dumps(value, default=default)
+    if b"null" in text:  # perhaps a NaN or an infinity: json.dumps writes those as they are
+        return json.dumps(value, default=default)
+    return text.decode()
 
 
 def json_value(text: str) -> Any:
@@ -31,4 +55,4 @@ def json_value(text: str) -> Any:
 async def use_json_codecs(conn: Any) -> None:
     """json and jsonb columns read and written as Python values (an asyncpg connection's `init`)."""
     for type_name in ("json", "jsonb"):
-        await conn.set_type_codec(type_name, encoder=json.dumps, decoder=json_value, schema="pg_catalog")
+        await conn.set_type_codec(type_name, encoder=json_text, decoder=json_value, schema="pg_catalog")

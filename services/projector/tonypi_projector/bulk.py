@@ -4,8 +4,9 @@ through rows.TABLES), and the column arrays it takes. store.py runs them."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
+
+from tonypi_runtime.postgres import json_text
 
 from .rows import (
     TABLES,
@@ -72,6 +73,6 @@ def column_arrays(rows: Iterable[object], row_type: type) -> list[list]:
         for array, (col, is_json) in zip(arrays, cols, strict=True):
             value = getattr(row, col)
             if is_json and value is not None:
-                value = json.dumps(value)
+                value = json_text(value)
             array.append(value)
     return arrays

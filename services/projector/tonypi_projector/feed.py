@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from tonypi_events import EventEnvelope, live_feed
+from tonypi_runtime.postgres import json_text
 
 from .folds.context import Outcome
 from .rows import JsonObject, Robot
@@ -34,7 +35,7 @@ class FeedEntry:
 
     def data_json(self) -> str:
         """The record's `data` as the JSON the live_feed table stores (times in ISO 8601)."""
-        return json.dumps(self.data, default=_json_default)
+        return json_text(self.data, default=_json_default)
 
 
 def _json_default(value: Any) -> Any:
