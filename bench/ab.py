@@ -46,12 +46,16 @@ class Bench:
     args: tuple[str, ...]
     quick: tuple[str, ...]
     needs: str | None = None  # a program on PATH
+    script: str | None = None  # bench/<script>.py; default: the benchmark's name
 
 
 BENCHES = {
     "ingest_throughput": Bench((), ("--messages", "6000")),
     "projector_replay": Bench((), ("--events", "20000")),
     "projector_e2e": Bench((), ("--duration", "5", "--rate", "1000", "--publishers", "50", "--settle", "60")),
+    "registration_storm": Bench(
+        ("--scenario", "registration"), ("--robots", "5000", "--settle", "60"), script="projector_e2e"
+    ),
     "query_http": Bench((), ("--seconds", "3", "--robots-only"), needs="wrk"),
 }
 
@@ -85,7 +89,7 @@ def base_side(ref: str) -> Side:
 
 
 def run(side: Side, name: str, bench: Bench, quick: bool, extra: tuple[str, ...]) -> list[dict]:
-    command = [str(side.python), str(ROOT / "bench" / f"{name}.py"), *bench.args, *extra]
+    command = [str(side.python), str(ROOT / "bench" / f"{bench.script or name}.py"), *bench.args, *extra]
     if quick:
         command += bench.quick
     env = {**os.environ, "PATH": f"{side.python.parent}{os.pathsep}{os.environ.get('PATH', '')}"}

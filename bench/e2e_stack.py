@@ -1,10 +1,13 @@
-"""What the end-to-end benchmarks share (bench/projector_e2e.py, bench/live_feed.py): private
-brokers, a private stream and database per scenario run, the services as logged child
-processes, QoS 1 publishers, and the figures (percentiles, a /metrics scrape)."""
+"""What the end-to-end benchmarks share (bench/projector_e2e.py, bench/registration_storm.py,
+bench/live_feed.py): private brokers, a private stream and database per scenario run, the
+services as logged child processes (ingest and the projector with a NOTIFY listener and a
+wait for the last commit: `pipeline`), QoS 1 publishers, and the figures (percentiles, a
+/metrics scrape)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import os
 import random
@@ -12,17 +15,25 @@ import shutil
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 from urllib.request import urlopen
 
+import asyncpg
+import nats
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cpu_meter import CpuMeter, postgres_backends
 from databases import drop_database
 from ingest_load import Publisher, robot_messages
-from ingest_throughput import NATS_SERVER
-from tonypi_events import StreamNames
+from ingest_throughput import NATS_SERVER, free_port, wait_http_ok
+from tonypi_events import EventType, StreamNames, ensure_streams
+from tonypi_events.clock import CLOCK_ROBOT_ID
 
 BIN = Path(sys.executable).parent
 PERCENTILES = (("p50", 50), ("p90", 90), ("p99", 99), ("max", 100))
@@ -82,18 +93,104 @@ async def connect_publishers(
 ) -> list[Publisher]:
     """`n_pub` QoS 1 robot connections (20 in flight each), `per_robot` messages each, connected."""
     rng = random.Random(7)
-    publishers = [
-        Publisher(
-            f"{client_prefix}-{i}",
-            [(private.prefix + t, p) for t, p in robot_messages(i, per_robot, start, rng)],
-            1,
-            window=20,
-        )
-        for i in range(n_pub)
-    ]
+    return await open_publishers(
+        brokers,
+        client_prefix,
+        [
+            [(private.prefix + t, p) for t, p in robot_messages(i, per_robot, start, rng)]
+            for i in range(n_pub)
+        ],
+    )
+
+
+async def open_publishers(
+    brokers, client_prefix: str, messages: list[list[tuple[str, bytes]]]
+) -> list[Publisher]:
+    """A connected QoS 1 publisher (20 in flight, like paho) per list of (full topic, payload)."""
+    publishers = [Publisher(f"{client_prefix}-{i}", m, 1, window=20) for i, m in enumerate(messages)]
     for p in publishers:
         await p.connect("127.0.0.1", brokers.mqtt_port)
     return publishers
+
+
+@dataclass
+class Pipeline:
+    """tonypi-ingest and tonypi-projector on a private stream and database (`pipeline`), and the
+    benchmark's LISTEN: `commits` gets (wall time, checkpoint) for each committed batch."""
+
+    private: PrivateRun
+    ports: dict[str, int]
+    procs: dict[str, subprocess.Popen]
+    nc: Any
+    listener: Any = None
+    commits: list[tuple[float, int]] = field(default_factory=list)
+    max_lag: float = 0.0
+
+    async def meter(self, brokers) -> CpuMeter:
+        """Every process's CPU: the services, the brokers, the projector's PostgreSQL backends
+        (the benchmark's own listener left out: it is load) and the load generator."""
+        return CpuMeter(
+            {
+                **{k: p.pid for k, p in self.procs.items()},
+                **brokers.pids,
+                "postgres": await postgres_backends(self.listener, self.private.db),
+                "load generator": os.getpid(),
+            }
+        )
+
+    async def watch_lag(self) -> None:
+        """Until cancelled: `max_lag` = the projector's largest lag, read twice a second."""
+        port = self.ports["projector"]
+        while True:
+            lag = await asyncio.to_thread(scrape, port, "tonypi_projector_lag_events")
+            self.max_lag = max(self.max_lag, lag)
+            await asyncio.sleep(0.5)
+
+    async def settle(self, total: int, timeout: float, quiet: float = 10.0) -> int:
+        """Wait until the stream holds `total` robot messages and the projector committed up to
+        its end (or nothing new was stored for `quiet` seconds with everything stored
+        committed: a loss; or `timeout`); returns the robot messages stored. The projector's
+        clock ticks share the stream: they are not counted."""
+        names = self.private.names
+        ticks = names.subjects.event(CLOCK_ROBOT_ID, EventType.CLOCK_TICK)
+        deadline, stored, changed = time.monotonic() + timeout, -1, time.monotonic()
+        while time.monotonic() < deadline:
+            info = await self.nc.jetstream().stream_info(names.events, subjects_filter=ticks)
+            now = info.state.messages - sum((info.state.subjects or {}).values())
+            if now != stored:
+                stored, changed = now, time.monotonic()
+            caught_up = bool(self.commits) and self.commits[-1][1] >= info.state.last_seq
+            if caught_up and (stored >= total or time.monotonic() - changed > quiet):
+                break
+            await asyncio.sleep(0.05)
+        return stored
+
+
+@contextlib.asynccontextmanager
+async def pipeline(
+    brokers, private: PrivateRun, workdir: Path, pg_admin_url: str, **extra_env: str
+) -> AsyncIterator[Pipeline]:
+    """Create the private streams (the admin's part: no service creates one), start ingest and
+    the projector (`extra_env` on top of service_env), wait for both to be ready and LISTEN for
+    checkpoints; afterwards stop them and drop the streams and the database."""
+    ports = {"ingest": free_port(), "projector": free_port()}
+    env = service_env(brokers, private, ports, **extra_env)
+    nc = await nats.connect(brokers.nats_url)
+    await ensure_streams(nc.jetstream(), private.names)
+    procs = {n: start_logged(n, env, workdir / f"{n}-{private.run}.log") for n in ("ingest", "projector")}
+    stack = Pipeline(private, ports, procs, nc)
+    try:
+        for port in ports.values():
+            await wait_http_ok(f"http://127.0.0.1:{port}/readyz")
+        stack.listener = await asyncpg.connect(private.database_url)
+        await stack.listener.add_listener(
+            "tonypi_checkpoint", lambda *a: stack.commits.append((time.time(), int(a[3])))
+        )
+        yield stack
+    finally:
+        if stack.listener is not None:
+            await stack.listener.close()
+        await stop_stack(procs, nc, private, pg_admin_url)
 
 
 async def stop_stack(procs: dict[str, subprocess.Popen], nc, private: PrivateRun, pg_admin_url: str) -> None:
@@ -112,19 +209,32 @@ async def stop_stack(procs: dict[str, subprocess.Popen], nc, private: PrivateRun
     await drop_database(pg_admin_url, private.db)
 
 
+# Mosquitto's limits: (max_inflight_messages, max_queued_messages). "bench": a deep in-flight
+# window and an unbounded queue (deploy/k8s/base/mosquitto/mosquitto.conf ships 1000 and
+# 100000); "stock": Mosquitto's defaults, which Debian's /etc/mosquitto/mosquitto.conf keeps.
+BROKER_LIMITS = {"bench": (1000, 0), "stock": (20, 1000)}
+
+
 def add_stack_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pg-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--mosquitto", default=shutil.which("mosquitto") or "/usr/sbin/mosquitto")
     parser.add_argument("--nats-server", default=NATS_SERVER)
+    parser.add_argument(
+        "--broker",
+        choices=tuple(BROKER_LIMITS),
+        default="bench",
+        help="Mosquitto's in-flight and queue limits: bench (1000, unbounded) or stock (20, 1000)",
+    )
 
 
 def broker_args(args: argparse.Namespace) -> SimpleNamespace:
-    """What ingest_throughput.start_brokers takes: free ports, a deep in-flight window."""
+    """What ingest_throughput.start_brokers takes: free ports, the --broker limits."""
+    inflight, queued = BROKER_LIMITS[getattr(args, "broker", "bench")]
     return SimpleNamespace(
         mqtt_port=None,
         nats_url=None,
-        broker_inflight=1000,
-        broker_queued=0,
+        broker_inflight=inflight,
+        broker_queued=queued,
         mosquitto=args.mosquitto,
         nats_server=args.nats_server,
     )

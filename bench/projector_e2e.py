@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/projector_e2e.py                      # both targets below
     .venv/bin/python bench/projector_e2e.py --scenario latency --duration 20
+    .venv/bin/python bench/projector_e2e.py --scenario registration --robots 20000 --rate 5000
 
 Scenarios (every process on this box: Mosquitto, nats-server, ingest, projector,
 PostgreSQL and the load generator):
@@ -12,6 +13,9 @@ PostgreSQL and the load generator):
   commit time (when PostgreSQL's NOTIFY with a checkpoint at or past its sequence reached
   the benchmark) minus its scheduled publish time, so a load generator running late
   counts against the system. Reports p50, p90, p99 and max.
+- registration (bench/registration_storm.py; asked for by name only): 20,000 robots never
+  seen before each send their first status, QoS 1, offered at 5,000 robots/s from 200
+  connections. Reports new robot rows committed per second and robots lost.
 Private Mosquitto and nats-server on free ports (as bench/ingest_throughput.py); a fresh
 database on the PostgreSQL at --pg-admin-url, dropped afterwards.
 """
@@ -21,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import tempfile
 import time
@@ -30,24 +33,19 @@ from datetime import datetime
 from pathlib import Path
 
 import asyncpg
-import nats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cpu_meter import CpuMeter, postgres_backends
 from e2e_stack import (
     PrivateRun,
     add_stack_options,
     broker_args,
     connect_publishers,
     latency_summary,
-    scrape,
-    service_env,
-    start_logged,
-    stop_stack,
+    pipeline,
 )
-from ingest_throughput import free_port, start_brokers, wait_http_ok
-from tonypi_events import EventType, StreamNames, decode, ensure_streams
-from tonypi_events.clock import CLOCK_ROBOT_ID
+from ingest_throughput import start_brokers
+from registration_storm import REGISTRATION, add_registration_options, run_registration
+from tonypi_events import StreamNames, decode
 from tonypi_projector.source import EventSource
 
 SCENARIOS = {
@@ -86,67 +84,26 @@ async def run_scenario(name: str, args, brokers, workdir: Path) -> dict:
     rate, duration, n_pub = spec["rate"], spec["duration"], int(spec["publishers"])
     run = uuid.uuid4().hex[:8]
     private = PrivateRun.make("E2E", run, args.pg_admin_url)
-    names, database_url = private.names, private.database_url
-    ingest_port, projector_port = free_port(), free_port()
-    env = service_env(
-        brokers,
-        private,
-        {"ingest": ingest_port, "projector": projector_port},
-        PROJECTOR_BATCH_SIZE=str(args.projector_batch_size),
-    )
-    nc = await nats.connect(brokers.nats_url)
-    await ensure_streams(nc.jetstream(), names)  # the admin's part: no service creates a stream
-    procs = {name: start_logged(name, env, workdir / f"{name}-{run}.log") for name in ("ingest", "projector")}
-    commits: list[tuple[float, int]] = []
-    listener = None
-    try:
-        await wait_http_ok(f"http://127.0.0.1:{ingest_port}/readyz")
-        await wait_http_ok(f"http://127.0.0.1:{projector_port}/readyz")
-        listener = await asyncpg.connect(database_url)
-        await listener.add_listener("tonypi_checkpoint", lambda *a: commits.append((time.time(), int(a[3]))))
+    batch = str(args.projector_batch_size)
+    async with pipeline(brokers, private, workdir, args.pg_admin_url, PROJECTOR_BATCH_SIZE=batch) as stack:
+        commits, names = stack.commits, private.names
         per_robot = int(rate * duration / n_pub)
         start = datetime(2026, 11, 26, 8, 0, 0)
         publishers = await connect_publishers(brokers, private, f"e2e-{run}", per_robot, n_pub, start)
         total = per_robot * n_pub
-        meter = CpuMeter(
-            {
-                **{k: p.pid for k, p in procs.items()},
-                **brokers.pids,
-                # the projector's pool, the benchmark's own listener left out (it is load)
-                "postgres": await postgres_backends(listener, private.db),
-                "load generator": os.getpid(),
-            }
-        )
+        meter = await stack.meter(brokers)
         meter.start()
-        max_lag = 0.0
-
-        async def watch_lag() -> None:
-            nonlocal max_lag
-            while True:
-                max_lag = max(
-                    max_lag, await asyncio.to_thread(scrape, projector_port, "tonypi_projector_lag_events")
-                )
-                await asyncio.sleep(0.5)
-
-        watcher = asyncio.create_task(watch_lag())
+        watcher = asyncio.create_task(stack.watch_lag())
         t0, wall0 = time.monotonic(), time.time()
         await asyncio.gather(*(p.run(rate / n_pub, t0) for p in publishers))
         publish_end = time.time()
         watcher.cancel()
         # Wait for the stream to hold everything and the projector to commit it all.
-        # The projector's clock ticks share the stream: stored counts the robots' messages only.
-        ticks = names.subjects.event(CLOCK_ROBOT_ID, EventType.CLOCK_TICK)
-        deadline, stored = time.monotonic() + args.settle, -1
-        while time.monotonic() < deadline:
-            info = await nc.jetstream().stream_info(names.events, subjects_filter=ticks)
-            stored = info.state.messages - sum((info.state.subjects or {}).values())
-            if stored >= total and commits and commits[-1][1] >= info.state.last_seq:
-                break
-            await asyncio.sleep(0.05)
+        stored = await stack.settle(total, args.settle)
         cpu = meter.stop(total)
         for p in publishers:
             await p.close()
-        conn = await asyncpg.connect(database_url)
+        conn = await asyncpg.connect(private.database_url)
         try:
             checkpoint = await conn.fetchval("SELECT last_seq FROM projection_checkpoint")
             dead = await conn.fetchval("SELECT count(*) FROM projection_dead_letters")
@@ -165,11 +122,11 @@ async def run_scenario(name: str, args, brokers, workdir: Path) -> dict:
             "lost": total - stored,  # the checkpoint reached the stream's end (above)
             "last_commit_after_last_publish_s": round(commits[-1][0] - publish_end, 2) if commits else None,
             "publish_to_commit_msg_s": round((checkpoint or 0) / (commits[-1][0] - wall0)) if commits else 0,
-            "max_projector_lag_events": int(max_lag),
+            "max_projector_lag_events": int(stack.max_lag),
             **cpu,
         }
         if name == "latency":
-            origin = await read_stream(nc, names, checkpoint or 0)
+            origin = await read_stream(stack.nc, names, checkpoint or 0)
             per_pub_rate = rate / n_pub
             i = 0
             latencies = []
@@ -185,29 +142,34 @@ async def run_scenario(name: str, args, brokers, workdir: Path) -> dict:
             result["latency_ms"] = latency_summary(latencies)
             result["latency_samples"] = len(latencies)
         return result
-    finally:
-        if listener is not None:
-            await listener.close()
-        await stop_stack(procs, nc, private, args.pg_admin_url)
 
 
 async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--scenario", choices=tuple(SCENARIOS), action="append", help="default: both")
+    parser.add_argument(
+        "--scenario",
+        choices=(*SCENARIOS, REGISTRATION),
+        action="append",
+        help="default: throughput and latency",
+    )
     parser.add_argument("--rate", type=float, help="override the scenario's offered msg/s")
-    parser.add_argument("--duration", type=float, help="override the scenario's seconds of publishing")
+    parser.add_argument(
+        "--duration", type=float, help="override the scenario's seconds of publishing (not registration's)"
+    )
     parser.add_argument("--publishers", type=int, help="override the scenario's robot connections")
     parser.add_argument("--projector-batch-size", type=int, default=1000)
     parser.add_argument("--settle", type=float, default=120.0, help="max seconds to wait for the last commit")
+    add_registration_options(parser)
     add_stack_options(parser)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="projector-e2e-") as tmp:
         brokers = start_brokers(broker_args(args), Path(tmp))
         try:
             for name in args.scenario or list(SCENARIOS):
-                print(json.dumps(await run_scenario(name, args, brokers, Path(tmp))), flush=True)
+                run = run_registration if name == REGISTRATION else run_scenario
+                print(json.dumps(await run(name, args, brokers, Path(tmp))), flush=True)
         finally:
             brokers.stop()
     return 0
