@@ -16,7 +16,11 @@ beside the services, and the broker forwards the same messages to ingest), offer
 Reported: `new_robots_per_s` = robot rows / (first publish -> the commit of the batch that
 held the last robot's status, the projector's NOTIFY), `robot_rows` (SELECT count(*) FROM
 robots), `lost` = robots sent - robot rows, the stream's status events, dead letters, the
-projector's largest lag, and each process's CPU per new robot (cpu_us_per_msg).
+projector's largest lag, each process's CPU per new robot (cpu_us_per_msg), and the rows
+PostgreSQL read scanning the whole robots table (`robots_rows_seq_scanned`, from
+pg_stat_user_tables, which may miss the last second): a few thousand when the projector's
+lookup of its batch's robots used the index, about robots^2 / (2 x batch) when the planner
+chose a scan per batch on the new, never analysed table.
 """
 
 from __future__ import annotations
@@ -108,6 +112,11 @@ async def run_registration(name: str, args, brokers, workdir: Path) -> dict:
         try:
             rows = await conn.fetchval("SELECT count(*) FROM robots")
             dead = await conn.fetchval("SELECT count(*) FROM projection_dead_letters")
+            # Rows read by whole-table scans of robots: how the projector looked its batches'
+            # robots up (an index probe each, or a scan per batch; docs/performance.md).
+            scanned = await conn.fetchval(
+                "SELECT seq_tup_read FROM pg_stat_user_tables WHERE relname = 'robots'"
+            )
         finally:
             await conn.close()
     return {
@@ -124,5 +133,6 @@ async def run_registration(name: str, args, brokers, workdir: Path) -> dict:
         "last_row_after_last_publish_s": round(done - publish_end, 2) if done else None,
         "new_robots_per_s": round(rows / (done - wall0)) if done else 0,
         "max_projector_lag_events": int(stack.max_lag),
+        "robots_rows_seq_scanned": scanned,
         **cpu,
     }
