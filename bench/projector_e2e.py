@@ -154,7 +154,11 @@ async def main(argv: list[str] | None = None) -> int:
         action="append",
         help="default: throughput and latency",
     )
-    parser.add_argument("--rate", type=float, help="override the scenario's offered msg/s")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        help="override the scenario's offered msg/s (registration: robots/s, 0 as fast as it goes)",
+    )
     parser.add_argument(
         "--duration", type=float, help="override the scenario's seconds of publishing (not registration's)"
     )
