@@ -2,8 +2,9 @@
 a low battery raising an alarm that is acknowledged, a job, a command answered, an emergency
 stop, a command left to time out, a clock tick taking the robot offline, a token) folded in
 one batch, each record's kinds and its `data` as the value the live_feed table stores (JSONB:
-the value, not the text the projector wrote), compared with feed_records.json. Regenerate only for a deliberate change of the feed's
-schema (with tonypi_events.live_feed.SCHEMA_VERSION and docs/live.md):
+the value, not the text the projector wrote), compared with feed_records.json. Regenerate
+only for a deliberate change of the feed's schema (with tonypi_events.live_feed.SCHEMA_VERSION
+and docs/live.md):
 `.venv/bin/python -m tests.projector.test_feed_records > tests/projector/feed_records.json`."""
 
 from __future__ import annotations
