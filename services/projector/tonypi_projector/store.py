@@ -48,10 +48,23 @@ class CheckpointMoved(Exception):
     """Another writer (a replay's swap, a second projector) moved the checkpoint."""
 
 
+# A batch's robots and their open alarms, each id probed in its table's index. Not
+# `robot_id = ANY($1)`: once PostgreSQL caches a generic plan for that (made while the table
+# was small and never analysed, as in a registration storm), it scans the whole table and
+# compares every row with every id, a batch's cost growing with the table (208 ms for 1,000
+# ids at 18,000 robots; tests/projector/test_lookup_plans.py).
+SELECT_ROBOTS = (
+    f"SELECT {', '.join(f'r.{c}' for c in columns(Robot))} "
+    "FROM unnest($1::text[]) AS ids(robot_id) JOIN robots r ON r.robot_id = ids.robot_id"
+)
+SELECT_OPEN_ALARMS = (
+    f"SELECT {', '.join(f'a.{c}' for c in columns(Alarm))} "
+    "FROM unnest($1::text[]) AS ids(robot_id) JOIN alarms a ON a.robot_id = ids.robot_id AND a.state = $2"
+)
+
+
 async def load_states(conn: asyncpg.Connection, robot_ids: list[str]) -> dict[str, RobotState]:
-    robots = await conn.fetch(
-        f"SELECT {', '.join(columns(Robot))} FROM robots WHERE robot_id = ANY($1::text[])", robot_ids
-    )
+    robots = await conn.fetch(SELECT_ROBOTS, robot_ids)
     # A robot's newest job is its active one, if any (a start ends the previous job first);
     # the newest ended one is what a repeated ending or a counter running on refers to.
     job_columns = ", ".join(f"j.{c}" for c in columns(Job))
@@ -61,11 +74,7 @@ async def load_states(conn: asyncpg.Connection, robot_ids: list[str]) -> dict[st
         "ORDER BY j.robot_id, j.id DESC",
         robot_ids,
     )
-    alarms = await conn.fetch(
-        f"SELECT {', '.join(columns(Alarm))} FROM alarms WHERE robot_id = ANY($1::text[]) AND state = $2",
-        robot_ids,
-        OPEN,
-    )
+    alarms = await conn.fetch(SELECT_OPEN_ALARMS, robot_ids, OPEN)
     open_alarms: dict[str, dict[str, Alarm]] = {}
     for r in alarms:
         open_alarms.setdefault(r["robot_id"], {})[r["kind"]] = Alarm(**dict(r))
