@@ -15,7 +15,8 @@ from tonypi_ingest.presence import Latch
 from tonypi_ingest.robot_messages import command_messages, latched_stop
 from tonypi_ingest.status_view import PRESENCE_HEADER
 
-from .fakes import FakeJetStream, FakeNats, until
+from .fake_nats import FakeJetStream, FakeNats
+from .fakes import until
 from .test_authority_readers import ACTOR, NAMES, Msg, msg
 
 COMMAND = {"command_id": "c1", "type": "move", "params": {"steps": 2}, "timeout_s": 30, "actor": ACTOR}
