@@ -11,8 +11,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from paho.mqtt.client import topic_matches_sub
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.reasoncodes import ReasonCode
 from tonypi_ingest.inbox import Inbox
-from tonypi_ingest.mqtt_port import V5, Connect, MqttError, MqttVersion, Received
+from tonypi_ingest.mqtt_port import V5, Connect, MqttError, MqttVersion, PublishRefused, Received
 
 
 async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -43,6 +45,10 @@ class FakeBroker:
     def __init__(self, *, protocols: Sequence[MqttVersion] | None = None) -> None:
         self.protocols = set(protocols) if protocols is not None else None  # None: every one
         self.refused_filters: set[str] = set()
+        # Topic filter -> the failure reason code the PUBACK of a publish there carries (MQTT 5:
+        # 0x87 Not authorized is what Mosquitto's ACL answers); such a publish goes nowhere.
+        self.refused_topics: dict[str, int] = {}
+        self.refused: list[tuple[str, int]] = []  # (topic, reason code) of each publish refused
         self.reachable = True
         self.published: list[tuple[str, bytes]] = []  # what connections published (QoS 1)
         self.retained: dict[str, tuple[bytes, int]] = {}
@@ -175,15 +181,26 @@ class FakeConnection:
         return True
 
     async def publish(self, topic: str, payload: bytes, timeout: float = 10.0) -> None:
-        self.send(topic, payload)
+        code = self._publish(topic, payload)
         await asyncio.sleep(0)  # the PUBACK's round trip
+        if code is not None:
+            raise PublishRefused(topic, code, str(ReasonCode(PacketTypes.PUBACK, identifier=code)))
 
     def send(self, topic: str, payload: bytes) -> None:
+        self._publish(topic, payload)  # refused or not, nobody waits for its PUBACK
+
+    def _publish(self, topic: str, payload: bytes) -> int | None:
+        """The broker takes a QoS 1 publish and routes it, or refuses it: its reason code."""
         self._check()
+        for filter_, code in self.broker.refused_topics.items():
+            if topic_matches_sub(filter_, topic):
+                self.broker.refused.append((topic, code))
+                return code
         self.broker.published.append((topic, payload))
         for filter_, queue in self.broker.peers:
             if topic_matches_sub(filter_, topic):
                 queue.put_nowait((topic, payload))
+        return None
 
     # --- the broker's side ---------------------------------------------------------------
 
