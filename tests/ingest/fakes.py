@@ -1,7 +1,6 @@
-"""In-memory stand-ins for ingest's ports, for the fast tests: an MQTT broker whose
+"""In-memory stand-ins for ingest's MQTT port, for the fast tests: a broker whose
 connections implement `tonypi_ingest.mqtt_port` (kept honest by test_mqtt_contract.py,
-which runs the same tests against paho and Mosquitto), and a JetStream that stores what
-the forwarder publishes."""
+which runs the same tests against paho and Mosquitto). The NATS side: fake_nats.py."""
 
 from __future__ import annotations
 
@@ -12,8 +11,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from paho.mqtt.client import topic_matches_sub
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.reasoncodes import ReasonCode
 from tonypi_ingest.inbox import Inbox
-from tonypi_ingest.mqtt_port import V5, Connect, MqttError, MqttVersion, Received
+from tonypi_ingest.mqtt_port import V5, Connect, MqttError, MqttVersion, PublishRefused, Received
 
 
 async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -44,6 +45,10 @@ class FakeBroker:
     def __init__(self, *, protocols: Sequence[MqttVersion] | None = None) -> None:
         self.protocols = set(protocols) if protocols is not None else None  # None: every one
         self.refused_filters: set[str] = set()
+        # Topic filter -> the failure reason code the PUBACK of a publish there carries (MQTT 5:
+        # 0x87 Not authorized is what Mosquitto's ACL answers); such a publish goes nowhere.
+        self.refused_topics: dict[str, int] = {}
+        self.refused: list[tuple[str, int]] = []  # (topic, reason code) of each publish refused
         self.reachable = True
         self.published: list[tuple[str, bytes]] = []  # what connections published (QoS 1)
         self.retained: dict[str, tuple[bytes, int]] = {}
@@ -176,15 +181,26 @@ class FakeConnection:
         return True
 
     async def publish(self, topic: str, payload: bytes, timeout: float = 10.0) -> None:
-        self.send(topic, payload)
+        code = self._publish(topic, payload)
         await asyncio.sleep(0)  # the PUBACK's round trip
+        if code is not None:
+            raise PublishRefused(topic, code, str(ReasonCode(PacketTypes.PUBACK, identifier=code)))
 
     def send(self, topic: str, payload: bytes) -> None:
+        self._publish(topic, payload)  # refused or not, nobody waits for its PUBACK
+
+    def _publish(self, topic: str, payload: bytes) -> int | None:
+        """The broker takes a QoS 1 publish and routes it, or refuses it: its reason code."""
         self._check()
+        for filter_, code in self.broker.refused_topics.items():
+            if topic_matches_sub(filter_, topic):
+                self.broker.refused.append((topic, code))
+                return code
         self.broker.published.append((topic, payload))
         for filter_, queue in self.broker.peers:
             if topic_matches_sub(filter_, topic):
                 queue.put_nowait((topic, payload))
+        return None
 
     # --- the broker's side ---------------------------------------------------------------
 
@@ -215,95 +231,3 @@ class FakeConnection:
         self._closed = True
         self._inbox.close()
         self._gone.set()
-
-
-# --- NATS -----------------------------------------------------------------------------
-
-
-@dataclass
-class PubAck:
-    stream: str
-    seq: int
-    duplicate: bool = False
-
-
-class FakeJetStream:
-    """Stores what is published (a `Nats-Msg-Id` seen before is a duplicate, as within
-    JetStream's window). `hold = True` keeps the acks back until `release()`."""
-
-    def __init__(self) -> None:
-        self.stored: list[tuple[str, bytes, dict[str, str]]] = []
-        self.hold = False
-        self._held: list[tuple[asyncio.Future, str, bytes, dict[str, str]]] = []
-        self._ids: set[tuple[str, str]] = set()
-
-    async def publish_async(self, subject: str, payload: bytes = b"", headers: dict | None = None, **_):
-        future = asyncio.get_running_loop().create_future()
-        if self.hold:
-            self._held.append((future, subject, payload, headers or {}))
-        else:
-            self._store(future, subject, payload, headers or {})
-        return future
-
-    async def publish(self, subject: str, payload: bytes = b"", headers: dict | None = None, **_) -> PubAck:
-        return await (await self.publish_async(subject, payload, headers))
-
-    @property
-    def unanswered(self) -> int:
-        return len(self._held)
-
-    def release(self) -> None:
-        self.hold = False
-        held, self._held = self._held, []
-        for item in held:
-            self._store(*item)
-
-    def _store(self, future: asyncio.Future, subject: str, payload: bytes, headers: dict[str, str]) -> None:
-        # Ids are unique per stream: `<prefix>.events.…` and `<prefix>.deadletter.…` are two.
-        msg_id = headers.get("Nats-Msg-Id")
-        key = (subject.split(".")[1], msg_id)
-        duplicate = msg_id is not None and key in self._ids
-        if not duplicate:
-            if msg_id is not None:
-                self._ids.add(key)
-            self.stored.append((subject, payload, headers))
-        future.set_result(PubAck("fake", len(self.stored), duplicate))
-
-
-class FakeNats:
-    max_payload = 1024 * 1024
-    is_connected = True
-
-    def __init__(self, js: FakeJetStream) -> None:
-        self._js = js
-
-    def jetstream(self) -> FakeJetStream:
-        return self._js
-
-
-class FakeLink:
-    """Stands in for `NatsLink`: connected at once, the streams there."""
-
-    def __init__(self, js: FakeJetStream, on_available) -> None:
-        self.nc: FakeNats | None = None
-        self._js, self._on_available = js, on_available
-        self.missing = 0
-
-    @property
-    def connected(self) -> bool:
-        return self.nc is not None
-
-    @property
-    def state(self) -> str:
-        return "reachable" if self.nc is not None else "unreachable"
-
-    async def connect(self) -> FakeNats:
-        self.nc = FakeNats(self._js)
-        self._on_available()
-        return self.nc
-
-    def stream_missing(self) -> None:
-        self.missing += 1
-
-    async def close(self) -> None:
-        self.nc = None

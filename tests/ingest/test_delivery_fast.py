@@ -5,17 +5,20 @@ the latched-stop resend (resend.py). tests/commands runs the same paths on real 
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 
+from prometheus_client import REGISTRY
 from tonypi_events import FLEET, EventType, decode, decode_payload, utc_now
 from tonypi_events.commanding import Plan
 from tonypi_ingest.deliverer import CommandDeliverer
-from tonypi_ingest.mqtt_port import MqttError
+from tonypi_ingest.mqtt_port import V5, MqttError
 from tonypi_ingest.presence import Latch
 from tonypi_ingest.robot_messages import command_messages, latched_stop
 from tonypi_ingest.status_view import PRESENCE_HEADER
 
-from .fakes import FakeJetStream, FakeNats, until
+from .fake_nats import FakeJetStream, FakeNats
+from .fakes import FakeBroker, until
 from .test_authority_readers import ACTOR, NAMES, Msg, msg
 
 COMMAND = {"command_id": "c1", "type": "move", "params": {"steps": 2}, "timeout_s": 30, "actor": ACTOR}
@@ -101,6 +104,28 @@ async def test_a_claimed_command_whose_publish_fails_is_not_sent_again():
     robots.failing = False
     await deliverer.deliver(msg(EventType.COMMAND_REQUESTED, "r1", {**COMMAND, "robot_online": True}))
     assert robots.sent == []
+
+
+def delivered(outcome: str) -> float:
+    return REGISTRY.get_sample_value("tonypi_ingest_commands_total", {"outcome": outcome}) or 0.0
+
+
+async def test_an_emergency_stop_the_broker_refuses_is_counted_lost_not_sent(caplog):
+    """MQTT 5: the broker's ACL answers the stop's publish with PUBACK 0x87 Not authorized."""
+    broker, js = FakeBroker(), FakeJetStream()
+    broker.refused_topics = {"site/tonypi/emergency_stop/#": 0x87}
+    before = {outcome: delivered(outcome) for outcome in ("sent", "lost")}
+    request = msg(EventType.EMERGENCY_STOP, "r1", {**STOP, "engaged": True})
+    async with broker.connector()(V5) as connection:
+        deliverer = CommandDeliverer(NAMES, "site/", connection.publish, lambda: True, "c")
+        deliverer.bind(FakeNats(js))
+        await deliverer.deliver(request)
+    assert broker.refused == [("site/tonypi/emergency_stop/r1", 0x87)] and broker.published == []
+    assert (delivered("sent"), delivered("lost")) == (before["sent"], before["lost"] + 1)
+    assert request.acked == ["ack"] and len(claims_in(js)) == 1  # claimed: it times out, visibly
+    (line,) = [r for r in caplog.records if "s1" in r.getMessage()]
+    assert line.levelno == logging.ERROR
+    assert "refused the publish on site/tonypi/emergency_stop/r1: Not authorized (0x87)" in line.getMessage()
 
 
 async def test_an_unreadable_request_is_acked_and_never_sent():

@@ -1,10 +1,12 @@
 """One contract for ingest's MQTT port (`tonypi_ingest.mqtt_port`), run against the
 in-memory fake the fast tests use and against the paho adapter on the real Mosquitto:
-whatever the fast tests learn from the fake, the adapter does too."""
+whatever the fast tests learn from the fake, the adapter does too. What an ACL refuses is
+shown on a private Mosquitto of its own (tests/support/private_mosquitto.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,13 +15,19 @@ import aiomqtt
 import pytest
 from tonypi_ingest.config import load_config
 from tonypi_ingest.mqtt_paho import paho_connector
-from tonypi_ingest.mqtt_port import V5, MqttError, Received
+from tonypi_ingest.mqtt_port import V5, MqttError, PublishRefused, Received
 
 from tests.conftest import EMBEDDED_AMQTT, MQTT_URL
+from tests.support.private_mosquitto import private_mosquitto
 
 from .fakes import FakeBroker
 
 WAIT_S = 5.0
+# Under the ACL below ingest may send commands but not emergency stops: the misconfiguration
+# under which a stop the broker refused (MQTT 5 PUBACK 0x87) must not pass for one sent.
+ALLOWED, DENIED = "tonypi/commands/r1", "tonypi/emergency_stop/r1"
+ACL = "user ingest\ntopic read tonypi/#\ntopic write tonypi/commands/#\n"
+NOT_AUTHORIZED = 0x87
 
 
 async def take(connection, count: int) -> list[Received]:
@@ -36,7 +44,8 @@ async def take(connection, count: int) -> list[Received]:
 class MqttPortContract:
     """Fixtures each backend provides: `open_connection(persistent_id=None)` (an async
     context manager factory), `peer_publish(topic, payload, qos, retain)`,
-    `peer_messages(filter)` (an async context manager yielding a queue), `topic_prefix`."""
+    `peer_messages(filter)` (an async context manager yielding a queue), `topic_prefix`,
+    and `open_under_acl()`: a connection to a broker whose ACL is `ACL` above."""
 
     async def test_messages_arrive_in_order_with_their_flags_and_each_is_acked_once(
         self, open_connection, peer_publish, topic_prefix
@@ -85,6 +94,18 @@ class MqttPortContract:
             async with asyncio.timeout(WAIT_S):
                 got = [await received.get(), await received.get()]
         assert got == [(topic_prefix + "out/1", b"waited"), (topic_prefix + "out/2", b"queued")]
+
+    async def test_a_publish_the_broker_refuses_raises_its_reason_and_the_connection_stays(
+        self, open_under_acl
+    ):
+        async with open_under_acl() as connection:
+            with pytest.raises(PublishRefused) as refused:
+                await connection.publish(DENIED, b"stop")
+            assert (refused.value.topic, refused.value.code) == (DENIED, NOT_AUTHORIZED)
+            assert str(refused.value) == f"the broker refused the publish on {DENIED}: Not authorized (0x87)"
+            connection.send(DENIED, b"stop")  # nobody waits for it: nothing raised
+            await connection.publish(ALLOWED, b"go")  # Mosquitto: 0x10 No matching subscribers
+            assert not connection.lost
 
     async def test_after_the_unsuback_every_message_sent_before_is_taken(
         self, open_connection, peer_publish, topic_prefix
@@ -148,6 +169,12 @@ class TestFakeBroker(MqttPortContract):
         return lambda persistent_id=None: broker.connector(persistent_id)(V5)
 
     @pytest.fixture
+    def open_under_acl(self):
+        broker = FakeBroker()
+        broker.refused_topics = {"tonypi/emergency_stop/#": NOT_AUTHORIZED}
+        return lambda: broker.connector()(V5)
+
+    @pytest.fixture
     def peer_publish(self, broker):
         async def publish(topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
             broker.publish(topic, payload, qos, retain)
@@ -165,7 +192,33 @@ class TestFakeBroker(MqttPortContract):
 
 
 @pytest.mark.skipif(EMBEDDED_AMQTT, reason="MQTT 5 sessions and retain handling: Mosquitto's")
+@pytest.mark.integration  # the ACL cases start a Mosquitto of their own
 class TestPahoOnMosquitto(MqttPortContract):
+    @pytest.fixture
+    def open_under_acl(self):
+        password = uuid.uuid4().hex
+        with private_mosquitto(ACL, {"ingest": password}) as port:
+            env = {
+                "MQTT_URL": f"mqtt://127.0.0.1:{port}",
+                "MQTT_USERNAME": "ingest",
+                "MQTT_PASSWORD": password,
+            }
+            yield lambda: paho_connector(load_config(env))(V5)
+
+    async def test_a_send_the_broker_refuses_is_logged_at_warning_once_a_minute(self, open_under_acl, caplog):
+        caplog.set_level(logging.WARNING, "tonypi_ingest.mqtt")
+        async with open_under_acl() as connection:
+            connection.send(DENIED, b"first")
+            connection.send(DENIED, b"second")
+            await connection.publish(ALLOWED, b"after")  # answered in order: both sends were
+        lines = [r for r in caplog.records if "refused" in r.getMessage()]
+        assert [(r.levelno, r.getMessage()) for r in lines] == [
+            (
+                logging.WARNING,
+                f"the broker refused the publish on {DENIED}: Not authorized (0x87): not delivered",
+            )
+        ]
+
     @pytest.fixture
     def topic_prefix(self, mqtt_prefix: str) -> str:
         return mqtt_prefix + "contract/"

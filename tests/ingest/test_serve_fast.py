@@ -16,7 +16,8 @@ from tonypi_ingest.mqtt_port import V311
 
 from tests.support.ports import free_port
 
-from .fakes import FakeBroker, FakeConnection, FakeJetStream, FakeLink, until
+from .fake_nats import FakeJetStream, FakeLink
+from .fakes import FakeBroker, FakeConnection, until
 from .samples import SAMPLES
 
 STATUS = json.dumps({"robot_id": "r1", "status": "online"}).encode()

@@ -61,8 +61,10 @@ class Claims:
 
 async def send_claimed(publish: Publish, topic: str, body: bytes, command_id: str) -> bool:
     """Publish a claimed command to its robot (QoS 1, until the broker's PUBACK). A publish
-    that fails is counted `lost` and logged: claimed, it is never sent again, and times out
-    visibly (the price of claiming first)."""
+    that fails, or that the broker refuses (an MQTT 5 PUBACK reason code of 0x80 or more, e.g.
+    0x87 when its ACL denies the topic: `PublishRefused`), is counted `lost` and logged with
+    its reason: claimed, it is never sent again, and times out visibly (the price of claiming
+    first)."""
     try:
         await publish(topic, body)
     except Exception as exc:

@@ -8,7 +8,7 @@ so each request goes to one replica. For each, `deliver` decides:
 2. **claim** it (claims.py): append `command_sent` with `Nats-Msg-Id: sent-<command id>`;
    if JetStream says duplicate, another replica (or an earlier attempt) claimed it: ack, stop;
 3. publish what the robot is sent (robot_messages.py) at QoS 1 and wait for the broker's
-   PUBACK; then ack.
+   PUBACK (one refusing it, MQTT 5, fails the send: counted `lost`, claims.py); then ack.
 
 The claim comes first, so the robot never gets a command twice, whatever crashes or is
 redelivered (deadlines stay inside the stream's duplicate window, so the claim is always

@@ -115,7 +115,8 @@ OUTCOME = LabelCache(OUTCOMES)
 COMMANDS = Counter(
     "tonypi_ingest_commands_total",
     "Operator commands the deliverer handled, by outcome: sent, resent (a latched stop to a robot that "
-    "forgot it), duplicate (claimed elsewhere), expired, too_late, lost (claimed, MQTT publish failed), "
+    "forgot it), duplicate (claimed elsewhere), expired, too_late, lost (claimed, then the MQTT publish "
+    "failed or the broker's PUBACK refused it), "
     "unreadable, error",
     ["outcome"],
 )

@@ -4,6 +4,8 @@ and acknowledging by hand (`manual_ack=True`, `Client.ack`). It implements `mqtt
 
 - QoS 1 messages are acknowledged only when `ack` says so (ingest: once their outcome is
   settled), on the connection that received them.
+- A PUBACK with a failure reason code (MQTT 5, e.g. 0x87 when the broker's ACL refuses the
+  topic) fails the `publish` that waits for it (mqtt_puback.py).
 - The socket is driven from the event loop (paho_loop.py) and read ahead of the handling:
   what it brings waits in the inbox (inbox.py), yielded by `messages()` in slices.
 - paho's blocking `connect` (DNS, TCP) runs in a thread; every other call runs on the loop.
@@ -31,6 +33,7 @@ from paho.mqtt.properties import Properties
 from .config import IngestConfig
 from .inbox import Inbox
 from .mqtt_port import UNREADABLE_TOPIC, V5, V311, Connect, MqttError, MqttVersion, Received
+from .mqtt_puback import Pubacks
 from .mqtt_session import NO_DELAY, subscriptions
 from .paho_loop import SocketDriver
 
@@ -98,7 +101,7 @@ class PahoConnection:
         self._gone: asyncio.Future[None] = self._loop.create_future()
         self._subacks: dict[int, asyncio.Future] = {}
         self._unsubacks: dict[int, asyncio.Future] = {}
-        self._pubacks: dict[int, asyncio.Future] = {}
+        self._pubacks = Pubacks(self._loop)
         self._socket = SocketDriver(paho, lambda: self._arrived, self._broken)
 
     # --- the port --------------------------------------------------------------------
@@ -157,10 +160,13 @@ class PahoConnection:
     async def publish(self, topic: str, payload: bytes, timeout: float = 10.0) -> None:
         mid = self._publish(topic, payload)
         if mid is not None:
-            await self._answer(self._pubacks, mid, "PUBACK", timeout)
+            self._pubacks.sent(mid, topic)
+            await self._pubacks.wait(mid, timeout)  # raises PublishRefused on a failure code
 
     def send(self, topic: str, payload: bytes) -> None:
-        self._publish(topic, payload)  # paho retransmits it until the broker's PUBACK
+        mid = self._publish(topic, payload)  # paho retransmits it until the broker's PUBACK
+        if mid is not None:
+            self._pubacks.sent(mid, topic)  # a refusal is logged: nobody waits for it
 
     # --- opening and closing -----------------------------------------------------------
 
@@ -241,8 +247,8 @@ class PahoConnection:
     def _on_unsubscribe(self, _client, _userdata, mid, _reason_codes, _properties) -> None:
         _resolve(self._unsubacks, mid, None)
 
-    def _on_publish(self, _client, _userdata, mid, _reason_code, _properties) -> None:
-        _resolve(self._pubacks, mid, None)
+    def _on_publish(self, _client, _userdata, mid, reason_code, properties) -> None:
+        self._pubacks.answered(mid, reason_code, properties)
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -257,16 +263,14 @@ class PahoConnection:
             raise MqttError(f"publish failed (rc={info.rc})")
         return None if info.is_published() else info.mid
 
-    async def _answer(
-        self, table: dict[int, asyncio.Future], mid: int, what: str, timeout: float = TIMEOUT_S
-    ):
+    async def _answer(self, table: dict[int, asyncio.Future], mid: int, what: str):
         if self.lost:
             raise MqttError("MQTT disconnected")
         future = table[mid] = self._loop.create_future()
         try:
-            return await asyncio.wait_for(future, timeout)
+            return await asyncio.wait_for(future, TIMEOUT_S)
         except TimeoutError:
-            raise MqttError(f"no {what} from the broker within {timeout:g}s") from None
+            raise MqttError(f"no {what} from the broker within {TIMEOUT_S:g}s") from None
         finally:
             table.pop(mid, None)
 
@@ -280,7 +284,8 @@ class PahoConnection:
             self._connack.set_exception(error)
         if not self._gone.done():
             self._gone.set_result(None)
-        for table in (self._subacks, self._unsubacks, self._pubacks):
+        self._pubacks.lose(error)
+        for table in (self._subacks, self._unsubacks):
             for future in table.values():
                 if not future.done():
                     future.set_exception(error)

@@ -12,7 +12,11 @@ The contract, per connection:
   gone (the broker then redelivers it to a persistent session). `held` counts the QoS 1
   messages taken and not acknowledged yet;
 - `publish` is QoS 1 and returns at the broker's PUBACK; `send` queues a QoS 1 publish
-  and returns at once. Both raise `MqttError` when the connection cannot take it.
+  and returns at once. Both raise `MqttError` when the connection cannot take it, and
+  `publish` raises `PublishRefused` when the PUBACK carries a failure reason code (MQTT 5:
+  0x80 and above, e.g. 0x87 Not authorized when the broker's ACL refuses the topic). A
+  success-class code (below 0x80, e.g. 0x10 No matching subscribers) means the broker took
+  it. Nobody waits for a `send`: a refusal of one is only logged (by the adapter).
 """
 
 from __future__ import annotations
@@ -38,6 +42,15 @@ UNREADABLE_TOPIC = "\ufffd"
 
 class MqttError(Exception):
     """The broker is unreachable, refused, did not answer in time, or the connection is gone."""
+
+
+class PublishRefused(MqttError):
+    """The broker answered a QoS 1 publish with a failure reason code: it did not take the
+    message (MQTT 5; under 3.1.1 a broker acknowledges a publish it refuses, or disconnects)."""
+
+    def __init__(self, topic: str, code: int, reason: str) -> None:
+        super().__init__(f"the broker refused the publish on {topic}: {reason} (0x{code:02x})")
+        self.topic, self.code, self.reason = topic, code, reason
 
 
 @dataclass(slots=True, eq=False)
