@@ -12,6 +12,7 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
+from tonypi_ingest import metrics
 from tonypi_ingest.mqtt_port import MqttError, PublishRefused
 from tonypi_ingest.mqtt_puback import Pubacks
 
@@ -72,8 +73,9 @@ async def test_no_puback_in_time_is_an_error_and_a_late_one_is_logged_not_raised
     assert [r.levelno for r in caplog.records if "refused" in r.getMessage()] == [logging.WARNING]
 
 
-async def test_refused_sends_are_one_warning_a_minute_per_reason(caplog):
+async def test_refused_sends_are_each_counted_and_one_warning_a_minute_per_reason(caplog):
     pubacks = Pubacks(asyncio.get_running_loop())
+    before = metrics.REPLIES_REFUSED._value.get()
     for mid, code in enumerate((0x87, 0x87, 0x87, 0x97, 0x10), start=1):
         pubacks.sent(mid, f"tonypi/items/r{mid}")
         pubacks.answered(mid, *puback(code))
@@ -81,6 +83,7 @@ async def test_refused_sends_are_one_warning_a_minute_per_reason(caplog):
         "the broker refused the publish on tonypi/items/r1: Not authorized (0x87): not delivered",
         "the broker refused the publish on tonypi/items/r4: Quota exceeded (0x97): not delivered",
     ]
+    assert metrics.REPLIES_REFUSED._value.get() - before == 4  # 0x10: taken, not counted
 
 
 async def test_a_lost_connection_fails_whoever_waits():

@@ -65,7 +65,8 @@ RETAINED_SKIPPED = Counter(
     "Deliveries with the retain flag (a stored old message, not a new one), acknowledged and skipped",
 )
 REPLIES_REFUSED = Counter(
-    "tonypi_ingest_replies_refused_total", "Scan replies not published: their topic was not publishable"
+    "tonypi_ingest_replies_refused_total",
+    "Scan replies not delivered: their topic was not publishable, or the broker refused them (MQTT 5 PUBACK)",
 )
 NATS_CLIENTS_REPLACED = Counter(
     "tonypi_ingest_nats_clients_replaced_total",

@@ -5,8 +5,9 @@ Success, or 0x10 No matching subscribers (Mosquitto's answer when no robot is su
 yet; the message was still accepted). From 0x80 up it did not: 0x87 Not authorized (its ACL
 refuses ingest that topic), 0x90 Topic name invalid, 0x97 Quota exceeded, ... Mosquitto 2
 answers an ACL-denied QoS 1 publish with 0x87 and keeps the connection. A refused `publish`
-raises `PublishRefused`; nobody waits for a `send`, so a refused one is logged at WARNING,
-once a minute per reason code. MQTT 3.1.1 has no reason codes: a broker acknowledges a
+raises `PublishRefused`; nobody waits for a `send` (a scan reply), so a refused one is
+counted in tonypi_ingest_replies_refused_total and logged at WARNING, once a minute per
+reason code. MQTT 3.1.1 has no reason codes: a broker acknowledges a
 publish it refuses (or disconnects), so there a refusal cannot be seen.
 """
 
@@ -17,6 +18,7 @@ import logging
 
 from tonypi_runtime.logs import Throttled
 
+from . import metrics
 from .mqtt_port import MqttError, PublishRefused
 
 log = logging.getLogger("tonypi_ingest.mqtt")
@@ -66,6 +68,7 @@ class Pubacks:
             else:
                 future.set_exception(refused)
         elif refused is not None:
+            metrics.REPLIES_REFUSED.inc()
             self._refused_sends.warning(f"refused-{code}", "%s: not delivered", refused)
 
     def lose(self, error: MqttError) -> None:
