@@ -24,7 +24,7 @@ from . import metrics, store
 from .applier import BatchApplier, describe
 from .config import ProjectorSettings
 from .folds import ItemCatalogue
-from .source import EventSource, to_stream_event
+from .source import EventSource
 from .stall import ProgressWatch
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ class Projector:
     async def _project(
         self, conn: asyncpg.Connection, stop: asyncio.Event, on_started: Callable[[], None]
     ) -> None:
-        stream, subjects = self.settings.streams.events, self.settings.streams.subjects
+        stream = self.settings.streams.events
         checkpoint = await store.ensure_checkpoint(conn, stream)
         self.watch.committed(checkpoint)
         await self.source.open(checkpoint + 1)
@@ -142,12 +142,11 @@ class Projector:
         batches = self.source.batches()
         try:
             while not stop.is_set():
-                msgs = await anext(batches)
+                msgs, events = await anext(batches)
                 if not msgs:
                     if conn.is_closed():  # lost while idle: so was the lock; let a standby take over
                         raise ConnectionError("database connection lost while idle")
                     continue
-                events = [to_stream_event(m, subjects) for m in msgs]
                 try:
                     applied = await self.applier.apply(conn, events, checkpoint, stop)
                 except store.CheckpointMoved:

@@ -30,7 +30,7 @@ from .connections import connect_nats, database_connector, prepare_database
 from .migrations import apply_migrations
 from .projector import StreamsNotDeclared
 from .retention import prune_logs, retention_cutoff
-from .source import EventSource, to_stream_event
+from .source import EventSource
 
 log = logging.getLogger(__name__)
 
@@ -141,12 +141,10 @@ async def replay(
         async def fold_until(seq: int) -> None:
             nonlocal checkpoint, events, lost
             while checkpoint < seq:
-                msgs = await anext(batches)
+                msgs, decoded = await anext(batches)
                 if not msgs:
                     continue
-                applied = await applier.apply(
-                    conn, [to_stream_event(m, settings.streams.subjects) for m in msgs], checkpoint
-                )
+                applied = await applier.apply(conn, decoded, checkpoint)
                 checkpoint, events, lost = applied.last_seq, events + applied.events, lost + applied.lost
                 if on_progress:
                     on_progress(applied.events, max(total, events))

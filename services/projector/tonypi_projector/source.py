@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
+from typing import NamedTuple
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
@@ -32,6 +33,13 @@ log = logging.getLogger(__name__)
 STATUS_HEADER = "Status"
 _IDLE_HEARTBEAT = "100"
 _END_OF_REQUEST = ("404", "408")  # no messages now / the request expired
+
+
+class Fetched(NamedTuple):
+    """A batch as fetched (`msgs`, to acknowledge) and decoded (`events`, to apply)."""
+
+    msgs: list[Msg]
+    events: list[StreamEvent]
 
 
 class ConsumerGone(Exception):
@@ -129,17 +137,22 @@ class EventSource:
                 await self._pull(self.batch_size - 1, wait=None)
         return self._received
 
-    async def batches(self) -> AsyncIterator[list[Msg]]:
-        """fetch() again and again, the next batch already on its way while the caller
-        applies this one (the fold and the commit overlap the network)."""
-        pending = asyncio.ensure_future(self.fetch())
+    async def batches(self) -> AsyncIterator[Fetched]:
+        """fetch() again and again, each batch decoded as it arrives, the next one already on
+        its way while the caller applies this one: the network and the decoding (a tenth of
+        the projector's CPU) overlap the caller's waits on PostgreSQL."""
+        pending = asyncio.ensure_future(self._fetch_decoded())
         try:
             while True:
-                msgs = await pending
-                pending = asyncio.ensure_future(self.fetch())
-                yield msgs
+                fetched = await pending
+                pending = asyncio.ensure_future(self._fetch_decoded())
+                yield fetched
         finally:
             pending.cancel()
+
+    async def _fetch_decoded(self) -> Fetched:
+        msgs = await self.fetch()
+        return Fetched(msgs, [to_stream_event(m, self.streams.subjects) for m in msgs])
 
     async def bounds(self) -> tuple[int, int]:
         """(first, last) sequence the stream holds now."""
