@@ -121,6 +121,22 @@ COMMANDS = Counter(
     "unreadable, error",
     ["outcome"],
 )
+# Every outcome's series exists from the start at 0, so an alert's increase() sees the first
+# one (a series born at 1 shows no increase, and the first lost stop would not page).
+COMMAND_OUTCOMES = (
+    "sent",
+    "resent",
+    "duplicate",
+    "expired",
+    "too_late",
+    "lost",
+    "unreadable",
+    "error",
+    "nothing_to_send",
+)
+for _outcome in COMMAND_OUTCOMES:
+    COMMANDS.labels(_outcome)
+
 SUBJECT_MISMATCHES = Counter(
     "tonypi_ingest_subject_mismatches_total",
     "Events ingest's stream readers ignored because their envelope disagreed with their subject "

@@ -22,6 +22,10 @@ class Outcome(StrEnum):
     DROPPED_ERROR = "dropped_error"  # ingest failed even to dead-letter it (a bug; logged)
 
 
+for _outcome in Outcome:  # each series at 0 from the start: an alert sees the first drop
+    metrics.OUTCOMES.labels(_outcome.value)
+
+
 class Settlement:
     """Settle once: the first outcome counts and acknowledges; later calls do nothing.
     `then` (a scan's reply) runs after a STORED outcome, after the acknowledgement."""
