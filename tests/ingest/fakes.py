@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from paho.mqtt.client import topic_matches_sub
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
+from tonypi_ingest import metrics
 from tonypi_ingest.inbox import Inbox
 from tonypi_ingest.mqtt_port import V5, Connect, MqttError, MqttVersion, PublishRefused, Received
 
@@ -187,7 +188,8 @@ class FakeConnection:
             raise PublishRefused(topic, code, str(ReasonCode(PacketTypes.PUBACK, identifier=code)))
 
     def send(self, topic: str, payload: bytes) -> None:
-        self._publish(topic, payload)  # refused or not, nobody waits for its PUBACK
+        if self._publish(topic, payload) is not None:  # nobody waits for its PUBACK: counted
+            metrics.REPLIES_REFUSED.inc()
 
     def _publish(self, topic: str, payload: bytes) -> int | None:
         """The broker takes a QoS 1 publish and routes it, or refuses it: its reason code."""

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 
 import aiomqtt
 import pytest
+from tonypi_ingest import metrics
 from tonypi_ingest.config import load_config
 from tonypi_ingest.mqtt_paho import paho_connector
 from tonypi_ingest.mqtt_port import V5, MqttError, PublishRefused, Received
@@ -103,9 +104,11 @@ class MqttPortContract:
                 await connection.publish(DENIED, b"stop")
             assert (refused.value.topic, refused.value.code) == (DENIED, NOT_AUTHORIZED)
             assert str(refused.value) == f"the broker refused the publish on {DENIED}: Not authorized (0x87)"
-            connection.send(DENIED, b"stop")  # nobody waits for it: nothing raised
+            before = metrics.REPLIES_REFUSED._value.get()
+            connection.send(DENIED, b"stop")  # nobody waits for it: nothing raised, but counted
             await connection.publish(ALLOWED, b"go")  # Mosquitto: 0x10 No matching subscribers
             assert not connection.lost
+            assert metrics.REPLIES_REFUSED._value.get() - before == 1  # PUBACKs come in order
 
     async def test_after_the_unsuback_every_message_sent_before_is_taken(
         self, open_connection, peer_publish, topic_prefix

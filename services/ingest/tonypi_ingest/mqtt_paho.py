@@ -166,7 +166,7 @@ class PahoConnection:
     def send(self, topic: str, payload: bytes) -> None:
         mid = self._publish(topic, payload)  # paho retransmits it until the broker's PUBACK
         if mid is not None:
-            self._pubacks.sent(mid, topic)  # a refusal is logged: nobody waits for it
+            self._pubacks.sent(mid, topic, awaited=False)  # nobody waits: a refusal is counted
 
     # --- opening and closing -----------------------------------------------------------
 

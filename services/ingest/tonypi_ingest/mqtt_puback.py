@@ -39,10 +39,15 @@ class Pubacks:
         self._loop = loop
         self._waiting: dict[int, asyncio.Future[None]] = {}
         self._topics: dict[int, str] = {}  # for the message when one is refused
+        self._sends: set[int] = set()  # the mids nobody waits for (scan replies)
         self._refused_sends = Throttled(log)
 
-    def sent(self, mid: int, topic: str) -> None:
+    def sent(self, mid: int, topic: str, *, awaited: bool = True) -> None:
         self._topics[mid] = topic
+        if awaited:
+            self._sends.discard(mid)
+        else:
+            self._sends.add(mid)
 
     async def wait(self, mid: int, timeout: float) -> None:
         """Return at the PUBACK; `PublishRefused` on a failure code, `MqttError` without one."""
@@ -58,6 +63,8 @@ class Pubacks:
         """paho's `on_publish`: the PUBACK for `mid` arrived."""
         future = self._waiting.pop(mid, None)
         topic = self._topics.pop(mid, None)
+        a_send = mid in self._sends
+        self._sends.discard(mid)
         code = getattr(reason_code, "value", reason_code)
         refused = None
         if code >= FAILURE:
@@ -67,9 +74,11 @@ class Pubacks:
                 future.set_result(None)
             else:
                 future.set_exception(refused)
-        elif refused is not None:
+        elif refused is not None and a_send:
             metrics.REPLIES_REFUSED.inc()
             self._refused_sends.warning(f"refused-{code}", "%s: not delivered", refused)
+        elif refused is not None:  # a publish given up on already (timed out: counted by its caller)
+            log.info("%s, after its publisher stopped waiting", refused)
 
     def lose(self, error: MqttError) -> None:
         """The connection is gone: whoever waits is told; no PUBACK comes any more."""
@@ -78,3 +87,4 @@ class Pubacks:
                 future.set_exception(error)
         self._waiting.clear()
         self._topics.clear()
+        self._sends.clear()

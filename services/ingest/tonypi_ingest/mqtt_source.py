@@ -66,11 +66,13 @@ class MqttSource:
             return
         connection = self._connection
         if connection is None:
+            metrics.REPLIES_REFUSED.inc()
             self._throttled.warning("reply", "MQTT disconnected: reply on %s not sent", safe_text(topic, 200))
             return
         try:
             connection.send(topic, payload)
         except MqttError as exc:
+            metrics.REPLIES_REFUSED.inc()
             self._throttled.warning("reply", "MQTT publish on %s failed (%s)", safe_text(topic, 200), exc)
 
     async def publish(self, topic: str, payload: bytes, timeout: float = 10.0) -> None:
