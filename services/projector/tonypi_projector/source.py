@@ -154,7 +154,9 @@ class EventSource:
             pending.cancel()
 
     async def _fetch_decoded(self) -> Fetched:
-        msgs = await self.fetch()
+        # A copy: a late reply to a pull that timed out (around a reconnect) may still append
+        # to fetch()'s list, and a message acknowledged must be one decoded and applied.
+        msgs = list(await self.fetch())
         events: list[StreamEvent] = []
         for start in range(0, len(msgs), DECODE_CHUNK):
             await asyncio.sleep(0)  # in slices, each in one of the caller's waits on PostgreSQL
