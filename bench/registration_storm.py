@@ -19,8 +19,8 @@ robots), `lost` = robots sent - robot rows, the stream's status events, dead let
 projector's largest lag, each process's CPU per new robot (cpu_us_per_msg), and the rows
 PostgreSQL read scanning the whole robots table (`robots_rows_seq_scanned`, from
 pg_stat_user_tables, which may miss the last second): a few thousand when the projector's
-lookup of its batch's robots used the index, about robots^2 / (2 x batch) when the planner
-chose a scan per batch on the new, never analysed table.
+lookup of its batch's robots probed the index, about robots^2 / (2 x batch) when it hashed
+its ids and scanned the new, never analysed table once a batch (store.SELECT_ROBOTS).
 """
 
 from __future__ import annotations

@@ -28,11 +28,12 @@ _AS_JSON_DUMPS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACL
 def json_text(value: Any, default: Callable[[Any], Any] | None = None) -> str:
     """`json.dumps(value, default=default)` as PostgreSQL's json and jsonb read it, written by
     orjson (a batch's rows and live-feed records were a tenth of the projector's CPU in the
-    stdlib encoder). The same values are accepted and mean the same: orjson's text differs only
-    where JSON allows (no spaces, UTF-8 rather than \\u escapes, `1e16` for `1e+16`). Where
-    orjson refuses a value (an integer past 64 bits, a non-string key, a lone surrogate) or may
-    have written NaN or an infinity as `null`, json.dumps writes it as before, so such a value
-    still fails in PostgreSQL, exactly as it did."""
+    stdlib encoder). Every value json.dumps writes means the same here: orjson's text differs
+    only where JSON allows (no spaces, UTF-8 rather than \\u escapes). Where orjson refuses a
+    value (an integer past 64 bits, a non-string key, a lone surrogate, deep nesting) or may
+    have written NaN or an infinity as `null`, json.dumps writes it as before, so PostgreSQL
+    still refuses such a value and its event is still dead-lettered. Beyond json.dumps, orjson
+    also writes an Enum or a UUID (as its value); rows hold only decoded JSON, so none occurs."""
     try:
         text = orjson.dumps(value, default=default, option=_AS_JSON_DUMPS)
     except (orjson.JSONEncodeError, RecursionError):

@@ -48,11 +48,11 @@ class CheckpointMoved(Exception):
     """Another writer (a replay's swap, a second projector) moved the checkpoint."""
 
 
-# A batch's robots and their open alarms, each id probed in its table's index. Not
-# `robot_id = ANY($1)`: once PostgreSQL caches a generic plan for that (made while the table
-# was small and never analysed, as in a registration storm), it scans the whole table and
-# compares every row with every id, a batch's cost growing with the table (208 ms for 1,000
-# ids at 18,000 robots; tests/projector/test_lookup_plans.py).
+# A batch's robots and their open alarms, the ids joined: whatever plan PostgreSQL caches,
+# each row is probed by the index or hashed once. Not `robot_id = ANY($1)`: its generic plan,
+# once made while the table was small and never analysed (a registration storm's first
+# batches), scans the whole table comparing every row with every id, a cost growing with the
+# square of the storm (tests/projector/test_lookup_plans.py; docs/performance.md).
 SELECT_ROBOTS = (
     f"SELECT {', '.join(f'r.{c}' for c in columns(Robot))} "
     "FROM unnest($1::text[]) AS ids(robot_id) JOIN robots r ON r.robot_id = ids.robot_id"
