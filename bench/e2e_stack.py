@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.request import urlopen
 
 import asyncpg
@@ -113,6 +113,16 @@ async def open_publishers(
     return publishers
 
 
+class Driven(NamedTuple):
+    """What `Pipeline.drive` saw: when publishing began and ended (wall clock), the robot
+    messages stored, and each process's CPU (CpuMeter.stop)."""
+
+    wall0: float
+    publish_end: float
+    stored: int
+    cpu: dict
+
+
 @dataclass
 class Pipeline:
     """tonypi-ingest and tonypi-projector on a private stream and database (`pipeline`), and the
@@ -145,6 +155,22 @@ class Pipeline:
             lag = await asyncio.to_thread(scrape, port, "tonypi_projector_lag_events")
             self.max_lag = max(self.max_lag, lag)
             await asyncio.sleep(0.5)
+
+    async def drive(self, brokers, publishers, rate: float | None, total: int, settle: float) -> Driven:
+        """Run `publishers` (each at `rate` msg/s, None: as fast as it goes) under the CPU meter
+        and the lag watch, then `settle` for `total`; the publishers are closed afterwards."""
+        meter = await self.meter(brokers)
+        meter.start()
+        watcher = asyncio.create_task(self.watch_lag())
+        t0, wall0 = time.monotonic(), time.time()
+        await asyncio.gather(*(p.run(rate, t0) for p in publishers))
+        publish_end = time.time()
+        watcher.cancel()
+        stored = await self.settle(total, settle)  # the stream holds everything, all committed
+        cpu = meter.stop(total)
+        for p in publishers:
+            await p.close()
+        return Driven(wall0, publish_end, stored, cpu)
 
     async def settle(self, total: int, timeout: float, quiet: float = 10.0) -> int:
         """Wait until the stream holds `total` robot messages and the projector committed up to

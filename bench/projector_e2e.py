@@ -27,7 +27,6 @@ import asyncio
 import json
 import sys
 import tempfile
-import time
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -91,18 +90,9 @@ async def run_scenario(name: str, args, brokers, workdir: Path) -> dict:
         start = datetime(2026, 11, 26, 8, 0, 0)
         publishers = await connect_publishers(brokers, private, f"e2e-{run}", per_robot, n_pub, start)
         total = per_robot * n_pub
-        meter = await stack.meter(brokers)
-        meter.start()
-        watcher = asyncio.create_task(stack.watch_lag())
-        t0, wall0 = time.monotonic(), time.time()
-        await asyncio.gather(*(p.run(rate / n_pub, t0) for p in publishers))
-        publish_end = time.time()
-        watcher.cancel()
-        # Wait for the stream to hold everything and the projector to commit it all.
-        stored = await stack.settle(total, args.settle)
-        cpu = meter.stop(total)
-        for p in publishers:
-            await p.close()
+        wall0, publish_end, stored, cpu = await stack.drive(
+            brokers, publishers, rate / n_pub, total, args.settle
+        )
         conn = await asyncpg.connect(private.database_url)
         try:
             checkpoint = await conn.fetchval("SELECT last_seq FROM projection_checkpoint")

@@ -26,10 +26,8 @@ its ids and scanned the new, never analysed table once a batch (store.SELECT_ROB
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import random
-import time
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -95,17 +93,10 @@ async def run_registration(name: str, args, brokers, workdir: Path) -> dict:
     async with pipeline(brokers, private, workdir, args.pg_admin_url, PROJECTOR_BATCH_SIZE=batch) as stack:
         messages = first_statuses(private.prefix, robots, n_pub, datetime(2026, 12, 8, 9, 0, 0))
         publishers = await open_publishers(brokers, f"reg-{private.run}", messages)
-        meter = await stack.meter(brokers)
-        meter.start()
-        watcher = asyncio.create_task(stack.watch_lag())
-        t0, wall0 = time.monotonic(), time.time()
-        await asyncio.gather(*(p.run(rate / len(publishers) if rate else None, t0) for p in publishers))
-        publish_end = time.time()
-        watcher.cancel()
-        stored = await stack.settle(robots, args.settle)
-        cpu = meter.stop(robots)
-        for p in publishers:
-            await p.close()
+        per_publisher = rate / len(publishers) if rate else None
+        wall0, publish_end, stored, cpu = await stack.drive(
+            brokers, publishers, per_publisher, robots, args.settle
+        )
         last_seq = await last_status_seq(stack)
         done = next((at for at, seq in stack.commits if seq >= last_seq), None) if last_seq else None
         conn = await asyncpg.connect(private.database_url)
