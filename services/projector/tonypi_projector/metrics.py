@@ -1,6 +1,9 @@
 """The projector's Prometheus metrics (default registry; names fixed in docs/projector.md)."""
 
 from prometheus_client import Counter, Gauge, Histogram
+from tonypi_events.commanding import AnswerDropped
+
+from .folds import history, schedules
 
 EVENTS_APPLIED = Counter(
     "tonypi_projector_events_applied_total", "Events folded into the read tables", ["event_type"]
@@ -90,3 +93,13 @@ HISTORY_MAINTENANCE_FAILURES = Counter(
     "tonypi_projector_history_maintenance_failures_total",
     "History maintenance passes (partitions ahead, retention) that failed and will be retried",
 )
+
+# Every series an alert watches exists at 0 from start-up: a series born at 1 shows no
+# increase() to Prometheus, so the first dropped answer, refused reading or missed firing
+# would not alert.
+for _reason in AnswerDropped:
+    ANSWERS_DROPPED.labels(_reason.value)
+for _reason in (history.SERVO_ID, history.SENSOR_NAME, history.TOO_MANY_SENSORS):
+    HISTORY_REFUSED.labels(_reason)
+for _state in (schedules.DUE, schedules.DISPATCHED, schedules.MISSED):
+    SCHEDULE_FIRINGS.labels(_state)

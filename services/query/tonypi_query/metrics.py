@@ -76,3 +76,5 @@ SCHEDULE_DISPATCHES = Counter(
     "another replica or an earlier try was first, failed: retried while in the window)",
     ["outcome"],
 )
+for _outcome in ("appended", "duplicate", "failed"):  # at 0 from start-up: an alert sees the first
+    SCHEDULE_DISPATCHES.labels(_outcome)
