@@ -38,16 +38,12 @@ class Pubacks:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._waiting: dict[int, asyncio.Future[None]] = {}
-        self._topics: dict[int, str] = {}  # for the message when one is refused
-        self._sends: set[int] = set()  # the mids nobody waits for (scan replies)
+        # mid -> (topic, whether a `publish` waits for it: else a `send`, a scan reply)
+        self._sent: dict[int, tuple[str, bool]] = {}
         self._refused_sends = Throttled(log)
 
     def sent(self, mid: int, topic: str, *, awaited: bool = True) -> None:
-        self._topics[mid] = topic
-        if awaited:
-            self._sends.discard(mid)
-        else:
-            self._sends.add(mid)
+        self._sent[mid] = (topic, awaited)
 
     async def wait(self, mid: int, timeout: float) -> None:
         """Return at the PUBACK; `PublishRefused` on a failure code, `MqttError` without one."""
@@ -62,9 +58,7 @@ class Pubacks:
     def answered(self, mid: int, reason_code, properties) -> None:
         """paho's `on_publish`: the PUBACK for `mid` arrived."""
         future = self._waiting.pop(mid, None)
-        topic = self._topics.pop(mid, None)
-        a_send = mid in self._sends
-        self._sends.discard(mid)
+        topic, awaited = self._sent.pop(mid, (None, True))
         code = getattr(reason_code, "value", reason_code)
         refused = None
         if code >= FAILURE:
@@ -74,7 +68,7 @@ class Pubacks:
                 future.set_result(None)
             else:
                 future.set_exception(refused)
-        elif refused is not None and a_send:
+        elif refused is not None and not awaited:
             metrics.REPLIES_REFUSED.inc()
             self._refused_sends.warning(f"refused-{code}", "%s: not delivered", refused)
         elif refused is not None:  # a publish given up on already (timed out: counted by its caller)
@@ -86,5 +80,4 @@ class Pubacks:
             if not future.done():
                 future.set_exception(error)
         self._waiting.clear()
-        self._topics.clear()
-        self._sends.clear()
+        self._sent.clear()
