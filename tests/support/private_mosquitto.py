@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.deploy.test_brokers import stop, wait_for_port
 from tests.support.ports import free_port
 from tests.support.tools import tool
 
@@ -44,29 +43,9 @@ def private_mosquitto(acl: str, users: dict[str, str], timeout: float = 10.0) ->
             proc = subprocess.Popen(
                 [broker, "-c", str(home / "mosquitto.conf")], stdout=out, stderr=subprocess.STDOUT
             )
-        _wait_for(port, proc, log, timeout)
+        wait_for_port(port, proc, log, timeout)
         yield port
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if proc is not None:
+            stop(proc)
         shutil.rmtree(home, ignore_errors=True)
-
-
-def _wait_for(port: int, proc: subprocess.Popen, log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(
-                f"mosquitto exited {proc.returncode}: {log.read_text(errors='replace')[-2000:]}"
-            )
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"the private mosquitto is not listening on {port} after {timeout:g}s")
